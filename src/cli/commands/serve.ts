@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { AirlockError } from '../../core/errors.js';
+import { Store } from '../../core/store.js';
+import { buildServer } from '../../server/app.js';
+import { ECOSYSTEMS } from '../../ecosystems/registry.js';
+import { globals } from '../common.js';
+
+export function parseListen(v: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new AirlockError('USAGE', `--listen: "${v}" is not HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080, 0.0.0.0:8080)`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description(`serve the store to clients (${ECOSYSTEMS.map((e) => `/${e.id}/`).join(', ')}, /api/artifacts, /healthz); opens no outbound connection`)
+    .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8080')
+    .option('--base-url <url>', 'the URL clients reach this server at (default: http://<listen>)')
+    .option('--auth <mode>', 'none | required (reads need a reader token; writes always need publisher)', 'none')
+    .action(async (o: { listen: string; baseUrl?: string; auth: string }, cmd: Command) => {
+      if (o.auth !== 'none' && o.auth !== 'required') throw new AirlockError('USAGE', `--auth: "${o.auth}" is not none or required`);
+      const { host, port } = parseListen(o.listen);
+      const store = await Store.open(globals(cmd).home);
+      const baseUrl = (o.baseUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '');
+      const app = await buildServer({ store, baseUrl, auth: o.auth });
+      const address = await app.listen({ host, port }).catch(async (e: NodeJS.ErrnoException) => {
+        await store.close();
+        throw new AirlockError('IO_ERROR', `cannot listen on ${o.listen}: ${e.code ?? e.message}`);
+      });
+      process.stderr.write(`airlock: serving ${store.home} at ${address} for ${baseUrl} (auth: ${o.auth})\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          void app.close().then(() => resolve());
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await store.close();
+    });
+}

@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { AirlockError } from '../../core/errors.js';
+import { verifyStore } from '../../services/verify-store.js';
+import { globals, printJson, printTable, reporterFor, withStore } from '../common.js';
+import { formatBytes } from '../format.js';
+
+/** Commands about the store itself: init, list, verify. */
+export function register(program: Command): void {
+  program
+    .command('init')
+    .description('create the store (idempotent; every other command also creates it on first use)')
+    .action(async (_o, cmd: Command) => {
+      await withStore(cmd, async (store) => {
+        if (globals(cmd).json) printJson({ home: store.home });
+        else process.stdout.write(`store ready at ${store.home}\n`);
+      });
+    });
+
+  program
+    .command('list')
+    .description('list the artifacts the store holds')
+    .option('--ecosystem <id>', 'only this ecosystem (files, ...)')
+    .action(async (o: { ecosystem?: string }, cmd: Command) => {
+      await withStore(cmd, async (store) => {
+        const rows = await store.meta.listArtifacts(o.ecosystem ? { ecosystem: o.ecosystem } : {});
+        if (globals(cmd).json) {
+          printJson(
+            rows.map((a) => ({
+              ecosystem: a.ecosystem,
+              key: a.key,
+              name: a.name,
+              version: a.version,
+              size: a.size,
+              digest: a.digest,
+              bundle: a.bundleId,
+            })),
+          );
+          return;
+        }
+        const bundles = new Map((await store.meta.listBundles()).map((b) => [b.id, b.name]));
+        printTable(
+          ['ECOSYSTEM', 'NAME', 'VERSION', 'SIZE', 'DIGEST', 'BUNDLE'],
+          rows.map((a) => [
+            a.ecosystem,
+            a.name,
+            a.version || '-',
+            formatBytes(a.size),
+            a.digest.slice(0, 19),
+            a.bundleId ? `${bundles.get(a.bundleId) ?? '?'} (${a.bundleId.slice(7, 19)})` : '-',
+          ]),
+        );
+      });
+    });
+
+  program
+    .command('verify')
+    .description('re-hash every blob and check every database row points at a present blob')
+    .action(async (_o, cmd: Command) => {
+      await withStore(cmd, async (store) => {
+        const r = await verifyStore(store, reporterFor(cmd));
+        if (globals(cmd).json) printJson(r);
+        else {
+          process.stdout.write(
+            `${r.blobs} blob(s), ${formatBytes(r.bytes)}, ${r.references} reference(s) checked: ${r.problems.length} problem(s)\n`,
+          );
+        }
+        if (r.problems.length > 0) {
+          throw new AirlockError('STORE_CORRUPT', `store ${store.home}: ${r.problems.length} problem(s); first: ${r.problems[0]!.detail}`);
+        }
+      });
+    });
+}

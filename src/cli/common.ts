@@ -1,0 +1,45 @@
+import type { Command } from 'commander';
+import { Store } from '../core/store.js';
+import { createReporter } from './progress.js';
+import type { Reporter } from '../core/report.js';
+
+/** Options every command inherits from the program (`--home`, `--json`). */
+export interface GlobalOptions {
+  home?: string;
+  json?: boolean;
+}
+
+export function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals<GlobalOptions>();
+}
+
+/** Opens the store named by --home/AIRLOCK_HOME, runs `fn`, always closes it. */
+export async function withStore<T>(cmd: Command, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await Store.open(globals(cmd).home);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Human output goes to stderr when --json owns stdout, so scripts can always parse stdout. */
+export function reporterFor(cmd: Command): Reporter {
+  return createReporter({ json: Boolean(globals(cmd).json) });
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Plain left-aligned columns for tables on a terminal. */
+export function printTable(headers: string[], rows: string[][]): void {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  process.stdout.write(`${line(headers)}\n`);
+  for (const r of rows) process.stdout.write(`${line(r)}\n`);
+}

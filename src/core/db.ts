@@ -1,0 +1,120 @@
+import { DatabaseSync } from 'node:sqlite';
+import { AirlockError } from './errors.js';
+
+/**
+ * Schema migrations, applied in order; `PRAGMA user_version` records how many ran. Never edit
+ * a shipped migration: append a new one.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE artifacts (
+    id          INTEGER PRIMARY KEY,
+    ecosystem   TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    digest      TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    media_type  TEXT,
+    source      TEXT,
+    metadata    TEXT NOT NULL DEFAULT '{}',
+    bundle_id   TEXT,
+    created_at  TEXT NOT NULL,
+    UNIQUE (ecosystem, key)
+  );
+  CREATE TABLE artifact_blobs (
+    artifact_id INTEGER NOT NULL REFERENCES artifacts(id) ON DELETE CASCADE,
+    position    INTEGER NOT NULL,
+    digest      TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    media_type  TEXT,
+    PRIMARY KEY (artifact_id, position)
+  );
+  CREATE INDEX artifact_blobs_digest ON artifact_blobs(digest);
+  CREATE TABLE bundles (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    sequence     INTEGER NOT NULL,
+    creator      TEXT NOT NULL,
+    volume_count INTEGER NOT NULL,
+    artifact_count INTEGER NOT NULL,
+    total_size   INTEGER NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('staging', 'imported')),
+    first_seen_at TEXT NOT NULL,
+    imported_at  TEXT
+  );
+  CREATE TABLE bundle_volumes (
+    bundle_id   TEXT NOT NULL REFERENCES bundles(id) ON DELETE CASCADE,
+    volume      INTEGER NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (bundle_id, volume)
+  );
+  CREATE TABLE imports (
+    id          INTEGER PRIMARY KEY,
+    bundle_id   TEXT,
+    source      TEXT NOT NULL,
+    volumes     TEXT NOT NULL,
+    outcome     TEXT NOT NULL CHECK (outcome IN ('imported', 'staged', 'unchanged', 'refused')),
+    artifacts_added    INTEGER NOT NULL DEFAULT 0,
+    artifacts_existing INTEGER NOT NULL DEFAULT 0,
+    message     TEXT,
+    at          TEXT NOT NULL
+  );
+  CREATE TABLE tokens (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    role        TEXT NOT NULL CHECK (role IN ('reader', 'publisher', 'admin')),
+    hash        TEXT NOT NULL UNIQUE,
+    created_at  TEXT NOT NULL,
+    revoked_at  TEXT,
+    last_used_at TEXT
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function openDatabase(path: string): DatabaseSync {
+  const db = new DatabaseSync(path);
+  // Writers queue behind the store's write lock; the timeout covers readers racing a checkpoint.
+  db.exec('PRAGMA busy_timeout = 10000');
+  db.exec('PRAGMA journal_mode = WAL');
+  db.exec('PRAGMA synchronous = FULL');
+  db.exec('PRAGMA foreign_keys = ON');
+  migrate(db);
+  return db;
+}
+
+function userVersion(db: DatabaseSync): number {
+  return (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+}
+
+function migrate(db: DatabaseSync): void {
+  if (userVersion(db) === MIGRATIONS.length) return;
+  // Re-read inside the transaction: another process may have migrated while we waited.
+  transaction(db, () => {
+    const current = userVersion(db);
+    if (current > MIGRATIONS.length) {
+      throw new AirlockError(
+        'STORE_CORRUPT',
+        `database schema version ${current} is newer than this airlock understands (${MIGRATIONS.length})`,
+        { hint: 'upgrade airlock' },
+      );
+    }
+    for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    db.exec(`PRAGMA user_version = ${MIGRATIONS.length}`);
+  });
+}
+
+/** Runs `fn` in one IMMEDIATE transaction: all of it becomes visible at once, or none. */
+export function transaction<T>(db: DatabaseSync, fn: () => T): T {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const out = fn();
+    db.exec('COMMIT');
+    return out;
+  } catch (e) {
+    db.exec('ROLLBACK');
+    throw e;
+  }
+}

@@ -1,0 +1,105 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, opendir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { BlobInfo, BlobStore, ByteRange } from './blobstore.js';
+import { type Digest, HashingStream, hexOf, isHex64 } from './digest.js';
+import { AirlockError } from './errors.js';
+import { fsyncDir, tempPathFor } from './fsutil.js';
+
+/** Blobs at `<root>/sha256/<ab>/<hex>`: fan-out keeps directories small at millions of blobs. */
+export class FsBlobStore implements BlobStore {
+  constructor(
+    private readonly root: string,
+    private readonly tmpRoot: string,
+  ) {}
+
+  pathOf(digest: Digest): string {
+    const hex = hexOf(digest);
+    return join(this.root, 'sha256', hex.slice(0, 2), hex);
+  }
+
+  async stat(digest: Digest): Promise<BlobInfo | undefined> {
+    try {
+      const s = await stat(this.pathOf(digest));
+      return { digest, size: s.size };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  async open(digest: Digest, range?: ByteRange): Promise<Readable> {
+    const path = this.pathOf(digest);
+    // Open before streaming so a missing blob is an error here, not a later stream event.
+    const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') throw new AirlockError('NOT_FOUND', `blob ${digest} is not in the store`);
+      throw e;
+    });
+    return createReadStream('', { fd: fh, start: range?.start, end: range?.end, highWaterMark: 1 << 20 });
+  }
+
+  async tempDir(): Promise<string> {
+    await mkdir(this.tmpRoot, { recursive: true });
+    return this.tmpRoot;
+  }
+
+  async put(source: Readable, label: string, expected: { digest?: Digest; size?: number } = {}): Promise<BlobInfo> {
+    const tmp = tempPathFor(join(await this.tempDir(), 'x'));
+    const hasher = new HashingStream();
+    try {
+      const out = createWriteStream(tmp, { flags: 'wx', highWaterMark: 1 << 20 });
+      await pipeline(source, hasher, out);
+      const blob = { digest: hasher.digest(), size: hasher.size };
+      if (expected.digest && blob.digest !== expected.digest) {
+        throw new AirlockError('DIGEST_MISMATCH', `${label}: expected ${expected.digest}, got ${blob.digest}`);
+      }
+      if (expected.size !== undefined && blob.size !== expected.size) {
+        throw new AirlockError('SIZE_MISMATCH', `${label}: expected ${expected.size} bytes, got ${blob.size}`);
+      }
+      await this.adopt(tmp, blob);
+      return blob;
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  async adopt(file: string, blob: BlobInfo): Promise<void> {
+    const target = this.pathOf(blob.digest);
+    if (await this.stat(blob.digest)) {
+      await rm(file, { force: true });
+      return;
+    }
+    const fh = await open(file, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await mkdir(dirname(target), { recursive: true });
+    await rename(file, target);
+    await fsyncDir(dirname(target));
+  }
+
+  async delete(digest: Digest): Promise<void> {
+    await rm(this.pathOf(digest), { force: true });
+  }
+
+  async *list(): AsyncIterable<Digest> {
+    const base = join(this.root, 'sha256');
+    let fan;
+    try {
+      fan = await opendir(base);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    for await (const d of fan) {
+      if (!d.isDirectory()) continue;
+      for await (const f of await opendir(join(base, d.name))) {
+        if (f.isFile() && isHex64(f.name) && f.name.startsWith(d.name)) yield `sha256:${f.name}`;
+      }
+    }
+  }
+}

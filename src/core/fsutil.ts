@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+/** A temp name beside `target`, so the final rename never crosses a filesystem. */
+export function tempPathFor(target: string): string {
+  return join(dirname(target), `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+}
+
+export async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Makes a rename durable: the directory entry must reach the disk too. */
+export async function fsyncDir(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // Some filesystems refuse fsync on directories; the data itself is already synced.
+  }
+}
+
+/** Writes `data` to `target` atomically: temp file, fsync, rename, fsync dir. */
+export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(target), { recursive: true });
+  const tmp = tempPathFor(target);
+  try {
+    const fh = await open(tmp, 'w', 0o644);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, target);
+    await fsyncDir(dirname(target));
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}

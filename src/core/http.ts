@@ -1,0 +1,223 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, readFile, rm, stat } from 'node:fs/promises';
+import { rootCertificates } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pipeline } from 'node:stream/promises';
+import { EnvHttpProxyAgent, type Dispatcher, interceptors, request } from 'undici';
+import { type Digest, HashingStream } from './digest.js';
+import { AirlockError, describeError } from './errors.js';
+
+export interface HttpClientOptions {
+  /** Extra PEM CA certificates, added to Node's default roots. */
+  caFile?: string;
+  /** Extra attempts after the first. */
+  retries?: number;
+  /** Base of the exponential backoff, in ms. */
+  backoffMs?: number;
+  userAgent?: string;
+  /** Idle timeout for headers and body, in ms. */
+  timeoutMs?: number;
+}
+
+export interface DownloadRequest {
+  url: string;
+  /** A partial file: if it exists, the download resumes from its length. */
+  dest: string;
+  expectedDigest?: Digest;
+  expectedSize?: number;
+  /** What messages name; default the URL. */
+  label?: string;
+  onProgress?: (done: number, total: number | undefined) => void;
+  signal?: AbortSignal;
+}
+
+export interface DownloadResult {
+  digest: Digest;
+  size: number;
+}
+
+const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+
+/** A failure worth another attempt (the server or network may recover). */
+class Transient extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+function retryAfter(h: string | string[] | undefined): number | undefined {
+  const v = Number(Array.isArray(h) ? h[0] : h);
+  return Number.isFinite(v) && v >= 0 ? Math.min(v, 60) * 1000 : undefined;
+}
+
+/**
+ * Downloads with retries, backoff and resume. Proxies come from HTTP_PROXY / HTTPS_PROXY /
+ * NO_PROXY (undici's EnvHttpProxyAgent); an extra CA file serves mirrors with a private CA.
+ */
+export class HttpClient {
+  private dispatcher: Dispatcher | undefined;
+  private readonly retries: number;
+  private readonly backoffMs: number;
+  private readonly headers: Record<string, string>;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly opts: HttpClientOptions = {}) {
+    this.retries = opts.retries ?? 4;
+    this.backoffMs = opts.backoffMs ?? 500;
+    this.timeoutMs = opts.timeoutMs ?? 60_000;
+    this.headers = { 'user-agent': opts.userAgent ?? 'airlock' };
+  }
+
+  private async agent(): Promise<Dispatcher> {
+    if (this.dispatcher) return this.dispatcher;
+    let tls = {};
+    if (this.opts.caFile) {
+      let extra: string;
+      try {
+        extra = await readFile(this.opts.caFile, 'utf8');
+      } catch (e) {
+        throw new AirlockError('CONFIG_INVALID', `CA file ${this.opts.caFile}: ${describeError(e)}`);
+      }
+      tls = { ca: [...rootCertificates, extra] };
+    }
+    this.dispatcher = new EnvHttpProxyAgent({
+      connect: tls,
+      requestTls: tls,
+      proxyTls: tls,
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+    } as ConstructorParameters<typeof EnvHttpProxyAgent>[0]).compose(interceptors.redirect({ maxRedirections: 10 }));
+    return this.dispatcher;
+  }
+
+  private async withRetries<T>(label: string, url: string, attempt: () => Promise<T>): Promise<T> {
+    let last = '';
+    for (let i = 0; i <= this.retries; i++) {
+      try {
+        return await attempt();
+      } catch (e) {
+        if (e instanceof AirlockError) throw e;
+        last = e instanceof Transient ? e.message : describeError(e);
+        if (i === this.retries) break;
+        const wait = e instanceof Transient && e.retryAfterMs !== undefined ? e.retryAfterMs : this.backoffMs * 2 ** i * (0.5 + Math.random());
+        await sleep(wait);
+      }
+    }
+    throw new AirlockError('NETWORK_ERROR', `${label}: ${url} failed after ${this.retries + 1} attempts: ${last}`);
+  }
+
+  private async send(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
+    return request(url, {
+      dispatcher: await this.agent(),
+      headers: { ...this.headers, ...headers },
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  private async failOn(res: Dispatcher.ResponseData, label: string, url: string, ok: (s: number) => boolean): Promise<void> {
+    if (ok(res.statusCode)) return;
+    await res.body.dump();
+    if (res.statusCode === 404 || res.statusCode === 410) {
+      throw new AirlockError('NOT_FOUND', `${label}: ${url} returned ${res.statusCode} Not Found`);
+    }
+    if (RETRY_STATUS.has(res.statusCode)) throw new Transient(`HTTP ${res.statusCode}`, retryAfter(res.headers['retry-after']));
+    throw new AirlockError('HTTP_ERROR', `${label}: ${url} returned HTTP ${res.statusCode}`);
+  }
+
+  async getText(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+    return this.withRetries(url, url, async () => {
+      const res = await this.send(url, headers);
+      await this.failOn(res, url, url, (s) => s >= 200 && s < 300);
+      const flat: Record<string, string> = {};
+      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
+      return { status: res.statusCode, headers: flat, body: await res.body.text() };
+    });
+  }
+
+  async download(req: DownloadRequest): Promise<DownloadResult> {
+    const label = req.label ?? req.url;
+    await this.withRetries(label, req.url, () => this.attempt(req, label));
+    const result = await hashFile(req.dest);
+    const fail = (code: 'DIGEST_MISMATCH' | 'SIZE_MISMATCH', msg: string): never => {
+      throw new AirlockError(code, `${label}: ${msg}`);
+    };
+    try {
+      if (req.expectedSize !== undefined && result.size !== req.expectedSize) {
+        fail('SIZE_MISMATCH', `expected ${req.expectedSize} bytes, got ${result.size}`);
+      }
+      if (req.expectedDigest && result.digest !== req.expectedDigest) {
+        fail('DIGEST_MISMATCH', `expected ${req.expectedDigest}, got ${result.digest}`);
+      }
+    } catch (e) {
+      await rm(req.dest, { force: true });
+      throw e;
+    }
+    return result;
+  }
+
+  /** One try: resume from what `dest` already holds, append the rest. */
+  private async attempt(req: DownloadRequest, label: string): Promise<void> {
+    const have = await stat(req.dest).then(
+      (s) => s.size,
+      () => 0,
+    );
+    const res = await this.send(req.url, have > 0 ? { range: `bytes=${have}-` } : {}, req.signal);
+    if (res.statusCode === 416 && have > 0) {
+      const total = /^bytes \*\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''));
+      await res.body.dump();
+      if (total && Number(total[1]) === have) return;
+      await rm(req.dest, { force: true });
+      throw new Transient('range not satisfiable; restarting');
+    }
+    await this.failOn(res, label, req.url, (s) => s === 200 || s === 206);
+    let start = 0;
+    if (res.statusCode === 206) {
+      const m = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(String(res.headers['content-range'] ?? ''));
+      if (!m || Number(m[1]) !== have) {
+        await res.body.dump();
+        await rm(req.dest, { force: true });
+        throw new Transient(`unexpected Content-Range ${String(res.headers['content-range'])}; restarting`);
+      }
+      start = have;
+    }
+    const length = Number(res.headers['content-length']);
+    const total = Number.isFinite(length) ? start + length : undefined;
+    if (total !== undefined && req.expectedSize !== undefined && total !== req.expectedSize) {
+      await res.body.dump();
+      throw new AirlockError('SIZE_MISMATCH', `${label}: expected ${req.expectedSize} bytes, the server offers ${total}`);
+    }
+    let done = start;
+    const counter = new HashingStream((n) => {
+      done = start + n;
+      req.onProgress?.(done, total);
+    });
+    const out = createWriteStream(req.dest, { flags: start > 0 ? 'a' : 'w', highWaterMark: 1 << 20 });
+    try {
+      await pipeline(res.body, counter, out);
+    } catch (e) {
+      throw new Transient(`connection lost after ${done} bytes (${describeError(e)})`);
+    }
+    const fh = await open(req.dest, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher?.close();
+  }
+}
+
+/** The digest of a whole file, resumed parts included. */
+async function hashFile(path: string): Promise<DownloadResult> {
+  const h = new HashingStream();
+  await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), h, async (src: AsyncIterable<Buffer>) => {
+    for await (const _ of src);
+  });
+  return { digest: h.digest(), size: h.size };
+}

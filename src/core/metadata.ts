@@ -1,0 +1,82 @@
+import type { ArtifactRecord, StoredArtifact } from './artifact.js';
+import type { Digest } from './digest.js';
+
+export type TokenRole = 'reader' | 'publisher' | 'admin';
+
+export interface TokenRow {
+  id: number;
+  name: string;
+  role: TokenRole;
+  createdAt: string;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export interface BundleRow {
+  id: string;
+  name: string;
+  sequence: number;
+  creator: string;
+  volumeCount: number;
+  artifactCount: number;
+  totalSize: number;
+  status: 'staging' | 'imported';
+  firstSeenAt: string;
+  importedAt: string | null;
+}
+
+export type ImportOutcome = 'imported' | 'staged' | 'unchanged' | 'refused';
+
+export interface ImportRecord {
+  bundleId: string | null;
+  source: string;
+  volumes: number[];
+  outcome: ImportOutcome;
+  artifactsAdded?: number;
+  artifactsExisting?: number;
+  message?: string;
+}
+
+export interface ImportRow extends Required<ImportRecord> {
+  id: number;
+  at: string;
+}
+
+export interface CommitResult {
+  added: number;
+  existing: number;
+}
+
+/**
+ * The store's metadata behind one narrow interface. The embedded default is node:sqlite; a
+ * shared backend (PostgreSQL) is another implementation of this, so every method is async.
+ */
+export interface MetadataStore {
+  listArtifacts(filter?: { ecosystem?: string }): Promise<StoredArtifact[]>;
+  getArtifact(ecosystem: string, key: string): Promise<StoredArtifact | undefined>;
+  /**
+   * Adds artifacts in one transaction. An artifact whose key exists with the same digest is
+   * counted as existing; with a different digest the whole call fails with CONFLICT.
+   */
+  putArtifacts(records: readonly ArtifactRecord[], bundleId: string | null): Promise<CommitResult>;
+  /** Every blob digest any artifact needs, with the artifact that needs it. */
+  blobReferences(): AsyncIterable<{ digest: Digest; size: number; artifact: string }>;
+
+  getBundle(id: string): Promise<BundleRow | undefined>;
+  listBundles(): Promise<BundleRow[]>;
+  /** Records a verified volume; creates the staging bundle row on its first volume. */
+  stageVolume(bundle: Omit<BundleRow, 'status' | 'firstSeenAt' | 'importedAt'>, volume: number): Promise<void>;
+  receivedVolumes(bundleId: string): Promise<number[]>;
+  /** Makes a staged bundle's artifacts visible, all together, in one transaction. */
+  commitBundle(bundleId: string, records: readonly ArtifactRecord[]): Promise<CommitResult>;
+  recordImport(rec: ImportRecord): Promise<void>;
+  listImports(): Promise<ImportRow[]>;
+
+  createToken(name: string, role: TokenRole, hash: string): Promise<void>;
+  listTokens(): Promise<TokenRow[]>;
+  /** Returns false when no active token has that name. */
+  revokeToken(name: string): Promise<boolean>;
+  findActiveToken(hash: string): Promise<TokenRow | undefined>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,262 @@
+import type { DatabaseSync } from 'node:sqlite';
+import { type ArtifactRecord, type StoredArtifact, artifactLabel } from './artifact.js';
+import { openDatabase, transaction } from './db.js';
+import type { Digest } from './digest.js';
+import { AirlockError } from './errors.js';
+import type {
+  BundleRow,
+  CommitResult,
+  ImportRecord,
+  ImportRow,
+  MetadataStore,
+  TokenRole,
+  TokenRow,
+} from './metadata.js';
+
+type Row = Record<string, unknown>;
+
+const now = (): string => new Date().toISOString();
+
+export class SqliteMetadataStore implements MetadataStore {
+  private readonly db: DatabaseSync;
+
+  constructor(path: string) {
+    this.db = openDatabase(path);
+  }
+
+  async listArtifacts(filter: { ecosystem?: string } = {}): Promise<StoredArtifact[]> {
+    const rows = filter.ecosystem
+      ? this.db.prepare('SELECT * FROM artifacts WHERE ecosystem = ? ORDER BY ecosystem, key').all(filter.ecosystem)
+      : this.db.prepare('SELECT * FROM artifacts ORDER BY ecosystem, key').all();
+    return rows.map((r) => this.toArtifact(r));
+  }
+
+  async getArtifact(ecosystem: string, key: string): Promise<StoredArtifact | undefined> {
+    const r = this.db.prepare('SELECT * FROM artifacts WHERE ecosystem = ? AND key = ?').get(ecosystem, key);
+    return r ? this.toArtifact(r) : undefined;
+  }
+
+  async putArtifacts(records: readonly ArtifactRecord[], bundleId: string | null): Promise<CommitResult> {
+    return transaction(this.db, () => this.insertArtifacts(records, bundleId));
+  }
+
+  async *blobReferences(): AsyncIterable<{ digest: Digest; size: number; artifact: string }> {
+    const stmt = this.db.prepare(
+      `SELECT b.digest, b.size, a.ecosystem, a.key FROM artifact_blobs b JOIN artifacts a ON a.id = b.artifact_id
+       ORDER BY a.ecosystem, a.key, b.position`,
+    );
+    for (const r of stmt.iterate()) {
+      yield {
+        digest: r.digest as Digest,
+        size: Number(r.size),
+        artifact: artifactLabel({ ecosystem: String(r.ecosystem), key: String(r.key) }),
+      };
+    }
+  }
+
+  async getBundle(id: string): Promise<BundleRow | undefined> {
+    const r = this.db.prepare('SELECT * FROM bundles WHERE id = ?').get(id);
+    return r ? toBundle(r) : undefined;
+  }
+
+  async listBundles(): Promise<BundleRow[]> {
+    return this.db.prepare('SELECT * FROM bundles ORDER BY first_seen_at, id').all().map(toBundle);
+  }
+
+  async stageVolume(b: Omit<BundleRow, 'status' | 'firstSeenAt' | 'importedAt'>, volume: number): Promise<void> {
+    transaction(this.db, () => {
+      this.db
+        .prepare(
+          `INSERT OR IGNORE INTO bundles (id, name, sequence, creator, volume_count, artifact_count, total_size, status, first_seen_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'staging', ?)`,
+        )
+        .run(b.id, b.name, b.sequence, b.creator, b.volumeCount, b.artifactCount, b.totalSize, now());
+      this.db
+        .prepare('INSERT OR IGNORE INTO bundle_volumes (bundle_id, volume, received_at) VALUES (?, ?, ?)')
+        .run(b.id, volume, now());
+    });
+  }
+
+  async receivedVolumes(bundleId: string): Promise<number[]> {
+    return this.db
+      .prepare('SELECT volume FROM bundle_volumes WHERE bundle_id = ? ORDER BY volume')
+      .all(bundleId)
+      .map((r) => Number(r.volume));
+  }
+
+  async commitBundle(bundleId: string, records: readonly ArtifactRecord[]): Promise<CommitResult> {
+    return transaction(this.db, () => {
+      const res = this.insertArtifacts(records, bundleId);
+      this.db.prepare(`UPDATE bundles SET status = 'imported', imported_at = ? WHERE id = ?`).run(now(), bundleId);
+      return res;
+    });
+  }
+
+  async recordImport(rec: ImportRecord): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO imports (bundle_id, source, volumes, outcome, artifacts_added, artifacts_existing, message, at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        rec.bundleId,
+        rec.source,
+        JSON.stringify(rec.volumes),
+        rec.outcome,
+        rec.artifactsAdded ?? 0,
+        rec.artifactsExisting ?? 0,
+        rec.message ?? null,
+        now(),
+      );
+  }
+
+  async listImports(): Promise<ImportRow[]> {
+    return this.db
+      .prepare('SELECT * FROM imports ORDER BY id')
+      .all()
+      .map((r) => ({
+        id: Number(r.id),
+        bundleId: (r.bundle_id as string | null) ?? null,
+        source: String(r.source),
+        volumes: JSON.parse(String(r.volumes)) as number[],
+        outcome: r.outcome as ImportRow['outcome'],
+        artifactsAdded: Number(r.artifacts_added),
+        artifactsExisting: Number(r.artifacts_existing),
+        message: (r.message as string | null) ?? '',
+        at: String(r.at),
+      }));
+  }
+
+  async createToken(name: string, role: TokenRole, hash: string): Promise<void> {
+    try {
+      this.db
+        .prepare('INSERT INTO tokens (name, role, hash, created_at) VALUES (?, ?, ?, ?)')
+        .run(name, role, hash, now());
+    } catch (e) {
+      if (String((e as Error).message).includes('UNIQUE')) {
+        throw new AirlockError('CONFLICT', `token "${name}" already exists`, {
+          hint: `revoke it first: airlock token revoke ${name}`,
+        });
+      }
+      throw e;
+    }
+  }
+
+  async listTokens(): Promise<TokenRow[]> {
+    return this.db.prepare('SELECT * FROM tokens ORDER BY name').all().map(toToken);
+  }
+
+  async revokeToken(name: string): Promise<boolean> {
+    // Revoked rows stay, so the record of who could read the store survives.
+    const r = this.db
+      .prepare('UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL')
+      .run(now(), name);
+    return Number(r.changes) > 0;
+  }
+
+  async findActiveToken(hash: string): Promise<TokenRow | undefined> {
+    const r = this.db.prepare('SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL').get(hash);
+    if (!r) return undefined;
+    this.db.prepare('UPDATE tokens SET last_used_at = ? WHERE id = ?').run(now(), r.id as number);
+    return toToken(r);
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  private insertArtifacts(records: readonly ArtifactRecord[], bundleId: string | null): CommitResult {
+    let added = 0;
+    let existing = 0;
+    const find = this.db.prepare('SELECT id, digest FROM artifacts WHERE ecosystem = ? AND key = ?');
+    const insert = this.db.prepare(
+      `INSERT INTO artifacts (ecosystem, key, name, version, digest, size, media_type, source, metadata, bundle_id, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const insertBlob = this.db.prepare(
+      'INSERT INTO artifact_blobs (artifact_id, position, digest, size, media_type) VALUES (?, ?, ?, ?, ?)',
+    );
+    for (const a of records) {
+      const prior = find.get(a.ecosystem, a.key);
+      if (prior) {
+        if (prior.digest !== a.digest) {
+          throw new AirlockError(
+            'CONFLICT',
+            `${artifactLabel(a)}: the store already holds ${String(prior.digest)}, this has ${a.digest}`,
+            { hint: 'an artifact never changes once stored; publish it under a new name or version' },
+          );
+        }
+        existing++;
+        continue;
+      }
+      const r = insert.run(
+        a.ecosystem,
+        a.key,
+        a.name,
+        a.version,
+        a.digest,
+        a.size,
+        a.mediaType ?? null,
+        a.source ?? null,
+        JSON.stringify(a.metadata),
+        bundleId,
+        now(),
+      );
+      a.blobs.forEach((b, i) => insertBlob.run(r.lastInsertRowid, i, b.digest, b.size, b.mediaType ?? null));
+      added++;
+    }
+    return { added, existing };
+  }
+
+  private toArtifact(r: Row): StoredArtifact {
+    const blobs = this.db
+      .prepare('SELECT digest, size, media_type FROM artifact_blobs WHERE artifact_id = ? ORDER BY position')
+      .all(r.id as number)
+      .map((b) => ({
+        digest: b.digest as Digest,
+        size: Number(b.size),
+        ...(b.media_type ? { mediaType: String(b.media_type) } : {}),
+      }));
+    return {
+      id: Number(r.id),
+      ecosystem: String(r.ecosystem),
+      key: String(r.key),
+      name: String(r.name),
+      version: String(r.version),
+      digest: r.digest as Digest,
+      size: Number(r.size),
+      ...(r.media_type ? { mediaType: String(r.media_type) } : {}),
+      ...(r.source ? { source: String(r.source) } : {}),
+      metadata: JSON.parse(String(r.metadata)) as Record<string, unknown>,
+      blobs,
+      bundleId: (r.bundle_id as string | null) ?? null,
+      createdAt: String(r.created_at),
+    };
+  }
+}
+
+function toBundle(r: Row): BundleRow {
+  return {
+    id: String(r.id),
+    name: String(r.name),
+    sequence: Number(r.sequence),
+    creator: String(r.creator),
+    volumeCount: Number(r.volume_count),
+    artifactCount: Number(r.artifact_count),
+    totalSize: Number(r.total_size),
+    status: r.status as BundleRow['status'],
+    firstSeenAt: String(r.first_seen_at),
+    importedAt: (r.imported_at as string | null) ?? null,
+  };
+}
+
+function toToken(r: Row): TokenRow {
+  return {
+    id: Number(r.id),
+    name: String(r.name),
+    role: r.role as TokenRole,
+    createdAt: String(r.created_at),
+    revokedAt: (r.revoked_at as string | null) ?? null,
+    lastUsedAt: (r.last_used_at as string | null) ?? null,
+  };
+}

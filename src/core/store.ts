@@ -1,0 +1,50 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BlobStore } from './blobstore.js';
+import { FsBlobStore } from './fs-blobstore.js';
+import type { MetadataStore } from './metadata.js';
+import { resolveHome } from './paths.js';
+import { SqliteMetadataStore } from './sqlite-metadata.js';
+import { acquireWriteLock } from './write-lock.js';
+
+/**
+ * A store: blobs plus metadata. The low side's cache and the high side's mirror are the same
+ * kind of store, so any store can fetch, bundle, import and serve.
+ */
+export class Store {
+  private constructor(
+    readonly home: string,
+    readonly blobs: BlobStore,
+    readonly meta: MetadataStore,
+  ) {}
+
+  /** Opens (creating on first use) the store at `home`. Idempotent. */
+  static async open(homeOption?: string): Promise<Store> {
+    const home = resolveHome(homeOption);
+    await mkdir(join(home, 'blobs'), { recursive: true });
+    await mkdir(join(home, 'staging'), { recursive: true });
+    const blobs = new FsBlobStore(join(home, 'blobs'), join(home, 'tmp'));
+    const meta = new SqliteMetadataStore(join(home, 'airlock.db'));
+    return new Store(home, blobs, meta);
+  }
+
+  /** Where verified volumes of a bundle wait until the whole bundle is in. */
+  stagingDir(bundleHex: string): string {
+    return join(this.home, 'staging', bundleHex);
+  }
+
+  /** Runs `fn` holding the store's cross-process write lock. */
+  async withWriteLock<T>(command: string, fn: () => Promise<T>): Promise<T> {
+    const timeout = Number(process.env.AIRLOCK_LOCK_TIMEOUT_MS ?? 60_000);
+    const release = await acquireWriteLock(join(this.home, 'write.lock'), command, timeout);
+    try {
+      return await fn();
+    } finally {
+      await release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.meta.close();
+  }
+}

@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import type { HttpClient } from '../core/http.js';
+import type { Reporter } from '../core/report.js';
+import type { Store } from '../core/store.js';
+import type { LockedArtifact } from '../manifest/lockfile.js';
+import type { Target } from '../manifest/target.js';
+
+export interface ResolveContext {
+  store: Store;
+  http: HttpClient;
+  target: Target;
+  reporter: Reporter;
+  /** Directory of the airlock.yaml being locked; relative paths in it resolve against this. */
+  manifestDir: string;
+}
+
+export interface ServeContext {
+  store: Store;
+  /** The URL clients reach this server at, without a trailing slash. */
+  baseUrl: string;
+}
+
+/**
+ * The seam every ecosystem implements. Adding one (Maven, Go modules, apt, Helm) is a new
+ * folder with this interface plus one line in registry.ts; core, bundle and governance code
+ * never import an ecosystem.
+ */
+export interface Ecosystem<Section = unknown> {
+  /** Stored in every artifact row; also the URL prefix it serves under. */
+  readonly id: string;
+  /** Its key in airlock.yaml and the schema of that section. */
+  readonly section: string;
+  readonly schema: z.ZodType<Section>;
+  /** Manifest section + targets → pinned artifacts (blobs with digest, size and source URL). */
+  resolve(section: Section, ctx: ResolveContext): Promise<LockedArtifact[]>;
+  /** Routes under `/<id>/`, reading only the store. */
+  serve(app: FastifyInstance, ctx: ServeContext): void;
+  /** The lines a user pastes into a client's configuration to use this server. */
+  clientConfig(baseUrl: string): string;
+}

@@ -1,0 +1,15 @@
+import type { Ecosystem } from '../ecosystem.js';
+import { filesClientConfig } from './client-config.js';
+import { resolveFiles } from './resolve.js';
+import { type FilesSection, filesSectionSchema } from './schema.js';
+import { serveFiles } from './serve.js';
+
+/** Plain files: fetched by URL, served at /files/<path> with Range. */
+export const filesEcosystem: Ecosystem<FilesSection> = {
+  id: 'files',
+  section: 'files',
+  schema: filesSectionSchema,
+  resolve: resolveFiles,
+  serve: serveFiles,
+  clientConfig: filesClientConfig,
+};

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { type ArtifactBlob, type ArtifactRecord, compareArtifacts } from '../core/artifact.js';
+import { canonicalJson } from '../core/canonical-json.js';
+import { isDigest } from '../core/digest.js';
+import { AirlockError } from '../core/errors.js';
+import { targetSchema } from './target.js';
+
+export const LOCK_VERSION = 1;
+
+/** A pinned blob and where the connected side downloads it from. */
+export interface LockedBlob extends ArtifactBlob {
+  url?: string;
+}
+
+export interface LockedArtifact extends ArtifactRecord {
+  blobs: LockedBlob[];
+}
+
+export interface Lockfile {
+  lockVersion: typeof LOCK_VERSION;
+  name: string;
+  target: z.infer<typeof targetSchema>;
+  artifacts: LockedArtifact[];
+}
+
+const digest = z.string().refine(isDigest, 'expected sha256:<64 hex>');
+
+const blobSchema = z
+  .object({
+    digest,
+    size: z.number().int().nonnegative(),
+    mediaType: z.string().optional(),
+    url: z.url().optional(),
+  })
+  .strict();
+
+export const lockedArtifactSchema = z
+  .object({
+    ecosystem: z.string().min(1),
+    key: z.string().min(1),
+    name: z.string().min(1),
+    version: z.string(),
+    digest,
+    size: z.number().int().nonnegative(),
+    mediaType: z.string().optional(),
+    source: z.string().optional(),
+    metadata: z.record(z.string(), z.unknown()),
+    blobs: z.array(blobSchema).min(1),
+  })
+  .strict();
+
+const lockSchema = z
+  .object({
+    lockVersion: z.literal(LOCK_VERSION),
+    name: z.string().min(1),
+    target: targetSchema,
+    artifacts: z.array(lockedArtifactSchema),
+  })
+  .strict();
+
+/** Deterministic bytes: artifacts sorted by ecosystem and key, keys sorted. */
+export function serializeLock(lock: Lockfile): string {
+  return canonicalJson({ ...lock, artifacts: [...lock.artifacts].sort(compareArtifacts) });
+}
+
+export function parseLock(text: string, file: string): Lockfile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new AirlockError('LOCK_INVALID', `${file}: not valid JSON (${(e as Error).message})`);
+  }
+  const version = (raw as { lockVersion?: unknown } | null)?.lockVersion;
+  if (version !== LOCK_VERSION) {
+    throw new AirlockError('LOCK_INVALID', `${file}: lockVersion ${String(version)} is not supported (expected ${LOCK_VERSION})`, {
+      hint: 'run airlock lock again with this version of airlock',
+    });
+  }
+  const parsed = lockSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new AirlockError('LOCK_INVALID', `${file}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  const lock = parsed.data as Lockfile;
+  const seen = new Set<string>();
+  for (const a of lock.artifacts) {
+    const id = `${a.ecosystem}:${a.key}`;
+    if (seen.has(id)) throw new AirlockError('LOCK_INVALID', `${file}: artifact ${id} is listed twice`);
+    seen.add(id);
+  }
+  return lock;
+}

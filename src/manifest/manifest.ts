@@ -1,0 +1,87 @@
+import { readFile } from 'node:fs/promises';
+import { type Document, LineCounter, isMap, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { AirlockError, describeError } from '../core/errors.js';
+import { type Target, targetSchema } from './target.js';
+
+/** airlock.yaml after validation: the common keys, and each ecosystem's section as its schema made it. */
+export interface Manifest {
+  name: string;
+  target: Target;
+  sections: Record<string, unknown>;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+class Located {
+  constructor(
+    private readonly doc: Document,
+    private readonly lines: LineCounter,
+    private readonly file: string,
+  ) {}
+
+  /** `file:LINE: field: message`, the line of the deepest node the path reaches. */
+  error(path: (string | number)[], message: string): AirlockError {
+    let line = 1;
+    for (let n = path.length; n >= 0; n--) {
+      const node = n === 0 ? this.doc.contents : this.doc.getIn(path.slice(0, n), true);
+      const range = (node as { range?: [number, number, number] } | undefined)?.range;
+      if (range) {
+        line = this.lines.linePos(range[0]).line;
+        break;
+      }
+    }
+    const field = path.length ? `${path.join('.')}: ` : '';
+    return new AirlockError('CONFIG_INVALID', `${this.file}:${line}: ${field}${message}`);
+  }
+}
+
+/** Parses airlock.yaml; `sections` maps each ecosystem's key to its schema. */
+export function parseManifest(text: string, file: string, sections: ReadonlyMap<string, z.ZodType>): Manifest {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const loc = new Located(doc, lines, file);
+  const yamlError = doc.errors[0];
+  if (yamlError) {
+    const line = lines.linePos(yamlError.pos[0]).line;
+    throw new AirlockError('CONFIG_INVALID', `${file}:${line}: YAML: ${yamlError.message.split('\n')[0]}`);
+  }
+  if (!isMap(doc.contents)) throw loc.error([], 'expected a mapping with name, target and ecosystem sections');
+  const raw = doc.toJS() as Record<string, unknown>;
+  const allowed = ['name', 'target', ...sections.keys()];
+  for (const key of Object.keys(raw)) {
+    if (!allowed.includes(key)) throw loc.error([key], `unknown key (allowed: ${allowed.join(', ')})`);
+  }
+  if (typeof raw.name !== 'string' || !NAME.test(raw.name)) {
+    throw loc.error(raw.name === undefined ? [] : ['name'], raw.name === undefined ? 'name: required' : 'expected letters, digits, . _ - (at most 100)');
+  }
+  const target = targetSchema.safeParse(raw.target ?? {});
+  if (!target.success) throw fromZod(loc, ['target'], target.error);
+  const out: Record<string, unknown> = {};
+  for (const [key, schema] of sections) {
+    if (raw[key] === undefined) continue;
+    const r = schema.safeParse(raw[key]);
+    if (!r.success) throw fromZod(loc, [key], r.error);
+    out[key] = r.data;
+  }
+  return { name: raw.name, target: target.data, sections: out };
+}
+
+function fromZod(loc: Located, prefix: (string | number)[], err: z.ZodError): AirlockError {
+  const issue = err.issues[0]!;
+  const path = [...prefix, ...(issue.path as (string | number)[])];
+  if (issue.code === 'unrecognized_keys') {
+    return loc.error([...path, issue.keys[0]!], `unknown key`);
+  }
+  return loc.error(path, issue.message);
+}
+
+export async function loadManifest(path: string, sections: ReadonlyMap<string, z.ZodType>): Promise<Manifest> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new AirlockError('CONFIG_INVALID', `${path}: cannot read (${describeError(e)})`);
+  }
+  return parseManifest(text, path, sections);
+}

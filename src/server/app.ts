@@ -1,0 +1,63 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { TokenRole } from '../core/metadata.js';
+import type { Store } from '../core/store.js';
+import { ECOSYSTEMS } from '../ecosystems/registry.js';
+import { authenticate, roleAllows } from './auth.js';
+import { sendError } from '../ecosystems/http/errors.js';
+
+export interface ServerOptions {
+  store: Store;
+  /** The URL clients use, without a trailing slash. */
+  baseUrl: string;
+  /** `required`: every read needs a reader token. Writes always need a publisher token. */
+  auth: 'none' | 'required';
+  logger?: boolean;
+}
+
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const OPEN_PATHS = new Set(['/healthz']);
+
+/** One process, one port, every ecosystem under its own prefix; it only ever reads the store. */
+export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: opts.logger ?? false, exposeHeadRoutes: false, return503OnClosing: true });
+
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?')[0]!;
+    if (OPEN_PATHS.has(path)) return;
+    const needed: TokenRole | undefined = !READ_METHODS.has(req.method) ? 'publisher' : opts.auth === 'required' ? 'reader' : undefined;
+    if (!needed) return;
+    const token = await authenticate(req.headers.authorization, opts.store.meta);
+    if (!token) {
+      reply.header('www-authenticate', 'Basic realm="airlock"');
+      return sendError(reply, 401, 'UNAUTHORIZED', 'a valid token is required (Basic with the token as password, or Bearer)');
+    }
+    if (!roleAllows(token.role, needed)) {
+      return sendError(reply, 403, 'FORBIDDEN', `this needs a ${needed} token; "${token.name}" is a ${token.role}`);
+    }
+  });
+
+  app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'NOT_FOUND', `${req.method} ${req.url.split('?')[0]}: not found`));
+  app.setErrorHandler((err: { statusCode?: number; message?: string }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) req.log.error(err);
+    return sendError(reply, status, status === 500 ? 'INTERNAL' : 'BAD_REQUEST', status === 500 ? 'internal error' : String(err.message));
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get<{ Querystring: { ecosystem?: string } }>('/api/artifacts', async (req) => {
+    const rows = await opts.store.meta.listArtifacts(req.query.ecosystem ? { ecosystem: req.query.ecosystem } : {});
+    return rows.map((a) => ({
+      ecosystem: a.ecosystem,
+      key: a.key,
+      name: a.name,
+      version: a.version,
+      size: a.size,
+      digest: a.digest,
+      bundleId: a.bundleId,
+    }));
+  });
+
+  for (const e of ECOSYSTEMS) e.serve(app, { store: opts.store, baseUrl: opts.baseUrl });
+  return app;
+}

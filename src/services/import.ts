@@ -1,0 +1,248 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { type Digest, HashingStream, hexOf } from '../core/digest.js';
+import { AirlockError, describeError, isAirlockError } from '../core/errors.js';
+import { crashPoint } from '../core/faults.js';
+import { fsyncDir, fsyncFile, tempPathFor } from '../core/fsutil.js';
+import type { Reporter } from '../core/report.js';
+import type { Store } from '../core/store.js';
+import type { BundleManifest } from '../bundle/format.js';
+import { type BlobSink, type BlobTarget, type VolumeInfo, readVolume } from '../bundle/reader.js';
+
+export type VolumeOutcome = 'imported' | 'staged' | 'unchanged';
+
+export interface VolumeResult {
+  file: string;
+  bundleId: Digest;
+  name: string;
+  volume: number;
+  volumes: number;
+  outcome: VolumeOutcome;
+  /** Volumes of the bundle not yet received, when staged. */
+  missing: number[];
+  added: number;
+  existing: number;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Stages one volume's blobs under `staging/<bundle>/<hex>`, content-addressed like the store,
+ * so volumes can arrive in any order and a killed run can pick up what it already verified.
+ * Files it added are removed again if the volume turns out bad.
+ */
+class StagingSink implements BlobSink {
+  info: VolumeInfo | undefined;
+  skipReason: 'imported' | 'received' | undefined;
+  private dir = '';
+  readonly added: string[] = [];
+
+  constructor(private readonly store: Store) {}
+
+  async start(info: VolumeInfo): Promise<boolean> {
+    this.info = info;
+    const row = await this.store.meta.getBundle(info.bundleId);
+    if (row?.status === 'imported') {
+      this.skipReason = 'imported';
+      return false;
+    }
+    if ((await this.store.meta.receivedVolumes(info.bundleId)).includes(info.volume)) {
+      this.skipReason = 'received';
+      return false;
+    }
+    await refuseConflicts(this.store, info.manifest);
+    this.dir = this.store.stagingDir(hexOf(info.bundleId));
+    await mkdir(this.dir, { recursive: true });
+    return true;
+  }
+
+  async open(entry: { digest: Digest }): Promise<BlobTarget | undefined> {
+    const final = join(this.dir, hexOf(entry.digest));
+    if (await exists(final)) return undefined;
+    const tmp = tempPathFor(final);
+    const stream = createWriteStream(tmp, { flags: 'wx', highWaterMark: 1 << 20 });
+    return {
+      stream,
+      commit: async () => {
+        await fsyncFile(tmp);
+        await rename(tmp, final);
+        this.added.push(final);
+        crashPoint('import:staged-blob');
+      },
+      abort: async () => {
+        stream.destroy();
+        await rm(tmp, { force: true });
+      },
+    };
+  }
+
+  /** Undoes this run's additions to staging, so a refused volume leaves nothing behind. */
+  async rollback(): Promise<void> {
+    for (const f of this.added) await rm(f, { force: true });
+    if (this.dir && (await readdir(this.dir).catch(() => [])).length === 0) await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** An artifact never changes once stored: refuse the whole bundle before reading its blobs. */
+async function refuseConflicts(store: Store, m: BundleManifest): Promise<void> {
+  for (const a of m.artifacts) {
+    const prior = await store.meta.getArtifact(a.ecosystem, a.key);
+    if (prior && prior.digest !== a.digest) {
+      throw new AirlockError('CONFLICT', `${a.ecosystem}:${a.key}: the store already holds ${prior.digest}, the bundle has ${a.digest}`, {
+        hint: 'an artifact never changes once stored; publish it under a new name or version',
+      });
+    }
+  }
+}
+
+/** Leftovers of a killed run: temp files are never valid, so they go. */
+async function sweepTemps(dir: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (name.startsWith('.tmp-')) await rm(join(dir, name), { force: true });
+  }
+}
+
+async function importVolume(store: Store, file: string, reporter: Reporter): Promise<VolumeResult> {
+  const label = basename(file);
+  const sink = new StagingSink(store);
+  crashPoint('import:start');
+  let info: VolumeInfo;
+  try {
+    const input = createReadStream(file, { highWaterMark: 1 << 20 });
+    info = await readVolume(input, label, sink);
+  } catch (e) {
+    await sink.rollback();
+    await store.meta.recordImport({
+      bundleId: sink.info?.bundleId ?? null,
+      source: file,
+      volumes: sink.info ? [sink.info.volume] : [],
+      outcome: 'refused',
+      message: isAirlockError(e) ? e.message : describeError(e),
+    });
+    if (isAirlockError(e) || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    throw new AirlockError('NOT_FOUND', `${file}: no such file`);
+  }
+  const m = info.manifest;
+  const base = { file, bundleId: info.bundleId, name: m.name, volume: info.volume, volumes: m.volumes, added: 0, existing: 0 };
+  if (sink.skipReason === 'imported') {
+    await store.meta.recordImport({ bundleId: info.bundleId, source: file, volumes: [info.volume], outcome: 'unchanged' });
+    return { ...base, outcome: 'unchanged', missing: [] };
+  }
+  if (sink.skipReason === undefined) {
+    await store.meta.stageVolume(
+      {
+        id: info.bundleId,
+        name: m.name,
+        sequence: m.sequence,
+        creator: m.creator,
+        volumeCount: m.volumes,
+        artifactCount: m.artifacts.length,
+        totalSize: m.blobs.reduce((n, b) => n + b.size, 0),
+      },
+      info.volume,
+    );
+    reporter.info(`${label}: volume ${info.volume}/${m.volumes} of bundle ${m.name} verified`);
+  }
+  const received = await store.meta.receivedVolumes(info.bundleId);
+  const missing = Array.from({ length: m.volumes }, (_, i) => i + 1).filter((v) => !received.includes(v));
+  if (missing.length > 0) {
+    await store.meta.recordImport({ bundleId: info.bundleId, source: file, volumes: [info.volume], outcome: 'staged' });
+    return { ...base, outcome: 'staged', missing };
+  }
+  const res = await commitBundle(store, info, reporter);
+  await store.meta.recordImport({
+    bundleId: info.bundleId,
+    source: file,
+    volumes: received,
+    outcome: 'imported',
+    artifactsAdded: res.added,
+    artifactsExisting: res.existing,
+  });
+  return { ...base, outcome: 'imported', missing: [], ...res };
+}
+
+/**
+ * All volumes are in: rebuild chunked blobs, move every blob into the store, then make the
+ * artifacts visible in one transaction. A kill anywhere here leaves only unreferenced blobs
+ * in the store and the staging rows in place, so a re-run finishes the job.
+ */
+async function commitBundle(store: Store, info: VolumeInfo, reporter: Reporter): Promise<{ added: number; existing: number }> {
+  const dir = store.stagingDir(hexOf(info.bundleId));
+  await mkdir(dir, { recursive: true });
+  await refuseConflicts(store, info.manifest);
+  for (const p of info.manifest.blobs) {
+    if (await store.blobs.stat(p.digest)) continue;
+    const staged = join(dir, hexOf(p.digest));
+    if (p.chunks && !(await exists(staged))) await reassemble(dir, p.digest, p.chunks, info.manifest.name);
+    if (!(await exists(staged))) {
+      throw new AirlockError('STORE_CORRUPT', `bundle ${info.manifest.name}: staged blob ${p.digest} has disappeared`, {
+        hint: 'import the bundle volumes again',
+      });
+    }
+    await store.blobs.adopt(staged, { digest: p.digest, size: p.size });
+    crashPoint('import:adopted-blob');
+  }
+  crashPoint('import:before-commit');
+  // The manifest is kept so the store can say later exactly what each bundle carried.
+  await store.blobs.put(
+    Readable.from([info.manifestBytes]),
+    `bundle ${info.manifest.name} manifest`,
+    { digest: info.bundleId },
+  );
+  const res = await store.meta.commitBundle(info.bundleId, info.manifest.artifacts);
+  crashPoint('import:after-commit');
+  await rm(dir, { recursive: true, force: true });
+  reporter.info(`bundle ${info.manifest.name}: ${res.added} artifact(s) added, ${res.existing} already present`);
+  return res;
+}
+
+async function reassemble(dir: string, digest: Digest, chunks: { digest: Digest }[], bundle: string): Promise<void> {
+  const final = join(dir, hexOf(digest));
+  const tmp = tempPathFor(final);
+  const h = new HashingStream();
+  const out = createWriteStream(tmp, { flags: 'wx', highWaterMark: 1 << 20 });
+  try {
+    await pipeline(
+      async function* () {
+        for (const c of chunks) yield* createReadStream(join(dir, hexOf(c.digest)), { highWaterMark: 1 << 20 });
+      },
+      h,
+      out,
+    );
+    if (h.digest() !== digest) {
+      throw new AirlockError('DIGEST_MISMATCH', `bundle ${bundle}: blob ${digest} reassembled from ${chunks.length} chunks hashes to ${h.digest()}`);
+    }
+    await fsyncFile(tmp);
+    await rename(tmp, final);
+    await fsyncDir(dir);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  for (const c of chunks) await rm(join(dir, hexOf(c.digest)), { force: true });
+}
+
+/** Imports volume files in the order given, holding the store's write lock throughout. */
+export async function importBundles(store: Store, files: readonly string[], reporter: Reporter): Promise<VolumeResult[]> {
+  return store.withWriteLock('import', async () => {
+    const stagingRoot = join(store.home, 'staging');
+    for (const d of await readdir(stagingRoot).catch(() => [] as string[])) {
+      // A run killed right after its commit leaves its staging behind; the bundle is in.
+      const row = await store.meta.getBundle(`sha256:${d}`);
+      if (row?.status === 'imported') await rm(join(stagingRoot, d), { recursive: true, force: true });
+      else await sweepTemps(join(stagingRoot, d));
+    }
+    await sweepTemps(await store.blobs.tempDir());
+    const out: VolumeResult[] = [];
+    for (const f of files) out.push(await importVolume(store, f, reporter));
+    return out;
+  });
+}

@@ -1,0 +1,44 @@
+import { readFile } from 'node:fs/promises';
+import type { z } from 'zod';
+import { AirlockError, describeError } from '../core/errors.js';
+import { writeFileAtomic } from '../core/fsutil.js';
+import type { ResolveContext } from '../ecosystems/ecosystem.js';
+import { ECOSYSTEMS } from '../ecosystems/registry.js';
+import { type Lockfile, LOCK_VERSION, parseLock, serializeLock } from '../manifest/lockfile.js';
+import { type Manifest, loadManifest } from '../manifest/manifest.js';
+
+/** Each ecosystem's airlock.yaml key and schema, for the manifest parser. */
+export function manifestSections(): ReadonlyMap<string, z.ZodType> {
+  return new Map(ECOSYSTEMS.map((e) => [e.section, e.schema]));
+}
+
+export function readManifest(path: string): Promise<Manifest> {
+  return loadManifest(path, manifestSections());
+}
+
+/** Resolves every section of the manifest into pinned artifacts. Holds the write lock: resolving may fill the store. */
+export async function lockManifest(manifest: Manifest, ctx: Omit<ResolveContext, 'target'>): Promise<Lockfile> {
+  return ctx.store.withWriteLock('lock', async () => {
+    const artifacts = [];
+    for (const eco of ECOSYSTEMS) {
+      const section = manifest.sections[eco.section];
+      if (section === undefined) continue;
+      artifacts.push(...(await eco.resolve(section, { ...ctx, target: manifest.target })));
+    }
+    return { lockVersion: LOCK_VERSION, name: manifest.name, target: manifest.target, artifacts };
+  });
+}
+
+export async function writeLockFile(path: string, lock: Lockfile): Promise<void> {
+  await writeFileAtomic(path, serializeLock(lock));
+}
+
+export async function readLockFile(path: string): Promise<Lockfile> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new AirlockError('LOCK_INVALID', `${path}: cannot read (${describeError(e)})`, { hint: 'run airlock lock first' });
+  }
+  return parseLock(text, path);
+}

@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { serializeManifest, volumeFileName } from '../../src/bundle/format.js';
+import { Store } from '../../src/core/store.js';
+import { silentReporter } from '../../src/core/report.js';
+import { createBundle, readBundleHeader, verifyBundles } from '../../src/services/bundle.js';
+import { importBundles } from '../../src/services/import.js';
+import { verifyStore } from '../../src/services/verify-store.js';
+import { bytes, seedLock } from '../helpers/seed.js';
+import { type CraftEntry, craftTar, layoutEntries } from '../helpers/craft.js';
+import { importOutcomes, storeSnapshot } from '../helpers/snapshot.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const opts = { sequence: 1, creator: 'test@host', reporter: silentReporter };
+
+async function twoStores(t: TestContext) {
+  const dir = await tempDir(t);
+  const low = await Store.open(join(dir, 'low'));
+  const high = await Store.open(join(dir, 'high'));
+  t.after(async () => {
+    await low.close();
+    await high.close();
+  });
+  return { dir, low, high };
+}
+
+const FILES = {
+  'tools/a.bin': bytes(300_000, 1),
+  'tools/b.bin': bytes(70_000, 2),
+  'docs/readme.txt': Buffer.from('hello from the low side\n'),
+};
+
+test('bundle create is deterministic and import makes every artifact visible', async (t) => {
+  const { dir, low, high } = await twoStores(t);
+  const lock = await seedLock(low, FILES);
+  const a = await createBundle(low, lock, { ...opts, out: join(dir, 'a.airlock') });
+  const b = await createBundle(low, lock, { ...opts, out: join(dir, 'b.airlock') });
+  assert.deepEqual(await readFile(a.files[0]!), await readFile(b.files[0]!));
+  assert.equal(a.bundleId, b.bundleId);
+
+  const [v] = await verifyBundles(a.files, silentReporter);
+  assert.deepEqual(v!.verified, [1]);
+
+  const res = await importBundles(high, a.files, silentReporter);
+  assert.equal(res[0]!.outcome, 'imported');
+  assert.equal(res[0]!.added, 3);
+  const listed = await high.meta.listArtifacts();
+  assert.deepEqual(listed.map((x) => x.key), ['docs/readme.txt', 'tools/a.bin', 'tools/b.bin']);
+  assert.ok(listed.every((x) => x.bundleId === a.bundleId));
+  const report = await verifyStore(high, silentReporter);
+  assert.deepEqual(report.problems, []);
+
+  const again = await importBundles(high, a.files, silentReporter);
+  assert.equal(again[0]!.outcome, 'unchanged');
+  assert.deepEqual(importOutcomes(high.home), ['imported', 'unchanged']);
+});
+
+test('split volumes with a chunked blob: any order, over several runs, visible only when complete', async (t) => {
+  const { dir, low, high } = await twoStores(t);
+  const big = bytes(600_000, 7);
+  const lock = await seedLock(low, { ...FILES, 'models/big.bin': big });
+  const out = join(dir, 'set.airlock');
+  const w = await createBundle(low, lock, { ...opts, out, split: 250_000 });
+  assert.ok(w.manifest.volumes >= 4, `expected several volumes, got ${w.manifest.volumes}`);
+  const bigPlacement = w.manifest.blobs.find((p) => p.size === big.length)!;
+  assert.ok(bigPlacement.chunks && bigPlacement.chunks.length >= 3, 'the big blob is cut into chunks');
+  for (const f of w.files) assert.ok((await readFile(f)).length <= 250_000, `${f} fits the split size`);
+
+  // Each volume re-made alone is byte-identical.
+  const again = await createBundle(low, lock, { ...opts, out: join(dir, 'again.airlock'), split: 250_000, onlyVolume: 2 });
+  assert.deepEqual(await readFile(again.files[0]!), await readFile(w.files[1]!));
+
+  const reversed = [...w.files].reverse();
+  const first = await importBundles(high, reversed.slice(0, 2), silentReporter);
+  assert.deepEqual(first.map((r) => r.outcome), ['staged', 'staged']);
+  assert.deepEqual(await high.meta.listArtifacts(), [], 'nothing visible before the last volume');
+  const rest = await importBundles(high, reversed.slice(2), silentReporter);
+  assert.equal(rest.at(-1)!.outcome, 'imported');
+  const got = await high.meta.getArtifact('files', 'models/big.bin');
+  assert.equal(got?.size, big.length);
+  const stream = await high.blobs.open(got!.digest);
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  assert.deepEqual(Buffer.concat(chunks), big);
+  assert.deepEqual((await verifyStore(high, silentReporter)).problems, []);
+});
+
+async function refused(t: TestContext, high: Store, file: string, pattern: RegExp): Promise<void> {
+  const before = await storeSnapshot(high.home);
+  await assert.rejects(importBundles(high, [file], silentReporter), pattern);
+  assert.equal(await storeSnapshot(high.home), before, 'the store is unchanged');
+  assert.equal(importOutcomes(high.home).at(-1), 'refused');
+  assert.ok(t);
+}
+
+test('hostile bundles are refused, named, and leave the store unchanged', async (t) => {
+  const { dir, low, high } = await twoStores(t);
+  const lock = await seedLock(low, FILES);
+  const { files } = await createBundle(low, lock, { ...opts, out: join(dir, 'good.airlock') });
+  const good = await readFile(files[0]!);
+
+  const truncated = join(dir, 'truncated.airlock');
+  await writeFile(truncated, good.subarray(0, good.length - 100_000));
+  await refused(t, high, truncated, /truncated\.airlock: .*(truncat|ends)/i);
+
+  const flipped = join(dir, 'flipped.airlock');
+  const f = Buffer.from(good);
+  const at = f.indexOf(FILES['tools/a.bin'].subarray(0, 64)) + 1000;
+  f[at] = f[at]! ^ 0xff;
+  await writeFile(flipped, f);
+  await refused(t, high, flipped, /flipped\.airlock: blob sha256:[0-9a-f]{64} \(files:tools\/a\.bin\) is corrupt: expected sha256:[0-9a-f]{64}, got sha256:/);
+
+  const missingFile = join(dir, 'nope.airlock');
+  await assert.rejects(importBundles(high, [missingFile], silentReporter), /nope\.airlock: no such file/);
+});
+
+test('a partial volume set stages and says what is missing; a bad later volume keeps the good one staged', async (t) => {
+  const { dir, low, high } = await twoStores(t);
+  const lock = await seedLock(low, FILES);
+  const w = await createBundle(low, lock, { ...opts, out: join(dir, 'p.airlock'), split: 200_000 });
+  assert.ok(w.files.length >= 2);
+  const [r] = await importBundles(high, [w.files[0]!], silentReporter);
+  assert.equal(r!.outcome, 'staged');
+  assert.deepEqual(r!.missing, Array.from({ length: w.files.length - 1 }, (_, i) => i + 2));
+  const head = await readBundleHeader(w.files[1]!);
+  assert.equal(head.bundleId, w.bundleId);
+  assert.equal(volumeFileName(join(dir, 'p.airlock'), 2, w.files.length), w.files[1]);
+});
+
+test('crafted bundles: unsafe entries, wrong version, missing or unlisted blobs are refused with the store unchanged', async (t) => {
+  const { dir, low, high } = await twoStores(t);
+  const lock = await seedLock(low, { 'a.txt': Buffer.from('alpha\n'), 'b.txt': Buffer.from('beta\n') });
+  const good = await createBundle(low, lock, { ...opts, out: join(dir, 'good.airlock') });
+  const m = good.manifest;
+  const blobEntries = m.blobs.map((p) => ({
+    name: `blobs/sha256/${p.digest.slice(7)}`,
+    data: p.size === 6 ? Buffer.from('alpha\n') : Buffer.from('beta\n'),
+  }));
+  const { entries: meta } = layoutEntries(m);
+  const cases: [string, CraftEntry[], RegExp][] = [
+    ['dotdot', [...meta, ...blobEntries, { name: 'blobs/../../etc/passwd', data: Buffer.from('x') }], /\.\./],
+    ['absolute', [...meta, { name: '/etc/passwd', data: Buffer.from('x') }, ...blobEntries], /absolute/i],
+    ['symlink', [...meta, { name: 'blobs/sha256/link', type: 'symlink', linkname: '/etc/passwd' }, ...blobEntries], /symlink|symbolic/i],
+    ['hardlink', [...meta, { name: 'blobs/sha256/hard', type: 'link', linkname: 'oci-layout' }, ...blobEntries], /link/i],
+    ['device', [...meta, { name: 'blobs/sha256/dev', type: 'character-device' }, ...blobEntries], /device/i],
+    ['duplicate', [...meta, ...blobEntries, blobEntries[0]!], /duplicate/i],
+    ['missing-blob', [...meta, blobEntries[0]!], /listed for volume 1 but missing/],
+    ['unlisted-blob', [...meta, ...blobEntries, { name: `blobs/sha256/${'e'.repeat(64)}`, data: Buffer.from('?') }], /not listed/],
+  ];
+  const lacking = { ...m, artifacts: [...m.artifacts, { ...m.artifacts[0]!, key: 'c.txt', name: 'c.txt', digest: `sha256:${'c'.repeat(64)}` as const, blobs: [{ digest: `sha256:${'c'.repeat(64)}` as const, size: 1 }] }] };
+  cases.push(['manifest-lists-absent-digest', [...layoutEntries(lacking).entries, ...blobEntries], /does not carry/]);
+  const v2 = { ...JSON.parse(serializeManifest(m)), formatVersion: 2 };
+  cases.push(['format-v2', [...layoutEntries(v2).entries, ...blobEntries], /version 2 is not supported/]);
+  for (const [name, entries, pattern] of cases) {
+    const file = join(dir, `${name}.airlock`);
+    await writeFile(file, await craftTar(entries));
+    await refused(t, high, file, pattern);
+  }
+  // The crafted good layout itself imports, so the refusals above are about what each case changed.
+  const ok = join(dir, 'crafted-good.airlock');
+  await writeFile(ok, await craftTar([...meta, ...blobEntries]));
+  const [r] = await importBundles(high, [ok], silentReporter);
+  assert.equal(r!.outcome, 'imported');
+});
