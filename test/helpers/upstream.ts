@@ -1,0 +1,65 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { TestContext } from 'node:test';
+
+export interface UpstreamFile {
+  body: Buffer;
+  /** Answer 500 this many times first. */
+  failFirst?: number;
+  /** On the first request, send this many bytes then reset the connection. */
+  resetAfter?: number;
+  status?: number;
+}
+
+export interface Upstream {
+  url: string;
+  requests: { path: string; range: string | undefined }[];
+  files: Map<string, UpstreamFile>;
+}
+
+/** A local upstream for tests: static files with Range, plus scripted failures. */
+export async function startUpstream(t: TestContext, files: Record<string, UpstreamFile>): Promise<Upstream> {
+  const state = new Map(Object.entries(files));
+  const requests: Upstream['requests'] = [];
+  const served = new Map<string, number>();
+  const server: Server = createServer((req: IncomingMessage, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    requests.push({ path, range: req.headers.range });
+    const f = state.get(path);
+    const n = (served.get(path) ?? 0) + 1;
+    served.set(path, n);
+    if (!f || f.status === 404) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    if (f.status) {
+      res.writeHead(f.status).end();
+      return;
+    }
+    if (f.failFirst && n <= f.failFirst) {
+      res.writeHead(500).end('try again');
+      return;
+    }
+    let body = f.body;
+    let status = 200;
+    const headers: Record<string, string | number> = { 'accept-ranges': 'bytes' };
+    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    if (m) {
+      const start = Number(m[1]);
+      status = 206;
+      headers['content-range'] = `bytes ${start}-${f.body.length - 1}/${f.body.length}`;
+      body = f.body.subarray(start);
+    }
+    headers['content-length'] = body.length;
+    res.writeHead(status, headers);
+    if (f.resetAfter !== undefined && n === 1) {
+      res.write(body.subarray(0, f.resetAfter), () => setTimeout(() => res.socket?.destroy(), 20));
+      return;
+    }
+    res.end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  server.unref();
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, requests, files: state };
+}
