@@ -26,9 +26,12 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
   });
 }
 
-/** `bin/airlock ARGS`, optionally inside a fresh network namespace with no route anywhere. */
+/** In a fresh network namespace: loopback (brought up inside) and no route anywhere else. */
+const OFFLINE = ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', AIRLOCK];
+
+/** `bin/airlock ARGS`, optionally with no network at all (`unshare -n`). */
 export function airlock(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; offline?: boolean } = {}): Promise<RunResult> {
-  return opts.offline ? run('unshare', ['-n', AIRLOCK, ...args], opts) : run(AIRLOCK, args, opts);
+  return opts.offline ? run('unshare', [...OFFLINE, ...args], opts) : run(AIRLOCK, args, opts);
 }
 
 /**
@@ -36,7 +39,7 @@ export function airlock(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: s
  * Clients reach it with `inNamespace(server, ...)`, which enters that namespace.
  */
 export async function serveOffline(t: TestContext, args: string[]): Promise<ChildProcess> {
-  const child = spawn('unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', AIRLOCK, ...args], {
+  const child = spawn('unshare', [...OFFLINE, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     cwd: REPO,
   });
