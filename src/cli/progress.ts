@@ -3,54 +3,57 @@ import type { Progress, Reporter } from '../core/report.js';
 import { formatBytes } from './format.js';
 
 /**
- * Progress bars (bytes, rate, ETA) when stderr is a terminal; otherwise one plain line when a
- * transfer starts and one when it ends, so logs and CI output stay readable.
+ * Progress bars (bytes, rate, ETA) when stderr is a terminal — one bar per concurrent
+ * transfer, stacked — and otherwise one plain line per finished transfer, so logs and CI
+ * output stay readable.
  */
 export function createReporter(opts: { json: boolean }): Reporter {
-  const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
+  const tty = Boolean(process.stderr.isTTY) && !process.env.CI && !opts.json;
+  let bars: cliProgress.MultiBar | undefined;
+  let active = 0;
   const say = (s: string): void => {
-    process.stderr.write(`${s}\n`);
+    if (bars) bars.log(`${s}\n`);
+    else process.stderr.write(`${s}\n`);
   };
   return {
     info: say,
     warn: (s) => say(`warning: ${s}`),
     progress(label: string, total: number | undefined): Progress {
-      if (tty && !opts.json) return barProgress(label, total);
       const started = Date.now();
-      let last = 0;
+      const rate = (done: number): string => formatBytes(done / Math.max((Date.now() - started) / 1000, 0.001));
+      if (!tty) {
+        let last = 0;
+        return {
+          update: (done) => {
+            last = done;
+          },
+          finish: () => say(`${label}: ${formatBytes(last)} (${rate(last)}/s)`),
+        };
+      }
+      bars ??= new cliProgress.MultiBar(
+        {
+          format: '{label} [{bar}] {percentage}% {done}/{all} {rate}/s ETA {eta_formatted}',
+          stream: process.stderr,
+          hideCursor: true,
+          clearOnComplete: false,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      active++;
+      const all = total ?? 0;
+      const bar = bars.create(all, 0, { label, done: '0 B', all: total === undefined ? '?' : formatBytes(all), rate: '0 B' });
       return {
         update(done) {
-          last = done;
+          bar.update(total === undefined ? 0 : Math.min(done, all), { done: formatBytes(done), rate: rate(done) });
         },
         finish() {
-          const secs = Math.max((Date.now() - started) / 1000, 0.001);
-          say(`${label}: ${formatBytes(last)} in ${secs.toFixed(1)} s (${formatBytes(last / secs)}/s)`);
+          bar.stop();
+          if (--active === 0) {
+            bars?.stop();
+            bars = undefined;
+          }
         },
       };
-    },
-  };
-}
-
-function barProgress(label: string, total: number | undefined): Progress {
-  const bar = new cliProgress.SingleBar(
-    {
-      format: `${label} [{bar}] {percentage}% {done}/{all} {rate}/s ETA {eta_formatted}`,
-      stream: process.stderr,
-      hideCursor: true,
-      clearOnComplete: false,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  const started = Date.now();
-  const all = total ?? 0;
-  bar.start(all, 0, { done: '0 B', all: total === undefined ? '?' : formatBytes(all), rate: '0 B' });
-  return {
-    update(done) {
-      const secs = Math.max((Date.now() - started) / 1000, 0.001);
-      bar.update(Math.min(done, all || done), { done: formatBytes(done), rate: formatBytes(done / secs) });
-    },
-    finish() {
-      bar.stop();
     },
   };
 }

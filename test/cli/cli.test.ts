@@ -47,6 +47,8 @@ test('usage errors exit 2, bad input exits 1 with a one-line message', async (t)
   const missing = await airlock([...home, 'import', join(dir, 'nope.airlock')]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /nope\.airlock: no such file/);
+  const history = JSON.parse((await airlock([...home, '--json', 'history'])).stdout) as { outcome: string; source: string }[];
+  assert.deepEqual(history.map((h) => [h.outcome, h.source]), [['refused', join(dir, 'nope.airlock')]]);
   const notBundle = join(dir, 'not.airlock');
   await writeFile(notBundle, 'just text, not a tar at all');
   const refused = await airlock([...home, 'bundle', 'verify', notBundle]);

@@ -4,7 +4,7 @@ import { verifyStore } from '../../services/verify-store.js';
 import { globals, printJson, printTable, reporterFor, withStore } from '../common.js';
 import { formatBytes } from '../format.js';
 
-/** Commands about the store itself: init, list, verify. */
+/** Commands about the store itself: init, list, verify, history. */
 export function register(program: Command): void {
   program
     .command('init')
@@ -67,6 +67,31 @@ export function register(program: Command): void {
         if (r.problems.length > 0) {
           throw new AirlockError('STORE_CORRUPT', `store ${store.home}: ${r.problems.length} problem(s); first: ${r.problems[0]!.detail}`);
         }
+      });
+    });
+
+  program
+    .command('history')
+    .description('every bundle import this store has seen: imported, staged, unchanged or refused, and why')
+    .action(async (_o, cmd: Command) => {
+      await withStore(cmd, async (store) => {
+        const rows = await store.meta.listImports();
+        if (globals(cmd).json) {
+          printJson(rows);
+          return;
+        }
+        printTable(
+          ['TIME', 'OUTCOME', 'BUNDLE', 'VOLUMES', 'ADDED', 'SOURCE', 'MESSAGE'],
+          rows.map((r) => [
+            r.at,
+            r.outcome,
+            r.bundleId ? r.bundleId.slice(7, 19) : '-',
+            r.volumes.join(',') || '-',
+            String(r.artifactsAdded),
+            r.source,
+            r.message || '',
+          ]),
+        );
       });
     });
 }
