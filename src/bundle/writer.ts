@@ -1,12 +1,12 @@
 import { createWriteStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { ArtifactRecord } from '../core/artifact.js';
 import type { BlobStore } from '../core/blobstore.js';
 import { type Digest, HashingStream } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
-import { fsyncDir, tempPathFor } from '../core/fsutil.js';
+import { fsyncDir, fsyncFile, tempPathFor } from '../core/fsutil.js';
 import type { Progress, Reporter } from '../core/report.js';
 import type { Target } from '../manifest/target.js';
 import {
@@ -205,12 +205,7 @@ async function writeVolume(
     }
     await tar.finish();
     await finished(out);
-    const fh = await open(tmp, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await fsyncFile(tmp);
     await rename(tmp, file);
     await fsyncDir(dirname(file));
   } catch (e) {

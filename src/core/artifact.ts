@@ -40,3 +40,16 @@ export function artifactLabel(a: Pick<ArtifactRecord, 'ecosystem' | 'key'>): str
 export function compareArtifacts(a: ArtifactRecord, b: ArtifactRecord): number {
   return a.ecosystem < b.ecosystem ? -1 : a.ecosystem > b.ecosystem ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
+
+/** What listings (CLI --json, /api/artifacts) say about an artifact. */
+export function artifactSummary(a: StoredArtifact) {
+  return {
+    ecosystem: a.ecosystem,
+    key: a.key,
+    name: a.name,
+    version: a.version,
+    size: a.size,
+    digest: a.digest,
+    bundleId: a.bundleId,
+  };
+}

@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { artifactSummary } from '../core/artifact.js';
 import type { TokenRole } from '../core/metadata.js';
 import type { Store } from '../core/store.js';
 import { ECOSYSTEMS } from '../ecosystems/registry.js';
@@ -47,15 +48,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   app.get<{ Querystring: { ecosystem?: string } }>('/api/artifacts', async (req) => {
     const rows = await opts.store.meta.listArtifacts(req.query.ecosystem ? { ecosystem: req.query.ecosystem } : {});
-    return rows.map((a) => ({
-      ecosystem: a.ecosystem,
-      key: a.key,
-      name: a.name,
-      version: a.version,
-      size: a.size,
-      digest: a.digest,
-      bundleId: a.bundleId,
-    }));
+    return rows.map(artifactSummary);
   });
 
   for (const e of ECOSYSTEMS) e.serve(app, { store: opts.store, baseUrl: opts.baseUrl });

@@ -41,8 +41,7 @@ export async function createBundle(store: Store, lock: Lockfile, opts: CreateBun
 }
 
 function open(file: string) {
-  const s = createReadStream(file, { highWaterMark: 1 << 20 });
-  return s;
+  return createReadStream(file, { highWaterMark: 1 << 20 });
 }
 
 async function withMissingFile<T>(file: string, fn: () => Promise<T>): Promise<T> {

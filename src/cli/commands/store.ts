@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { artifactSummary } from '../../core/artifact.js';
 import { AirlockError } from '../../core/errors.js';
 import { verifyStore } from '../../services/verify-store.js';
 import { globals, printJson, printTable, reporterFor, withStore } from '../common.js';
@@ -24,17 +25,7 @@ export function register(program: Command): void {
       await withStore(cmd, async (store) => {
         const rows = await store.meta.listArtifacts(o.ecosystem ? { ecosystem: o.ecosystem } : {});
         if (globals(cmd).json) {
-          printJson(
-            rows.map((a) => ({
-              ecosystem: a.ecosystem,
-              key: a.key,
-              name: a.name,
-              version: a.version,
-              size: a.size,
-              digest: a.digest,
-              bundle: a.bundleId,
-            })),
-          );
+          printJson(rows.map(artifactSummary));
           return;
         }
         const bundles = new Map((await store.meta.listBundles()).map((b) => [b.id, b.name]));
