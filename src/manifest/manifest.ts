@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { type Document, LineCounter, isMap, parseDocument } from 'yaml';
+import { type Document, LineCounter, isMap, isScalar, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { AirlockError, describeError } from '../core/errors.js';
 import { type Target, targetSchema } from './target.js';
@@ -20,12 +20,11 @@ class Located {
     private readonly file: string,
   ) {}
 
-  /** `file:LINE: field: message`, the line of the deepest node the path reaches. */
+  /** `file:LINE: field: message`, the line of the key the path names (or the deepest node it reaches). */
   error(path: (string | number)[], message: string): AirlockError {
     let line = 1;
     for (let n = path.length; n >= 0; n--) {
-      const node = n === 0 ? this.doc.contents : this.doc.getIn(path.slice(0, n), true);
-      const range = (node as { range?: [number, number, number] } | undefined)?.range;
+      const range = this.rangeOf(path.slice(0, n));
       if (range) {
         line = this.lines.linePos(range[0]).line;
         break;
@@ -33,6 +32,17 @@ class Located {
     }
     const field = path.length ? `${path.join('.')}: ` : '';
     return new AirlockError('CONFIG_INVALID', `${this.file}:${line}: ${field}${message}`);
+  }
+
+  /** A mapping entry is reported at its key, which may sit on a line above a block value. */
+  private rangeOf(path: (string | number)[]): [number, number, number] | undefined {
+    if (path.length === 0) return (this.doc.contents as { range?: [number, number, number] } | null)?.range;
+    const parent = path.length === 1 ? this.doc.contents : this.doc.getIn(path.slice(0, -1), true);
+    if (isMap(parent)) {
+      const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === path.at(-1));
+      return (pair?.key as { range?: [number, number, number] } | undefined)?.range;
+    }
+    return (this.doc.getIn(path, true) as { range?: [number, number, number] } | undefined)?.range;
   }
 }
 

@@ -23,7 +23,7 @@ export const fileEntrySchema = z
   .object({
     url: httpUrl,
     sha256: z
-      .string()
+      .string({ error: 'expected 64 hex characters or sha256:<hex> (quote it if YAML reads it as a number)' })
       .refine((s) => isHex64(s.toLowerCase()) || isDigest(s.toLowerCase()), 'expected 64 hex characters or sha256:<hex>')
       .optional(),
     path: z
@@ -40,6 +40,8 @@ export const fileEntrySchema = z
 export const filesSectionSchema = z.array(fileEntrySchema).superRefine((entries, ctx) => {
   const seen = new Map<string, number>();
   entries.forEach((e, i) => {
+    // zod still runs this when an entry's own checks failed; those errors are reported already.
+    if (!URL.canParse(e.url)) return;
     const p = servedPathOf(e);
     const first = seen.get(p);
     if (first !== undefined) {

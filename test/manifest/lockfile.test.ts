@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { digestOf } from '../../src/core/digest.js';
+import { type Lockfile, parseLock, serializeLock } from '../../src/manifest/lockfile.js';
+
+const art = (key: string) => ({
+  ecosystem: 'files',
+  key,
+  name: key,
+  version: '',
+  digest: digestOf(key),
+  size: 1,
+  metadata: { b: 1, a: 2 },
+  blobs: [{ digest: digestOf(key), size: 1, url: `https://x.invalid/${key}` }],
+});
+
+const lock = (keys: string[]): Lockfile => ({ lockVersion: 1, name: 'l', target: { platforms: ['linux/amd64'], python: [] }, artifacts: keys.map(art) });
+
+test('serializeLock is deterministic whatever the input order', () => {
+  const a = serializeLock(lock(['b', 'a', 'c']));
+  assert.equal(a, serializeLock(lock(['c', 'b', 'a'])));
+  assert.ok(a.indexOf('"a": 2') < a.indexOf('"b": 1'), 'keys sorted');
+  assert.deepEqual(parseLock(a, 'airlock.lock').artifacts.map((x) => x.key), ['a', 'b', 'c']);
+});
+
+test('parseLock refuses what it cannot trust, naming the file', () => {
+  const good = JSON.parse(serializeLock(lock(['a']))) as Record<string, unknown>;
+  assert.throws(() => parseLock('{', 'x.lock'), /x\.lock: not valid JSON/);
+  assert.throws(() => parseLock(JSON.stringify({ ...good, lockVersion: 2 }), 'x.lock'), /x\.lock: lockVersion 2 is not supported/);
+  const badDigest = { ...good, artifacts: [{ ...art('a'), digest: 'md5:00' }] };
+  assert.throws(() => parseLock(JSON.stringify(badDigest), 'x.lock'), /x\.lock: artifacts\.0\.digest: expected sha256/);
+  const dup = { ...good, artifacts: [art('a'), art('a')] };
+  assert.throws(() => parseLock(JSON.stringify(dup), 'x.lock'), /x\.lock: artifact files:a is listed twice/);
+});
