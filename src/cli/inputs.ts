@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { AirlockError } from '../core/errors.js';
-import { HttpClient } from '../core/http.js';
+import type { HttpClient } from '../core/http.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
 import type { Lockfile } from '../manifest/lockfile.js';
@@ -9,8 +9,12 @@ import { fetchLock } from '../services/fetch.js';
 import { lockManifest, readLockFile, readManifest } from '../services/lock.js';
 import { VERSION } from './version.js';
 
-/** The HTTP client every connected-side command uses: `--ca-file` or AIRLOCK_CA_FILE adds CAs. */
-export function httpClient(caFile?: string): HttpClient {
+/**
+ * The HTTP client every connected-side command uses: `--ca-file` or AIRLOCK_CA_FILE adds CAs.
+ * Loaded on demand, so the closed side's commands (import, serve) never load an HTTP client.
+ */
+export async function httpClient(caFile?: string): Promise<HttpClient> {
+  const { HttpClient } = await import('../core/http.js');
   const ca = caFile ?? process.env.AIRLOCK_CA_FILE;
   return new HttpClient({ userAgent: `airlock/${VERSION}`, ...(ca ? { caFile: ca } : {}) });
 }
@@ -27,7 +31,7 @@ export interface LockInputs {
 /** `--lock` as given; else `-f` resolved now; else airlock.lock, else airlock.yaml, in this directory. */
 export async function loadLockOrManifest(store: Store, o: LockInputs): Promise<Lockfile> {
   if (o.file && o.lock) throw new AirlockError('USAGE', 'give either -f/--file or --lock, not both');
-  const http = httpClient(o.caFile);
+  const http = await httpClient(o.caFile);
   try {
     let lock: Lockfile;
     const lockPath = o.lock ?? (!o.file && existsSync('airlock.lock') ? 'airlock.lock' : undefined);

@@ -8,14 +8,14 @@ import type { Command } from 'commander';
 import { entryCost } from '../../bundle/plan.js';
 import { digestOf } from '../../core/digest.js';
 import { AirlockError } from '../../core/errors.js';
-import { HttpClient } from '../../core/http.js';
 import { silentReporter } from '../../core/report.js';
 import { Store } from '../../core/store.js';
-import { buildServer } from '../../server/app.js';
+import type { FastifyInstance } from 'fastify';
 import { createBundle, verifyBundles } from '../../services/bundle.js';
 import { fetchLock } from '../../services/fetch.js';
 import { importBundles } from '../../services/import.js';
 import { lockManifest, readManifest, writeLockFile } from '../../services/lock.js';
+import { httpClient } from '../inputs.js';
 import { createReporter } from '../progress.js';
 
 const DEMO_FILES = ['README.txt', 'tools/hello-1.0.tar.gz', 'data/readings.json'];
@@ -56,8 +56,9 @@ async function runDemo(dir: string): Promise<void> {
   const upstream = await startUpstream();
   const low = await Store.open(join(dir, 'low'));
   const high = await Store.open(join(dir, 'high'));
-  const http = new HttpClient({ userAgent: 'airlock-demo' });
-  let app: Awaited<ReturnType<typeof buildServer>> | undefined;
+  const http = await httpClient();
+  const { buildServer } = await import('../../server/app.js');
+  let app: FastifyInstance | undefined;
   try {
     const rel = (p: string): string => {
       const r = relative(process.cwd(), p);

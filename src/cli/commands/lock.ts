@@ -17,7 +17,7 @@ export function register(program: Command): void {
       await withStore(cmd, async (store) => {
         const reporter = reporterFor(cmd);
         const manifest = await readManifest(o.file);
-        const http = httpClient(o.caFile);
+        const http = await httpClient(o.caFile);
         try {
           const lock = await lockManifest(manifest, { store, http, reporter, manifestDir: dirname(resolve(o.file)) });
           const out = o.out ?? defaultLockPath(o.file);
@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .action(async (o: { lock: string; concurrency: number; caFile?: string }, cmd: Command) => {
       await withStore(cmd, async (store) => {
         const lock = await readLockFile(o.lock);
-        const http = httpClient(o.caFile);
+        const http = await httpClient(o.caFile);
         try {
           const s = await fetchLock(lock, { store, http, reporter: reporterFor(cmd), concurrency: o.concurrency });
           if (globals(cmd).json) printJson(s);

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { AirlockError } from '../../core/errors.js';
 import { Store } from '../../core/store.js';
-import { buildServer } from '../../server/app.js';
 import { ECOSYSTEMS } from '../../ecosystems/registry.js';
 import { globals } from '../common.js';
 
@@ -24,6 +23,8 @@ export function register(program: Command): void {
       const { host, port } = parseListen(o.listen);
       const store = await Store.open(globals(cmd).home);
       const baseUrl = (o.baseUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '');
+      // Loaded here so that commands which never serve don't pay for the web framework.
+      const { buildServer } = await import('../../server/app.js');
       const app = await buildServer({ store, baseUrl, auth: o.auth });
       const address = await app.listen({ host, port }).catch(async (e: NodeJS.ErrnoException) => {
         await store.close();
