@@ -157,7 +157,19 @@ async function importVolume(store: Store, file: string, reporter: Reporter): Pro
     await store.meta.recordImport({ bundleId: info.bundleId, source: file, volumes: [info.volume], outcome: 'staged' });
     return { ...base, outcome: 'staged', missing };
   }
-  const res = await commitBundle(store, info, reporter);
+  let res: { added: number; existing: number };
+  try {
+    res = await commitBundle(store, info, reporter);
+  } catch (e) {
+    await store.meta.recordImport({
+      bundleId: info.bundleId,
+      source: file,
+      volumes: received,
+      outcome: 'refused',
+      message: isAirlockError(e) ? e.message : describeError(e),
+    });
+    throw e;
+  }
   await store.meta.recordImport({
     bundleId: info.bundleId,
     source: file,

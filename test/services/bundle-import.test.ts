@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { serializeManifest, volumeFileName } from '../../src/bundle/format.js';
+import { digestOf } from '../../src/core/digest.js';
 import { Store } from '../../src/core/store.js';
 import { silentReporter } from '../../src/core/report.js';
 import { createBundle, readBundleHeader, verifyBundles } from '../../src/services/bundle.js';
@@ -127,6 +128,15 @@ test('a partial volume set stages and says what is missing; a bad later volume k
   const head = await readBundleHeader(w.files[1]!);
   assert.equal(head.bundleId, w.bundleId);
   assert.equal(volumeFileName(join(dir, 'p.airlock'), 2, w.files.length), w.files[1]);
+
+  const bad = join(dir, 'bad-vol2.airlock');
+  const v2 = await readFile(w.files[1]!);
+  await writeFile(bad, v2.subarray(0, v2.length - 2048));
+  await refused(t, high, bad, /bad-vol2\.airlock: /);
+  assert.deepEqual(await high.meta.receivedVolumes(w.bundleId), [1], 'the good volume stays staged');
+  const rest = await importBundles(high, w.files.slice(1), silentReporter);
+  assert.equal(rest.at(-1)!.outcome, 'imported');
+  assert.equal((await high.meta.listArtifacts()).length, 3);
 });
 
 test('crafted bundles: unsafe entries, wrong version, missing or unlisted blobs are refused with the store unchanged', async (t) => {
@@ -163,4 +173,41 @@ test('crafted bundles: unsafe entries, wrong version, missing or unlisted blobs 
   await writeFile(ok, await craftTar([...meta, ...blobEntries]));
   const [r] = await importBundles(high, [ok], silentReporter);
   assert.equal(r!.outcome, 'imported');
+});
+
+test('a bundle that would change a stored artifact is refused before its blobs are read', async (t) => {
+  const { dir, low, high } = await twoStores(t);
+  const first = await createBundle(low, await seedLock(low, { 'x.txt': Buffer.from('one\n') }, 'first'), { ...opts, out: join(dir, '1.airlock') });
+  await importBundles(high, first.files, silentReporter);
+  const other = await Store.open(join(dir, 'other'));
+  t.after(() => other.close());
+  const second = await createBundle(other, await seedLock(other, { 'x.txt': Buffer.from('two\n') }, 'second'), { ...opts, out: join(dir, '2.airlock') });
+  await refused(t, high, second.files[0]!, /files:x\.txt: the store already holds sha256:[0-9a-f]{64}, the bundle has sha256:/);
+});
+
+test('chunks that do not add up to the blob they claim are refused at reassembly', async (t) => {
+  const { dir, high } = await twoStores(t);
+  const part1 = Buffer.from('first half|');
+  const part2 = Buffer.from('second half');
+  const claimed = digestOf('something else entirely');
+  const size = part1.length + part2.length;
+  const manifest = {
+    mediaType: 'application/vnd.airlock.bundle.manifest.v1+json' as const,
+    formatVersion: 1 as const,
+    name: 'liar',
+    sequence: 1,
+    creator: 't',
+    target: { platforms: ['linux/amd64'], python: [] },
+    lockDigest: digestOf('lock'),
+    volumes: 1,
+    artifacts: [{ ecosystem: 'files', key: 'm.bin', name: 'm.bin', version: '', digest: claimed, size, metadata: {}, blobs: [{ digest: claimed, size }] }],
+    blobs: [{ digest: claimed, size, chunks: [{ digest: digestOf(part1), size: part1.length, volume: 1 }, { digest: digestOf(part2), size: part2.length, volume: 1 }] }],
+  };
+  const { entries } = layoutEntries(manifest);
+  const file = join(dir, 'liar.airlock');
+  await writeFile(file, await craftTar([...entries, { name: `blobs/sha256/${digestOf(part1).slice(7)}`, data: part1 }, { name: `blobs/sha256/${digestOf(part2).slice(7)}`, data: part2 }]));
+  await assert.rejects(importBundles(high, [file], silentReporter), /bundle liar: blob sha256:[0-9a-f]{64} reassembled from 2 chunks hashes to sha256:/);
+  assert.deepEqual(await high.meta.listArtifacts(), []);
+  assert.equal(await high.blobs.stat(claimed), undefined);
+  assert.equal(importOutcomes(high.home).at(-1), 'refused');
 });
