@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { type Digest, HashingStream, isDigest } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
 import {
@@ -131,6 +131,7 @@ export async function readVolume(input: Readable, label: string, sink: BlobSink)
   }
   const info: VolumeInfo = { bundleId, manifest, manifestBytes, volume: index.volume };
   if (!(await sink.start(info))) {
+    await entries.return?.(undefined);
     input.destroy();
     return { ...info, skipped: true };
   }
@@ -170,7 +171,7 @@ async function copyVerified(e: TarEntry, want: VolumeEntry, sink: BlobSink, what
   if (!target) {
     // Already held verified (a resumed import): drain without hashing.
     e.stream.resume();
-    await new Promise<void>((res, rej) => e.stream.once('end', res).once('error', rej));
+    await finished(e.stream);
     return;
   }
   try {

@@ -168,6 +168,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WrittenBund
   if (opts.onlyVolume !== undefined && (opts.onlyVolume < 1 || opts.onlyVolume > volumes)) {
     throw new AirlockError('USAGE', `--volume ${opts.onlyVolume}: this bundle has ${volumes} volume(s)`);
   }
+  if (opts.split !== undefined) checkVolumeSizes(manifest, manifestBytes.length, opts.split);
   const files: string[] = [];
   for (let v = 1; v <= volumes; v++) {
     if (opts.onlyVolume !== undefined && v !== opts.onlyVolume) continue;
@@ -176,6 +177,14 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WrittenBund
     files.push(file);
   }
   return { bundleId, manifest, files };
+}
+
+/** The plan used estimates; the real manifest is known now, so prove every volume fits. */
+function checkVolumeSizes(manifest: BundleManifest, manifestLength: number, split: number): void {
+  for (let v = 1; v <= manifest.volumes; v++) {
+    const size = metadataCost(manifestLength, manifest.volumes) + volumeContents(manifest, v).reduce((n, e) => n + entryCost(e.size), 0);
+    if (size > split) throw new AirlockError('INTERNAL', `volume ${v} would be ${size} bytes, over --split ${split}`);
+  }
 }
 
 async function writeVolume(
