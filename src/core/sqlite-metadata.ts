@@ -1,4 +1,4 @@
-import type { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { type ArtifactRecord, type StoredArtifact, artifactLabel } from './artifact.js';
 import { openDatabase, transaction } from './db.js';
 import type { Digest } from './digest.js';
@@ -19,6 +19,7 @@ const now = (): string => new Date().toISOString();
 
 export class SqliteMetadataStore implements MetadataStore {
   private readonly db: DatabaseSync;
+  private blobsOf: StatementSync | undefined;
 
   constructor(path: string) {
     this.db = openDatabase(path);
@@ -209,8 +210,8 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   private toArtifact(r: Row): StoredArtifact {
-    const blobs = this.db
-      .prepare('SELECT digest, size, media_type FROM artifact_blobs WHERE artifact_id = ? ORDER BY position')
+    this.blobsOf ??= this.db.prepare('SELECT digest, size, media_type FROM artifact_blobs WHERE artifact_id = ? ORDER BY position');
+    const blobs = this.blobsOf
       .all(r.id as number)
       .map((b) => ({
         digest: b.digest as Digest,
