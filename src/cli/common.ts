@@ -23,7 +23,7 @@ export async function withStore<T>(cmd: Command, fn: (store: Store) => Promise<T
   }
 }
 
-/** Human output goes to stderr when --json owns stdout, so scripts can always parse stdout. */
+/** Progress and notes go to stderr, so stdout carries only results (JSON with --json) for scripts. */
 export function reporterFor(cmd: Command): Reporter {
   return createReporter({ json: Boolean(globals(cmd).json) });
 }

@@ -72,7 +72,6 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS.length;
 
 export function openDatabase(path: string): DatabaseSync {
   const db = new DatabaseSync(path);

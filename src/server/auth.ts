@@ -18,7 +18,7 @@ export function hashToken(token: string): string {
 }
 
 /** The token an Authorization header carries: `Bearer <token>` or Basic with the token as password. */
-export function tokenFromHeader(header: string | undefined): string | undefined {
+function tokenFromHeader(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const [scheme, value] = header.trim().split(/\s+/, 2);
   if (!scheme || !value) return undefined;

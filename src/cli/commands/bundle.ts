@@ -8,7 +8,7 @@ import { globals, printJson, printTable, reporterFor, withStore } from '../commo
 import { formatBytes } from '../format.js';
 import { loadLockOrManifest } from '../inputs.js';
 
-function positiveInt(what: string) {
+function wholeNumber(what: string) {
   return (v: string): number => {
     const n = Number(v);
     if (!Number.isSafeInteger(n) || n < 0) throw new AirlockError('USAGE', `${what}: "${v}" is not a whole number`);
@@ -45,8 +45,8 @@ export function register(program: Command): void {
     .option('--lock <airlock.lock>', 'bundle exactly this lockfile (default: airlock.lock if present)')
     .requiredOption('-o, --out <OUT.airlock>', 'output path; volume sets are named OUT.vol-NNN-of-MMM.airlock')
     .option('--split <size>', 'largest volume, e.g. 700M, 4.7G, 25GiB (K/M/G/T are decimal, Ki/Mi/Gi/Ti binary)')
-    .option('--volume <n>', 'write only volume N of the set again', positiveInt('--volume'))
-    .option('--sequence <n>', 'bundle sequence number, for the receiver\'s replay protection', positiveInt('--sequence'), 1)
+    .option('--volume <n>', 'write only volume N of the set again', wholeNumber('--volume'))
+    .option('--sequence <n>', 'bundle sequence number, for the receiver\'s replay protection', wholeNumber('--sequence'), 1)
     .option('--creator <who>', 'who made the bundle (default: user@host)')
     .option('--ca-file <pem>', 'extra CA certificates for HTTPS upstreams')
     .action(async (o: CreateOptions, cmd: Command) => {

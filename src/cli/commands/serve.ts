@@ -4,7 +4,7 @@ import { Store } from '../../core/store.js';
 import { ECOSYSTEMS } from '../../ecosystems/registry.js';
 import { globals } from '../common.js';
 
-export function parseListen(v: string): { host: string; port: number } {
+function parseListen(v: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(v);
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw new AirlockError('USAGE', `--listen: "${v}" is not HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080, 0.0.0.0:8080)`);
