@@ -72,7 +72,6 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-
 export function openDatabase(path: string): DatabaseSync {
   const db = new DatabaseSync(path);
   // Writers queue behind the store's write lock; the timeout covers readers racing a checkpoint.
