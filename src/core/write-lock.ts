@@ -1,4 +1,4 @@
-import { open, readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AirlockError } from './errors.js';
@@ -17,6 +17,13 @@ function alive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+async function olderThan(path: string, ms: number): Promise<boolean> {
+  return stat(path).then(
+    (s) => Date.now() - s.mtimeMs > ms,
+    () => false,
+  );
 }
 
 async function readHolder(path: string): Promise<Holder | undefined> {
@@ -56,7 +63,8 @@ export async function acquireWriteLock(
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const holder = await readHolder(path);
-    if (holder && holder.host === me.host && !alive(holder.pid)) {
+    if ((holder && holder.host === me.host && !alive(holder.pid)) || (!holder && (await olderThan(path, 10_000)))) {
+      // Its holder died, or died between creating the file and writing its name into it.
       await rm(path, { force: true });
       continue;
     }
