@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { hexOf } from '../../core/digest.js';
+import { sendBlob } from '../http/blob.js';
 import { sendError } from '../http/errors.js';
-import { decideRange } from '../http/range.js';
 import type { ServeContext } from '../ecosystem.js';
 import { servedPathProblem } from './schema.js';
 
@@ -20,8 +19,9 @@ function servedPath(url: string): string | undefined {
 }
 
 /**
- * `/files/<path>`: GET and HEAD with Range, ETag (the sha256) and Repr-Digest. Paths map to
- * blobs through the database only; the filesystem is never addressed by a client's path.
+ * `/files/<path>`: paths map to blobs through the database only; the filesystem is never
+ * addressed by a client's path. A path may get new content in a later store, so clients
+ * revalidate (no-cache) against the ETag.
  */
 export function serveFiles(app: FastifyInstance, ctx: ServeContext): void {
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -29,26 +29,7 @@ export function serveFiles(app: FastifyInstance, ctx: ServeContext): void {
     if (!path) return sendError(reply, 404, 'NOT_FOUND', 'no such file');
     const a = await ctx.store.meta.getArtifact('files', path);
     if (!a) return sendError(reply, 404, 'NOT_FOUND', `files/${path}: no such file`);
-    const etag = `"${a.digest}"`;
-    reply
-      .header('etag', etag)
-      .header('accept-ranges', 'bytes')
-      .header('cache-control', 'no-cache')
-      .header('x-content-type-options', 'nosniff')
-      .header('repr-digest', `sha-256=:${Buffer.from(hexOf(a.digest), 'hex').toString('base64')}:`)
-      .type('application/octet-stream');
-    const h = req.headers;
-    const d = decideRange({ range: h.range, ifRange: h['if-range'] as string | undefined, ifNoneMatch: h['if-none-match'] }, a.size, etag);
-    if (d.kind === 'not-modified') return reply.code(304).send();
-    if (d.kind === 'unsatisfiable') {
-      return reply.code(416).header('content-range', `bytes */${a.size}`).send();
-    }
-    const range = d.kind === 'partial' ? { start: d.start, end: d.end } : undefined;
-    const length = range ? range.end - range.start + 1 : a.size;
-    reply.header('content-length', length);
-    if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${a.size}`);
-    if (req.method === 'HEAD' || length === 0) return reply.send();
-    return reply.send(await ctx.store.blobs.open(a.digest, range));
+    return sendBlob(req, reply, ctx.store, a, { cacheControl: 'no-cache', contentType: 'application/octet-stream' });
   };
   app.route({ method: ['GET', 'HEAD'], url: `${PREFIX}*`, handler });
 }
