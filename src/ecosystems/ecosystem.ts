@@ -21,6 +21,14 @@ export interface ServeContext {
   baseUrl: string;
 }
 
+export interface ManifestSection<Section> {
+  /** Its key in airlock.yaml and the schema of that section. */
+  readonly key: string;
+  readonly schema: z.ZodType<Section>;
+  /** Manifest section + targets → pinned artifacts (blobs with digest, size and source URL). */
+  resolve(section: Section, ctx: ResolveContext): Promise<LockedArtifact[]>;
+}
+
 /**
  * The seam every ecosystem implements. Adding one (Maven, Go modules, apt, Helm) is a new
  * folder with this interface plus one line in registry.ts; core, bundle and governance code
@@ -29,13 +37,10 @@ export interface ServeContext {
 export interface Ecosystem<Section = unknown> {
   /** Stored in every artifact row; also the URL prefix it serves under. */
   readonly id: string;
-  /** Its key in airlock.yaml and the schema of that section. */
-  readonly section: string;
-  readonly schema: z.ZodType<Section>;
-  /** Manifest section + targets → pinned artifacts (blobs with digest, size and source URL). */
-  resolve(section: Section, ctx: ResolveContext): Promise<LockedArtifact[]>;
-  /** Routes under `/<id>/`, reading only the store. */
-  serve(app: FastifyInstance, ctx: ServeContext): void;
+  /** How airlock.yaml asks for this ecosystem's artifacts; absent for an ecosystem that only hosts uploads. */
+  readonly manifest?: ManifestSection<Section>;
+  /** Routes under `/<id>/`, reading the store (and writing it only for authorised uploads). */
+  serve(app: FastifyInstance, ctx: ServeContext): void | Promise<void>;
   /** The lines a user pastes into a client's configuration to use this server. */
   clientConfig(baseUrl: string): string;
 }

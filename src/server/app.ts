@@ -51,6 +51,6 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return rows.map(artifactSummary);
   });
 
-  for (const e of ECOSYSTEMS) e.serve(app, { store: opts.store, baseUrl: opts.baseUrl });
+  for (const e of ECOSYSTEMS) await e.serve(app, { store: opts.store, baseUrl: opts.baseUrl });
   return app;
 }

@@ -9,7 +9,7 @@ import { type Manifest, loadManifest } from '../manifest/manifest.js';
 
 /** Each ecosystem's airlock.yaml key and schema, for the manifest parser. */
 export function manifestSections(): ReadonlyMap<string, z.ZodType> {
-  return new Map(ECOSYSTEMS.map((e) => [e.section, e.schema]));
+  return new Map(ECOSYSTEMS.flatMap((e) => (e.manifest ? [[e.manifest.key, e.manifest.schema] as const] : [])));
 }
 
 export function readManifest(path: string): Promise<Manifest> {
@@ -20,10 +20,10 @@ export function readManifest(path: string): Promise<Manifest> {
 export async function lockManifest(manifest: Manifest, ctx: Omit<ResolveContext, 'target'>): Promise<Lockfile> {
   return ctx.store.withWriteLock('lock', async () => {
     const artifacts = [];
-    for (const eco of ECOSYSTEMS) {
-      const section = manifest.sections[eco.section];
-      if (section === undefined) continue;
-      artifacts.push(...(await eco.resolve(section, { ...ctx, target: manifest.target })));
+    for (const { manifest: m } of ECOSYSTEMS) {
+      const section = m && manifest.sections[m.key];
+      if (!m || section === undefined) continue;
+      artifacts.push(...(await m.resolve(section, { ...ctx, target: manifest.target })));
     }
     return { lockVersion: LOCK_VERSION, name: manifest.name, target: manifest.target, artifacts };
   });

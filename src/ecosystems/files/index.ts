@@ -7,9 +7,7 @@ import { serveFiles } from './serve.js';
 /** Plain files: fetched by URL, served at /files/<path> with Range. */
 export const filesEcosystem: Ecosystem<FilesSection> = {
   id: 'files',
-  section: 'files',
-  schema: filesSectionSchema,
-  resolve: resolveFiles,
+  manifest: { key: 'files', schema: filesSectionSchema, resolve: resolveFiles },
   serve: serveFiles,
   clientConfig: filesClientConfig,
 };

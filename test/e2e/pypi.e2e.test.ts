@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { airlock, inNamespace, run, serveOffline } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
+import { makeWheel } from '../helpers/wheels.js';
+
+const DEBIAN_PIP_WHEEL = '/usr/share/python-wheels';
+
+/**
+ * The hosted index with the real clients, all inside a network namespace with no route out:
+ * twine uploads (refused without a publisher token, --skip-existing honoured), then pip
+ * installs a package and its dependency and downloads one of Debian's real wheels.
+ */
+test('pypi: twine upload, then pip install and pip download from the served index', async (t) => {
+  const dir = await tempDir(t);
+  const home = join(dir, 'home');
+  const dist = join(dir, 'dist');
+  await run('mkdir', ['-p', dist]);
+  makeWheel(dist, 'airlock-demo-dep', '1.0');
+  makeWheel(dist, 'Airlock_Demo', '2.0', '>=3.8', 'airlock-demo-dep>=1.0');
+  const debianPip = (await run('sh', ['-c', `ls ${DEBIAN_PIP_WHEEL}/pip-*.whl 2>/dev/null | head -1`])).stdout.trim();
+  assert.ok(debianPip, `Debian's pip wheel (python3-pip-whl) is in ${DEBIAN_PIP_WHEEL}`);
+  await run('cp', [debianPip, dist]);
+
+  const token = async (name: string, role: string) => (await airlock(['--home', home, 'token', 'create', '--name', name, '--role', role])).stdout.trim();
+  const publisher = await token('ci', 'publisher');
+  const reader = await token('dev', 'reader');
+  const server = await serveOffline(t, ['--home', home, 'serve', '--listen', '127.0.0.1:8080']);
+  const legacy = 'http://127.0.0.1:8080/pypi/legacy/';
+  const sh = (cmd: string) => inNamespace(server, 'sh', ['-c', cmd]);
+
+  const files = `${dist}/*.whl`;
+  const upload = (password: string, extra = '') =>
+    sh(`twine upload --non-interactive --disable-progress-bar --repository-url ${legacy} -u __token__ -p '${password}' ${extra} ${files}`);
+  assert.notEqual((await upload('wrong')).code, 0, 'an unknown token cannot upload');
+  assert.notEqual((await upload(reader)).code, 0, 'a reader token cannot upload');
+  const ok = await upload(publisher);
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  const again = await upload(publisher);
+  assert.notEqual(again.code, 0, 'a second upload of the same files is refused');
+  const skipped = await upload(publisher, '--skip-existing');
+  assert.equal(skipped.code, 0, skipped.stdout + skipped.stderr);
+
+  const venv = join(dir, 'venv');
+  const made = await run('python3', ['-m', 'venv', venv]);
+  assert.equal(made.code, 0, made.stderr);
+  const index = '--index-url http://127.0.0.1:8080/pypi/simple/';
+  const install = await sh(`${venv}/bin/pip install --no-cache-dir --disable-pip-version-check ${index} airlock-demo`);
+  assert.equal(install.code, 0, install.stdout + install.stderr);
+  assert.match(install.stdout, /Successfully installed airlock-demo-2\.0 airlock-demo-dep-1\.0/);
+  const imported = await run(`${venv}/bin/python`, ['-c', 'import airlock_demo, airlock_demo_dep; print(airlock_demo.__version__)']);
+  assert.equal(imported.stdout.trim(), '2.0');
+
+  const version = /pip-([^-]+)-/.exec(debianPip)![1]!;
+  const dl = await sh(`${venv}/bin/pip download --no-cache-dir --disable-pip-version-check --no-deps -d ${dir}/dl ${index} pip==${version}`);
+  assert.equal(dl.code, 0, dl.stdout + dl.stderr);
+  assert.ok(existsSync(join(dir, 'dl', debianPip.split('/').pop()!)));
+});
