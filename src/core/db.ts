@@ -31,6 +31,7 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (artifact_id, position)
   );
   CREATE INDEX artifact_blobs_digest ON artifact_blobs(digest);
+  CREATE INDEX artifacts_name ON artifacts(ecosystem, name);
   CREATE TABLE bundles (
     id           TEXT PRIMARY KEY,
     name         TEXT NOT NULL,

@@ -42,6 +42,11 @@ export interface ImportRow extends Required<ImportRecord> {
   at: string;
 }
 
+export interface ArtifactFilter {
+  ecosystem?: string;
+  name?: string;
+}
+
 export interface CommitResult {
   added: number;
   existing: number;
@@ -52,7 +57,9 @@ export interface CommitResult {
  * shared backend (PostgreSQL) is another implementation of this, so every method is async.
  */
 export interface MetadataStore {
-  listArtifacts(filter?: { ecosystem?: string }): Promise<StoredArtifact[]>;
+  listArtifacts(filter?: ArtifactFilter): Promise<StoredArtifact[]>;
+  /** The distinct artifact names of one ecosystem, sorted (an index's project list). */
+  listNames(ecosystem: string): Promise<string[]>;
   getArtifact(ecosystem: string, key: string): Promise<StoredArtifact | undefined>;
   /**
    * Adds artifacts in one transaction. An artifact whose key exists with the same digest is

@@ -4,6 +4,7 @@ import { openDatabase, transaction } from './db.js';
 import type { Digest } from './digest.js';
 import { AirlockError } from './errors.js';
 import type {
+  ArtifactFilter,
   BundleRow,
   CommitResult,
   ImportRecord,
@@ -25,11 +26,29 @@ export class SqliteMetadataStore implements MetadataStore {
     this.db = openDatabase(path);
   }
 
-  async listArtifacts(filter: { ecosystem?: string } = {}): Promise<StoredArtifact[]> {
-    const rows = filter.ecosystem
-      ? this.db.prepare('SELECT * FROM artifacts WHERE ecosystem = ? ORDER BY ecosystem, key').all(filter.ecosystem)
-      : this.db.prepare('SELECT * FROM artifacts ORDER BY ecosystem, key').all();
-    return rows.map((r) => this.toArtifact(r));
+  async listArtifacts(filter: ArtifactFilter = {}): Promise<StoredArtifact[]> {
+    const where: string[] = [];
+    const args: string[] = [];
+    if (filter.ecosystem !== undefined) {
+      where.push('ecosystem = ?');
+      args.push(filter.ecosystem);
+    }
+    if (filter.name !== undefined) {
+      where.push('name = ?');
+      args.push(filter.name);
+    }
+    const sql = `SELECT * FROM artifacts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ecosystem, key`;
+    return this.db
+      .prepare(sql)
+      .all(...args)
+      .map((r) => this.toArtifact(r));
+  }
+
+  async listNames(ecosystem: string): Promise<string[]> {
+    return this.db
+      .prepare('SELECT DISTINCT name FROM artifacts WHERE ecosystem = ? ORDER BY name')
+      .all(ecosystem)
+      .map((r) => String(r.name));
   }
 
   async getArtifact(ecosystem: string, key: string): Promise<StoredArtifact | undefined> {

@@ -45,7 +45,7 @@ export async function servePypi(app: FastifyInstance, ctx: ServeContext): Promis
   app.get('/pypi/simple/', async (req, reply) => {
     const format = chooseFormat(req, reply);
     if (!format) return reply;
-    const names = [...new Set((await ctx.store.meta.listArtifacts({ ecosystem: 'pypi' })).map((a) => a.name))].sort();
+    const names = await ctx.store.meta.listNames('pypi');
     return reply.header('content-type', format).send(Buffer.from(renderIndex(names, format)));
   });
 
@@ -62,7 +62,7 @@ export async function servePypi(app: FastifyInstance, ctx: ServeContext): Promis
     }
     const format = chooseFormat(req, reply);
     if (!format) return reply;
-    const rows = (await ctx.store.meta.listArtifacts({ ecosystem: 'pypi' })).filter((a) => a.name === name);
+    const rows = await ctx.store.meta.listArtifacts({ ecosystem: 'pypi', name });
     if (rows.length === 0) return sendError(reply, 404, 'NOT_FOUND', `no project named ${name}`);
     const files = rows.map((a) => toSimpleFile(a, readPypiMetadata(a)));
     const versions = [...new Set(rows.map((a) => a.version))];
