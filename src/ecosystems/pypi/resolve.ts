@@ -1,0 +1,197 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { rcompare, valid } from '@renovatebot/pep440';
+import { satisfies } from '@renovatebot/pep440';
+import type { BlobInfo } from '../../core/blobstore.js';
+import { type Digest, parseDigest } from '../../core/digest.js';
+import { AirlockError } from '../../core/errors.js';
+import { tempPathFor } from '../../core/fsutil.js';
+import type { LockedArtifact } from '../../manifest/lockfile.js';
+import type { ResolveContext } from '../ecosystem.js';
+import { parseCoreMetadata } from './core-metadata.js';
+import { parseDistFilename } from './filename.js';
+import { type IndexFile, IndexClient } from './index-client.js';
+import type { PypiFileMetadata } from './record.js';
+import { type Requirement, parseRequirement } from './requirement.js';
+import { type Candidate, type Provider, ResolutionError, resolveRequirements } from './resolver.js';
+import type { PypiSection } from './schema.js';
+import { type PythonTarget, markerEnvironment, supportedTags, wheelRank } from './tags.js';
+import { readWheelMetadata } from './wheel-metadata.js';
+
+/** Core metadata of one file, fetched once per run whatever the number of targets. */
+interface Fetched {
+  requires: Requirement[];
+  /** The `.metadata` bytes as the index served them (PEP 658), when it did. */
+  metadataBlob?: BlobInfo;
+  /** The wheel itself, when it had to be downloaded to read its METADATA. */
+  wheelBlob?: BlobInfo;
+}
+
+class IndexProvider implements Provider<IndexFile> {
+  private readonly ranks: Map<string, number>;
+
+  constructor(
+    private readonly index: IndexClient,
+    private readonly target: PythonTarget,
+    private readonly metadata: (f: IndexFile, c: Candidate<IndexFile>) => Promise<Fetched>,
+  ) {
+    this.ranks = new Map(supportedTags(target).map((t, i) => [t, i]));
+  }
+
+  /** Newest first; per version the wheel with the best tag for this target. */
+  async candidates(name: string): Promise<Candidate<IndexFile>[]> {
+    const best = new Map<string, { file: IndexFile; rank: number }>();
+    const python = markerEnvironment(this.target).python_full_version;
+    for (const f of await this.index.files(name)) {
+      const dist = parseDistFilename(f.filename);
+      if (!dist || dist.kind !== 'wheel' || dist.name !== name || !valid(dist.version)) continue;
+      if (f.requiresPython && !satisfies(python, f.requiresPython, { prereleases: true })) continue;
+      const rank = wheelRank(f.filename, this.ranks);
+      if (rank === undefined) continue;
+      const prior = best.get(dist.version);
+      if (!prior || rank < prior.rank) best.set(dist.version, { file: f, rank });
+    }
+    return [...best.entries()]
+      .sort(([a], [b]) => rcompare(a, b))
+      .map(([version, { file }]) => ({ name, version, file, yanked: file.yanked !== false }));
+  }
+
+  async dependencies(c: Candidate<IndexFile>): Promise<Requirement[]> {
+    return (await this.metadata(c.file, c)).requires;
+  }
+}
+
+function targetsOf(ctx: ResolveContext): PythonTarget[] {
+  if (ctx.target.python.length === 0) {
+    throw new AirlockError('CONFIG_INVALID', 'pypi: target.python must list the closed side\'s Python versions, e.g. python: ["3.12"]');
+  }
+  return ctx.target.platforms.flatMap((platform) =>
+    ctx.target.python.map((python) => ({ platform, python, ...(ctx.target.libc ? { libc: ctx.target.libc } : {}) })),
+  );
+}
+
+/**
+ * Resolves `requirements` for every target (platform × Python) and pins the union of the
+ * chosen wheels. Project pages and metadata are fetched once and shared by all targets.
+ */
+export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Promise<LockedArtifact[]> {
+  const index = new IndexClient(ctx.http, section.index);
+  const roots = section.requirements.map(parseRequirement);
+  const fetched = new Map<string, Promise<Fetched>>();
+  const download = async (url: string, label: string, digest?: string): Promise<BlobInfo> => {
+    const dest = tempPathFor(join(await ctx.store.blobs.tempDir(), 'x'));
+    try {
+      const blob = await ctx.http.download({ url, dest, label, ...(digest ? { expectedDigest: parseDigest(digest, label) } : {}) });
+      await ctx.store.blobs.adopt(dest, blob);
+      return blob;
+    } finally {
+      await rm(dest, { force: true });
+    }
+  };
+  const readBlob = async (b: BlobInfo): Promise<Buffer> => {
+    const parts: Buffer[] = [];
+    for await (const chunk of await ctx.store.blobs.open(b.digest)) parts.push(chunk as Buffer);
+    return Buffer.concat(parts);
+  };
+  const metadataOf = (f: IndexFile, c: Candidate<IndexFile>): Promise<Fetched> => {
+    let p = fetched.get(f.url);
+    if (!p) {
+      p = (async (): Promise<Fetched> => {
+        const label = `pypi:${f.filename}`;
+        let text: Buffer;
+        let metadataBlob: BlobInfo | undefined;
+        let wheelBlob: BlobInfo | undefined;
+        if (f.coreMetadata) {
+          metadataBlob = await download(`${f.url}.metadata`, `${label}.metadata`, f.coreMetadata.sha256);
+          text = await readBlob(metadataBlob);
+        } else {
+          wheelBlob = await download(f.url, label, f.sha256);
+          const blob = wheelBlob;
+          text = await readWheelMetadata(
+            async (start, end) => {
+              const parts: Buffer[] = [];
+              for await (const chunk of await ctx.store.blobs.open(blob.digest, { start, end })) parts.push(chunk as Buffer);
+              return Buffer.concat(parts);
+            },
+            blob.size,
+            label,
+          );
+        }
+        const meta = parseCoreMetadata(text.toString('utf8'));
+        if (!meta) throw new AirlockError('BUNDLE_INVALID', `${label}: its METADATA has no Name or Version`);
+        if (meta.version !== c.version && !satisfies(meta.version, `==${c.version}`)) {
+          throw new AirlockError('BUNDLE_INVALID', `${label}: METADATA says version ${meta.version}`);
+        }
+        const requires = requiresDist(text.toString('utf8'), label);
+        return { requires, ...(metadataBlob ? { metadataBlob } : {}), ...(wheelBlob ? { wheelBlob } : {}) };
+      })();
+      fetched.set(f.url, p);
+    }
+    return p;
+  };
+
+  const chosen = new Map<string, { file: IndexFile; name: string; version: string; targets: string[] }>();
+  for (const target of targetsOf(ctx)) {
+    const label = `${target.platform} python ${target.python}${target.libc ? ` ${target.libc}` : ''}`;
+    let pins;
+    try {
+      pins = await resolveRequirements(roots, markerEnvironment(target), new IndexProvider(index, target, metadataOf));
+    } catch (e) {
+      if (e instanceof ResolutionError) throw new AirlockError('CONFLICT', `pypi (${label}): ${e.message}`);
+      throw e;
+    }
+    for (const { candidate: c } of pins.values()) {
+      const entry = chosen.get(c.file.filename) ?? { file: c.file, name: c.name, version: c.version, targets: [] };
+      entry.targets.push(label);
+      chosen.set(c.file.filename, entry);
+    }
+    ctx.reporter.info(`pypi: ${pins.size} package(s) for ${label}`);
+  }
+
+  const out: LockedArtifact[] = [];
+  for (const { file, name, version, targets } of chosen.values()) {
+    const label = `pypi:${file.filename}`;
+    const fetchedMeta = await fetched.get(file.url)!;
+    let wheel: BlobInfo | undefined = fetchedMeta.wheelBlob;
+    if (!wheel && file.sha256 && file.size !== undefined) wheel = { digest: `sha256:${file.sha256}` as Digest, size: file.size };
+    // An index that gives no size (PEP 503 HTML) or no hash: download to pin what it serves.
+    wheel ??= await download(file.url, label, file.sha256);
+    const meta = fetchedMeta.metadataBlob;
+    const metadata: PypiFileMetadata & { targets: string[] } = {
+      filename: file.filename,
+      yanked: file.yanked,
+      targets,
+      ...(file.requiresPython ? { requiresPython: file.requiresPython } : {}),
+      ...(file.uploadTime ? { uploadTime: file.uploadTime } : {}),
+      ...(meta ? { coreMetadata: meta } : {}),
+    };
+    out.push({
+      ecosystem: 'pypi',
+      key: file.filename,
+      name,
+      version,
+      digest: wheel.digest,
+      size: wheel.size,
+      source: file.url,
+      metadata: metadata as unknown as Record<string, unknown>,
+      blobs: [{ ...wheel, url: file.url }, ...(meta ? [{ ...meta, url: `${file.url}.metadata` }] : [])],
+    });
+  }
+  return out;
+}
+
+/** Requires-Dist lines of core metadata; a malformed one names the file. */
+function requiresDist(text: string, label: string): Requirement[] {
+  const head = text.split(/\r?\n\r?\n/)[0] ?? '';
+  const out: Requirement[] = [];
+  for (const line of head.split(/\r?\n/)) {
+    const m = /^Requires-Dist:\s*(.+)$/i.exec(line);
+    if (!m) continue;
+    try {
+      out.push(parseRequirement(m[1]!));
+    } catch (e) {
+      throw new AirlockError('BUNDLE_INVALID', `${label}: bad Requires-Dist: ${(e as Error).message}`);
+    }
+  }
+  return out;
+}

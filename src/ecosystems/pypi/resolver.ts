@@ -1,0 +1,128 @@
+import { rcompare, satisfies } from '@renovatebot/pep440';
+import { type MarkerEnvironment, evaluateMarker } from './markers.js';
+import type { Requirement } from './requirement.js';
+
+/** A version of a project, as one concrete file for the target being resolved. */
+export interface Candidate<F = unknown> {
+  name: string;
+  version: string;
+  file: F;
+  yanked: boolean;
+}
+
+/** Where the resolver gets versions and dependencies; resolve.ts backs it with an index. */
+export interface Provider<F> {
+  /** Installable candidates for this target (tags and Requires-Python already checked). */
+  candidates(name: string): Promise<Candidate<F>[]>;
+  /** Every Requires-Dist of the candidate, markers not yet evaluated. */
+  dependencies(c: Candidate<F>): Promise<Requirement[]>;
+}
+
+export interface Pinned<F> {
+  candidate: Candidate<F>;
+  extras: string[];
+  /** Who asked for it: `root` or `name==version`. */
+  requiredBy: string[];
+}
+
+export class ResolutionError extends Error {}
+
+interface Need extends Requirement {
+  from: string;
+}
+
+interface State<F> {
+  pins: ReadonlyMap<string, Pinned<F>>;
+  needs: ReadonlyMap<string, readonly Need[]>;
+}
+
+const MAX_STEPS = 200_000;
+
+const describe = (n: Need): string => `${n.name}${n.specifier || ' (any version)'} from ${n.from}`;
+
+/**
+ * PEP 440 filtering as pip does it: final releases only, unless nothing but prereleases
+ * matches; yanked files only for an exact `==` pin (PEP 592).
+ */
+function admissible<F>(cands: readonly Candidate<F>[], needs: readonly Need[]): Candidate<F>[] {
+  const specs = needs.map((n) => n.specifier).filter(Boolean);
+  const pinned = specs.some((s) => /(^|,)===?[^=*]+$/.test(s) && !s.includes('*'));
+  const ok = (c: Candidate<F>, pre: boolean): boolean =>
+    (!c.yanked || pinned) && specs.every((s) => satisfies(c.version, s, { prereleases: pre }));
+  const finals = cands.filter((c) => ok(c, false));
+  return finals.length > 0 ? finals : cands.filter((c) => ok(c, true));
+}
+
+/**
+ * A depth-first backtracking resolver: take the next requirement; if its project is pinned,
+ * check the pin; otherwise try its admissible versions newest first, recursing with their
+ * dependencies. Markers are evaluated for `env` only, never for the running machine.
+ */
+export async function resolveRequirements<F>(
+  roots: readonly Requirement[],
+  env: MarkerEnvironment,
+  provider: Provider<F>,
+): Promise<Map<string, Pinned<F>>> {
+  let steps = 0;
+  let deepest = { depth: -1, message: '' };
+  const fail = (depth: number, message: string): undefined => {
+    if (depth >= deepest.depth) deepest = { depth, message };
+    return undefined;
+  };
+  const depsOf = async (c: Candidate<F>, extras: readonly string[]): Promise<Need[]> =>
+    (await provider.dependencies(c))
+      .filter((r) => !r.marker || evaluateMarker(r.marker, env, extras))
+      .map((r) => ({ ...r, from: `${c.name}==${c.version}` }));
+
+  const step = async (state: State<F>, queue: readonly Need[], depth: number): Promise<State<F> | undefined> => {
+    let s = state;
+    for (let i = 0; i < queue.length; i++) {
+      if (++steps > MAX_STEPS) throw new ResolutionError(`gave up after ${MAX_STEPS} steps; the requirements are too tangled to resolve`);
+      const need = queue[i]!;
+      const needs = [...(s.needs.get(need.name) ?? []), need];
+      const nextNeeds = new Map(s.needs).set(need.name, needs);
+      const pin = s.pins.get(need.name);
+      if (pin) {
+        if (need.specifier && !satisfies(pin.candidate.version, need.specifier, { prereleases: true })) {
+          return fail(depth, `${need.name} ${pin.candidate.version} was chosen for ${pin.requiredBy.join(', ')}, but ${describe(need)} excludes it`);
+        }
+        const added = need.extras.filter((x) => !pin.extras.includes(x));
+        const pins = new Map(s.pins).set(need.name, {
+          ...pin,
+          extras: [...pin.extras, ...added],
+          requiredBy: [...pin.requiredBy, need.from],
+        });
+        s = { pins, needs: nextNeeds };
+        if (added.length > 0) {
+          const more = await depsOf(pin.candidate, [...pin.extras, ...added]);
+          return step(s, [...queue.slice(i + 1), ...more], depth + 1);
+        }
+        continue;
+      }
+      const all = await provider.candidates(need.name);
+      const cands = admissible(all, needs);
+      if (cands.length === 0) {
+        const versions = [...new Set(all.map((c) => c.version))].sort(rcompare).slice(0, 8);
+        return fail(
+          depth,
+          all.length === 0
+            ? `no installable file of ${need.name} for this target (asked by ${need.from})`
+            : `no version of ${need.name} satisfies ${needs.map(describe).join(' and ')} (available: ${versions.join(', ')})`,
+        );
+      }
+      const rest = queue.slice(i + 1);
+      for (const c of cands) {
+        const pins = new Map(s.pins).set(need.name, { candidate: c, extras: need.extras, requiredBy: [need.from] });
+        const done = await step({ pins, needs: nextNeeds }, [...rest, ...(await depsOf(c, need.extras))], depth + 1);
+        if (done) return done;
+      }
+      return undefined;
+    }
+    return s;
+  };
+
+  const roots_ = roots.filter((r) => !r.marker || evaluateMarker(r.marker, env, [])).map((r) => ({ ...r, from: 'root' }));
+  const done = await step({ pins: new Map(), needs: new Map() }, roots_, 0);
+  if (!done) throw new ResolutionError(deepest.message || 'the requirements cannot be satisfied together');
+  return new Map(done.pins);
+}

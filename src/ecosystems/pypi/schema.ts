@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { RequirementError, parseRequirement } from './requirement.js';
+
+export const DEFAULT_INDEX = 'https://pypi.org/simple/';
+
+/** The `pypi:` section of airlock.yaml. */
+export const pypiSectionSchema = z
+  .object({
+    index: z
+      .string()
+      .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'expected an http:// or https:// URL')
+      .default(DEFAULT_INDEX),
+    requirements: z
+      .array(
+        z.string().superRefine((r, ctx) => {
+          try {
+            parseRequirement(r);
+          } catch (e) {
+            ctx.addIssue({ code: 'custom', message: (e as RequirementError).message });
+          }
+        }),
+      )
+      .min(1),
+  })
+  .strict();
+
+export type PypiSection = z.infer<typeof pypiSectionSchema>;

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { evaluateMarker, parseMarker } from '../../src/ecosystems/pypi/markers.js';
+import { parseRequirement } from '../../src/ecosystems/pypi/requirement.js';
+import { markerEnvironment, supportedTags, wheelRank, wheelTags } from '../../src/ecosystems/pypi/tags.js';
+
+const fixture = async (name: string): Promise<string[]> =>
+  (await readFile(fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url)), 'utf8')).trim().split('\n');
+
+// The fixtures are packaging's own output (pip's vendored packaging: cpython_tags +
+// compatible_tags) for the same interpreter and platforms: the order must match exactly.
+test('supported tags equal packaging\'s for glibc, musl, aarch64 and Windows targets', async () => {
+  assert.deepEqual(supportedTags({ platform: 'linux/amd64', python: '3.11', libc: 'glibc-2.28' }), await fixture('tags-cp311-glibc-2.28-x86_64.txt'));
+  assert.deepEqual(supportedTags({ platform: 'linux/arm64', python: '3.12', libc: 'glibc-2.28' }), await fixture('tags-cp312-glibc-2.28-aarch64.txt'));
+  assert.deepEqual(supportedTags({ platform: 'linux/amd64', python: '3.10', libc: 'musl-1.2' }), await fixture('tags-cp310-musl-1.2-x86_64.txt'));
+  assert.deepEqual(supportedTags({ platform: 'windows/amd64', python: '3.11' }), await fixture('tags-cp311-win_amd64.txt'));
+});
+
+test('wheel tags expand compressed sets and rank by the target', () => {
+  assert.deepEqual(wheelTags('six-1.16.0-py2.py3-none-any.whl'), ['py2-none-any', 'py3-none-any']);
+  const ranks = new Map(supportedTags({ platform: 'linux/arm64', python: '3.12', libc: 'glibc-2.28' }).map((t, i) => [t, i]));
+  const native = wheelRank('numpy-2.0.0-cp312-cp312-manylinux_2_17_aarch64.manylinux2014_aarch64.whl', ranks);
+  const pure = wheelRank('numpy-2.0.0-py3-none-any.whl', ranks);
+  assert.ok(native !== undefined && pure !== undefined && native < pure);
+  assert.equal(wheelRank('numpy-2.0.0-cp312-cp312-manylinux_2_17_x86_64.whl', ranks), undefined);
+  assert.equal(wheelRank('numpy-2.0.0-cp312-cp312-manylinux_2_31_aarch64.whl', ranks), undefined, 'newer glibc than the target');
+  assert.equal(wheelRank('numpy-2.0.0-cp311-cp311-manylinux_2_17_aarch64.whl', ranks), undefined, 'another CPython ABI');
+  assert.ok(wheelRank('x-1.0-cp38-abi3-manylinux_2_17_aarch64.whl', ranks) !== undefined, 'abi3 from an older CPython');
+});
+
+const linux311 = markerEnvironment({ platform: 'linux/amd64', python: '3.11' });
+const win312 = markerEnvironment({ platform: 'windows/arm64', python: '3.12.4' });
+const holds = (m: string, env = linux311, extras: string[] = []) => evaluateMarker(parseMarker(m), env, extras);
+
+test('markers evaluate for the target, never for this machine', () => {
+  assert.equal(linux311.platform_machine, 'x86_64');
+  assert.equal(win312.sys_platform, 'win32');
+  assert.equal(win312.platform_machine, 'ARM64');
+  assert.ok(holds('python_version >= "3.8"'));
+  assert.ok(!holds('python_version < "3"'));
+  assert.ok(holds('python_version > "3.9" and python_version < "3.12"'));
+  assert.ok(!holds('python_version > "3.9" and python_version < "3.12"', win312));
+  assert.ok(holds('sys_platform == "linux" and (platform_machine == "x86_64" or platform_machine == "aarch64")'));
+  assert.ok(holds('os_name == "nt" and platform_machine == "ARM64"', win312));
+  assert.ok(holds('"linux" in sys_platform'));
+  assert.ok(holds('sys_platform not in "win32 cygwin"'));
+  assert.ok(!holds('python_full_version >= "3.11.4"'), 'an unpatched target is X.Y.0');
+  assert.ok(holds('python_full_version >= "3.12.4"', win312));
+  assert.ok(holds('platform_python_implementation != "PyPy" and implementation_name == "cpython"'));
+  assert.ok(holds("os.name == 'posix'"), 'legacy PEP 345 names');
+  assert.ok(holds('python_version ~= "3.10"'));
+  assert.ok(!holds('os_name < "posix"'), 'ordering on non-versions is false');
+  assert.ok(holds('"3.11" == python_version'));
+});
+
+test('extra markers follow the extras being installed, names normalised', () => {
+  assert.ok(!holds('extra == "socks"'));
+  assert.ok(holds('extra == "socks"', linux311, ['socks']));
+  assert.ok(holds('extra == "Security_Feature"', linux311, ['security-feature']));
+  assert.ok(holds('extra == "socks" and python_version >= "3.8"', linux311, ['tests', 'socks']));
+  assert.ok(!holds('extra != "socks"', linux311, ['socks']));
+});
+
+test('bad markers are errors that quote the marker', () => {
+  assert.throws(() => parseMarker('python_version >= 3.8'), /"3\.8" is not a marker variable|3\.8/);
+  assert.throws(() => parseMarker('foo == "x"'), /"foo" is not a marker variable/);
+  assert.throws(() => parseMarker('python_version >='), /ends early/);
+  assert.throws(() => parseMarker('(python_version >= "3"'), /missing "\)"|ends early/);
+  assert.throws(() => parseMarker('python_version >= "3" xor os_name == "nt"'), /unexpected "xor"/);
+});
+
+test('PEP 508 requirements', () => {
+  assert.deepEqual(parseRequirement('requests[socks]'), { name: 'requests', extras: ['socks'], specifier: '' });
+  const torch = parseRequirement("torch==2.4.*; sys_platform == 'linux'");
+  assert.equal(torch.specifier, '==2.4.*');
+  assert.ok(torch.marker && evaluateMarker(torch.marker, linux311));
+  assert.deepEqual(parseRequirement('Foo.Bar (>=1.0, <2)'), { name: 'foo-bar', extras: [], specifier: '>=1.0,<2' });
+  const url = parseRequirement('pkg @ https://example.invalid/pkg-1.0-py3-none-any.whl ; python_version >= "3"');
+  assert.equal(url.url, 'https://example.invalid/pkg-1.0-py3-none-any.whl');
+  assert.ok(url.marker);
+  assert.deepEqual(parseRequirement('transformers >= 4.40').specifier, '>=4.40');
+  assert.throws(() => parseRequirement('>=1.0'), /expected a project name/);
+  assert.throws(() => parseRequirement('foo >=bogus'), /not a PEP 440 version specifier/);
+  assert.throws(() => parseRequirement('foo; python_version >= 3'), /foo; python_version >= 3/);
+});

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { HttpClient } from '../../src/core/http.js';
+import { silentReporter } from '../../src/core/report.js';
+import { Store } from '../../src/core/store.js';
+import { resolvePypi } from '../../src/ecosystems/pypi/resolve.js';
+import { startStaticIndex } from '../helpers/pypi-index.js';
+import { tempDir } from '../helpers/tmp.js';
+import { makeWheel } from '../helpers/wheels.js';
+
+/** A small world of wheels whose right answer differs by platform, Python and markers. */
+export async function buildWheels(dir: string): Promise<string> {
+  const w = join(dir, 'wheels');
+  await mkdir(w, { recursive: true });
+  makeWheel(w, 'app', '1.0', '>=3.8', 'lib>=1.0', 'winonly; sys_platform == "win32"', 'armhelper; platform_machine == "aarch64"', 'extra-dep; extra == "fast"', 'py311only; python_version < "3.12"');
+  makeWheel(w, 'app', '2.0', '>=3.8', 'lib>=3.0');
+  makeWheel(w, 'lib', '1.0');
+  makeWheel(w, 'lib', '2.0', '', '--tag=cp311-cp311-manylinux_2_17_x86_64');
+  makeWheel(w, 'lib', '2.0', '', '--tag=cp312-cp312-manylinux_2_17_aarch64');
+  makeWheel(w, 'lib', '2.1', '', '--tag=cp312-cp312-manylinux_2_34_aarch64');
+  makeWheel(w, 'armhelper', '1.0');
+  makeWheel(w, 'py311only', '1.0');
+  makeWheel(w, 'extra-dep', '1.0');
+  makeWheel(w, 'winonly', '1.0');
+  makeWheel(w, 'future', '1.0', '>=3.13');
+  return w;
+}
+
+export const EXPECTED = [
+  'app-1.0-py3-none-any.whl',
+  'armhelper-1.0-py3-none-any.whl',
+  'lib-1.0-py3-none-any.whl',
+  'lib-2.0-cp311-cp311-manylinux_2_17_x86_64.whl',
+  'lib-2.0-cp312-cp312-manylinux_2_17_aarch64.whl',
+  'py311only-1.0-py3-none-any.whl',
+];
+
+async function context(t: TestContext, dir: string) {
+  const store = await Store.open(join(dir, 'home'));
+  const http = new HttpClient({ backoffMs: 1 });
+  t.after(async () => {
+    await http.close();
+    await store.close();
+  });
+  const target = { platforms: ['linux/amd64', 'linux/arm64'], python: ['3.11', '3.12'], libc: 'glibc-2.28' };
+  return { store, http, target, reporter: silentReporter, manifestDir: dir };
+}
+
+for (const [format, metadata] of [['json', true], ['html', true], ['html', false]] as const) {
+  test(`resolves per target with backtracking and markers (${format}, ${metadata ? 'PEP 658' : 'METADATA from the wheel'})`, async (t) => {
+    const dir = await tempDir(t);
+    const index = await startStaticIndex(t, await buildWheels(dir), join(dir, 'index'), { format, metadata });
+    const ctx = await context(t, dir);
+    const locked = await resolvePypi({ index: index.url, requirements: ['app'] }, ctx);
+    assert.deepEqual(locked.map((a) => a.key).sort(), EXPECTED);
+    const lib20arm = locked.find((a) => a.key === 'lib-2.0-cp312-cp312-manylinux_2_17_aarch64.whl')!;
+    assert.deepEqual((lib20arm.metadata as { targets: string[] }).targets, ['linux/arm64 python 3.12 glibc-2.28']);
+    const lib10 = locked.find((a) => a.key === 'lib-1.0-py3-none-any.whl')!;
+    assert.deepEqual((lib10.metadata as { targets: string[] }).targets.sort(), ['linux/amd64 python 3.12 glibc-2.28', 'linux/arm64 python 3.11 glibc-2.28']);
+    for (const a of locked) {
+      assert.ok(await ctx.store.blobs.stat(a.digest) || metadata, `${a.key}: pinned by digest`);
+      assert.equal(a.blobs.length, metadata ? 2 : 1, `${a.key}: the .metadata file travels with the wheel when the index has one`);
+    }
+    if (metadata) assert.ok(!index.requests.some((r) => r.endsWith('app-2.0-py3-none-any.whl')), 'PEP 658: rejected candidates are never downloaded');
+  });
+}
+
+test('extras pull their dependencies; an impossible set explains which requirements clash', async (t) => {
+  const dir = await tempDir(t);
+  const index = await startStaticIndex(t, await buildWheels(dir), join(dir, 'index'), { format: 'json', metadata: true });
+  const ctx = await context(t, dir);
+  const withExtra = await resolvePypi({ index: index.url, requirements: ['app[fast]'] }, { ...ctx, target: { platforms: ['linux/amd64'], python: ['3.12'] } });
+  assert.ok(withExtra.some((a) => a.name === 'extra-dep'));
+  await assert.rejects(
+    resolvePypi({ index: index.url, requirements: ['app==2.0'] }, ctx),
+    /pypi \(linux\/amd64 python 3\.11 glibc-2\.28\): no version of lib satisfies lib>=3\.0 from app==2\.0 \(available: 2\.0, 1\.0\)/,
+  );
+  await assert.rejects(
+    resolvePypi({ index: index.url, requirements: ['future'] }, ctx),
+    /no installable file of future for this target \(asked by root\)/,
+  );
+  await assert.rejects(resolvePypi({ index: index.url, requirements: ['nothing-here'] }, ctx), /no installable file of nothing-here/);
+  await assert.rejects(
+    resolvePypi({ index: index.url, requirements: ['app'] }, { ...ctx, target: { platforms: ['linux/amd64'], python: [] } }),
+    /target\.python must list/,
+  );
+});
