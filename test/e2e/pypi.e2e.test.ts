@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { airlock, inNamespace, run, serveOffline } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { makeWheel } from '../helpers/wheels.js';
+import { EXPECTED, buildWheels } from '../helpers/pypi-world.js';
+import { startStaticIndex } from '../helpers/pypi-index.js';
 
 const DEBIAN_PIP_WHEEL = '/usr/share/python-wheels';
 
@@ -57,4 +60,45 @@ test('pypi: twine upload, then pip install and pip download from the served inde
   const dl = await sh(`${venv}/bin/pip download --no-cache-dir --disable-pip-version-check --no-deps -d ${dir}/dl ${index} pip==${version}`);
   assert.equal(dl.code, 0, dl.stdout + dl.stderr);
   assert.ok(existsSync(join(dir, 'dl', debianPip.split('/').pop()!)));
+});
+
+/**
+ * The whole Python loop through the CLI: lock for four targets against a static upstream
+ * index, fetch, bundle; on the closed side (no network) import and serve; pip installs.
+ */
+test('pypi: lock for foreign targets → bundle → offline import → pip install from airlock', async (t) => {
+  const dir = await tempDir(t);
+  const upstream = await startStaticIndex(t, await buildWheels(dir), join(dir, 'index'), { format: 'json', metadata: true });
+  await writeFile(
+    join(dir, 'airlock.yaml'),
+    [
+      'name: py',
+      'target: { platforms: [linux/amd64, linux/arm64], python: ["3.11", "3.12"], libc: glibc-2.28 }',
+      'pypi:',
+      `  index: ${upstream.url}`,
+      '  requirements: ["app"]',
+      '',
+    ].join('\n'),
+  );
+  const low = join(dir, 'low');
+  const high = join(dir, 'high');
+  for (const args of [['lock'], ['fetch'], ['bundle', 'create', '-o', 'py.airlock']]) {
+    const r = await airlock(['--home', low, ...args], { cwd: dir });
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+  }
+  const imp = await airlock(['--home', high, 'import', join(dir, 'py.airlock')], { offline: true });
+  assert.equal(imp.code, 0, imp.stderr);
+  const listed = JSON.parse((await airlock(['--home', high, '--json', 'list', '--ecosystem', 'pypi'])).stdout) as { key: string }[];
+  assert.deepEqual(listed.map((a) => a.key), EXPECTED);
+
+  const server = await serveOffline(t, ['--home', high, 'serve', '--listen', '127.0.0.1:8080']);
+  const venv = join(dir, 'venv');
+  assert.equal((await run('python3', ['-m', 'venv', venv])).code, 0);
+  const install = await inNamespace(server, `${venv}/bin/pip`, [
+    'install', '--no-cache-dir', '--disable-pip-version-check', '--index-url', 'http://127.0.0.1:8080/pypi/simple/', 'app',
+  ]);
+  assert.equal(install.code, 0, install.stdout + install.stderr);
+  assert.match(install.stdout, /Successfully installed .*app-1\.0/);
+  assert.match(install.stdout, /lib-[12]\.0/);
+  assert.doesNotMatch(install.stdout, /winonly|extra-dep|armhelper/);
 });
