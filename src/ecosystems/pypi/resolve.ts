@@ -10,6 +10,7 @@ import type { LockedArtifact } from '../../manifest/lockfile.js';
 import type { ResolveContext } from '../ecosystem.js';
 import { parseCoreMetadata } from './core-metadata.js';
 import { parseDistFilename } from './filename.js';
+import { normalizeName } from './names.js';
 import { type IndexFile, IndexClient } from './index-client.js';
 import type { PypiFileMetadata } from './record.js';
 import { type Requirement, parseRequirement } from './requirement.js';
@@ -21,6 +22,8 @@ import { readWheelMetadata } from './wheel-metadata.js';
 /** Core metadata of one file, fetched once per run whatever the number of targets. */
 interface Fetched {
   requires: Requirement[];
+  /** Provides-Extra, normalised. */
+  extras: string[];
   /** The `.metadata` bytes as the index served them (PEP 658), when it did. */
   metadataBlob?: BlobInfo;
   /** The wheel itself, when it had to be downloaded to read its METADATA. */
@@ -56,8 +59,8 @@ class IndexProvider implements Provider<IndexFile> {
       .map(([version, { file }]) => ({ name, version, file, yanked: file.yanked !== false }));
   }
 
-  async dependencies(c: Candidate<IndexFile>): Promise<Requirement[]> {
-    return (await this.metadata(c.file, c)).requires;
+  async dependencies(c: Candidate<IndexFile>): Promise<{ requires: Requirement[]; extras: string[] }> {
+    return this.metadata(c.file, c);
   }
 }
 
@@ -122,8 +125,8 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
         if (meta.version !== c.version && !satisfies(meta.version, `==${c.version}`)) {
           throw new AirlockError('BUNDLE_INVALID', `${label}: METADATA says version ${meta.version}`);
         }
-        const requires = requiresDist(text.toString('utf8'), label);
-        return { requires, ...(metadataBlob ? { metadataBlob } : {}), ...(wheelBlob ? { wheelBlob } : {}) };
+        const { requires, extras } = dependencyFields(text.toString('utf8'), label);
+        return { requires, extras, ...(metadataBlob ? { metadataBlob } : {}), ...(wheelBlob ? { wheelBlob } : {}) };
       })();
       fetched.set(f.url, p);
     }
@@ -180,18 +183,21 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
   return out;
 }
 
-/** Requires-Dist lines of core metadata; a malformed one names the file. */
-function requiresDist(text: string, label: string): Requirement[] {
+/** Requires-Dist and Provides-Extra of core metadata; a malformed requirement names the file. */
+function dependencyFields(text: string, label: string): { requires: Requirement[]; extras: string[] } {
   const head = text.split(/\r?\n\r?\n/)[0] ?? '';
-  const out: Requirement[] = [];
+  const requires: Requirement[] = [];
+  const extras: string[] = [];
   for (const line of head.split(/\r?\n/)) {
+    const extra = /^Provides-Extra:\s*(.+)$/i.exec(line);
+    if (extra) extras.push(normalizeName(extra[1]!.trim()));
     const m = /^Requires-Dist:\s*(.+)$/i.exec(line);
     if (!m) continue;
     try {
-      out.push(parseRequirement(m[1]!));
+      requires.push(parseRequirement(m[1]!));
     } catch (e) {
       throw new AirlockError('BUNDLE_INVALID', `${label}: bad Requires-Dist: ${(e as Error).message}`);
     }
   }
-  return out;
+  return { requires, extras };
 }

@@ -1,4 +1,4 @@
-import { rcompare, satisfies } from '@renovatebot/pep440';
+import { parse, rcompare, satisfies } from '@renovatebot/pep440';
 import { type MarkerEnvironment, evaluateMarker } from './markers.js';
 import type { Requirement } from './requirement.js';
 
@@ -14,8 +14,8 @@ export interface Candidate<F = unknown> {
 export interface Provider<F> {
   /** Installable candidates for this target (tags and Requires-Python already checked). */
   candidates(name: string): Promise<Candidate<F>[]>;
-  /** Every Requires-Dist of the candidate, markers not yet evaluated. */
-  dependencies(c: Candidate<F>): Promise<Requirement[]>;
+  /** Every Requires-Dist of the candidate (markers not yet evaluated) and its Provides-Extra. */
+  dependencies(c: Candidate<F>): Promise<{ requires: Requirement[]; extras: string[] }>;
 }
 
 export interface Pinned<F> {
@@ -38,6 +38,11 @@ interface State<F> {
 
 const MAX_STEPS = 200_000;
 
+function isPrerelease(version: string): boolean {
+  const v = parse(version);
+  return Boolean(v?.pre || v?.dev);
+}
+
 const describe = (n: Need): string => `${n.name}${n.specifier || ' (any version)'} from ${n.from}`;
 
 /**
@@ -48,7 +53,9 @@ function admissible<F>(cands: readonly Candidate<F>[], needs: readonly Need[]): 
   const specs = needs.map((n) => n.specifier).filter(Boolean);
   const pinned = specs.some((s) => /(^|,)===?[^=*]+$/.test(s) && !s.includes('*'));
   const ok = (c: Candidate<F>, pre: boolean): boolean =>
-    (!c.yanked || pinned) && specs.every((s) => satisfies(c.version, s, { prereleases: pre }));
+    (!c.yanked || pinned) &&
+    (pre || specs.length > 0 || !isPrerelease(c.version)) &&
+    specs.every((s) => satisfies(c.version, s, { prereleases: pre }));
   const finals = cands.filter((c) => ok(c, false));
   return finals.length > 0 ? finals : cands.filter((c) => ok(c, true));
 }
@@ -69,10 +76,12 @@ export async function resolveRequirements<F>(
     if (depth >= deepest.depth) deepest = { depth, message };
     return undefined;
   };
-  const depsOf = async (c: Candidate<F>, extras: readonly string[]): Promise<Need[]> =>
-    (await provider.dependencies(c))
-      .filter((r) => !r.marker || evaluateMarker(r.marker, env, extras))
-      .map((r) => ({ ...r, from: `${c.name}==${c.version}` }));
+  const depsOf = async (c: Candidate<F>, asked: readonly string[]): Promise<Need[]> => {
+    const { requires, extras: provided } = await provider.dependencies(c);
+    // As pip does: an extra the project does not declare (Provides-Extra) adds nothing.
+    const extras = asked.filter((x) => provided.includes(x));
+    return requires.filter((r) => !r.marker || evaluateMarker(r.marker, env, extras)).map((r) => ({ ...r, from: `${c.name}==${c.version}` }));
+  };
 
   const step = async (state: State<F>, queue: readonly Need[], depth: number): Promise<State<F> | undefined> => {
     let s = state;
