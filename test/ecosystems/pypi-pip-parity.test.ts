@@ -6,6 +6,7 @@ import { HttpClient } from '../../src/core/http.js';
 import { silentReporter } from '../../src/core/report.js';
 import { Store } from '../../src/core/store.js';
 import { resolvePypi } from '../../src/ecosystems/pypi/resolve.js';
+import { pypiSectionSchema } from '../../src/ecosystems/pypi/schema.js';
 import { run } from '../helpers/cli.js';
 import { buildWheels } from '../helpers/pypi-world.js';
 import { startStaticIndex } from '../helpers/pypi-index.js';
@@ -71,7 +72,7 @@ test('resolution matches pip install --dry-run --report', async (t) => {
     const pipChose = (JSON.parse(await (await import('node:fs/promises')).readFile(report, 'utf8')) as { install: { download_info: { url: string } }[] }).install
       .map((i) => decodeURIComponent(i.download_info.url.split('/').pop()!))
       .sort();
-    const ours = (await resolvePypi({ index: index.url, requirements: reqs }, ctx)).map((a) => a.key).sort();
+    const ours = (await resolvePypi(pypiSectionSchema.parse({ index: index.url, requirements: reqs }), ctx)).map((a) => a.key).sort();
     assert.deepEqual(ours, pipChose, `${reqs.join(' ')}: airlock and pip disagree`);
   }
 });

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { HttpClient } from '../../src/core/http.js';
 import { silentReporter } from '../../src/core/report.js';
 import { Store } from '../../src/core/store.js';
 import { resolvePypi } from '../../src/ecosystems/pypi/resolve.js';
+import { pypiSectionSchema } from '../../src/ecosystems/pypi/schema.js';
 import { startStaticIndex } from '../helpers/pypi-index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { EXPECTED, buildWheels } from '../helpers/pypi-world.js';
@@ -25,7 +28,7 @@ for (const [format, metadata] of [['json', true], ['html', true], ['html', false
     const dir = await tempDir(t);
     const index = await startStaticIndex(t, await buildWheels(dir), join(dir, 'index'), { format, metadata });
     const ctx = await context(t, dir);
-    const locked = await resolvePypi({ index: index.url, requirements: ['app'] }, ctx);
+    const locked = await resolvePypi(pypiSectionSchema.parse({ index: index.url, requirements: ['app'] }), ctx);
     assert.deepEqual(locked.map((a) => a.key).sort(), EXPECTED);
     const lib20arm = locked.find((a) => a.key === 'lib-2.0-cp312-cp312-manylinux_2_17_aarch64.whl')!;
     assert.deepEqual((lib20arm.metadata as { targets: string[] }).targets, ['linux/arm64 python 3.12 glibc-2.28']);
@@ -43,19 +46,50 @@ test('extras pull their dependencies; an impossible set explains which requireme
   const dir = await tempDir(t);
   const index = await startStaticIndex(t, await buildWheels(dir), join(dir, 'index'), { format: 'json', metadata: true });
   const ctx = await context(t, dir);
-  const withExtra = await resolvePypi({ index: index.url, requirements: ['app[fast]'] }, { ...ctx, target: { platforms: ['linux/amd64'], python: ['3.12'] } });
+  const withExtra = await resolvePypi(pypiSectionSchema.parse({ index: index.url, requirements: ['app[fast]'] }), { ...ctx, target: { platforms: ['linux/amd64'], python: ['3.12'] } });
   assert.ok(withExtra.some((a) => a.name === 'extra-dep'));
   await assert.rejects(
-    resolvePypi({ index: index.url, requirements: ['app==2.0'] }, ctx),
+    resolvePypi(pypiSectionSchema.parse({ index: index.url, requirements: ['app==2.0'] }), ctx),
     /pypi \(linux\/amd64 python 3\.11 glibc-2\.28\): no version of lib satisfies lib>=3\.0 from app==2\.0 \(available: 2\.0, 1\.0\)/,
   );
   await assert.rejects(
-    resolvePypi({ index: index.url, requirements: ['future'] }, ctx),
-    /no installable file of future for this target \(asked by root\)/,
+    resolvePypi(pypiSectionSchema.parse({ index: index.url, requirements: ['future'] }), ctx),
+    /no installable file of future for this target \(asked by airlock\.yaml\)/,
   );
-  await assert.rejects(resolvePypi({ index: index.url, requirements: ['nothing-here'] }, ctx), /no installable file of nothing-here/);
+  await assert.rejects(resolvePypi(pypiSectionSchema.parse({ index: index.url, requirements: ['nothing-here'] }), ctx), /no installable file of nothing-here/);
   await assert.rejects(
-    resolvePypi({ index: index.url, requirements: ['app'] }, { ...ctx, target: { platforms: ['linux/amd64'], python: [] } }),
+    resolvePypi(pypiSectionSchema.parse({ index: index.url, requirements: ['app'] }), { ...ctx, target: { platforms: ['linux/amd64'], python: [] } }),
     /target\.python must list/,
   );
+});
+
+test('requirement files: continuations, comments, -r, -c, --hash; errors name file and line', async (t) => {
+  const dir = await tempDir(t);
+  const wheels = await buildWheels(dir);
+  const index = await startStaticIndex(t, wheels, join(dir, 'index'), { format: 'json', metadata: true });
+  const ctx = await context(t, dir);
+  const armHash = createHash('sha256').update(await readFile(join(wheels, 'armhelper-1.0-py3-none-any.whl'))).digest('hex');
+  await writeFile(join(dir, 'requirements.txt'), '# the app\napp \\\n   ; python_version >= "3"  # trailing comment\n\n-r sub/more.txt\n-c constraints.txt\n');
+  await mkdir(join(dir, 'sub'));
+  await writeFile(join(dir, 'sub', 'more.txt'), `armhelper --hash=sha256:${armHash}\n`);
+  await writeFile(join(dir, 'constraints.txt'), 'lib<2\nwinonly==1.0\n');
+  const section = pypiSectionSchema.parse({ index: index.url, requirementFiles: ['requirements.txt'] });
+  const locked = await resolvePypi(section, { ...ctx, target: { platforms: ['linux/amd64'], python: ['3.11'] } });
+  assert.deepEqual(locked.map((a) => a.key).sort(), [
+    'app-1.0-py3-none-any.whl',
+    'armhelper-1.0-py3-none-any.whl',
+    'lib-1.0-py3-none-any.whl',
+    'py311only-1.0-py3-none-any.whl',
+  ]);
+
+  await writeFile(join(dir, 'sub', 'more.txt'), `armhelper --hash=sha256:${'0'.repeat(64)}\n`);
+  await assert.rejects(resolvePypi(section, ctx), /no installable file of armhelper for this target \(asked by .*more\.txt:1\)/);
+  const bad = async (text: string, pattern: RegExp) => {
+    await writeFile(join(dir, 'bad.txt'), text);
+    await assert.rejects(resolvePypi(pypiSectionSchema.parse({ index: index.url, requirementFiles: ['bad.txt'] }), ctx), pattern);
+  };
+  await bad('app\n-e .\n', /bad\.txt:2: option -e is not supported here/);
+  await bad('app\n\nlib >= nope\n', /bad\.txt:3: "lib >= nope": "?>=nope"? is not a PEP 440 version specifier/);
+  await bad('app --hash=md5:abc\n', /bad\.txt:1: --hash md5:abc is not sha256/);
+  await bad('-r missing.txt\n', /missing\.txt: cannot read/);
 });

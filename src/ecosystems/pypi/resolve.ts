@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { rcompare, valid } from '@renovatebot/pep440';
 import { satisfies } from '@renovatebot/pep440';
 import type { BlobInfo } from '../../core/blobstore.js';
@@ -15,6 +15,7 @@ import { type IndexFile, IndexClient } from './index-client.js';
 import type { PypiFileMetadata } from './record.js';
 import { type Requirement, parseRequirement } from './requirement.js';
 import { type Candidate, type Provider, ResolutionError, resolveRequirements } from './resolver.js';
+import { readRequirementsFile } from './requirements-file.js';
 import type { PypiSection } from './schema.js';
 import { type PythonTarget, markerEnvironment, supportedTags, wheelRank } from './tags.js';
 import { readWheelMetadata } from './wheel-metadata.js';
@@ -37,6 +38,8 @@ class IndexProvider implements Provider<IndexFile> {
     private readonly index: IndexClient,
     private readonly target: PythonTarget,
     private readonly metadata: (f: IndexFile, c: Candidate<IndexFile>) => Promise<Fetched>,
+    /** `--hash` pins from requirements files: only these files may be chosen for the project. */
+    private readonly hashes: ReadonlyMap<string, ReadonlySet<string>>,
   ) {
     this.ranks = new Map(supportedTags(target).map((t, i) => [t, i]));
   }
@@ -48,6 +51,8 @@ class IndexProvider implements Provider<IndexFile> {
     for (const f of await this.index.files(name)) {
       const dist = parseDistFilename(f.filename);
       if (!dist || dist.kind !== 'wheel' || dist.name !== name || !valid(dist.version)) continue;
+      const pinned = this.hashes.get(name);
+      if (pinned && !(f.sha256 && pinned.has(f.sha256))) continue;
       if (f.requiresPython && !satisfies(python, f.requiresPython, { prereleases: true })) continue;
       const rank = wheelRank(f.filename, this.ranks);
       if (rank === undefined) continue;
@@ -79,7 +84,17 @@ function targetsOf(ctx: ResolveContext): PythonTarget[] {
  */
 export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Promise<LockedArtifact[]> {
   const index = new IndexClient(ctx.http, section.index);
-  const roots = section.requirements.map(parseRequirement);
+  const roots: (Requirement & { from: string })[] = section.requirements.map((r) => ({ ...parseRequirement(r), from: 'airlock.yaml' }));
+  const constraints: (Requirement & { from: string })[] = [];
+  const hashes = new Map<string, Set<string>>();
+  for (const f of section.requirementFiles) {
+    const parsed = await readRequirementsFile(resolvePath(ctx.manifestDir, f));
+    for (const r of parsed.requirements) {
+      roots.push({ ...r.requirement, from: r.origin });
+      if (r.sha256.length) hashes.set(r.requirement.name, new Set([...(hashes.get(r.requirement.name) ?? []), ...r.sha256]));
+    }
+    constraints.push(...parsed.constraints.map((c) => ({ ...c.requirement, from: c.origin })));
+  }
   const fetched = new Map<string, Promise<Fetched>>();
   const download = async (url: string, label: string, digest?: string): Promise<BlobInfo> => {
     const dest = tempPathFor(join(await ctx.store.blobs.tempDir(), 'x'));
@@ -138,7 +153,7 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
     const label = `${target.platform} python ${target.python}${target.libc ? ` ${target.libc}` : ''}`;
     let pins;
     try {
-      pins = await resolveRequirements(roots, markerEnvironment(target), new IndexProvider(index, target, metadataOf));
+      pins = await resolveRequirements(roots, markerEnvironment(target), new IndexProvider(index, target, metadataOf, hashes), constraints);
     } catch (e) {
       if (e instanceof ResolutionError) throw new AirlockError('CONFLICT', `pypi (${label}): ${e.message}`);
       throw e;

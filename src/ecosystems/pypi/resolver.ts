@@ -66,9 +66,10 @@ function admissible<F>(cands: readonly Candidate<F>[], needs: readonly Need[]): 
  * dependencies. Markers are evaluated for `env` only, never for the running machine.
  */
 export async function resolveRequirements<F>(
-  roots: readonly Requirement[],
+  roots: readonly (Requirement & { from?: string })[],
   env: MarkerEnvironment,
   provider: Provider<F>,
+  constraints: readonly (Requirement & { from?: string })[] = [],
 ): Promise<Map<string, Pinned<F>>> {
   let steps = 0;
   let deepest = { depth: -1, message: '' };
@@ -130,8 +131,12 @@ export async function resolveRequirements<F>(
     return s;
   };
 
-  const roots_ = roots.filter((r) => !r.marker || evaluateMarker(r.marker, env, [])).map((r) => ({ ...r, from: 'root' }));
-  const done = await step({ pins: new Map(), needs: new Map() }, roots_, 0);
+  const applies = (r: Requirement): boolean => !r.marker || evaluateMarker(r.marker, env, []);
+  const roots_ = roots.filter(applies).map((r) => ({ ...r, from: r.from ?? 'root' }));
+  // Constraints limit a project's versions only once something requires it (pip's -c).
+  const needs = new Map<string, Need[]>();
+  for (const c of constraints.filter(applies)) needs.set(c.name, [...(needs.get(c.name) ?? []), { ...c, from: c.from ?? 'constraint' }]);
+  const done = await step({ pins: new Map(), needs }, roots_, 0);
   if (!done) throw new ResolutionError(deepest.message || 'the requirements cannot be satisfied together');
   return new Map(done.pins);
 }

@@ -20,8 +20,11 @@ export const pypiSectionSchema = z
           }
         }),
       )
-      .min(1),
+      .default([]),
+    /** pip requirements files, relative to airlock.yaml. */
+    requirementFiles: z.array(z.string().min(1)).default([]),
   })
-  .strict();
+  .strict()
+  .refine((s) => s.requirements.length + s.requirementFiles.length > 0, 'give requirements or requirementFiles');
 
 export type PypiSection = z.infer<typeof pypiSectionSchema>;
