@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { airlock, inNamespace, run, serveOffline } from '../helpers/cli.js';
@@ -82,7 +82,20 @@ test('pypi: lock for foreign targets → bundle → offline import → pip insta
   );
   const low = join(dir, 'low');
   const high = join(dir, 'high');
-  for (const args of [['lock'], ['fetch'], ['bundle', 'create', '-o', 'py.airlock']]) {
+  const explained = await airlock(['--home', low, 'lock', '--explain', 'LIB'], { cwd: dir });
+  assert.equal(explained.code, 0, explained.stderr);
+  assert.match(explained.stdout, /pypi:lib-2\.0-cp312-cp312-manylinux_2_17_aarch64\.whl \(version 2\.0\)\n  for: linux\/arm64 python 3\.12 glibc-2\.28\n  required by: app==1\.0/);
+
+  // An upstream that serves other bytes than its index promised: fetch names the file, stores nothing.
+  const served = join(dir, 'index', 'files', 'lib-1.0-py3-none-any.whl');
+  const genuine = await readFile(served);
+  await writeFile(served, Buffer.concat([genuine, Buffer.from('tampered')]));
+  const lied = await airlock(['--home', low, 'fetch'], { cwd: dir });
+  assert.equal(lied.code, 1);
+  assert.match(lied.stderr, /pypi:lib-1\.0-py3-none-any\.whl: expected (sha256:[0-9a-f]{64}|\d+ bytes)/);
+  await writeFile(served, genuine);
+
+  for (const args of [['fetch'], ['bundle', 'create', '-o', 'py.airlock']]) {
     const r = await airlock(['--home', low, ...args], { cwd: dir });
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
   }

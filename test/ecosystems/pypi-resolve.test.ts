@@ -8,6 +8,7 @@ import { silentReporter } from '../../src/core/report.js';
 import { Store } from '../../src/core/store.js';
 import { resolvePypi } from '../../src/ecosystems/pypi/resolve.js';
 import { pypiSectionSchema } from '../../src/ecosystems/pypi/schema.js';
+import { run } from '../helpers/cli.js';
 import { startStaticIndex } from '../helpers/pypi-index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { EXPECTED, buildWheels } from '../helpers/pypi-world.js';
@@ -92,4 +93,20 @@ test('requirement files: continuations, comments, -r, -c, --hash; errors name fi
   await bad('app\n\nlib >= nope\n', /bad\.txt:3: "lib >= nope": "?>=nope"? is not a PEP 440 version specifier/);
   await bad('app --hash=md5:abc\n', /bad\.txt:1: --hash md5:abc is not sha256/);
   await bad('-r missing.txt\n', /missing\.txt: cannot read/);
+});
+
+test('a wheel with malformed METADATA is refused, naming the file', async (t) => {
+  const dir = await tempDir(t);
+  const wheels = join(dir, 'wheels');
+  await mkdir(wheels);
+  const made = await run('python3', ['-c', `import zipfile; z = zipfile.ZipFile("${wheels}/broken-1.0-py3-none-any.whl", "w"); z.writestr("broken-1.0.dist-info/METADATA", "no headers here\\n"); z.close()`]);
+  assert.equal(made.code, 0, made.stderr);
+  for (const metadata of [true, false]) {
+    const index = await startStaticIndex(t, wheels, join(dir, `index-${metadata}`), { format: 'json', metadata });
+    const ctx = await context(t, dir);
+    await assert.rejects(
+      resolvePypi(pypiSectionSchema.parse({ index: index.url, requirements: ['broken'] }), ctx),
+      /pypi:broken-1\.0-py3-none-any\.whl: its METADATA has no Name or Version/,
+    );
+  }
 });

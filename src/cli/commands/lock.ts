@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Lockfile } from '../../manifest/lockfile.js';
 import { lockManifest, readLockFile, readManifest, writeLockFile } from '../../services/lock.js';
 import { fetchLock } from '../../services/fetch.js';
 import { globals, printJson, reporterFor, withStore } from '../common.js';
@@ -13,7 +14,8 @@ export function register(program: Command): void {
     .option('-f, --file <airlock.yaml>', 'the manifest', 'airlock.yaml')
     .option('-o, --out <airlock.lock>', 'where to write the lock (default: airlock.lock beside the manifest)')
     .option('--ca-file <pem>', 'extra CA certificates for HTTPS upstreams')
-    .action(async (o: { file: string; out?: string; caFile?: string }, cmd: Command) => {
+    .option('--explain <name>', 'then show why each file of this project was chosen (versions, targets, who required it)')
+    .action(async (o: { file: string; out?: string; caFile?: string; explain?: string }, cmd: Command) => {
       await withStore(cmd, async (store) => {
         const reporter = reporterFor(cmd);
         const manifest = await readManifest(o.file);
@@ -22,8 +24,11 @@ export function register(program: Command): void {
           const lock = await lockManifest(manifest, { store, http, reporter, manifestDir: dirname(resolve(o.file)) });
           const out = o.out ?? defaultLockPath(o.file);
           await writeLockFile(out, lock);
-          if (globals(cmd).json) printJson({ lock: out, artifacts: lock.artifacts.length });
-          else process.stdout.write(`wrote ${out}: ${lock.artifacts.length} artifact(s)\n`);
+          if (globals(cmd).json) printJson({ lock: out, artifacts: lock.artifacts.length, ...(o.explain ? { explain: explain(lock, o.explain) } : {}) });
+          else {
+            process.stdout.write(`wrote ${out}: ${lock.artifacts.length} artifact(s)\n`);
+            if (o.explain) printExplanation(o.explain, explain(lock, o.explain));
+          }
         } finally {
           await http.close();
         }
@@ -49,4 +54,34 @@ export function register(program: Command): void {
         }
       });
     });
+}
+
+interface Explanation {
+  key: string;
+  version: string;
+  targets: string[];
+  requiredBy: string[];
+}
+
+/** The lock's own record of a project's choice: nothing is resolved again. */
+function explain(lock: Lockfile, name: string): Explanation[] {
+  const wanted = name.replace(/[-_.]+/g, '-').toLowerCase();
+  return lock.artifacts
+    .filter((a) => a.name === name || a.name === wanted)
+    .map((a) => {
+      const m = a.metadata as { targets?: string[]; requiredBy?: string[] };
+      return { key: `${a.ecosystem}:${a.key}`, version: a.version, targets: m.targets ?? [], requiredBy: m.requiredBy ?? [] };
+    });
+}
+
+function printExplanation(name: string, rows: Explanation[]): void {
+  if (rows.length === 0) {
+    process.stdout.write(`${name}: not in the lock (nothing requires it for these targets)\n`);
+    return;
+  }
+  for (const r of rows) {
+    process.stdout.write(`${r.key} (version ${r.version || '-'})\n`);
+    if (r.targets.length) process.stdout.write(`  for: ${r.targets.join('; ')}\n`);
+    if (r.requiredBy.length) process.stdout.write(`  required by: ${r.requiredBy.join(', ')}\n`);
+  }
 }

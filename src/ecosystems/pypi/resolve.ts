@@ -148,7 +148,7 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
     return p;
   };
 
-  const chosen = new Map<string, { file: IndexFile; name: string; version: string; targets: string[] }>();
+  const chosen = new Map<string, { file: IndexFile; name: string; version: string; targets: string[]; requiredBy: Set<string> }>();
   for (const target of targetsOf(ctx)) {
     const label = `${target.platform} python ${target.python}${target.libc ? ` ${target.libc}` : ''}`;
     let pins;
@@ -158,16 +158,17 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
       if (e instanceof ResolutionError) throw new AirlockError('CONFLICT', `pypi (${label}): ${e.message}`);
       throw e;
     }
-    for (const { candidate: c } of pins.values()) {
-      const entry = chosen.get(c.file.filename) ?? { file: c.file, name: c.name, version: c.version, targets: [] };
+    for (const { candidate: c, requiredBy } of pins.values()) {
+      const entry = chosen.get(c.file.filename) ?? { file: c.file, name: c.name, version: c.version, targets: [], requiredBy: new Set() };
       entry.targets.push(label);
+      for (const r of requiredBy) entry.requiredBy.add(r);
       chosen.set(c.file.filename, entry);
     }
     ctx.reporter.info(`pypi: ${pins.size} package(s) for ${label}`);
   }
 
   const out: LockedArtifact[] = [];
-  for (const { file, name, version, targets } of chosen.values()) {
+  for (const { file, name, version, targets, requiredBy } of chosen.values()) {
     const label = `pypi:${file.filename}`;
     const fetchedMeta = await fetched.get(file.url)!;
     let wheel: BlobInfo | undefined = fetchedMeta.wheelBlob;
@@ -175,10 +176,12 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
     // An index that gives no size (PEP 503 HTML) or no hash: download to pin what it serves.
     wheel ??= await download(file.url, label, file.sha256);
     const meta = fetchedMeta.metadataBlob;
-    const metadata: PypiFileMetadata & { targets: string[] } = {
+    const metadata: PypiFileMetadata & { targets: string[]; requiredBy: string[] } = {
       filename: file.filename,
       yanked: file.yanked,
       targets,
+      // What `airlock lock --explain` shows: who asked for this project, on any target.
+      requiredBy: [...requiredBy].sort(),
       ...(file.requiresPython ? { requiresPython: file.requiresPython } : {}),
       ...(file.uploadTime ? { uploadTime: file.uploadTime } : {}),
       ...(meta ? { coreMetadata: meta } : {}),
