@@ -42,5 +42,7 @@ export interface Ecosystem<Section = unknown> {
   /** Routes under `/<id>/`, reading the store (and writing it only for authorised uploads). */
   serve(app: FastifyInstance, ctx: ServeContext): void | Promise<void>;
   /** The lines a user pastes into a client's configuration to use this server. */
-  clientConfig(baseUrl: string): string;
+  /** The client names `airlock client-config` accepts for this ecosystem (pip, uv, ...). */
+  readonly clients: readonly string[];
+  clientConfig(baseUrl: string, client: string): string;
 }

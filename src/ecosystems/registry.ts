@@ -4,7 +4,3 @@ import { pypiEcosystem } from './pypi/index.js';
 
 /** The one list through which the CLI and the server find ecosystems. */
 export const ECOSYSTEMS: readonly Ecosystem<any>[] = [filesEcosystem, pypiEcosystem];
-
-export function ecosystemById(id: string): Ecosystem<any> | undefined {
-  return ECOSYSTEMS.find((e) => e.id === id);
-}

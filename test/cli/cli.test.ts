@@ -34,6 +34,9 @@ test('usage errors exit 2, bad input exits 1 with a one-line message', async (t)
   assert.equal(listen.code, 2);
   assert.equal((await airlock([...home, 'token', 'create', '--name', 'x', '--role', 'god'])).code, 2);
   assert.equal((await airlock(['client-config', 'maven', '--url', 'http://m'])).code, 2);
+  const pip = await airlock(['client-config', 'pip', '--url', 'http://mirror:8080']);
+  assert.equal(pip.code, 0);
+  assert.match(pip.stdout, /^index-url = http:\/\/mirror:8080\/pypi\/simple\/$/m);
 
   await writeFile(join(dir, 'airlock.yaml'), 'name: x\nfiles:\n  - url: ftp://example.invalid/a\n');
   const yaml = await airlock([...home, 'lock'], { cwd: dir });

@@ -148,11 +148,15 @@ test('upload: publisher only, checked against the file, 409 on duplicates; index
   assert.equal((await app.inject({ url: `/pypi/files/other/${name}` })).statusCode, 404);
 });
 
-test('client-config pypi prints pip.conf, uv.toml and environment lines', async () => {
+test('client-config pip, uv and twine print their own configuration', async () => {
   const { pypiClientConfig } = await import('../../src/ecosystems/pypi/client-config.js');
-  const out = pypiClientConfig('http://mirror:8080/');
-  assert.match(out, /^index-url = http:\/\/mirror:8080\/pypi\/simple\/$/m);
-  assert.match(out, /^trusted-host = mirror$/m);
-  assert.match(out, /^url = "http:\/\/mirror:8080\/pypi\/simple\/"$/m);
-  assert.match(out, /^export PIP_INDEX_URL=http:\/\/mirror:8080\/pypi\/simple\/$/m);
+  const pip = pypiClientConfig('http://mirror:8080/', 'pip');
+  assert.match(pip, /^index-url = http:\/\/mirror:8080\/pypi\/simple\/$/m);
+  assert.match(pip, /^trusted-host = mirror$/m);
+  assert.match(pip, /^export PIP_INDEX_URL=http:\/\/mirror:8080\/pypi\/simple\/$/m);
+  const uv = pypiClientConfig('http://mirror:8080', 'uv');
+  assert.match(uv, /^url = "http:\/\/mirror:8080\/pypi\/simple\/"$/m);
+  assert.match(uv, /^export UV_DEFAULT_INDEX=http:\/\/mirror:8080\/pypi\/simple\/$/m);
+  assert.doesNotMatch(uv, /pip\.conf/);
+  assert.match(pypiClientConfig('https://m', 'twine'), /twine upload --repository-url https:\/\/m\/pypi\/legacy\//);
 });

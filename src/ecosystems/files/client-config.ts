@@ -1,5 +1,6 @@
 /** curl and wget lines for the files a mirror serves. */
 export function filesClientConfig(baseUrl: string): string {
+  // One text serves `files`, `curl` and `wget`: the commands sit side by side.
   const base = baseUrl.replace(/\/+$/, '');
   return [
     '# Download a file (replace PATH with the path from `airlock list --ecosystem files`):',

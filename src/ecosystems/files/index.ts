@@ -9,5 +9,6 @@ export const filesEcosystem: Ecosystem<FilesSection> = {
   id: 'files',
   manifest: { key: 'files', schema: filesSectionSchema, resolve: resolveFiles },
   serve: serveFiles,
+  clients: ['files', 'curl', 'wget'],
   clientConfig: filesClientConfig,
 };

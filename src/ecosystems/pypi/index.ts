@@ -12,5 +12,6 @@ export const pypiEcosystem: Ecosystem<PypiSection> = {
   id: 'pypi',
   manifest: { key: 'pypi', schema: pypiSectionSchema, resolve: resolvePypi },
   serve: servePypi,
+  clients: ['pip', 'uv', 'twine'],
   clientConfig: pypiClientConfig,
 };
