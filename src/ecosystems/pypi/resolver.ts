@@ -60,6 +60,21 @@ function admissible<F>(cands: readonly Candidate<F>[], needs: readonly Need[]): 
   return finals.length > 0 ? finals : cands.filter((c) => ok(c, true));
 }
 
+/** A dead end, with the projects whose choices led to it (conflict-directed backjumping). */
+interface DeadEnd {
+  culprits: ReadonlySet<string>;
+}
+
+/** The project whose choice produced a requirement; roots and files have none to revisit. */
+function chooser(n: Need): string | undefined {
+  const at = n.from.indexOf('==');
+  return at > 0 ? n.from.slice(0, at) : undefined;
+}
+
+function choosersOf(needs: readonly Need[]): Set<string> {
+  return new Set(needs.map(chooser).filter((x): x is string => x !== undefined));
+}
+
 /**
  * A depth-first backtracking resolver: take the next requirement; if its project is pinned,
  * check the pin; otherwise try its admissible versions newest first, recursing with their
@@ -73,9 +88,9 @@ export async function resolveRequirements<F>(
 ): Promise<Map<string, Pinned<F>>> {
   let steps = 0;
   let deepest = { depth: -1, message: '' };
-  const fail = (depth: number, message: string): undefined => {
+  const fail = (depth: number, message: string, culprits: Set<string>): DeadEnd => {
     if (depth >= deepest.depth) deepest = { depth, message };
-    return undefined;
+    return { culprits };
   };
   const depsOf = async (c: Candidate<F>, asked: readonly string[]): Promise<Need[]> => {
     const { requires, extras: provided } = await provider.dependencies(c);
@@ -84,7 +99,12 @@ export async function resolveRequirements<F>(
     return requires.filter((r) => !r.marker || evaluateMarker(r.marker, env, extras)).map((r) => ({ ...r, from: `${c.name}==${c.version}` }));
   };
 
-  const step = async (state: State<F>, queue: readonly Need[], depth: number): Promise<State<F> | undefined> => {
+  /**
+   * Works through `queue` depth first. A dead end names the projects whose choices caused it;
+   * a choice point whose project is not among them cannot help, so it passes the dead end up
+   * at once instead of trying its other versions (which would fail the same way).
+   */
+  const step = async (state: State<F>, queue: readonly Need[], depth: number): Promise<State<F> | DeadEnd> => {
     let s = state;
     for (let i = 0; i < queue.length; i++) {
       if (++steps > MAX_STEPS) throw new ResolutionError(`gave up after ${MAX_STEPS} steps; the requirements are too tangled to resolve`);
@@ -94,7 +114,11 @@ export async function resolveRequirements<F>(
       const pin = s.pins.get(need.name);
       if (pin) {
         if (need.specifier && !satisfies(pin.candidate.version, need.specifier, { prereleases: true })) {
-          return fail(depth, `${need.name} ${pin.candidate.version} was chosen for ${pin.requiredBy.join(', ')}, but ${describe(need)} excludes it`);
+          return fail(
+            depth,
+            `${need.name} ${pin.candidate.version} was chosen for ${pin.requiredBy.join(', ')}, but ${describe(need)} excludes it`,
+            new Set([need.name, ...choosersOf(needs)]),
+          );
         }
         const added = need.extras.filter((x) => !pin.extras.includes(x));
         const pins = new Map(s.pins).set(need.name, {
@@ -118,15 +142,19 @@ export async function resolveRequirements<F>(
           all.length === 0
             ? `no installable file of ${need.name} for this target (asked by ${need.from})`
             : `no version of ${need.name} satisfies ${needs.map(describe).join(' and ')} (available: ${versions.join(', ')})`,
+          choosersOf(needs),
         );
       }
       const rest = queue.slice(i + 1);
+      const culprits = choosersOf(needs);
       for (const c of cands) {
         const pins = new Map(s.pins).set(need.name, { candidate: c, extras: need.extras, requiredBy: [need.from] });
-        const done = await step({ pins, needs: nextNeeds }, [...rest, ...(await depsOf(c, need.extras))], depth + 1);
-        if (done) return done;
+        const r = await step({ pins, needs: nextNeeds }, [...rest, ...(await depsOf(c, need.extras))], depth + 1);
+        if (!('culprits' in r)) return r;
+        if (!r.culprits.has(need.name)) return r;
+        for (const x of r.culprits) if (x !== need.name) culprits.add(x);
       }
-      return undefined;
+      return { culprits };
     }
     return s;
   };
@@ -137,6 +165,6 @@ export async function resolveRequirements<F>(
   const needs = new Map<string, Need[]>();
   for (const c of constraints.filter(applies)) needs.set(c.name, [...(needs.get(c.name) ?? []), { ...c, from: c.from ?? 'constraint' }]);
   const done = await step({ pins: new Map(), needs }, roots_, 0);
-  if (!done) throw new ResolutionError(deepest.message || 'the requirements cannot be satisfied together');
+  if ('culprits' in done) throw new ResolutionError(deepest.message || 'the requirements cannot be satisfied together');
   return new Map(done.pins);
 }
