@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { HttpClient } from '../../src/core/http.js';
@@ -69,10 +70,37 @@ test('resolution matches pip install --dry-run --report', async (t) => {
       '--index-url', index.url, '--report', report, ...reqs,
     ]);
     assert.equal(pip.code, 0, `pip on ${reqs.join(' ')}: ${pip.stderr}`);
-    const pipChose = (JSON.parse(await (await import('node:fs/promises')).readFile(report, 'utf8')) as { install: { download_info: { url: string } }[] }).install
+    const pipChose = (JSON.parse(await readFile(report, 'utf8')) as { install: { download_info: { url: string } }[] }).install
       .map((i) => decodeURIComponent(i.download_info.url.split('/').pop()!))
       .sort();
     const ours = (await resolvePypi(pypiSectionSchema.parse({ index: index.url, requirements: reqs }), ctx)).map((a) => a.key).sort();
     assert.deepEqual(ours, pipChose, `${reqs.join(' ')}: airlock and pip disagree`);
   }
+});
+
+test('a 40-project graph that needs backjumping resolves as pip resolves it', async (t) => {
+  const dir = await tempDir(t);
+  const wheels = join(dir, 'wheels');
+  const made = await run('python3', [fileURLToPath(new URL('../../../bench/pypi-graph.py', import.meta.url)), wheels, '40']);
+  assert.equal(made.code, 0, made.stderr);
+  const index = await startStaticIndex(t, wheels, join(dir, 'index'), { format: 'html', metadata: true });
+  const venv = join(dir, 'venv');
+  assert.equal((await run('python3', ['-m', 'venv', venv])).code, 0);
+  const info = await run(`${venv}/bin/python`, ['-c', 'import sys, platform; print("%d.%d.%d" % sys.version_info[:3], platform.libc_ver()[1], platform.machine())']);
+  const [python, glibc, machine] = info.stdout.trim().split(' ') as [string, string, string];
+  const roots = ['bench000', 'bench001', 'bench002', 'bench003'];
+  const report = join(dir, 'report.json');
+  const pip = await run(`${venv}/bin/pip`, ['install', '--dry-run', '--ignore-installed', '--quiet', '--disable-pip-version-check', '--no-cache-dir', '--index-url', index.url, '--report', report, ...roots]);
+  assert.equal(pip.code, 0, pip.stderr);
+  const pipChose = (JSON.parse(await readFile(report, 'utf8')) as { install: { download_info: { url: string } }[] }).install.map((i) => i.download_info.url.split('/').pop()!).sort();
+  const store = await Store.open(join(dir, 'home'));
+  const http = new HttpClient({ backoffMs: 1 });
+  t.after(async () => {
+    await http.close();
+    await store.close();
+  });
+  const ctx = { store, http, reporter: silentReporter, manifestDir: dir, target: { platforms: [machine === 'aarch64' ? 'linux/arm64' : 'linux/amd64'], python: [python], libc: `glibc-${glibc}` } };
+  const ours = (await resolvePypi(pypiSectionSchema.parse({ index: index.url, requirements: roots }), ctx)).map((a) => a.key).sort();
+  assert.deepEqual(ours, pipChose);
+  assert.ok(ours.some((f) => f.includes('-2.0-')), 'some project had to back off from 3.0');
 });
