@@ -58,6 +58,11 @@ export interface CommitResult {
  */
 export interface MetadataStore {
   listArtifacts(filter?: ArtifactFilter): Promise<StoredArtifact[]>;
+  /**
+   * Changes whenever any process commits artifacts, so a server may cache what it rendered
+   * from them and stay stateless (replicas sharing a store each see every change).
+   */
+  revision(): Promise<string>;
   /** The distinct artifact names of one ecosystem, sorted (an index's project list). */
   listNames(ecosystem: string): Promise<string[]>;
   getArtifact(ecosystem: string, key: string): Promise<StoredArtifact | undefined>;

@@ -21,6 +21,7 @@ const now = (): string => new Date().toISOString();
 export class SqliteMetadataStore implements MetadataStore {
   private readonly db: DatabaseSync;
   private blobsOf: StatementSync | undefined;
+  private ownCommits = 0;
 
   constructor(path: string) {
     this.db = openDatabase(path);
@@ -44,6 +45,12 @@ export class SqliteMetadataStore implements MetadataStore {
       .map((r) => this.toArtifact(r));
   }
 
+  async revision(): Promise<string> {
+    // data_version moves on other connections' commits; our own are counted here.
+    const v = (this.db.prepare('PRAGMA data_version').get() as { data_version: number }).data_version;
+    return `${v}.${this.ownCommits}`;
+  }
+
   async listNames(ecosystem: string): Promise<string[]> {
     return this.db
       .prepare('SELECT DISTINCT name FROM artifacts WHERE ecosystem = ? ORDER BY name')
@@ -57,7 +64,9 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async putArtifacts(records: readonly ArtifactRecord[], bundleId: string | null): Promise<CommitResult> {
-    return transaction(this.db, () => this.insertArtifacts(records, bundleId));
+    const r = transaction(this.db, () => this.insertArtifacts(records, bundleId));
+    this.ownCommits++;
+    return r;
   }
 
   async *blobReferences(): AsyncIterable<{ digest: Digest; size: number; artifact: string }> {
@@ -105,11 +114,13 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async commitBundle(bundleId: string, records: readonly ArtifactRecord[]): Promise<CommitResult> {
-    return transaction(this.db, () => {
+    const r = transaction(this.db, () => {
       const res = this.insertArtifacts(records, bundleId);
       this.db.prepare(`UPDATE bundles SET status = 'imported', imported_at = ? WHERE id = ?`).run(now(), bundleId);
       return res;
     });
+    this.ownCommits++;
+    return r;
   }
 
   async recordImport(rec: ImportRecord): Promise<void> {

@@ -140,6 +140,17 @@ test('upload: publisher only, checked against the file, 409 on duplicates; index
   const meta = await app.inject({ url: `${fileUrl}.metadata` });
   assert.equal(digestOf(meta.rawPayload).slice(7), file['core-metadata'].sha256);
 
+  const etag = page.headers.etag as string;
+  assert.equal((await app.inject({ url: '/pypi/simple/foo-bar/', headers: { accept: JSON_V1, 'if-none-match': etag } })).statusCode, 304);
+  // A new file must show at once, though pages are cached between changes.
+  const next = makeWheel(dir, 'Foo-Bar', '1.3');
+  const nextData = await readFile(next);
+  const second = await up({ ...ok, version: '1.3', sha256_digest: digestOf(nextData).slice(7) }, publisher, { name: next.split('/').pop()!, data: nextData });
+  assert.equal(second.statusCode, 200, second.body);
+  const updated = await app.inject({ url: '/pypi/simple/foo-bar/', headers: { accept: JSON_V1, 'if-none-match': etag } });
+  assert.equal(updated.statusCode, 200);
+  assert.deepEqual((updated.json() as { versions: string[] }).versions.sort(), ['1.2', '1.3']);
+
   assert.equal((await app.inject({ url: '/pypi/simple/foo-bar/', headers: { accept: 'application/json' } })).statusCode, 406);
   const redirect = await app.inject({ url: '/pypi/simple/Foo_Bar/' });
   assert.equal(redirect.statusCode, 301);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { StoredArtifact } from '../../core/artifact.js';
 import { hexOf } from '../../core/digest.js';
@@ -37,16 +38,44 @@ function chooseFormat(req: FastifyRequest, reply: FastifyReply) {
 }
 
 /**
+ * Rendered simple pages, reused while the store's revision is unchanged: the server keeps
+ * no state of its own that could go stale, yet does not rebuild a page per request.
+ */
+class PageCache {
+  private readonly pages = new Map<string, { revision: string; body: Buffer; etag: string }>();
+
+  async get(key: string, revision: string, render: () => Promise<Buffer | undefined>) {
+    const hit = this.pages.get(key);
+    if (hit && hit.revision === revision) return hit;
+    const body = await render();
+    if (!body) return undefined;
+    const page = { revision, body, etag: `"${createHash('sha256').update(body).digest('hex')}"` };
+    if (this.pages.size >= 10_000) this.pages.delete(this.pages.keys().next().value!);
+    this.pages.set(key, page);
+    return page;
+  }
+}
+
+function sendPage(req: FastifyRequest, reply: FastifyReply, format: string, page: { body: Buffer; etag: string }) {
+  reply.header('content-type', format).header('etag', page.etag).header('cache-control', 'no-cache');
+  if (req.headers['if-none-match'] === page.etag) return reply.code(304).send();
+  return reply.send(page.body);
+}
+
+/**
  * `/pypi/simple/` (PEP 503 + 691), `/pypi/files/<project>/<file>[.metadata]` (PEP 658), and
  * twine uploads at `/pypi/legacy/`. Uploaded and imported files share one index.
  */
 export async function servePypi(app: FastifyInstance, ctx: ServeContext): Promise<void> {
   await registerUploadParser(app);
+  const cache = new PageCache();
   app.get('/pypi/simple/', async (req, reply) => {
     const format = chooseFormat(req, reply);
     if (!format) return reply;
-    const names = await ctx.store.meta.listNames('pypi');
-    return reply.header('content-type', format).send(Buffer.from(renderIndex(names, format)));
+    const page = await cache.get(`/${format}`, await ctx.store.meta.revision(), async () =>
+      Buffer.from(renderIndex(await ctx.store.meta.listNames('pypi'), format)),
+    );
+    return sendPage(req, reply, format, page!);
   });
 
   app.get<{ Params: { project: string } }>('/pypi/simple/:project', async (req, reply) => {
@@ -62,11 +91,14 @@ export async function servePypi(app: FastifyInstance, ctx: ServeContext): Promis
     }
     const format = chooseFormat(req, reply);
     if (!format) return reply;
-    const rows = await ctx.store.meta.listArtifacts({ ecosystem: 'pypi', name });
-    if (rows.length === 0) return sendError(reply, 404, 'NOT_FOUND', `no project named ${name}`);
-    const files = rows.map((a) => toSimpleFile(a, readPypiMetadata(a)));
-    const versions = [...new Set(rows.map((a) => a.version))];
-    return reply.header('content-type', format).send(Buffer.from(renderProject(name, versions, files, format)));
+    const page = await cache.get(`${name}/${format}`, await ctx.store.meta.revision(), async () => {
+      const rows = await ctx.store.meta.listArtifacts({ ecosystem: 'pypi', name });
+      if (rows.length === 0) return undefined;
+      const files = rows.map((a) => toSimpleFile(a, readPypiMetadata(a)));
+      return Buffer.from(renderProject(name, [...new Set(rows.map((a) => a.version))], files, format));
+    });
+    if (!page) return sendError(reply, 404, 'NOT_FOUND', `no project named ${name}`);
+    return sendPage(req, reply, format, page);
   });
 
   app.route<{ Params: { project: string; file: string } }>({
