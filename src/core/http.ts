@@ -137,6 +137,25 @@ export class HttpClient {
     });
   }
 
+  /**
+   * Bytes `start..end` (inclusive) of a remote file, or undefined when the server does not
+   * do ranges (it answered 200 with the whole file, which is not read).
+   */
+  async getRange(url: string, start: number, end: number, label = url): Promise<Buffer | undefined> {
+    return this.withRetries(label, url, async () => {
+      const res = await this.send(url, { range: `bytes=${start}-${end}` });
+      if (res.statusCode === 200) {
+        // dump() reads at most a little and then closes quietly; the whole file is not wanted.
+        await res.body.dump();
+        return undefined;
+      }
+      await this.failOn(res, label, url, (s) => s === 206);
+      const body = Buffer.from(await res.body.arrayBuffer());
+      if (body.length !== end - start + 1) throw new Transient(`asked for ${end - start + 1} bytes, got ${body.length}`);
+      return body;
+    });
+  }
+
   async download(req: DownloadRequest): Promise<DownloadResult> {
     const label = req.label ?? req.url;
     await this.withRetries(label, req.url, () => this.attempt(req, label));

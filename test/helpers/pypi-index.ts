@@ -9,6 +9,7 @@ const MAKE_INDEX = fileURLToPath(new URL('../../../test/fixtures/make_index.py',
 
 export interface StaticIndex {
   url: string;
+  /** Paths asked for, with ` range=<spec>` when the request had a Range header. */
   requests: string[];
 }
 
@@ -20,20 +21,28 @@ export async function startStaticIndex(
   t: TestContext,
   wheels: string,
   out: string,
-  opts: { format: 'json' | 'html'; metadata: boolean },
+  opts: { format: 'json' | 'html'; metadata: boolean; ranges?: boolean },
 ): Promise<StaticIndex> {
   const r = spawnSync('python3', [MAKE_INDEX, wheels, out, ...(opts.metadata ? [] : ['--no-metadata'])], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
   const requests: string[] = [];
   const server = createServer((req, res) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0]!);
-    requests.push(path);
+    requests.push(req.headers.range ? `${path} range=${req.headers.range}` : path);
     const safe = normalize(path).replace(/^(\.\.[/\\])+/, '');
     const wantsJson = opts.format === 'json' && (req.headers.accept ?? '').includes('application/vnd.pypi.simple.v1+json');
     const file = safe.endsWith('/') ? join(out, safe, wantsJson ? 'index.json' : 'index.html') : join(out, safe);
     readFile(file).then(
       (body) => {
         const type = safe.endsWith('/') ? (wantsJson ? 'application/vnd.pypi.simple.v1+json' : 'text/html') : 'application/octet-stream';
+        const m = opts.ranges ? /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '') : null;
+        if (m) {
+          const start = Number(m[1]);
+          const end = Math.min(Number(m[2]), body.length - 1);
+          const part = body.subarray(start, end + 1);
+          res.writeHead(206, { 'content-type': type, 'content-length': part.length, 'content-range': `bytes ${start}-${end}/${body.length}` }).end(part);
+          return;
+        }
         res.writeHead(200, { 'content-type': type, 'content-length': body.length }).end(body);
       },
       () => res.writeHead(404).end(),

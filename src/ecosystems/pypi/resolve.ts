@@ -6,6 +6,7 @@ import type { BlobInfo } from '../../core/blobstore.js';
 import { type Digest, parseDigest } from '../../core/digest.js';
 import { AirlockError } from '../../core/errors.js';
 import { tempPathFor } from '../../core/fsutil.js';
+import type { HttpClient } from '../../core/http.js';
 import type { LockedArtifact } from '../../manifest/lockfile.js';
 import type { ResolveContext } from '../ecosystem.js';
 import { parseCoreMetadata } from './core-metadata.js';
@@ -123,17 +124,22 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
           metadataBlob = await download(`${f.url}.metadata`, `${label}.metadata`, f.coreMetadata.sha256);
           text = await readBlob(metadataBlob);
         } else {
-          wheelBlob = await download(f.url, label, f.sha256);
-          const blob = wheelBlob;
-          text = await readWheelMetadata(
-            async (start, end) => {
-              const parts: Buffer[] = [];
-              for await (const chunk of await ctx.store.blobs.open(blob.digest, { start, end })) parts.push(chunk as Buffer);
-              return Buffer.concat(parts);
-            },
-            blob.size,
-            label,
-          );
+          const remote = f.size !== undefined ? await metadataByRanges(ctx.http, f.url, f.size, label) : undefined;
+          if (remote) text = remote;
+          else {
+            // No PEP 658 file and no ranges: the wheel comes whole, into the store where fetch wants it anyway.
+            wheelBlob = await download(f.url, label, f.sha256);
+            const blob = wheelBlob;
+            text = await readWheelMetadata(
+              async (start, end) => {
+                const parts: Buffer[] = [];
+                for await (const chunk of await ctx.store.blobs.open(blob.digest, { start, end })) parts.push(chunk as Buffer);
+                return Buffer.concat(parts);
+              },
+              blob.size,
+              label,
+            );
+          }
         }
         const meta = parseCoreMetadata(text.toString('utf8'));
         if (!meta) throw new AirlockError('BUNDLE_INVALID', `${label}: its METADATA has no Name or Version`);
@@ -199,6 +205,29 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
     });
   }
   return out;
+}
+
+/**
+ * A wheel's METADATA read with HTTP Range requests (its tail, central directory and one
+ * entry: a few KiB of a wheel that may be GiBs), or undefined when the server sends whole
+ * files only.
+ */
+async function metadataByRanges(http: HttpClient, url: string, size: number, label: string): Promise<Buffer | undefined> {
+  class NoRanges extends Error {}
+  try {
+    return await readWheelMetadata(
+      async (start, end) => {
+        const part = await http.getRange(url, start, end, label);
+        if (!part) throw new NoRanges();
+        return part;
+      },
+      size,
+      label,
+    );
+  } catch (e) {
+    if (e instanceof NoRanges) return undefined;
+    throw e;
+  }
 }
 
 /** Requires-Dist and Provides-Extra of core metadata; a malformed requirement names the file. */
