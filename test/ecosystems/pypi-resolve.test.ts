@@ -120,3 +120,39 @@ test('a wheel with malformed METADATA is refused, naming the file', async (t) =>
     );
   }
 });
+
+test('lockfiles are exact pins: uv.lock, pylock.toml (markers) and poetry.lock (files looked up on the index)', async (t) => {
+  const dir = await tempDir(t);
+  const wheels = await buildWheels(dir);
+  const index = await startStaticIndex(t, wheels, join(dir, 'index'), { format: 'json', metadata: true });
+  const ctx = await context(t, dir);
+  const sha = async (f: string) => createHash('sha256').update(await readFile(join(wheels, f))).digest('hex');
+  const size = async (f: string) => (await readFile(join(wheels, f))).length;
+  const url = (f: string) => `${index.url.replace(/simple\/$/, 'files/')}${f}`;
+  const libX86 = 'lib-2.0-cp311-cp311-manylinux_2_17_x86_64.whl';
+  const libArm = 'lib-2.0-cp312-cp312-manylinux_2_17_aarch64.whl';
+  await writeFile(
+    join(dir, 'uv.lock'),
+    `version = 1\nrequires-python = ">=3.11"\n\n[[package]]\nname = "myproject"\nversion = "0.1.0"\nsource = { virtual = "." }\n\n[[package]]\nname = "lib"\nversion = "2.0"\nsource = { registry = "${index.url}" }\nwheels = [\n  { url = "${url(libX86)}", hash = "sha256:${await sha(libX86)}", size = ${await size(libX86)} },\n  { url = "${url(libArm)}", hash = "sha256:${await sha(libArm)}", size = ${await size(libArm)} },\n]\n`,
+  );
+  await writeFile(
+    join(dir, 'pylock.toml'),
+    `lock-version = "1.0"\ncreated-by = "test"\n\n[[packages]]\nname = "armhelper"\nversion = "1.0"\nmarker = "platform_machine == 'aarch64'"\n\n[[packages.wheels]]\nname = "armhelper-1.0-py3-none-any.whl"\nurl = "${url('armhelper-1.0-py3-none-any.whl')}"\nhashes = { sha256 = "${await sha('armhelper-1.0-py3-none-any.whl')}" }\n`,
+  );
+  await writeFile(
+    join(dir, 'poetry.lock'),
+    `[[package]]\nname = "py311only"\nversion = "1.0"\nfiles = [\n  { file = "py311only-1.0-py3-none-any.whl", hash = "sha256:${await sha('py311only-1.0-py3-none-any.whl')}" },\n]\n`,
+  );
+  const section = pypiSectionSchema.parse({ index: index.url, lockfiles: ['uv.lock', 'pylock.toml', 'poetry.lock'] });
+  const locked = await resolvePypi(section, { ...ctx, target: { platforms: ['linux/amd64', 'linux/arm64'], python: ['3.11', '3.12'], libc: 'glibc-2.28' } });
+  const byKey = new Map(locked.map((a) => [a.key, (a.metadata as { targets: string[] }).targets.sort()]));
+  assert.deepEqual([...byKey.keys()].sort(), ['armhelper-1.0-py3-none-any.whl', libX86, libArm, 'py311only-1.0-py3-none-any.whl'].sort());
+  assert.deepEqual(byKey.get(libX86), ['linux/amd64 python 3.11 glibc-2.28']);
+  assert.deepEqual(byKey.get('armhelper-1.0-py3-none-any.whl'), ['linux/arm64 python 3.11 glibc-2.28', 'linux/arm64 python 3.12 glibc-2.28']);
+  assert.equal(byKey.get('py311only-1.0-py3-none-any.whl')!.length, 4);
+  // A lockfile pin that disagrees with the index is refused.
+  await writeFile(join(dir, 'poetry.lock'), `[[package]]\nname = "py311only"\nversion = "1.0"\nfiles = [{ file = "py311only-1.0-py3-none-any.whl", hash = "sha256:${'0'.repeat(64)}" }]\n`);
+  await assert.rejects(resolvePypi(pypiSectionSchema.parse({ index: index.url, lockfiles: ['poetry.lock'] }), ctx), /poetry\.lock: py311only 1\.0: the lockfile pins py311only-1\.0-py3-none-any\.whl to sha256:0+, the index says/);
+  await writeFile(join(dir, 'uv.lock'), 'version = [\n');
+  await assert.rejects(resolvePypi(pypiSectionSchema.parse({ index: index.url, lockfiles: ['uv.lock'] }), ctx), /uv\.lock: /);
+});

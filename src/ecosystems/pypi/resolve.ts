@@ -15,7 +15,9 @@ import { normalizeName } from './names.js';
 import { type IndexFile, IndexClient } from './index-client.js';
 import type { PypiFileMetadata } from './record.js';
 import { type Requirement, parseRequirement } from './requirement.js';
-import { type Candidate, type Provider, ResolutionError, resolveRequirements } from './resolver.js';
+import { type Candidate, type Pinned, type Provider, ResolutionError, resolveRequirements } from './resolver.js';
+import { type PinnedDist, readPythonLockfile } from './lockfiles.js';
+import { evaluateMarker } from './markers.js';
 import { readRequirementsFile } from './requirements-file.js';
 import type { PypiSection } from './schema.js';
 import { type PythonTarget, markerEnvironment, supportedTags, wheelRank } from './tags.js';
@@ -154,15 +156,20 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
     return p;
   };
 
+  const pinned: PinnedDist[] = [];
+  for (const f of section.lockfiles) pinned.push(...(await readPythonLockfile(resolvePath(ctx.manifestDir, f))));
+
   const chosen = new Map<string, { file: IndexFile; name: string; version: string; targets: string[]; requiredBy: Set<string> }>();
   for (const target of targetsOf(ctx)) {
     const label = `${target.platform} python ${target.python}${target.libc ? ` ${target.libc}` : ''}`;
-    let pins;
-    try {
-      pins = await resolveRequirements(roots, markerEnvironment(target), new IndexProvider(index, target, metadataOf, hashes), constraints);
-    } catch (e) {
-      if (e instanceof ResolutionError) throw new AirlockError('CONFLICT', `pypi (${label}): ${e.message}`);
-      throw e;
+    let pins = new Map<string, Pinned<IndexFile>>();
+    if (roots.length > 0) {
+      try {
+        pins = await resolveRequirements(roots, markerEnvironment(target), new IndexProvider(index, target, metadataOf, hashes), constraints);
+      } catch (e) {
+        if (e instanceof ResolutionError) throw new AirlockError('CONFLICT', `pypi (${label}): ${e.message}`);
+        throw e;
+      }
     }
     for (const { candidate: c, requiredBy } of pins.values()) {
       const entry = chosen.get(c.file.filename) ?? { file: c.file, name: c.name, version: c.version, targets: [], requiredBy: new Set() };
@@ -171,17 +178,25 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
       chosen.set(c.file.filename, entry);
     }
     ctx.reporter.info(`pypi: ${pins.size} package(s) for ${label}`);
+    for (const d of pinned) {
+      const file = await pinnedFile(d, target, label, index, ctx);
+      if (!file) continue;
+      const entry = chosen.get(file.filename) ?? { file, name: d.name, version: d.version, targets: [], requiredBy: new Set() };
+      entry.targets.push(label);
+      entry.requiredBy.add(d.origin);
+      chosen.set(file.filename, entry);
+    }
   }
 
   const out: LockedArtifact[] = [];
   for (const { file, name, version, targets, requiredBy } of chosen.values()) {
     const label = `pypi:${file.filename}`;
-    const fetchedMeta = await fetched.get(file.url)!;
-    let wheel: BlobInfo | undefined = fetchedMeta.wheelBlob;
+    const fetchedMeta = await fetched.get(file.url);
+    let wheel: BlobInfo | undefined = fetchedMeta?.wheelBlob;
     if (!wheel && file.sha256 && file.size !== undefined) wheel = { digest: `sha256:${file.sha256}` as Digest, size: file.size };
     // An index that gives no size (PEP 503 HTML) or no hash: download to pin what it serves.
     wheel ??= await download(file.url, label, file.sha256);
-    const meta = fetchedMeta.metadataBlob;
+    const meta = fetchedMeta?.metadataBlob;
     const metadata: PypiFileMetadata & { targets: string[]; requiredBy: string[] } = {
       filename: file.filename,
       yanked: file.yanked,
@@ -205,6 +220,44 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
     });
   }
   return out;
+}
+
+/**
+ * The file a lockfile pins for one target: its best-ranked wheel there. A package whose
+ * marker says it belongs on the target but has no wheel for it is an error; one without a
+ * marker (uv.lock spans every platform) is skipped with a note.
+ */
+async function pinnedFile(d: PinnedDist, target: PythonTarget, label: string, index: IndexClient, ctx: ResolveContext): Promise<IndexFile | undefined> {
+  if (d.marker && !evaluateMarker(d.marker, markerEnvironment(target))) return undefined;
+  const ranks = new Map(supportedTags(target).map((t, i) => [t, i]));
+  let best: { f: PinnedDist['files'][number]; rank: number } | undefined;
+  for (const f of d.files) {
+    const rank = wheelRank(f.filename, ranks);
+    if (rank !== undefined && (!best || rank < best.rank)) best = { f, rank };
+  }
+  if (!best) {
+    if (d.marker) throw new AirlockError('CONFLICT', `${d.origin}: no wheel in the lockfile fits ${label}`);
+    ctx.reporter.info(`${d.origin}: no wheel for ${label}; not needed there, skipped`);
+    return undefined;
+  }
+  let { url, sha256 } = best.f;
+  if (!url) {
+    const listed = (await index.files(d.name)).find((x) => x.filename === best.f.filename);
+    if (!listed) throw new AirlockError('NOT_FOUND', `${d.origin}: the index has no ${best.f.filename}`);
+    if (sha256 && listed.sha256 && listed.sha256 !== sha256) {
+      throw new AirlockError('DIGEST_MISMATCH', `${d.origin}: the lockfile pins ${best.f.filename} to sha256:${sha256}, the index says sha256:${listed.sha256}`);
+    }
+    url = listed.url;
+    sha256 ??= listed.sha256;
+  }
+  return {
+    filename: best.f.filename,
+    url,
+    ...(sha256 ? { sha256 } : {}),
+    ...(best.f.size !== undefined ? { size: best.f.size } : {}),
+    yanked: false,
+    coreMetadata: false,
+  };
 }
 
 /**

@@ -23,8 +23,10 @@ export const pypiSectionSchema = z
       .default([]),
     /** pip requirements files, relative to airlock.yaml. */
     requirementFiles: z.array(z.string().min(1)).default([]),
+    /** uv.lock, pylock.toml or poetry.lock, relative to airlock.yaml: exact pins, nothing re-resolved. */
+    lockfiles: z.array(z.string().min(1)).default([]),
   })
   .strict()
-  .refine((s) => s.requirements.length + s.requirementFiles.length > 0, 'give requirements or requirementFiles');
+  .refine((s) => s.requirements.length + s.requirementFiles.length + s.lockfiles.length > 0, 'give requirements, requirementFiles or lockfiles');
 
 export type PypiSection = z.infer<typeof pypiSectionSchema>;

@@ -1,0 +1,117 @@
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { AirlockError, describeError } from '../../core/errors.js';
+import { type Marker, parseMarker } from './markers.js';
+import { normalizeName } from './names.js';
+
+/** One file a lockfile pins; the URL may be absent (poetry.lock names files only). */
+export interface PinnedFile {
+  filename: string;
+  url?: string;
+  sha256?: string;
+  size?: number;
+}
+
+/** A project version a lockfile pins, with the marker (if the format has one) saying where it applies. */
+export interface PinnedDist {
+  name: string;
+  version: string;
+  marker?: Marker;
+  files: PinnedFile[];
+  /** `uv.lock: requests 2.32.3`, for messages. */
+  origin: string;
+}
+
+type Table = Record<string, unknown>;
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+const tables = (v: unknown): Table[] => (Array.isArray(v) ? v.filter((x): x is Table => !!x && typeof x === 'object') : []);
+
+function sha256Of(hash: unknown): string | undefined {
+  const m = /^sha256:([0-9a-fA-F]{64})$/.exec(str(hash) ?? '');
+  return m ? m[1]!.toLowerCase() : undefined;
+}
+
+function fileFromUrl(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
+}
+
+function markerOf(text: unknown, where: string): Marker | undefined {
+  const m = str(text);
+  if (!m) return undefined;
+  try {
+    return parseMarker(m);
+  } catch (e) {
+    throw new AirlockError('CONFIG_INVALID', `${where}: ${(e as Error).message}`);
+  }
+}
+
+/** uv.lock: `[[package]]` with `wheels = [{ url, hash, size }]`; the project itself has none. */
+function fromUv(doc: Table, file: string): PinnedDist[] {
+  return tables(doc.package).flatMap((p) => {
+    const name = str(p.name);
+    const version = str(p.version);
+    if (!name || !version) return [];
+    const files = tables(p.wheels).flatMap((w) => {
+      const url = str(w.url);
+      if (!url) return [];
+      const sha256 = sha256Of(w.hash);
+      const size = num(w.size);
+      return [{ filename: fileFromUrl(url), url, ...(sha256 ? { sha256 } : {}), ...(size !== undefined ? { size } : {}) }];
+    });
+    return files.length ? [{ name: normalizeName(name), version, files, origin: `${file}: ${name} ${version}` }] : [];
+  });
+}
+
+/** PEP 751 pylock.toml: `[[packages]]` with a `marker` and `[[packages.wheels]]`. */
+function fromPylock(doc: Table, file: string): PinnedDist[] {
+  return tables(doc.packages).flatMap((p) => {
+    const name = str(p.name);
+    const version = str(p.version);
+    if (!name || !version) return [];
+    const origin = `${file}: ${name} ${version}`;
+    const files = tables(p.wheels).flatMap((w) => {
+      const url = str(w.url);
+      const filename = str(w.name) ?? (url ? fileFromUrl(url) : undefined);
+      if (!filename || !url) return [];
+      const sha256 = str((w.hashes as Table | undefined)?.sha256)?.toLowerCase();
+      const size = num(w.size);
+      return [{ filename, url, ...(sha256 ? { sha256 } : {}), ...(size !== undefined ? { size } : {}) }];
+    });
+    const marker = markerOf(p.marker, origin);
+    return files.length ? [{ name: normalizeName(name), version, files, origin, ...(marker ? { marker } : {}) }] : [];
+  });
+}
+
+/** poetry.lock: `[[package]]` with `files = [{ file, hash }]`; URLs come from the index. */
+function fromPoetry(doc: Table, file: string): PinnedDist[] {
+  return tables(doc.package).flatMap((p) => {
+    const name = str(p.name);
+    const version = str(p.version);
+    if (!name || !version) return [];
+    const origin = `${file}: ${name} ${version}`;
+    const files = tables(p.files).flatMap((f) => {
+      const filename = str(f.file);
+      const sha256 = sha256Of(f.hash);
+      return filename?.endsWith('.whl') ? [{ filename, ...(sha256 ? { sha256 } : {}) }] : [];
+    });
+    const marker = markerOf(p.markers, origin);
+    return files.length ? [{ name: normalizeName(name), version, files, origin, ...(marker ? { marker } : {}) }] : [];
+  });
+}
+
+/** Reads uv.lock, pylock.toml (or pylock.NAME.toml) or poetry.lock as exact pins. */
+export async function readPythonLockfile(path: string): Promise<PinnedDist[]> {
+  const name = basename(path);
+  const kind = name === 'uv.lock' ? fromUv : /^pylock(\.[^.]+)?\.toml$/.test(name) ? fromPylock : name === 'poetry.lock' ? fromPoetry : undefined;
+  if (!kind) throw new AirlockError('CONFIG_INVALID', `${path}: not a lockfile airlock reads (uv.lock, pylock.toml, poetry.lock)`);
+  let doc: Table;
+  try {
+    doc = parseToml(await readFile(path, 'utf8')) as Table;
+  } catch (e) {
+    throw new AirlockError('CONFIG_INVALID', `${path}: ${describeError(e).split('\n')[0]}`);
+  }
+  return kind(doc, name);
+}
