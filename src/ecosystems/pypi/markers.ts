@@ -102,22 +102,19 @@ export function parseMarker(text: string): Marker {
     }
     return { kind: 'cmp', left, op, right: operand() };
   };
-  const and = (): Marker => {
-    let m = expr();
-    while (peek() === 'and') {
-      take();
-      m = { kind: 'and', left: m, right: expr() };
-    }
-    return m;
-  };
-  const or = (): Marker => {
-    let m = and();
-    while (peek() === 'or') {
-      take();
-      m = { kind: 'or', left: m, right: and() };
-    }
-    return m;
-  };
+  // `and` binds tighter than `or`; both associate to the left.
+  const chain =
+    (op: 'and' | 'or', next: () => Marker) =>
+    (): Marker => {
+      let m = next();
+      while (peek() === op) {
+        take();
+        m = { kind: op, left: m, right: next() };
+      }
+      return m;
+    };
+  const and = chain('and', expr);
+  const or: () => Marker = chain('or', and);
   const m = or();
   if (i !== tokens.length) throw new MarkerError(`unexpected "${tokens[i]}" in marker "${text}"`);
   return m;
