@@ -11,6 +11,7 @@ import { pypiSectionSchema } from '../../src/ecosystems/pypi/schema.js';
 import { run } from '../helpers/cli.js';
 import { startStaticIndex } from '../helpers/pypi-index.js';
 import { tempDir } from '../helpers/tmp.js';
+import { makeWheel } from '../helpers/wheels.js';
 import { EXPECTED, buildWheels } from '../helpers/pypi-world.js';
 
 async function context(t: TestContext, dir: string) {
@@ -155,4 +156,24 @@ test('lockfiles are exact pins: uv.lock, pylock.toml (markers) and poetry.lock (
   await assert.rejects(resolvePypi(pypiSectionSchema.parse({ index: index.url, lockfiles: ['poetry.lock'] }), ctx), /poetry\.lock: py311only 1\.0: the lockfile pins py311only-1\.0-py3-none-any\.whl to sha256:0+, the index says/);
   await writeFile(join(dir, 'uv.lock'), 'version = [\n');
   await assert.rejects(resolvePypi(pypiSectionSchema.parse({ index: index.url, lockfiles: ['uv.lock'] }), ctx), /uv\.lock: /);
+});
+
+test('sdists: fallback when no wheel fits, never, always; metadata only when PKG-INFO can be trusted', async (t) => {
+  const dir = await tempDir(t);
+  const wheels = await buildWheels(dir);
+  makeWheel(wheels, 'srconly', '1.0', '', '--sdist=2.2', 'lib>=1.0');
+  makeWheel(wheels, 'mixed', '1.0');
+  makeWheel(wheels, 'mixed', '1.0', '', '--sdist=2.2');
+  makeWheel(wheels, 'old', '1.0', '', '--sdist=2.1', 'lib');
+  const index = await startStaticIndex(t, wheels, join(dir, 'index'), { format: 'json', metadata: true });
+  const ctx = await context(t, dir);
+  const one = { ...ctx, target: { platforms: ['linux/amd64'], python: ['3.12'] } };
+  const keys = async (o: Record<string, unknown>) =>
+    (await resolvePypi(pypiSectionSchema.parse({ index: index.url, ...o }), one)).map((a) => a.key).sort();
+
+  assert.deepEqual(await keys({ requirements: ['srconly'] }), ['lib-1.0-py3-none-any.whl', 'srconly-1.0.tar.gz']);
+  await assert.rejects(keys({ requirements: ['srconly'], sdists: 'never' }), /no installable file of srconly/);
+  assert.deepEqual(await keys({ requirements: ['mixed'] }), ['mixed-1.0-py3-none-any.whl'], 'a fitting wheel beats the sdist');
+  assert.deepEqual(await keys({ requirements: ['mixed'], sdists: 'always' }), ['mixed-1.0-py3-none-any.whl', 'mixed-1.0.tar.gz']);
+  await assert.rejects(keys({ requirements: ['old'] }), /pypi:old-1\.0\.tar\.gz: its dependencies are only known by building it \(core metadata 2\.1\)/);
 });

@@ -19,6 +19,7 @@ import { type Candidate, type Pinned, type Provider, ResolutionError, resolveReq
 import { type PinnedDist, readPythonLockfile } from './lockfiles.js';
 import { evaluateMarker } from './markers.js';
 import { readRequirementsFile } from './requirements-file.js';
+import { readSdistMetadata } from './sdist-metadata.js';
 import type { PypiSection } from './schema.js';
 import { type PythonTarget, markerEnvironment, supportedTags, wheelRank } from './tags.js';
 import { readWheelMetadata } from './wheel-metadata.js';
@@ -30,8 +31,8 @@ interface Fetched {
   extras: string[];
   /** The `.metadata` bytes as the index served them (PEP 658), when it did. */
   metadataBlob?: BlobInfo;
-  /** The wheel itself, when it had to be downloaded to read its METADATA. */
-  wheelBlob?: BlobInfo;
+  /** The distribution itself, when it had to be downloaded to read its metadata. */
+  fileBlob?: BlobInfo;
 }
 
 class IndexProvider implements Provider<IndexFile> {
@@ -43,21 +44,26 @@ class IndexProvider implements Provider<IndexFile> {
     private readonly metadata: (f: IndexFile, c: Candidate<IndexFile>) => Promise<Fetched>,
     /** `--hash` pins from requirements files: only these files may be chosen for the project. */
     private readonly hashes: ReadonlyMap<string, ReadonlySet<string>>,
+    private readonly sdists: PypiSection['sdists'],
   ) {
     this.ranks = new Map(supportedTags(target).map((t, i) => [t, i]));
   }
 
-  /** Newest first; per version the wheel with the best tag for this target. */
+  /**
+   * Newest first; per version the wheel with the best tag for this target, or (unless
+   * sdists are `never`) its `.tar.gz` sdist when no wheel fits, ranked after every wheel.
+   */
   async candidates(name: string): Promise<Candidate<IndexFile>[]> {
     const best = new Map<string, { file: IndexFile; rank: number }>();
     const python = markerEnvironment(this.target).python_full_version;
     for (const f of await this.index.files(name)) {
       const dist = parseDistFilename(f.filename);
-      if (!dist || dist.kind !== 'wheel' || dist.name !== name || !valid(dist.version)) continue;
+      if (!dist || dist.name !== name || !valid(dist.version)) continue;
       const pinned = this.hashes.get(name);
       if (pinned && !(f.sha256 && pinned.has(f.sha256))) continue;
       if (f.requiresPython && !satisfies(python, f.requiresPython, { prereleases: true })) continue;
-      const rank = wheelRank(f.filename, this.ranks);
+      const rank =
+        dist.kind === 'wheel' ? wheelRank(f.filename, this.ranks) : this.sdists !== 'never' && f.filename.endsWith('.tar.gz') ? this.ranks.size : undefined;
       if (rank === undefined) continue;
       const prior = best.get(dist.version);
       if (!prior || rank < prior.rank) best.set(dist.version, { file: f, rank });
@@ -121,17 +127,20 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
         const label = `pypi:${f.filename}`;
         let text: Buffer;
         let metadataBlob: BlobInfo | undefined;
-        let wheelBlob: BlobInfo | undefined;
+        let fileBlob: BlobInfo | undefined;
         if (f.coreMetadata) {
           metadataBlob = await download(`${f.url}.metadata`, `${label}.metadata`, f.coreMetadata.sha256);
           text = await readBlob(metadataBlob);
+        } else if (parseDistFilename(f.filename)?.kind === 'sdist') {
+          fileBlob = await download(f.url, label, f.sha256);
+          text = await readSdistMetadata(await ctx.store.blobs.open(fileBlob.digest), label);
         } else {
           const remote = f.size !== undefined ? await metadataByRanges(ctx.http, f.url, f.size, label) : undefined;
           if (remote) text = remote;
           else {
             // No PEP 658 file and no ranges: the wheel comes whole, into the store where fetch wants it anyway.
-            wheelBlob = await download(f.url, label, f.sha256);
-            const blob = wheelBlob;
+            fileBlob = await download(f.url, label, f.sha256);
+            const blob = fileBlob;
             text = await readWheelMetadata(
               async (start, end) => {
                 const parts: Buffer[] = [];
@@ -149,7 +158,7 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
           throw new AirlockError('BUNDLE_INVALID', `${label}: METADATA says version ${meta.version}`);
         }
         const { requires, extras } = dependencyFields(text.toString('utf8'), label);
-        return { requires, extras, ...(metadataBlob ? { metadataBlob } : {}), ...(wheelBlob ? { wheelBlob } : {}) };
+        return { requires, extras, ...(metadataBlob ? { metadataBlob } : {}), ...(fileBlob ? { fileBlob } : {}) };
       })();
       fetched.set(f.url, p);
     }
@@ -159,13 +168,13 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
   const pinned: PinnedDist[] = [];
   for (const f of section.lockfiles) pinned.push(...(await readPythonLockfile(resolvePath(ctx.manifestDir, f))));
 
-  const chosen = new Map<string, { file: IndexFile; name: string; version: string; targets: string[]; requiredBy: Set<string> }>();
+  const chosen: Chosen = new Map();
   for (const target of targetsOf(ctx)) {
     const label = `${target.platform} python ${target.python}${target.libc ? ` ${target.libc}` : ''}`;
     let pins = new Map<string, Pinned<IndexFile>>();
     if (roots.length > 0) {
       try {
-        pins = await resolveRequirements(roots, markerEnvironment(target), new IndexProvider(index, target, metadataOf, hashes), constraints);
+        pins = await resolveRequirements(roots, markerEnvironment(target), new IndexProvider(index, target, metadataOf, hashes, section.sdists), constraints);
       } catch (e) {
         if (e instanceof ResolutionError) throw new AirlockError('CONFLICT', `pypi (${label}): ${e.message}`);
         throw e;
@@ -188,11 +197,13 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
     }
   }
 
+  if (section.sdists === 'always') await addSdists(chosen, index, ctx);
+
   const out: LockedArtifact[] = [];
   for (const { file, name, version, targets, requiredBy } of chosen.values()) {
     const label = `pypi:${file.filename}`;
     const fetchedMeta = await fetched.get(file.url);
-    let wheel: BlobInfo | undefined = fetchedMeta?.wheelBlob;
+    let wheel: BlobInfo | undefined = fetchedMeta?.fileBlob;
     if (!wheel && file.sha256 && file.size !== undefined) wheel = { digest: `sha256:${file.sha256}` as Digest, size: file.size };
     // An index that gives no size (PEP 503 HTML) or no hash: download to pin what it serves.
     wheel ??= await download(file.url, label, file.sha256);
@@ -220,6 +231,26 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
     });
   }
   return out;
+}
+
+type Chosen = Map<string, { file: IndexFile; name: string; version: string; targets: string[]; requiredBy: Set<string> }>;
+
+/** `sdists: always`: each chosen version travels with its source too, for rebuilding on the far side. */
+async function addSdists(chosen: Chosen, index: IndexClient, ctx: ResolveContext): Promise<void> {
+  for (const e of [...chosen.values()]) {
+    const sdist = (await index.files(e.name)).find((f) => {
+      const d = parseDistFilename(f.filename);
+      return d?.kind === 'sdist' && d.version === e.version;
+    });
+    if (!sdist) {
+      ctx.reporter.info(`pypi: ${e.name} ${e.version} has no sdist on the index`);
+      continue;
+    }
+    const entry = chosen.get(sdist.filename) ?? { file: sdist, name: e.name, version: e.version, targets: [], requiredBy: new Set<string>() };
+    for (const t of e.targets) if (!entry.targets.includes(t)) entry.targets.push(t);
+    entry.requiredBy.add('sdists: always');
+    chosen.set(sdist.filename, entry);
+  }
 }
 
 /**

@@ -23,6 +23,8 @@ export const pypiSectionSchema = z
       .default([]),
     /** pip requirements files, relative to airlock.yaml. */
     requirementFiles: z.array(z.string().min(1)).default([]),
+    /** never: wheels only; fallback: an sdist when no wheel of that version fits; always: each chosen version's sdist too. */
+    sdists: z.enum(['never', 'fallback', 'always']).default('fallback'),
     /** uv.lock, pylock.toml or poetry.lock, relative to airlock.yaml: exact pins, nothing re-resolved. */
     lockfiles: z.array(z.string().min(1)).default([]),
   })
