@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { evaluateMarker, parseMarker } from '../../src/ecosystems/pypi/markers.js';
 import { parseRequirement } from '../../src/ecosystems/pypi/requirement.js';
+import { contains } from '../../src/ecosystems/pypi/specifiers.js';
 import { markerEnvironment, supportedTags, wheelRank, wheelTags } from '../../src/ecosystems/pypi/tags.js';
 
 const fixture = async (name: string): Promise<string[]> =>
@@ -84,4 +85,43 @@ test('PEP 508 requirements', () => {
   assert.throws(() => parseRequirement('>=1.0'), /expected a project name/);
   assert.throws(() => parseRequirement('foo >=bogus'), /not a PEP 440 version specifier/);
   assert.throws(() => parseRequirement('foo; python_version >= 3'), /foo; python_version >= 3/);
+});
+
+// Cases from PEP 440's text and packaging's specifier tests: version, specifier, matches.
+const SPECIFIER_VECTORS: [string, string, boolean][] = [
+  ['2.0', '==2', true],
+  ['2.0', '==2.0.0', true],
+  ['2.1', '==2.*', true],
+  ['3.0', '==2.*', false],
+  ['1.0+local', '==1.0', true],
+  ['1.0+local', '==1.0+local', true],
+  ['1.0', '==1.0+local', false],
+  ['1.0.post1', '>1.0', false],
+  ['1.0.post1', '>=1.0', true],
+  ['1.1.post1', '>1.1.post0', true],
+  ['1.7.1', '>1.7', true],
+  ['1.7.0.post1', '>1.7', false],
+  ['1.1a1', '<1.1', false],
+  ['1.0', '<1.1', true],
+  ['1.0.dev1', '<1.0', false],
+  ['1.4.5', '~=1.4.2', true],
+  ['1.5', '~=1.4.2', false],
+  ['2.0', '~=1.4', false],
+  ['1.9', '~=1.4', true],
+  ['1.0', '!=1.0.*', false],
+  ['1.1', '!=1.0.*', true],
+  ['2.0', '===2.0', true],
+  ['2.0.0', '===2.0', false],
+  ['1!1.0', '>=2.0', true],
+  ['1.0', '>=1.0,<2.0,!=1.5', true],
+  ['1.5', '>=1.0,<2.0,!=1.5', false],
+];
+
+test('PEP 440 specifiers match as packaging matches them', () => {
+  for (const [version, spec, expected] of SPECIFIER_VECTORS) {
+    assert.equal(contains(version, spec, { prereleases: true }), expected, `${version} in ${spec}`);
+  }
+  assert.equal(contains('2.0b1', '>=1.0', { prereleases: false }), false);
+  assert.equal(contains('1.2.post1', '>1.2.post0', { prereleases: false }), true);
+  assert.equal(contains('1.3.dev1', '>1.2.post0', { prereleases: false }), false);
 });

@@ -1,4 +1,5 @@
-import { satisfies, valid } from '@renovatebot/pep440';
+import { valid } from '@renovatebot/pep440';
+import { contains } from './specifiers.js';
 import { normalizeName } from './names.js';
 
 /** The values PEP 508 markers test, for one target interpreter and platform. */
@@ -130,7 +131,7 @@ function compareValues(left: string, op: string, right: string, isExtra: boolean
   if (op === '===') return left === right;
   // As packaging does: a version comparison when the right side is a valid specifier version,
   // prereleases allowed; otherwise only == and != apply, as plain strings.
-  if (valid(left) && valid(right)) return satisfies(left, `${op}${right}`, { prereleases: true });
+  if (valid(left) && valid(right)) return contains(left, `${op}${right}`, { prereleases: true });
   if (op === '==') return left === right;
   if (op === '!=') return left !== right;
   return false;

@@ -1,7 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import { rcompare, valid } from '@renovatebot/pep440';
-import { satisfies } from '@renovatebot/pep440';
 import type { BlobInfo } from '../../core/blobstore.js';
 import { type Digest, parseDigest } from '../../core/digest.js';
 import { AirlockError } from '../../core/errors.js';
@@ -20,6 +19,7 @@ import { type PinnedDist, readPythonLockfile } from './lockfiles.js';
 import { evaluateMarker } from './markers.js';
 import { readRequirementsFile } from './requirements-file.js';
 import { readSdistMetadata } from './sdist-metadata.js';
+import { contains } from './specifiers.js';
 import type { PypiSection } from './schema.js';
 import { type PythonTarget, markerEnvironment, supportedTags, wheelRank } from './tags.js';
 import { readWheelMetadata } from './wheel-metadata.js';
@@ -61,7 +61,7 @@ class IndexProvider implements Provider<IndexFile> {
       if (!dist || dist.name !== name || !valid(dist.version)) continue;
       const pinned = this.hashes.get(name);
       if (pinned && !(f.sha256 && pinned.has(f.sha256))) continue;
-      if (f.requiresPython && !satisfies(python, f.requiresPython, { prereleases: true })) continue;
+      if (f.requiresPython && !contains(python, f.requiresPython, { prereleases: true })) continue;
       const rank =
         dist.kind === 'wheel' ? wheelRank(f.filename, this.ranks) : this.sdists !== 'never' && f.filename.endsWith('.tar.gz') ? this.ranks.size : undefined;
       if (rank === undefined) continue;
@@ -154,7 +154,7 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
         }
         const meta = parseCoreMetadata(text.toString('utf8'));
         if (!meta) throw new AirlockError('BUNDLE_INVALID', `${label}: its METADATA has no Name or Version`);
-        if (meta.version !== c.version && !satisfies(meta.version, `==${c.version}`)) {
+        if (meta.version !== c.version && !contains(meta.version, `==${c.version}`, { prereleases: true })) {
           throw new AirlockError('BUNDLE_INVALID', `${label}: METADATA says version ${meta.version}`);
         }
         const { requires, extras } = dependencyFields(text.toString('utf8'), label);

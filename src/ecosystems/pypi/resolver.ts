@@ -1,4 +1,5 @@
-import { parse, rcompare, satisfies } from '@renovatebot/pep440';
+import { parse, rcompare } from '@renovatebot/pep440';
+import { contains } from './specifiers.js';
 import { type MarkerEnvironment, evaluateMarker } from './markers.js';
 import type { Requirement } from './requirement.js';
 
@@ -55,7 +56,7 @@ function admissible<F>(cands: readonly Candidate<F>[], needs: readonly Need[]): 
   const ok = (c: Candidate<F>, pre: boolean): boolean =>
     (!c.yanked || pinned) &&
     (pre || specs.length > 0 || !isPrerelease(c.version)) &&
-    specs.every((s) => satisfies(c.version, s, { prereleases: pre }));
+    specs.every((s) => contains(c.version, s, { prereleases: pre }));
   const finals = cands.filter((c) => ok(c, false));
   return finals.length > 0 ? finals : cands.filter((c) => ok(c, true));
 }
@@ -113,7 +114,7 @@ export async function resolveRequirements<F>(
       const nextNeeds = new Map(s.needs).set(need.name, needs);
       const pin = s.pins.get(need.name);
       if (pin) {
-        if (need.specifier && !satisfies(pin.candidate.version, need.specifier, { prereleases: true })) {
+        if (need.specifier && !contains(pin.candidate.version, need.specifier, { prereleases: true })) {
           return fail(
             depth,
             `${need.name} ${pin.candidate.version} was chosen for ${pin.requiredBy.join(', ')}, but ${describe(need)} excludes it`,
