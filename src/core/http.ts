@@ -156,6 +156,28 @@ export class HttpClient {
     });
   }
 
+  /**
+   * The last `length` bytes of a remote file and its total size, by a suffix range (RFC 9110
+   * §14.1.1), for when the size is not known beforehand; undefined when the server does not do
+   * ranges.
+   */
+  async getTail(url: string, length: number, label = url): Promise<{ data: Buffer; total: number } | undefined> {
+    return this.withRetries(label, url, async () => {
+      const res = await this.send(url, { range: `bytes=-${length}` });
+      if (res.statusCode === 200) {
+        await res.body.dump();
+        return undefined;
+      }
+      await this.failOn(res, label, url, (s) => s === 206);
+      const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''));
+      const data = Buffer.from(await res.body.arrayBuffer());
+      if (!range) throw new AirlockError('HTTP_ERROR', `${label}: ${url} answered a suffix range without a usable Content-Range`);
+      const [start, end, total] = [Number(range[1]), Number(range[2]), Number(range[3])];
+      if (end !== total - 1 || data.length !== end - start + 1) throw new Transient(`asked for the last ${length} bytes, got ${start}-${end}/${total}`);
+      return { data, total };
+    });
+  }
+
   async download(req: DownloadRequest): Promise<DownloadResult> {
     const label = req.label ?? req.url;
     await this.withRetries(label, req.url, () => this.attempt(req, label));

@@ -35,10 +35,11 @@ export async function startStaticIndex(
     readFile(file).then(
       (body) => {
         const type = safe.endsWith('/') ? (wantsJson ? 'application/vnd.pypi.simple.v1+json' : 'text/html') : 'application/octet-stream';
-        const m = opts.ranges ? /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '') : null;
+        const m = opts.ranges ? /^bytes=(\d*)-(\d+)$/.exec(req.headers.range ?? '') : null;
         if (m) {
-          const start = Number(m[1]);
-          const end = Math.min(Number(m[2]), body.length - 1);
+          // `bytes=-N` is a suffix: the last N bytes.
+          const start = m[1] ? Number(m[1]) : Math.max(0, body.length - Number(m[2]));
+          const end = m[1] ? Math.min(Number(m[2]), body.length - 1) : body.length - 1;
           const part = body.subarray(start, end + 1);
           res.writeHead(206, { 'content-type': type, 'content-length': part.length, 'content-range': `bytes ${start}-${end}/${body.length}` }).end(part);
           return;

@@ -22,7 +22,7 @@ import { readSdistMetadata } from './sdist-metadata.js';
 import { contains } from './specifiers.js';
 import type { PypiSection } from './schema.js';
 import { type PythonTarget, markerEnvironment, supportedTags, wheelRank } from './tags.js';
-import { readWheelMetadata } from './wheel-metadata.js';
+import { ZIP_TAIL, readWheelMetadata } from './wheel-metadata.js';
 
 /** Core metadata of one file, fetched once per run whatever the number of targets. */
 interface Fetched {
@@ -135,7 +135,7 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
           fileBlob = await download(f.url, label, f.sha256);
           text = await readSdistMetadata(await ctx.store.blobs.open(fileBlob.digest), label);
         } else {
-          const remote = f.size !== undefined ? await metadataByRanges(ctx.http, f.url, f.size, label) : undefined;
+          const remote = await metadataByRanges(ctx.http, f.url, f.size, label);
           if (remote) text = remote;
           else {
             // No PEP 658 file and no ranges: the wheel comes whole, into the store where fetch wants it anyway.
@@ -294,13 +294,23 @@ async function pinnedFile(d: PinnedDist, target: PythonTarget, label: string, in
 /**
  * A wheel's METADATA read with HTTP Range requests (its tail, central directory and one
  * entry: a few KiB of a wheel that may be GiBs), or undefined when the server sends whole
- * files only.
+ * files only. Without a size from the index (PEP 503 HTML has none) a suffix range fetches
+ * the tail and tells the size in the same request.
  */
-async function metadataByRanges(http: HttpClient, url: string, size: number, label: string): Promise<Buffer | undefined> {
+async function metadataByRanges(http: HttpClient, url: string, known: number | undefined, label: string): Promise<Buffer | undefined> {
   class NoRanges extends Error {}
+  let size = known;
+  let tail: Buffer | undefined;
+  if (size === undefined) {
+    const got = await http.getTail(url, ZIP_TAIL, label);
+    if (!got) return undefined;
+    ({ data: tail, total: size } = got);
+  }
+  const tailStart = size - (tail?.length ?? 0);
   try {
     return await readWheelMetadata(
       async (start, end) => {
+        if (tail && start >= tailStart) return tail.subarray(start - tailStart, end - tailStart + 1);
         const part = await http.getRange(url, start, end, label);
         if (!part) throw new NoRanges();
         return part;

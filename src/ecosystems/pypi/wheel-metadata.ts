@@ -5,6 +5,8 @@ import { AirlockError } from '../../core/errors.js';
 export type RangeReader = (start: number, end: number) => Promise<Buffer>;
 
 const MAX_METADATA = 16 << 20;
+/** The end of an archive that holds its end records: the largest EOCD with its comment. */
+export const ZIP_TAIL = 0xffff + 22;
 const EOCD = 0x06054b50;
 const ZIP64_LOCATOR = 0x07064b50;
 const ZIP64_EOCD = 0x06064b50;
@@ -22,7 +24,7 @@ function bad(label: string, msg: string): AirlockError {
 
 /** Finds the central directory from the end records (ZIP64 when the classic fields overflow). */
 async function centralDirectory(read: RangeReader, size: number, label: string): Promise<Directory> {
-  const tailStart = Math.max(0, size - (0xffff + 22));
+  const tailStart = Math.max(0, size - ZIP_TAIL);
   const tail = await read(tailStart, size - 1);
   let at = -1;
   for (let i = tail.length - 22; i >= 0; i--) {
