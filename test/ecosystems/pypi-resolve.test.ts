@@ -169,6 +169,7 @@ test('sdists: fallback when no wheel fits, never, always; metadata only when PKG
   makeWheel(wheels, 'mixed', '1.0');
   makeWheel(wheels, 'mixed', '1.0', '', '--sdist=2.2');
   makeWheel(wheels, 'old', '1.0', '', '--sdist=2.1', 'lib');
+  makeWheel(wheels, 'zipsrc', '1.0', '', '--zip-sdist=2.4', 'mixed');
   const index = await startStaticIndex(t, wheels, join(dir, 'index'), { format: 'json', metadata: true });
   const ctx = await context(t, dir);
   const one = { ...ctx, target: { platforms: ['linux/amd64'], python: ['3.12'] } };
@@ -180,4 +181,18 @@ test('sdists: fallback when no wheel fits, never, always; metadata only when PKG
   assert.deepEqual(await keys({ requirements: ['mixed'] }), ['mixed-1.0-py3-none-any.whl'], 'a fitting wheel beats the sdist');
   assert.deepEqual(await keys({ requirements: ['mixed'], sdists: 'always' }), ['mixed-1.0-py3-none-any.whl', 'mixed-1.0.tar.gz']);
   await assert.rejects(keys({ requirements: ['old'] }), /pypi:old-1\.0\.tar\.gz: its dependencies are only known by building it \(core metadata 2\.1\)/);
+  assert.deepEqual(await keys({ requirements: ['zipsrc'] }), ['mixed-1.0-py3-none-any.whl', 'zipsrc-1.0.zip'], 'a legacy .zip sdist is read too');
+
+  // Lockfiles follow the same rule: their sdists travel when no wheel fits, or always.
+  const sha = async (f: string) => createHash('sha256').update(await readFile(join(wheels, f))).digest('hex');
+  const url = (f: string) => `${index.url.replace(/simple\/$/, 'files/')}${f}`;
+  const entry = async (name: string, wheel: string | undefined, sdist: string) =>
+    `[[package]]\nname = "${name}"\nversion = "1.0"\nsource = { registry = "${index.url}" }\n` +
+    `sdist = { url = "${url(sdist)}", hash = "sha256:${await sha(sdist)}" }\n` +
+    (wheel ? `wheels = [{ url = "${url(wheel)}", hash = "sha256:${await sha(wheel)}" }]\n` : '');
+  await writeFile(join(dir, 'uv.lock'), `version = 1\n\n${await entry('mixed', 'mixed-1.0-py3-none-any.whl', 'mixed-1.0.tar.gz')}\n${await entry('srconly', undefined, 'srconly-1.0.tar.gz')}`);
+  const locked = (sdists: string) => keys({ lockfiles: ['uv.lock'], sdists });
+  assert.deepEqual(await locked('fallback'), ['mixed-1.0-py3-none-any.whl', 'srconly-1.0.tar.gz']);
+  assert.deepEqual(await locked('always'), ['mixed-1.0-py3-none-any.whl', 'mixed-1.0.tar.gz', 'srconly-1.0.tar.gz']);
+  assert.deepEqual(await locked('never'), ['mixed-1.0-py3-none-any.whl']);
 });

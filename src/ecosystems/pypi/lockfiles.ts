@@ -18,7 +18,9 @@ export interface PinnedDist {
   name: string;
   version: string;
   marker?: Marker;
+  /** Wheels. */
   files: PinnedFile[];
+  sdist?: PinnedFile;
   /** `uv.lock: requests 2.32.3`, for messages. */
   origin: string;
 }
@@ -48,7 +50,17 @@ function markerOf(text: unknown, where: string): Marker | undefined {
   }
 }
 
-/** uv.lock: `[[package]]` with `wheels = [{ url, hash, size }]`; the project itself has none. */
+function pinned(filename: string, url: string | undefined, sha256: string | undefined, size: number | undefined): PinnedFile {
+  return { filename, ...(url ? { url } : {}), ...(sha256 ? { sha256 } : {}), ...(size !== undefined ? { size } : {}) };
+}
+
+/** A pinned version, or none when it has no file to fetch (the project's own entry in uv.lock). */
+function dist(name: string, version: string, files: PinnedFile[], sdist: PinnedFile | undefined, origin: string, marker?: Marker): PinnedDist[] {
+  if (files.length === 0 && !sdist) return [];
+  return [{ name: normalizeName(name), version, files, origin, ...(sdist ? { sdist } : {}), ...(marker ? { marker } : {}) }];
+}
+
+/** uv.lock: `[[package]]` with `wheels = [{ url, hash, size }]` and `sdist = { url, hash, size }`; the project itself has neither. */
 function fromUv(doc: Table, file: string): PinnedDist[] {
   return tables(doc.package).flatMap((p) => {
     const name = str(p.name);
@@ -57,31 +69,30 @@ function fromUv(doc: Table, file: string): PinnedDist[] {
     const files = tables(p.wheels).flatMap((w) => {
       const url = str(w.url);
       if (!url) return [];
-      const sha256 = sha256Of(w.hash);
-      const size = num(w.size);
-      return [{ filename: fileFromUrl(url), url, ...(sha256 ? { sha256 } : {}), ...(size !== undefined ? { size } : {}) }];
+      return [pinned(fileFromUrl(url), url, sha256Of(w.hash), num(w.size))];
     });
-    return files.length ? [{ name: normalizeName(name), version, files, origin: `${file}: ${name} ${version}` }] : [];
+    const sd = p.sdist as Table | undefined;
+    const sdistUrl = str(sd?.url);
+    const sdist = sdistUrl ? pinned(fileFromUrl(sdistUrl), sdistUrl, sha256Of(sd?.hash), num(sd?.size)) : undefined;
+    return dist(name, version, files, sdist, `${file}: ${name} ${version}`);
   });
 }
 
-/** PEP 751 pylock.toml: `[[packages]]` with a `marker` and `[[packages.wheels]]`. */
+/** PEP 751 pylock.toml: `[[packages]]` with a `marker`, `[[packages.wheels]]` and `[packages.sdist]`. */
 function fromPylock(doc: Table, file: string): PinnedDist[] {
   return tables(doc.packages).flatMap((p) => {
     const name = str(p.name);
     const version = str(p.version);
     if (!name || !version) return [];
     const origin = `${file}: ${name} ${version}`;
-    const files = tables(p.wheels).flatMap((w) => {
-      const url = str(w.url);
-      const filename = str(w.name) ?? (url ? fileFromUrl(url) : undefined);
-      if (!filename || !url) return [];
-      const sha256 = str((w.hashes as Table | undefined)?.sha256)?.toLowerCase();
-      const size = num(w.size);
-      return [{ filename, url, ...(sha256 ? { sha256 } : {}), ...(size !== undefined ? { size } : {}) }];
-    });
-    const marker = markerOf(p.marker, origin);
-    return files.length ? [{ name: normalizeName(name), version, files, origin, ...(marker ? { marker } : {}) }] : [];
+    const fileOf = (w: Table | undefined): PinnedFile | undefined => {
+      const url = str(w?.url);
+      const filename = str(w?.name) ?? (url ? fileFromUrl(url) : undefined);
+      if (!filename || !url) return undefined;
+      return pinned(filename, url, str((w?.hashes as Table | undefined)?.sha256)?.toLowerCase(), num(w?.size));
+    };
+    const files = tables(p.wheels).flatMap((w) => fileOf(w) ?? []);
+    return dist(name, version, files, fileOf(p.sdist as Table | undefined), origin, markerOf(p.marker, origin));
   });
 }
 
@@ -92,13 +103,12 @@ function fromPoetry(doc: Table, file: string): PinnedDist[] {
     const version = str(p.version);
     if (!name || !version) return [];
     const origin = `${file}: ${name} ${version}`;
-    const files = tables(p.files).flatMap((f) => {
+    const all = tables(p.files).flatMap((f) => {
       const filename = str(f.file);
-      const sha256 = sha256Of(f.hash);
-      return filename?.endsWith('.whl') ? [{ filename, ...(sha256 ? { sha256 } : {}) }] : [];
+      return filename ? [pinned(filename, undefined, sha256Of(f.hash), undefined)] : [];
     });
-    const marker = markerOf(p.markers, origin);
-    return files.length ? [{ name: normalizeName(name), version, files, origin, ...(marker ? { marker } : {}) }] : [];
+    const sdist = all.find((f) => /\.(tar\.gz|zip)$/.test(f.filename));
+    return dist(name, version, all.filter((f) => f.filename.endsWith('.whl')), sdist, origin, markerOf(p.markers, origin));
   });
 }
 

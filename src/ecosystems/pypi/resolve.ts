@@ -15,14 +15,14 @@ import { type IndexFile, IndexClient } from './index-client.js';
 import type { PypiFileMetadata } from './record.js';
 import { type Requirement, parseRequirement } from './requirement.js';
 import { type Candidate, type Pinned, type Provider, ResolutionError, resolveRequirements } from './resolver.js';
-import { type PinnedDist, readPythonLockfile } from './lockfiles.js';
+import { type PinnedDist, type PinnedFile, readPythonLockfile } from './lockfiles.js';
 import { evaluateMarker } from './markers.js';
 import { readRequirementsFile } from './requirements-file.js';
-import { readSdistMetadata } from './sdist-metadata.js';
+import { readSdistMetadata, readZipSdistMetadata } from './sdist-metadata.js';
 import { contains } from './specifiers.js';
 import type { PypiSection } from './schema.js';
 import { type PythonTarget, markerEnvironment, supportedTags, wheelRank } from './tags.js';
-import { ZIP_TAIL, readWheelMetadata } from './wheel-metadata.js';
+import { type RangeReader, ZIP_TAIL, readWheelMetadata } from './wheel-metadata.js';
 
 /** Core metadata of one file, fetched once per run whatever the number of targets. */
 interface Fetched {
@@ -51,7 +51,7 @@ class IndexProvider implements Provider<IndexFile> {
 
   /**
    * Newest first; per version the wheel with the best tag for this target, or (unless
-   * sdists are `never`) its `.tar.gz` sdist when no wheel fits, ranked after every wheel.
+   * sdists are `never`) its sdist when no wheel fits, ranked after every wheel.
    */
   async candidates(name: string): Promise<Candidate<IndexFile>[]> {
     const best = new Map<string, { file: IndexFile; rank: number }>();
@@ -63,7 +63,7 @@ class IndexProvider implements Provider<IndexFile> {
       if (pinned && !(f.sha256 && pinned.has(f.sha256))) continue;
       if (f.requiresPython && !contains(python, f.requiresPython, { prereleases: true })) continue;
       const rank =
-        dist.kind === 'wheel' ? wheelRank(f.filename, this.ranks) : this.sdists !== 'never' && f.filename.endsWith('.tar.gz') ? this.ranks.size : undefined;
+        dist.kind === 'wheel' ? wheelRank(f.filename, this.ranks) : this.sdists === 'never' ? undefined : this.ranks.size + sdistRank(f.filename);
       if (rank === undefined) continue;
       const prior = best.get(dist.version);
       if (!prior || rank < prior.rank) best.set(dist.version, { file: f, rank });
@@ -76,6 +76,11 @@ class IndexProvider implements Provider<IndexFile> {
   async dependencies(c: Candidate<IndexFile>): Promise<{ requires: Requirement[]; extras: string[] }> {
     return this.metadata(c.file, c);
   }
+}
+
+/** PEP 625's `.tar.gz` before a legacy `.zip` of the same version. */
+function sdistRank(filename: string): number {
+  return filename.endsWith('.tar.gz') ? 0 : 1;
 }
 
 function targetsOf(ctx: ResolveContext): PythonTarget[] {
@@ -120,6 +125,13 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
     for await (const chunk of await ctx.store.blobs.open(b.digest)) parts.push(chunk as Buffer);
     return Buffer.concat(parts);
   };
+  const blobReader =
+    (b: BlobInfo): RangeReader =>
+    async (start, end) => {
+      const parts: Buffer[] = [];
+      for await (const chunk of await ctx.store.blobs.open(b.digest, { start, end })) parts.push(chunk as Buffer);
+      return Buffer.concat(parts);
+    };
   const metadataOf = (f: IndexFile, c: Candidate<IndexFile>): Promise<Fetched> => {
     let p = fetched.get(f.url);
     if (!p) {
@@ -133,23 +145,16 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
           text = await readBlob(metadataBlob);
         } else if (parseDistFilename(f.filename)?.kind === 'sdist') {
           fileBlob = await download(f.url, label, f.sha256);
-          text = await readSdistMetadata(await ctx.store.blobs.open(fileBlob.digest), label);
+          text = f.filename.endsWith('.zip')
+            ? await readZipSdistMetadata(blobReader(fileBlob), fileBlob.size, label)
+            : await readSdistMetadata(await ctx.store.blobs.open(fileBlob.digest), label);
         } else {
           const remote = await metadataByRanges(ctx.http, f.url, f.size, label);
           if (remote) text = remote;
           else {
             // No PEP 658 file and no ranges: the wheel comes whole, into the store where fetch wants it anyway.
             fileBlob = await download(f.url, label, f.sha256);
-            const blob = fileBlob;
-            text = await readWheelMetadata(
-              async (start, end) => {
-                const parts: Buffer[] = [];
-                for await (const chunk of await ctx.store.blobs.open(blob.digest, { start, end })) parts.push(chunk as Buffer);
-                return Buffer.concat(parts);
-              },
-              blob.size,
-              label,
-            );
+            text = await readWheelMetadata(blobReader(fileBlob), fileBlob.size, label);
           }
         }
         const meta = parseCoreMetadata(text.toString('utf8'));
@@ -188,12 +193,12 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
     }
     ctx.reporter.info(`pypi: ${pins.size} package(s) for ${label}`);
     for (const d of pinned) {
-      const file = await pinnedFile(d, target, label, index, ctx);
-      if (!file) continue;
-      const entry = chosen.get(file.filename) ?? { file, name: d.name, version: d.version, targets: [], requiredBy: new Set() };
-      entry.targets.push(label);
-      entry.requiredBy.add(d.origin);
-      chosen.set(file.filename, entry);
+      for (const file of await pinnedFiles(d, target, label, index, ctx, section.sdists)) {
+        const entry = chosen.get(file.filename) ?? { file, name: d.name, version: d.version, targets: [], requiredBy: new Set() };
+        entry.targets.push(label);
+        entry.requiredBy.add(d.origin);
+        chosen.set(file.filename, entry);
+      }
     }
   }
 
@@ -237,7 +242,9 @@ type Chosen = Map<string, { file: IndexFile; name: string; version: string; targ
 
 /** `sdists: always`: each chosen version travels with its source too, for rebuilding on the far side. */
 async function addSdists(chosen: Chosen, index: IndexClient, ctx: ResolveContext): Promise<void> {
+  const have = new Set([...chosen.values()].filter((e) => parseDistFilename(e.file.filename)?.kind === 'sdist').map((e) => `${e.name} ${e.version}`));
   for (const e of [...chosen.values()]) {
+    if (have.has(`${e.name} ${e.version}`)) continue;
     const sdist = (await index.files(e.name)).find((f) => {
       const d = parseDistFilename(f.filename);
       return d?.kind === 'sdist' && d.version === e.version;
@@ -254,38 +261,53 @@ async function addSdists(chosen: Chosen, index: IndexClient, ctx: ResolveContext
 }
 
 /**
- * The file a lockfile pins for one target: its best-ranked wheel there. A package whose
- * marker says it belongs on the target but has no wheel for it is an error; one without a
- * marker (uv.lock spans every platform) is skipped with a note.
+ * The files a lockfile pins for one target: its best-ranked wheel there, and its sdist as
+ * `sdists` says (beside the wheel with `always`, instead of a missing wheel with `fallback`).
+ * A package whose marker says it belongs on the target but has nothing for it is an error;
+ * one without a marker (uv.lock spans every platform) is skipped with a note.
  */
-async function pinnedFile(d: PinnedDist, target: PythonTarget, label: string, index: IndexClient, ctx: ResolveContext): Promise<IndexFile | undefined> {
-  if (d.marker && !evaluateMarker(d.marker, markerEnvironment(target))) return undefined;
+async function pinnedFiles(
+  d: PinnedDist,
+  target: PythonTarget,
+  label: string,
+  index: IndexClient,
+  ctx: ResolveContext,
+  sdists: PypiSection['sdists'],
+): Promise<IndexFile[]> {
+  if (d.marker && !evaluateMarker(d.marker, markerEnvironment(target))) return [];
   const ranks = new Map(supportedTags(target).map((t, i) => [t, i]));
-  let best: { f: PinnedDist['files'][number]; rank: number } | undefined;
+  let best: { f: PinnedFile; rank: number } | undefined;
   for (const f of d.files) {
     const rank = wheelRank(f.filename, ranks);
     if (rank !== undefined && (!best || rank < best.rank)) best = { f, rank };
   }
-  if (!best) {
-    if (d.marker) throw new AirlockError('CONFLICT', `${d.origin}: no wheel in the lockfile fits ${label}`);
-    ctx.reporter.info(`${d.origin}: no wheel for ${label}; not needed there, skipped`);
-    return undefined;
+  const sdist = sdists !== 'never' && (sdists === 'always' || !best) ? d.sdist : undefined;
+  const files = [...(best ? [best.f] : []), ...(sdist ? [sdist] : [])];
+  if (files.length === 0) {
+    const why = d.sdist ? 'no wheel in the lockfile fits' : 'no wheel or sdist in the lockfile fits';
+    if (d.marker) throw new AirlockError('CONFLICT', `${d.origin}: ${why} ${label}${d.sdist ? ' (sdists: never)' : ''}`);
+    ctx.reporter.info(`${d.origin}: ${why} ${label}; not needed there, skipped`);
   }
-  let { url, sha256 } = best.f;
+  return Promise.all(files.map((f) => located(d, f, index)));
+}
+
+/** A pinned file as the index lists it; poetry.lock names files without URLs. */
+async function located(d: PinnedDist, f: PinnedFile, index: IndexClient): Promise<IndexFile> {
+  let { url, sha256 } = f;
   if (!url) {
-    const listed = (await index.files(d.name)).find((x) => x.filename === best.f.filename);
-    if (!listed) throw new AirlockError('NOT_FOUND', `${d.origin}: the index has no ${best.f.filename}`);
+    const listed = (await index.files(d.name)).find((x) => x.filename === f.filename);
+    if (!listed) throw new AirlockError('NOT_FOUND', `${d.origin}: the index has no ${f.filename}`);
     if (sha256 && listed.sha256 && listed.sha256 !== sha256) {
-      throw new AirlockError('DIGEST_MISMATCH', `${d.origin}: the lockfile pins ${best.f.filename} to sha256:${sha256}, the index says sha256:${listed.sha256}`);
+      throw new AirlockError('DIGEST_MISMATCH', `${d.origin}: the lockfile pins ${f.filename} to sha256:${sha256}, the index says sha256:${listed.sha256}`);
     }
     url = listed.url;
     sha256 ??= listed.sha256;
   }
   return {
-    filename: best.f.filename,
+    filename: f.filename,
     url,
     ...(sha256 ? { sha256 } : {}),
-    ...(best.f.size !== undefined ? { size: best.f.size } : {}),
+    ...(f.size !== undefined ? { size: f.size } : {}),
     yanked: false,
     coreMetadata: false,
   };

@@ -2,6 +2,7 @@ import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { AirlockError, isAirlockError } from '../../core/errors.js';
 import { readTar } from '../../bundle/tar.js';
+import { type RangeReader, readZipMember } from './wheel-metadata.js';
 
 const MAX_PKG_INFO = 1 << 20;
 
@@ -27,6 +28,15 @@ export async function readSdistMetadata(source: Readable, label: string): Promis
     throw new AirlockError('BUNDLE_INVALID', `${label}: not a gzip-compressed tar (${(e as Error).message})`);
   }
   if (!found) throw new AirlockError('BUNDLE_INVALID', `${label}: no PKG-INFO in the sdist`);
+  return trusted(found, label);
+}
+
+/** The PKG-INFO of a legacy `.zip` sdist, read by ranges, under the same rule. */
+export async function readZipSdistMetadata(read: RangeReader, size: number, label: string): Promise<Buffer> {
+  return trusted(await readZipMember(read, size, label, /^[^/]+\/PKG-INFO$/, '<name>-<version>/PKG-INFO'), label);
+}
+
+function trusted(found: Buffer, label: string): Buffer {
   const head = found.toString('utf8').split(/\r?\n\r?\n/)[0] ?? '';
   const version = /^Metadata-Version:\s*(\d+)\.(\d+)/im.exec(head);
   const dynamic = [...head.matchAll(/^Dynamic:\s*(.+)$/gim)].map((m) => m[1]!.trim().toLowerCase());

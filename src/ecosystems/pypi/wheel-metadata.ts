@@ -19,7 +19,7 @@ interface Directory {
 }
 
 function bad(label: string, msg: string): AirlockError {
-  return new AirlockError('BUNDLE_INVALID', `${label}: not a valid wheel: ${msg}`);
+  return new AirlockError('BUNDLE_INVALID', `${label}: not a valid ${label.endsWith('.zip') ? 'zip archive' : 'wheel'}: ${msg}`);
 }
 
 /** Finds the central directory from the end records (ZIP64 when the classic fields overflow). */
@@ -101,13 +101,18 @@ function entries(cd: Buffer, label: string): Entry[] {
  * directory, one entry) so a multi-GiB wheel is never read whole. These bytes are what
  * PEP 658 serves as `<file>.metadata`.
  */
-export async function readWheelMetadata(read: RangeReader, size: number, label: string): Promise<Buffer> {
+export function readWheelMetadata(read: RangeReader, size: number, label: string): Promise<Buffer> {
+  return readZipMember(read, size, label, /^[^/]+\.dist-info\/METADATA$/, '.dist-info/METADATA');
+}
+
+/** The one member of a zip archive whose name matches `pattern`, read by ranges. */
+export async function readZipMember(read: RangeReader, size: number, label: string, pattern: RegExp, what: string): Promise<Buffer> {
   const dir = await centralDirectory(read, size, label);
   const all = entries(await read(dir.offset, dir.offset + dir.size - 1), label);
-  const found = all.filter((e) => /^[^/]+\.dist-info\/METADATA$/.test(e.name));
-  if (found.length !== 1) throw bad(label, `expected one .dist-info/METADATA, found ${found.length}`);
+  const found = all.filter((e) => pattern.test(e.name));
+  if (found.length !== 1) throw bad(label, `expected one ${what}, found ${found.length}`);
   const e = found[0]!;
-  if (e.uncompressed > MAX_METADATA) throw bad(label, `METADATA is ${e.uncompressed} bytes`);
+  if (e.uncompressed > MAX_METADATA) throw bad(label, `${e.name} is ${e.uncompressed} bytes`);
   const header = await read(e.local, e.local + 29);
   if (header.readUInt32LE(0) !== LOCAL) throw bad(label, `bad local header for ${e.name}`);
   const start = e.local + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
