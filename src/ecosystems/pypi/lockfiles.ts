@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { AirlockError, describeError } from '../../core/errors.js';
-import { type Marker, parseMarker } from './markers.js';
+import { type LockMarkerSets, type Marker, parseMarker } from './markers.js';
 import { normalizeName } from './names.js';
 
 /** One file a lockfile pins; the URL may be absent (poetry.lock names files only). */
@@ -21,6 +21,8 @@ export interface PinnedDist {
   /** Wheels. */
   files: PinnedFile[];
   sdist?: PinnedFile;
+  /** What PEP 751 markers' `extras` and `dependency_groups` hold (pylock.toml only). */
+  markerSets?: LockMarkerSets;
   /** `uv.lock: requests 2.32.3`, for messages. */
   origin: string;
 }
@@ -80,6 +82,9 @@ function fromUv(doc: Table, file: string): PinnedDist[] {
 
 /** PEP 751 pylock.toml: `[[packages]]` with a `marker`, `[[packages.wheels]]` and `[packages.sdist]`. */
 function fromPylock(doc: Table, file: string): PinnedDist[] {
+  // Installed as locked: no extras asked for, the lock's default groups.
+  const groups = Array.isArray(doc['default-groups']) ? doc['default-groups'].filter((g): g is string => typeof g === 'string') : [];
+  const markerSets: LockMarkerSets = { extras: [], dependency_groups: groups };
   return tables(doc.packages).flatMap((p) => {
     const name = str(p.name);
     const version = str(p.version);
@@ -92,7 +97,7 @@ function fromPylock(doc: Table, file: string): PinnedDist[] {
       return pinned(filename, url, str((w?.hashes as Table | undefined)?.sha256)?.toLowerCase(), num(w?.size));
     };
     const files = tables(p.wheels).flatMap((w) => fileOf(w) ?? []);
-    return dist(name, version, files, fileOf(p.sdist as Table | undefined), origin, markerOf(p.marker, origin));
+    return dist(name, version, files, fileOf(p.sdist as Table | undefined), origin, markerOf(p.marker, origin)).map((d) => ({ ...d, markerSets }));
   });
 }
 

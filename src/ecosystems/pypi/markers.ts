@@ -31,6 +31,9 @@ const VARIABLES = new Set([
   'implementation_name',
   'implementation_version',
   'extra',
+  // PEP 751: sets, defined only where a lockfile is evaluated.
+  'extras',
+  'dependency_groups',
   // Legacy spellings (PEP 345) that old metadata still carries.
   'os.name',
   'sys.platform',
@@ -85,7 +88,11 @@ export function parseMarker(text: string): Marker {
   };
   const operand = (): Operand => {
     const t = take();
-    if (/^['"]/.test(t)) return { kind: 'str', value: t.slice(1, -1) };
+    if (/^['"]/.test(t)) {
+      // PEP 508's python_str_c has no backslash; packaging rejects one as a bad escape.
+      if (t.includes('\\')) throw new MarkerError(`invalid quoted string ${t} in "${text}"`);
+      return { kind: 'str', value: t.slice(1, -1) };
+    }
     if (VARIABLES.has(t)) return { kind: 'var', name: LEGACY[t] ?? t };
     throw new MarkerError(`"${t}" is not a marker variable or a quoted string in "${text}"`);
   };
@@ -121,42 +128,55 @@ export function parseMarker(text: string): Marker {
   return m;
 }
 
-function compareValues(left: string, op: string, right: string, isExtra: boolean): boolean {
-  if (isExtra) {
-    left = normalizeName(left);
-    right = normalizeName(right);
-  }
+function compareValues(left: string, op: string, right: string): boolean {
   if (op === 'in') return right.includes(left);
   if (op === 'not in') return !right.includes(left);
   if (op === '===') return left === right;
-  // As packaging does: a version comparison when the right side is a valid specifier version,
-  // prereleases allowed; otherwise only == and != apply, as plain strings.
+  // As packaging does: a version comparison when both sides are versions, prereleases
+  // allowed; otherwise strings are only equal or not: `<=` and `>=` hold when equal, `<` and
+  // `>` never.
   if (valid(left) && valid(right)) return contains(left, `${op}${right}`, { prereleases: true });
-  if (op === '==') return left === right;
+  if (op === '==' || op === '<=' || op === '>=') return left === right;
   if (op === '!=') return left !== right;
+  if (op === '~=') throw new MarkerError(`cannot compare "${left}" ~= "${right}": not versions`);
   return false;
 }
 
-/** Evaluates a marker for one environment; `extras` are the extras being installed. */
-export function evaluateMarker(m: Marker, env: MarkerEnvironment, extras: readonly string[] = []): boolean {
-  if (m.kind !== 'cmp') {
-    const l = evaluateMarker(m.left, env, extras);
-    return m.kind === 'and' ? l && evaluateMarker(m.right, env, extras) : l || evaluateMarker(m.right, env, extras);
-  }
-  return evaluateComparison(m, env, extras);
+/** The PEP 751 sets a lockfile's markers may test; absent anywhere else. */
+export interface LockMarkerSets {
+  extras: readonly string[];
+  dependency_groups: readonly string[];
 }
 
-function evaluateComparison(m: Extract<Marker, { kind: 'cmp' }>, env: MarkerEnvironment, extras: readonly string[]): boolean {
-  const isExtra = (m.left.kind === 'var' && m.left.name === 'extra') || (m.right.kind === 'var' && m.right.name === 'extra');
-  if (isExtra) {
-    const other = m.left.kind === 'var' && m.left.name === 'extra' ? m.right : m.left;
+/** Evaluates a marker for one environment; `extras` are the extras being installed. */
+export function evaluateMarker(m: Marker, env: MarkerEnvironment, extras: readonly string[] = [], sets?: LockMarkerSets): boolean {
+  if (m.kind !== 'cmp') {
+    const l = evaluateMarker(m.left, env, extras, sets);
+    return m.kind === 'and' ? l && evaluateMarker(m.right, env, extras, sets) : l || evaluateMarker(m.right, env, extras, sets);
+  }
+  return evaluateComparison(m, env, extras, sets);
+}
+
+const isVar = (o: Operand, name: string): boolean => o.kind === 'var' && o.name === name;
+
+function evaluateComparison(m: Extract<Marker, { kind: 'cmp' }>, env: MarkerEnvironment, extras: readonly string[], sets?: LockMarkerSets): boolean {
+  for (const name of ['extras', 'dependency_groups'] as const) {
+    if (!isVar(m.left, name) && !isVar(m.right, name)) continue;
+    if (!sets) throw new MarkerError(`"${name}" is only defined in a lockfile's markers`);
+    if (m.left.kind !== 'str' || (m.op !== 'in' && m.op !== 'not in')) throw new MarkerError(`"${name}" can only be tested with "in" or "not in"`);
+    const has = sets[name].map(normalizeName).includes(normalizeName(m.left.value));
+    return m.op === 'in' ? has : !has;
+  }
+  if (isVar(m.left, 'extra') || isVar(m.right, 'extra')) {
+    const other = isVar(m.left, 'extra') ? m.right : m.left;
     if (other.kind !== 'str') return false;
-    const results = (extras.length ? extras : ['']).map((x) =>
-      m.left.kind === 'var' ? compareValues(x, m.op, other.value, true) : compareValues(other.value, m.op, x, true),
-    );
-    // `extra == "x"` holds when any installed extra matches; `extra != "x"` when none does.
-    return m.op === '!=' || m.op === 'not in' ? results.every(Boolean) : results.some(Boolean);
+    // Extras are names (PEP 685), compared normalised and never as versions ("v2" is not "v2a3").
+    const wanted = normalizeName(other.value);
+    const matches = extras.map(normalizeName).includes(wanted);
+    if (m.op === '==' || m.op === '===') return matches;
+    if (m.op === '!=') return !matches;
+    return false;
   }
   const value = (o: Operand): string => (o.kind === 'str' ? o.value : env[o.name as keyof MarkerEnvironment] ?? '');
-  return compareValues(value(m.left), m.op, value(m.right), false);
+  return compareValues(value(m.left), m.op, value(m.right));
 }

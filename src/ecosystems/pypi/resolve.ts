@@ -16,7 +16,7 @@ import type { PypiFileMetadata } from './record.js';
 import { type Requirement, parseRequirement } from './requirement.js';
 import { type Candidate, type Pinned, type Provider, ResolutionError, resolveRequirements } from './resolver.js';
 import { type PinnedDist, type PinnedFile, readPythonLockfile } from './lockfiles.js';
-import { evaluateMarker } from './markers.js';
+import { type Marker, type MarkerEnvironment, MarkerError, evaluateMarker } from './markers.js';
 import { readRequirementsFile } from './requirements-file.js';
 import { readSdistMetadata, readZipSdistMetadata } from './sdist-metadata.js';
 import { contains } from './specifiers.js';
@@ -274,7 +274,7 @@ async function pinnedFiles(
   ctx: ResolveContext,
   sdists: PypiSection['sdists'],
 ): Promise<IndexFile[]> {
-  if (d.marker && !evaluateMarker(d.marker, markerEnvironment(target))) return [];
+  if (d.marker && !markerHolds(d, d.marker, markerEnvironment(target))) return [];
   const ranks = new Map(supportedTags(target).map((t, i) => [t, i]));
   let best: { f: PinnedFile; rank: number } | undefined;
   for (const f of d.files) {
@@ -289,6 +289,15 @@ async function pinnedFiles(
     ctx.reporter.info(`${d.origin}: ${why} ${label}; not needed there, skipped`);
   }
   return Promise.all(files.map((f) => located(d, f, index)));
+}
+
+function markerHolds(d: PinnedDist, marker: Marker, env: MarkerEnvironment): boolean {
+  try {
+    return evaluateMarker(marker, env, [], d.markerSets);
+  } catch (e) {
+    if (e instanceof MarkerError) throw new AirlockError('CONFIG_INVALID', `${d.origin}: ${e.message}`);
+    throw e;
+  }
 }
 
 /** A pinned file as the index lists it; poetry.lock names files without URLs. */

@@ -1,6 +1,6 @@
 import { parse, rcompare } from '@renovatebot/pep440';
 import { contains } from './specifiers.js';
-import { type MarkerEnvironment, evaluateMarker } from './markers.js';
+import { type MarkerEnvironment, MarkerError, evaluateMarker } from './markers.js';
 import type { Requirement } from './requirement.js';
 
 /** A version of a project, as one concrete file for the target being resolved. */
@@ -97,7 +97,15 @@ export async function resolveRequirements<F>(
     const { requires, extras: provided } = await provider.dependencies(c);
     // As pip does: an extra the project does not declare (Provides-Extra) adds nothing.
     const extras = asked.filter((x) => provided.includes(x));
-    return requires.filter((r) => !r.marker || evaluateMarker(r.marker, env, extras)).map((r) => ({ ...r, from: `${c.name}==${c.version}` }));
+    return requires.filter((r) => applies(r, extras, `${c.name}==${c.version}`)).map((r) => ({ ...r, from: `${c.name}==${c.version}` }));
+  };
+  const applies = (r: Requirement & { from?: string }, extras: readonly string[] = [], from = r.from ?? 'root'): boolean => {
+    try {
+      return !r.marker || evaluateMarker(r.marker, env, extras);
+    } catch (e) {
+      if (e instanceof MarkerError) throw new ResolutionError(`${from}: ${e.message}`);
+      throw e;
+    }
   };
 
   /**
@@ -160,11 +168,10 @@ export async function resolveRequirements<F>(
     return s;
   };
 
-  const applies = (r: Requirement): boolean => !r.marker || evaluateMarker(r.marker, env, []);
-  const roots_ = roots.filter(applies).map((r) => ({ ...r, from: r.from ?? 'root' }));
+  const roots_ = roots.filter((r) => applies(r)).map((r) => ({ ...r, from: r.from ?? 'root' }));
   // Constraints limit a project's versions only once something requires it (pip's -c).
   const needs = new Map<string, Need[]>();
-  for (const c of constraints.filter(applies)) needs.set(c.name, [...(needs.get(c.name) ?? []), { ...c, from: c.from ?? 'constraint' }]);
+  for (const c of constraints.filter((r) => applies(r))) needs.set(c.name, [...(needs.get(c.name) ?? []), { ...c, from: c.from ?? 'constraint' }]);
   const done = await step({ pins: new Map(), needs }, roots_, 0);
   if ('culprits' in done) throw new ResolutionError(deepest.message || 'the requirements cannot be satisfied together');
   return new Map(done.pins);
