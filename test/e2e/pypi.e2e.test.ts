@@ -9,7 +9,7 @@ import { makeWheel } from '../helpers/wheels.js';
 import { EXPECTED, buildWheels } from '../helpers/pypi-world.js';
 import { startStaticIndex } from '../helpers/pypi-index.js';
 
-const DEBIAN_PIP_WHEEL = '/usr/share/python-wheels';
+const DEBIAN_WHEELS = '/usr/share/python-wheels';
 
 /**
  * The hosted index with the real clients, all inside a network namespace with no route out:
@@ -23,9 +23,14 @@ test('pypi: twine upload, then pip install and pip download from the served inde
   await run('mkdir', ['-p', dist]);
   makeWheel(dist, 'airlock-demo-dep', '1.0');
   makeWheel(dist, 'Airlock_Demo', '2.0', '>=3.8', 'airlock-demo-dep>=1.0');
-  const debianPip = (await run('sh', ['-c', `ls ${DEBIAN_PIP_WHEEL}/pip-*.whl 2>/dev/null | head -1`])).stdout.trim();
-  assert.ok(debianPip, `Debian's pip wheel (python3-pip-whl) is in ${DEBIAN_PIP_WHEEL}`);
-  await run('cp', [debianPip, dist]);
+  // The real wheels Debian ships (python3-pip-whl, python3-setuptools-whl, python3-wheel-whl).
+  const debian: string[] = [];
+  for (const project of ['pip', 'setuptools', 'wheel']) {
+    const found = (await run('sh', ['-c', `ls ${DEBIAN_WHEELS}/${project}-*.whl 2>/dev/null | head -1`])).stdout.trim();
+    assert.ok(found, `Debian's ${project} wheel (python3-${project}-whl) is in ${DEBIAN_WHEELS}`);
+    await run('cp', [found, dist]);
+    debian.push(found.split('/').pop()!);
+  }
 
   const token = async (name: string, role: string) => (await airlock(['--home', home, 'token', 'create', '--name', name, '--role', role])).stdout.trim();
   const publisher = await token('ci', 'publisher');
@@ -56,10 +61,10 @@ test('pypi: twine upload, then pip install and pip download from the served inde
   const imported = await run(`${venv}/bin/python`, ['-c', 'import airlock_demo, airlock_demo_dep; print(airlock_demo.__version__)']);
   assert.equal(imported.stdout.trim(), '2.0');
 
-  const version = /pip-([^-]+)-/.exec(debianPip)![1]!;
-  const dl = await sh(`${venv}/bin/pip download --no-cache-dir --disable-pip-version-check --no-deps -d ${dir}/dl ${index} pip==${version}`);
+  const pins = debian.map((f) => f.split('-').slice(0, 2).join('=='));
+  const dl = await sh(`${venv}/bin/pip download --no-cache-dir --disable-pip-version-check --no-deps -d ${dir}/dl ${index} ${pins.join(' ')}`);
   assert.equal(dl.code, 0, dl.stdout + dl.stderr);
-  assert.ok(existsSync(join(dir, 'dl', debianPip.split('/').pop()!)));
+  for (const f of debian) assert.ok(existsSync(join(dir, 'dl', f)), `pip downloaded ${f}`);
 });
 
 /**
@@ -68,7 +73,10 @@ test('pypi: twine upload, then pip install and pip download from the served inde
  */
 test('pypi: lock for foreign targets → bundle → offline import → pip install from airlock', async (t) => {
   const dir = await tempDir(t);
-  const upstream = await startStaticIndex(t, await buildWheels(dir), join(dir, 'index'), { format: 'json', metadata: true });
+  const wheels = await buildWheels(dir);
+  // A project whose only wheels are platform-specific: pip on this x86_64 machine must get the x86_64 one.
+  for (const platform of ['manylinux_2_17_x86_64', 'manylinux_2_17_aarch64', 'win_amd64']) makeWheel(wheels, 'native', '1.0', '', `--tag=py3-none-${platform}`);
+  const upstream = await startStaticIndex(t, wheels, join(dir, 'index'), { format: 'json', metadata: true });
   await writeFile(
     join(dir, 'airlock.yaml'),
     [
@@ -76,7 +84,7 @@ test('pypi: lock for foreign targets → bundle → offline import → pip insta
       'target: { platforms: [linux/amd64, linux/arm64], python: ["3.11", "3.12"], libc: glibc-2.28 }',
       'pypi:',
       `  index: ${upstream.url}`,
-      '  requirements: ["app"]',
+      '  requirements: ["app[fast]", "native"]',
       '',
     ].join('\n'),
   );
@@ -102,16 +110,19 @@ test('pypi: lock for foreign targets → bundle → offline import → pip insta
   const imp = await airlock(['--home', high, 'import', join(dir, 'py.airlock')], { offline: true });
   assert.equal(imp.code, 0, imp.stderr);
   const listed = JSON.parse((await airlock(['--home', high, '--json', 'list', '--ecosystem', 'pypi'])).stdout) as { key: string }[];
-  assert.deepEqual(listed.map((a) => a.key), EXPECTED);
+  const expected = [...EXPECTED, 'extra_dep-1.0-py3-none-any.whl', 'native-1.0-py3-none-manylinux_2_17_aarch64.whl', 'native-1.0-py3-none-manylinux_2_17_x86_64.whl'];
+  assert.deepEqual(listed.map((a) => a.key), expected.sort());
 
   const server = await serveOffline(t, ['--home', high, 'serve', '--listen', '127.0.0.1:8080']);
   const venv = join(dir, 'venv');
   assert.equal((await run('python3', ['-m', 'venv', venv])).code, 0);
   const install = await inNamespace(server, `${venv}/bin/pip`, [
-    'install', '--no-cache-dir', '--disable-pip-version-check', '--index-url', 'http://127.0.0.1:8080/pypi/simple/', 'app',
+    'install', '--no-cache-dir', '--disable-pip-version-check', '--index-url', 'http://127.0.0.1:8080/pypi/simple/', 'app[fast]', 'native',
   ]);
   assert.equal(install.code, 0, install.stdout + install.stderr);
   assert.match(install.stdout, /Successfully installed .*app-1\.0/);
   assert.match(install.stdout, /lib-[12]\.0/);
-  assert.doesNotMatch(install.stdout, /winonly|extra-dep|armhelper/);
+  assert.match(install.stdout, /extra-dep-1\.0/, 'the extra brought its dependency');
+  assert.match(install.stdout, /native-1\.0-py3-none-manylinux_2_17_x86_64\.whl/, 'the platform wheel for this machine');
+  assert.doesNotMatch(install.stdout, /winonly|armhelper/);
 });
