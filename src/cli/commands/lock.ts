@@ -61,6 +61,8 @@ interface Explanation {
   version: string;
   targets: string[];
   requiredBy: string[];
+  asked: string[];
+  passedOver: string[];
 }
 
 /** The lock's own record of a project's choice: nothing is resolved again. */
@@ -69,8 +71,15 @@ function explain(lock: Lockfile, name: string): Explanation[] {
   return lock.artifacts
     .filter((a) => a.name === name || a.name === wanted)
     .map((a) => {
-      const m = a.metadata as { targets?: string[]; requiredBy?: string[] };
-      return { key: `${a.ecosystem}:${a.key}`, version: a.version, targets: m.targets ?? [], requiredBy: m.requiredBy ?? [] };
+      const m = a.metadata as Partial<Omit<Explanation, 'key' | 'version'>>;
+      return {
+        key: `${a.ecosystem}:${a.key}`,
+        version: a.version,
+        targets: m.targets ?? [],
+        requiredBy: m.requiredBy ?? [],
+        asked: m.asked ?? [],
+        passedOver: m.passedOver ?? [],
+      };
     });
 }
 
@@ -83,5 +92,7 @@ function printExplanation(name: string, rows: Explanation[]): void {
     process.stdout.write(`${r.key} (version ${r.version || '-'})\n`);
     if (r.targets.length) process.stdout.write(`  for: ${r.targets.join('; ')}\n`);
     if (r.requiredBy.length) process.stdout.write(`  required by: ${r.requiredBy.join(', ')}\n`);
+    for (const a of r.asked) process.stdout.write(`  asked as: ${a}\n`);
+    for (const p of r.passedOver) process.stdout.write(`  newer, not chosen: ${p}\n`);
   }
 }

@@ -185,18 +185,21 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
         throw e;
       }
     }
-    for (const { candidate: c, requiredBy } of pins.values()) {
-      const entry = chosen.get(c.file.filename) ?? { file: c.file, name: c.name, version: c.version, targets: [], requiredBy: new Set() };
+    for (const { candidate: c, requiredBy, asked, passedOver } of pins.values()) {
+      const entry = chosen.get(c.file.filename) ?? chosenEntry(c.file, c.name, c.version);
       entry.targets.push(label);
       for (const r of requiredBy) entry.requiredBy.add(r);
+      for (const r of asked ?? []) entry.asked.add(r);
+      for (const r of passedOver ?? []) entry.passedOver.add(r);
       chosen.set(c.file.filename, entry);
     }
     ctx.reporter.info(`pypi: ${pins.size} package(s) for ${label}`);
     for (const d of pinned) {
       for (const file of await pinnedFiles(d, target, label, index, ctx, section.sdists)) {
-        const entry = chosen.get(file.filename) ?? { file, name: d.name, version: d.version, targets: [], requiredBy: new Set() };
+        const entry = chosen.get(file.filename) ?? chosenEntry(file, d.name, d.version);
         entry.targets.push(label);
         entry.requiredBy.add(d.origin);
+        entry.asked.add(`${d.name}==${d.version} pinned by ${d.origin.split(':')[0]}`);
         chosen.set(file.filename, entry);
       }
     }
@@ -205,7 +208,7 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
   if (section.sdists === 'always') await addSdists(chosen, index, ctx);
 
   const out: LockedArtifact[] = [];
-  for (const { file, name, version, targets, requiredBy } of chosen.values()) {
+  for (const { file, name, version, targets, requiredBy, asked, passedOver } of chosen.values()) {
     const label = `pypi:${file.filename}`;
     const fetchedMeta = await fetched.get(file.url);
     let wheel: BlobInfo | undefined = fetchedMeta?.fileBlob;
@@ -213,12 +216,13 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
     // An index that gives no size (PEP 503 HTML) or no hash: download to pin what it serves.
     wheel ??= await download(file.url, label, file.sha256);
     const meta = fetchedMeta?.metadataBlob;
-    const metadata: PypiFileMetadata & { targets: string[]; requiredBy: string[] } = {
+    const metadata: PypiFileMetadata & Explanation = {
       filename: file.filename,
       yanked: file.yanked,
       targets,
-      // What `airlock lock --explain` shows: who asked for this project, on any target.
       requiredBy: [...requiredBy].sort(),
+      asked: [...asked].sort(),
+      passedOver: [...passedOver],
       ...(file.requiresPython ? { requiresPython: file.requiresPython } : {}),
       ...(file.uploadTime ? { uploadTime: file.uploadTime } : {}),
       ...(meta ? { coreMetadata: meta } : {}),
@@ -238,7 +242,32 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
   return out;
 }
 
-type Chosen = Map<string, { file: IndexFile; name: string; version: string; targets: string[]; requiredBy: Set<string> }>;
+/** What `airlock lock --explain` shows of a file, over all targets. */
+interface Explanation {
+  targets: string[];
+  /** Who asked for the project: `airlock.yaml`, `app==1.0`, a lockfile. */
+  requiredBy: string[];
+  /** Each requirement on it, as `lib>=1.0 from app==1.0`. */
+  asked: string[];
+  /** Newer versions not chosen, with the reason. */
+  passedOver: string[];
+}
+
+interface ChosenFile {
+  file: IndexFile;
+  name: string;
+  version: string;
+  targets: string[];
+  requiredBy: Set<string>;
+  asked: Set<string>;
+  passedOver: Set<string>;
+}
+
+type Chosen = Map<string, ChosenFile>;
+
+function chosenEntry(file: IndexFile, name: string, version: string): ChosenFile {
+  return { file, name, version, targets: [], requiredBy: new Set(), asked: new Set(), passedOver: new Set() };
+}
 
 /** `sdists: always`: each chosen version travels with its source too, for rebuilding on the far side. */
 async function addSdists(chosen: Chosen, index: IndexClient, ctx: ResolveContext): Promise<void> {
@@ -253,7 +282,7 @@ async function addSdists(chosen: Chosen, index: IndexClient, ctx: ResolveContext
       ctx.reporter.info(`pypi: ${e.name} ${e.version} has no sdist on the index`);
       continue;
     }
-    const entry = chosen.get(sdist.filename) ?? { file: sdist, name: e.name, version: e.version, targets: [], requiredBy: new Set<string>() };
+    const entry = chosen.get(sdist.filename) ?? chosenEntry(sdist, e.name, e.version);
     for (const t of e.targets) if (!entry.targets.includes(t)) entry.targets.push(t);
     entry.requiredBy.add('sdists: always');
     chosen.set(sdist.filename, entry);

@@ -1,4 +1,4 @@
-import { parse, rcompare } from '@renovatebot/pep440';
+import { gt, parse, rcompare } from '@renovatebot/pep440';
 import { contains } from './specifiers.js';
 import { type MarkerEnvironment, MarkerError, evaluateMarker } from './markers.js';
 import type { Requirement } from './requirement.js';
@@ -24,6 +24,10 @@ export interface Pinned<F> {
   extras: string[];
   /** Who asked for it: `root` or `name==version`. */
   requiredBy: string[];
+  /** Filled in once resolved, for `airlock lock --explain`: every requirement on the project, as `lib>=1.0 from app==1.0`. */
+  asked?: string[];
+  /** Newer versions for this target that were not chosen, each with the reason. */
+  passedOver?: string[];
 }
 
 export class ResolutionError extends Error {}
@@ -44,7 +48,7 @@ function isPrerelease(version: string): boolean {
   return Boolean(v?.pre || v?.dev);
 }
 
-const describe = (n: Need): string => `${n.name}${n.specifier || ' (any version)'} from ${n.from}`;
+const describe = (n: Need): string => `${n.name}${n.extras.length ? `[${n.extras.join(',')}]` : ''}${n.specifier || ' (any version)'} from ${n.from}`;
 
 /**
  * PEP 440 filtering as pip does it: final releases only, unless nothing but prereleases
@@ -174,5 +178,27 @@ export async function resolveRequirements<F>(
   for (const c of constraints.filter((r) => applies(r))) needs.set(c.name, [...(needs.get(c.name) ?? []), { ...c, from: c.from ?? 'constraint' }]);
   const done = await step({ pins: new Map(), needs }, roots_, 0);
   if ('culprits' in done) throw new ResolutionError(deepest.message || 'the requirements cannot be satisfied together');
-  return new Map(done.pins);
+  const out = new Map<string, Pinned<F>>();
+  for (const [name, pin] of done.pins) {
+    const asked = done.needs.get(name) ?? [];
+    out.set(name, { ...pin, asked: asked.map(describe), passedOver: passedOver(await provider.candidates(name), pin.candidate.version, asked) });
+  }
+  return out;
+}
+
+const PASSED_OVER_SHOWN = 5;
+
+/** Why each newer candidate lost: a requirement excluded it, PEP 592/440 rules, or backtracking. */
+function passedOver<F>(all: readonly Candidate<F>[], chosen: string, needs: readonly Need[]): string[] {
+  const pinnedExactly = needs.some((n) => /(^|,)===?[^=*]+$/.test(n.specifier) && !n.specifier.includes('*'));
+  return all
+    .filter((c) => gt(c.version, chosen))
+    .slice(0, PASSED_OVER_SHOWN)
+    .map((c) => {
+      const by = needs.find((n) => n.specifier && !contains(c.version, n.specifier, { prereleases: true }));
+      if (by) return `${c.version}: excluded by ${describe(by)}`;
+      if (c.yanked && !pinnedExactly) return `${c.version}: yanked`;
+      if (isPrerelease(c.version)) return `${c.version}: a pre-release`;
+      return `${c.version}: its dependencies conflict with the rest (tried, backtracked)`;
+    });
 }
