@@ -29,6 +29,15 @@ export interface DownloadRequest {
   label?: string;
   onProgress?: (done: number, total: number | undefined) => void;
   signal?: AbortSignal;
+  /** Sent with every attempt (a registry's Authorization); dropped on a cross-origin redirect. */
+  headers?: Record<string, string>;
+}
+
+/** A whole small response, whatever its status (below 500: those are retried). */
+export interface SmallResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
 }
 
 export interface DownloadResult {
@@ -138,6 +147,38 @@ export class HttpClient {
   }
 
   /**
+   * One request whose answer the caller interprets (a registry's 401 challenge, 404s);
+   * network errors, 429 and 5xx are retried. Bodies over `maxBytes` are refused.
+   */
+  async fetchSmall(url: string, opts: { method?: 'GET' | 'HEAD'; headers?: Record<string, string>; maxBytes: number; label?: string }): Promise<SmallResponse> {
+    const label = opts.label ?? url;
+    return this.withRetries(label, url, async () => {
+      const res = await request(url, {
+        dispatcher: await this.agent(),
+        method: opts.method ?? 'GET',
+        headers: { ...this.headers, ...opts.headers },
+      });
+      if (RETRY_STATUS.has(res.statusCode)) {
+        await res.body.dump();
+        throw new Transient(`HTTP ${res.statusCode}`, retryAfter(res.headers['retry-after']));
+      }
+      const flat: Record<string, string> = {};
+      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
+      const parts: Buffer[] = [];
+      let n = 0;
+      for await (const chunk of res.body) {
+        n += (chunk as Buffer).length;
+        if (n > opts.maxBytes) {
+          res.body.destroy();
+          throw new AirlockError('HTTP_ERROR', `${label}: ${url} sent more than ${opts.maxBytes} bytes`);
+        }
+        parts.push(chunk as Buffer);
+      }
+      return { status: res.statusCode, headers: flat, body: Buffer.concat(parts) };
+    });
+  }
+
+  /**
    * Bytes `start..end` (inclusive) of a remote file, or undefined when the server does not
    * do ranges (it answered 200 with the whole file, which is not read).
    */
@@ -205,7 +246,7 @@ export class HttpClient {
       (s) => s.size,
       () => 0,
     );
-    const res = await this.send(req.url, have > 0 ? { range: `bytes=${have}-` } : {}, req.signal);
+    const res = await this.send(req.url, { ...req.headers, ...(have > 0 ? { range: `bytes=${have}-` } : {}) }, req.signal);
     if (res.statusCode === 416 && have > 0) {
       const total = /^bytes \*\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''));
       await res.body.dump();

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import type { HttpClient } from '../core/http.js';
 import type { Reporter } from '../core/report.js';
@@ -21,12 +21,14 @@ export interface ServeContext {
   baseUrl: string;
 }
 
-export interface ManifestSection<Section> {
+export interface ManifestSection<Section, Settings = unknown> {
   /** Its key in airlock.yaml and the schema of that section. */
   readonly key: string;
   readonly schema: z.ZodType<Section>;
+  /** An optional second top-level key the ecosystem reads beside its section (`registries:` for images). */
+  readonly settings?: { readonly key: string; readonly schema: z.ZodType<Settings> };
   /** Manifest section + targets → pinned artifacts (blobs with digest, size and source URL). */
-  resolve(section: Section, ctx: ResolveContext): Promise<LockedArtifact[]>;
+  resolve(section: Section, ctx: ResolveContext, settings?: Settings): Promise<LockedArtifact[]>;
 }
 
 /**
@@ -34,15 +36,24 @@ export interface ManifestSection<Section> {
  * folder with this interface plus one line in registry.ts; core, bundle and governance code
  * never import an ecosystem.
  */
-export interface Ecosystem<Section = unknown> {
+export interface Ecosystem<Section = unknown, Settings = unknown> {
   /** Stored in every artifact row; also the URL prefix it serves under. */
   readonly id: string;
   /** How airlock.yaml asks for this ecosystem's artifacts; absent for an ecosystem that only hosts uploads. */
-  readonly manifest?: ManifestSection<Section>;
+  readonly manifest?: ManifestSection<Section, Settings>;
+  /** Where its routes live when not under `/<id>/` (`/v2/` for images, as clients expect). */
+  readonly prefix?: string;
+  /** A 401/403 in the ecosystem's own error format, for clients that parse error bodies. */
+  authError?(reply: FastifyReply, status: 401 | 403, message: string): FastifyReply;
   /** Routes under `/<id>/`, reading the store (and writing it only for authorised uploads). */
   serve(app: FastifyInstance, ctx: ServeContext): void | Promise<void>;
-  /** The lines a user pastes into a client's configuration to use this server. */
   /** The client names `airlock client-config` accepts for this ecosystem (pip, uv, ...). */
   readonly clients: readonly string[];
+  /** The lines a user pastes into a client's configuration to use this server. */
   clientConfig(baseUrl: string, client: string): string;
+  /**
+   * Headers a blob download from this ecosystem's upstream needs (a registry's token); called
+   * by `airlock fetch` per blob URL. Absent when plain GETs suffice.
+   */
+  fetchHeaders?(url: string, http: HttpClient): Promise<Record<string, string>>;
 }

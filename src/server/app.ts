@@ -28,12 +28,15 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const needed: TokenRole | undefined = !READ_METHODS.has(req.method) ? 'publisher' : opts.auth === 'required' ? 'reader' : undefined;
     if (!needed) return;
     const token = await authenticate(req.headers.authorization, opts.store.meta);
+    const owner = ECOSYSTEMS.find((e) => `${path}/`.startsWith(e.prefix ?? `/${e.id}/`));
+    const deny = (status: 401 | 403, code: string, message: string) =>
+      owner?.authError ? owner.authError(reply, status, message) : sendError(reply, status, code, message);
     if (!token) {
       reply.header('www-authenticate', 'Basic realm="airlock"');
-      return sendError(reply, 401, 'UNAUTHORIZED', 'a valid token is required (Basic with the token as password, or Bearer)');
+      return deny(401, 'UNAUTHORIZED', 'a valid token is required (Basic with the token as password, or Bearer)');
     }
     if (!roleAllows(token.role, needed)) {
-      return sendError(reply, 403, 'FORBIDDEN', `this needs a ${needed} token; "${token.name}" is a ${token.role}`);
+      return deny(403, 'FORBIDDEN', `this needs a ${needed} token; "${token.name}" is a ${token.role}`);
     }
   });
 

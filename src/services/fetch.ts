@@ -6,6 +6,8 @@ import { AirlockError, describeError } from '../core/errors.js';
 import type { HttpClient } from '../core/http.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
+import type { Ecosystem } from '../ecosystems/ecosystem.js';
+import { ECOSYSTEMS } from '../ecosystems/registry.js';
 import type { LockedArtifact, LockedBlob, Lockfile } from '../manifest/lockfile.js';
 
 export interface FetchContext {
@@ -57,7 +59,7 @@ export async function fetchLock(lock: Lockfile, ctx: FetchContext): Promise<Fetc
     await pool(jobs, ctx.concurrency ?? 4, async ({ artifact, blob }) => {
       const label = artifactLabel(artifact);
       try {
-        await fetchBlob(ctx, label, blob);
+        await fetchBlob(ctx, label, blob, ECOSYSTEMS.find((e) => e.id === artifact.ecosystem));
         summary.downloaded++;
         summary.bytes += blob.size;
       } catch (e) {
@@ -76,8 +78,9 @@ export async function fetchLock(lock: Lockfile, ctx: FetchContext): Promise<Fetc
   });
 }
 
-async function fetchBlob(ctx: FetchContext, label: string, blob: LockedBlob): Promise<void> {
+async function fetchBlob(ctx: FetchContext, label: string, blob: LockedBlob, ecosystem: Ecosystem | undefined): Promise<void> {
   if (!blob.url) throw new AirlockError('LOCK_INVALID', `${label}: blob ${blob.digest} has no download URL`);
+  const headers = (await ecosystem?.fetchHeaders?.(blob.url, ctx.http)) ?? {};
   const dest = join(await ctx.store.blobs.tempDir(), `partial-${hexOf(blob.digest)}`);
   const progress = ctx.reporter.progress(label, blob.size);
   try {
@@ -85,6 +88,7 @@ async function fetchBlob(ctx: FetchContext, label: string, blob: LockedBlob): Pr
       url: blob.url,
       dest,
       label,
+      headers,
       expectedDigest: blob.digest,
       expectedSize: blob.size,
       onProgress: (done) => progress.update(done),

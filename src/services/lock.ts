@@ -9,7 +9,13 @@ import { type Manifest, loadManifest } from '../manifest/manifest.js';
 
 /** Each ecosystem's airlock.yaml key and schema, for the manifest parser. */
 export function manifestSections(): ReadonlyMap<string, z.ZodType> {
-  return new Map(ECOSYSTEMS.flatMap((e) => (e.manifest ? [[e.manifest.key, e.manifest.schema] as const] : [])));
+  return new Map(
+    ECOSYSTEMS.flatMap((e) => {
+      const m = e.manifest;
+      if (!m) return [];
+      return [[m.key, m.schema] as const, ...(m.settings ? [[m.settings.key, m.settings.schema] as const] : [])];
+    }),
+  );
 }
 
 export function readManifest(path: string): Promise<Manifest> {
@@ -23,7 +29,8 @@ export async function lockManifest(manifest: Manifest, ctx: Omit<ResolveContext,
     for (const { manifest: m } of ECOSYSTEMS) {
       const section = m && manifest.sections[m.key];
       if (!m || section === undefined) continue;
-      artifacts.push(...(await m.resolve(section, { ...ctx, target: manifest.target })));
+      const settings = m.settings ? manifest.sections[m.settings.key] : undefined;
+      artifacts.push(...(await m.resolve(section, { ...ctx, target: manifest.target }, settings)));
     }
     return { lockVersion: LOCK_VERSION, name: manifest.name, target: manifest.target, artifacts };
   });
