@@ -22,7 +22,7 @@ import {
   volumeContents,
   volumeFileName,
 } from './format.js';
-import { volumeIndex } from './layout.js';
+import { type ImageRef, imageRefs, volumeIndex } from './layout.js';
 import { TAR_BLOCK, chunkSizeFor, chunkSizes, entryCost, packItems } from './plan.js';
 import { type TarWriter, createTarWriter } from './tar.js';
 
@@ -54,8 +54,8 @@ export interface WrittenBundle {
 }
 
 /** Room the layout's own entries take in every volume, given the manifest's length. */
-function metadataCost(manifestLength: number, volumes: number): number {
-  const indexLength = volumeIndex({ digest: `sha256:${'0'.repeat(64)}`, size: manifestLength }, volumes, volumes).length;
+function metadataCost(manifestLength: number, volumes: number, images: readonly ImageRef[]): number {
+  const indexLength = volumeIndex({ digest: `sha256:${'0'.repeat(64)}`, size: manifestLength }, volumes, volumes, images).length;
   return entryCost(OCI_LAYOUT.length) + entryCost(indexLength) + 2 * TAR_BLOCK + entryCost(manifestLength) + 2 * TAR_BLOCK;
 }
 
@@ -103,7 +103,7 @@ async function placeBlobs(
         : { ...b, volume: 9999 },
     );
     const manifestLength = serializeManifest(manifestFor(opts.header, opts.artifacts, 9999, estimate)).length;
-    const nextCapacity = split - metadataCost(manifestLength, 9999);
+    const nextCapacity = split - metadataCost(manifestLength, 9999, imageRefs(opts.artifacts));
     if (nextCapacity < 4 * TAR_BLOCK) {
       throw new AirlockError('USAGE', `--split ${split}: too small; every volume needs ${split - nextCapacity} bytes for the bundle's metadata alone`);
     }
@@ -182,7 +182,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WrittenBund
 /** The plan used estimates; the real manifest is known now, so prove every volume fits. */
 function checkVolumeSizes(manifest: BundleManifest, manifestLength: number, split: number): void {
   for (let v = 1; v <= manifest.volumes; v++) {
-    const size = metadataCost(manifestLength, manifest.volumes) + volumeContents(manifest, v).reduce((n, e) => n + entryCost(e.size), 0);
+    const size = metadataCost(manifestLength, manifest.volumes, imageRefs(manifest.artifacts)) + volumeContents(manifest, v).reduce((n, e) => n + entryCost(e.size), 0);
     if (size > split) throw new AirlockError('INTERNAL', `volume ${v} would be ${size} bytes, over --split ${split}`);
   }
 }
@@ -203,7 +203,7 @@ async function writeVolume(
   try {
     const tar = createTarWriter(out);
     await tar.addBuffer('oci-layout', Buffer.from(OCI_LAYOUT));
-    await tar.addBuffer('index.json', Buffer.from(volumeIndex({ digest: bundleId, size: manifestBytes.length }, volume, manifest.volumes)));
+    await tar.addBuffer('index.json', Buffer.from(volumeIndex({ digest: bundleId, size: manifestBytes.length }, volume, manifest.volumes, imageRefs(manifest.artifacts))));
     await tar.addDirectory('blobs/');
     await tar.addDirectory('blobs/sha256/');
     await tar.addBuffer(blobEntryName(bundleId), manifestBytes);

@@ -1,0 +1,44 @@
+/** What docker, podman and containerd need to pull through airlock instead of the internet. */
+export function ociClientConfig(baseUrl: string, client: string): string {
+  const u = new URL(baseUrl);
+  const host = u.host;
+  const insecure = u.protocol === 'http:';
+  if (client === 'docker') {
+    return [
+      '# /etc/docker/daemon.json (then restart dockerd). Docker Hub pulls go through airlock;',
+      '# other registries: docker pull ' + `${host}/<registry>/<path>:<tag>`,
+      JSON.stringify({ 'registry-mirrors': [baseUrl], ...(insecure ? { 'insecure-registries': [host] } : {}) }, null, 2),
+      '',
+    ].join('\n');
+  }
+  if (client === 'podman') {
+    return [
+      '# /etc/containers/registries.conf.d/airlock.conf (or ~/.config/containers/registries.conf)',
+      '[[registry]]',
+      'prefix = "docker.io"',
+      'location = "docker.io"',
+      '[[registry.mirror]]',
+      `location = "${host}"`,
+      ...(insecure ? ['insecure = true'] : []),
+      '',
+      '# Another registry, e.g. ghcr.io: its images are served under ghcr.io/<path>',
+      '[[registry]]',
+      'prefix = "ghcr.io"',
+      'location = "ghcr.io"',
+      '[[registry.mirror]]',
+      `location = "${host}/ghcr.io"`,
+      ...(insecure ? ['insecure = true'] : []),
+      '',
+    ].join('\n');
+  }
+  return [
+    '# /etc/containerd/certs.d/docker.io/hosts.toml (config_path = "/etc/containerd/certs.d");',
+    '# containerd adds ?ns=docker.io, which airlock uses to pick the host. Repeat per registry.',
+    'server = "https://registry-1.docker.io"',
+    '',
+    `[host."${baseUrl}"]`,
+    '  capabilities = ["pull", "resolve"]',
+    ...(insecure ? ['  skip_verify = true'] : []),
+    '',
+  ].join('\n');
+}

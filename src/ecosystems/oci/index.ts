@@ -1,0 +1,33 @@
+import type { HttpClient } from '../../core/http.js';
+import type { Ecosystem } from '../ecosystem.js';
+import { ociClientConfig } from './client-config.js';
+import { MANIFEST_ACCEPT } from './media-types.js';
+import { parseBlobUrl, registryClient } from './registry-client.js';
+import { resolveImages } from './resolve.js';
+import { type ImagesSection, type RegistriesSection, imagesSectionSchema, registriesSchema } from './schema.js';
+import { serveOci } from './serve.js';
+import { sendOciError } from './errors.js';
+
+/** The token (and, for manifests, the Accept) a registry wants for a blob `airlock fetch` downloads. */
+async function fetchHeaders(url: string, http: HttpClient): Promise<Record<string, string>> {
+  const manifest = /^(https?:\/\/[^/]+(?:\/.*?)?)\/v2\/(.+)\/manifests\/sha256:[0-9a-f]{64}$/.exec(url);
+  const target = manifest ? { base: manifest[1]!, path: manifest[2]! } : parseBlobUrl(url);
+  if (!target) return {};
+  const headers = await registryClient(http, target.base).authHeaders(target.path);
+  return manifest ? { ...headers, accept: MANIFEST_ACCEPT } : headers;
+}
+
+/**
+ * Container images: tags resolved to digests, indexes filtered to the target platforms
+ * (the index kept byte for byte), referrers carried along, and a registry at `/v2/`.
+ */
+export const ociEcosystem: Ecosystem<ImagesSection, RegistriesSection> = {
+  id: 'oci',
+  prefix: '/v2/',
+  authError: (reply, status, message) => sendOciError(reply, status === 401 ? 'UNAUTHORIZED' : 'DENIED', message),
+  manifest: { key: 'images', schema: imagesSectionSchema, settings: { key: 'registries', schema: registriesSchema }, resolve: resolveImages },
+  serve: serveOci,
+  clients: ['docker', 'podman', 'containerd'],
+  clientConfig: ociClientConfig,
+  fetchHeaders,
+};

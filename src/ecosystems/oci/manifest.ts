@@ -1,0 +1,74 @@
+import { type Digest, isDigest } from '../../core/digest.js';
+import { isIndexType, isManifestType } from './media-types.js';
+import type { Platform } from './platform.js';
+
+/** A content descriptor (OCI image-spec descriptor.md). */
+export interface Descriptor {
+  mediaType: string;
+  digest: Digest;
+  size: number;
+  platform?: Platform;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
+export type ParsedManifest =
+  | { kind: 'index'; mediaType: string; manifests: Descriptor[]; subject?: Descriptor; artifactType?: string; annotations?: Record<string, string> }
+  | { kind: 'image'; mediaType: string; config: Descriptor; layers: Descriptor[]; subject?: Descriptor; artifactType?: string; annotations?: Record<string, string> };
+
+export class ManifestError extends Error {}
+
+const MAX_MANIFEST = 4 << 20;
+
+function descriptor(v: unknown, where: string): Descriptor {
+  const d = v as Record<string, unknown> | null;
+  if (!d || typeof d !== 'object') throw new ManifestError(`${where} is not a descriptor`);
+  if (typeof d.mediaType !== 'string') throw new ManifestError(`${where} has no mediaType`);
+  if (!isDigest(d.digest)) throw new ManifestError(`${where} has no sha256 digest`);
+  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) throw new ManifestError(`${where} has a bad size`);
+  const out: Descriptor = { mediaType: d.mediaType, digest: d.digest as Digest, size: d.size };
+  const p = d.platform as Record<string, unknown> | undefined;
+  if (p && typeof p.os === 'string' && typeof p.architecture === 'string') {
+    out.platform = { os: p.os, architecture: p.architecture, ...(typeof p.variant === 'string' ? { variant: p.variant } : {}) };
+  }
+  if (typeof d.artifactType === 'string') out.artifactType = d.artifactType;
+  if (d.annotations && typeof d.annotations === 'object') out.annotations = d.annotations as Record<string, string>;
+  return out;
+}
+
+/**
+ * Reads a manifest or index as an untrusted document. The media type comes from the
+ * document's own `mediaType` when present (it must then agree with the one the registry
+ * sent), else from the Content-Type.
+ */
+export function parseManifest(bytes: Buffer, contentType: string | undefined): ParsedManifest {
+  if (bytes.length > MAX_MANIFEST) throw new ManifestError(`manifest is ${bytes.length} bytes (limit ${MAX_MANIFEST})`);
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    throw new ManifestError('manifest is not JSON');
+  }
+  if (!doc || typeof doc !== 'object' || doc.schemaVersion !== 2) throw new ManifestError('manifest is not schemaVersion 2');
+  const declared = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
+  const sent = contentType?.split(';')[0]!.trim();
+  const mediaType = declared ?? (sent && isManifestType(sent) ? sent : Array.isArray(doc.manifests) ? 'application/vnd.oci.image.index.v1+json' : 'application/vnd.oci.image.manifest.v1+json');
+  if (!isManifestType(mediaType)) throw new ManifestError(`unsupported manifest media type ${mediaType}`);
+  const extra = {
+    ...(doc.subject ? { subject: descriptor(doc.subject, 'subject') } : {}),
+    ...(typeof doc.artifactType === 'string' ? { artifactType: doc.artifactType } : {}),
+    ...(doc.annotations && typeof doc.annotations === 'object' ? { annotations: doc.annotations as Record<string, string> } : {}),
+  };
+  if (isIndexType(mediaType)) {
+    if (!Array.isArray(doc.manifests)) throw new ManifestError('index has no manifests');
+    return { kind: 'index', mediaType, manifests: doc.manifests.map((m, i) => descriptor(m, `manifests[${i}]`)), ...extra };
+  }
+  if (!Array.isArray(doc.layers)) throw new ManifestError('image manifest has no layers');
+  return {
+    kind: 'image',
+    mediaType,
+    config: descriptor(doc.config, 'config'),
+    layers: doc.layers.map((l, i) => descriptor(l, `layers[${i}]`)),
+    ...extra,
+  };
+}

@@ -1,0 +1,28 @@
+import type { Digest } from '../../core/digest.js';
+
+/** One manifest an image artifact carries: the top one, per-platform ones, referrers. */
+export interface StoredManifest {
+  digest: Digest;
+  mediaType: string;
+  size: number;
+  /** The manifest this one refers to (OCI 1.1 `subject`): signatures, SBOMs, attestations. */
+  subject?: Digest;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
+/** `metadata` of an `oci` artifact: what the lock, bundle and `/v2/` server need of an image. */
+export interface OciImageMetadata {
+  /** `docker.io/library/nginx:1.27-alpine` (or `…@sha256:…` when pinned by digest): the bundle's ref.name. */
+  refName: string;
+  /** The tag this image was pulled by, if any. */
+  tag?: string;
+  /** Platforms kept from an index; empty for a single-platform manifest. */
+  platforms: string[];
+  manifests: StoredManifest[];
+}
+
+export function readOciMetadata(m: Record<string, unknown>): OciImageMetadata | undefined {
+  if (typeof m.refName !== 'string' || !Array.isArray(m.manifests)) return undefined;
+  return m as unknown as OciImageMetadata;
+}

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { ReferenceError, parseReference } from './reference.js';
+
+const httpUrl = z.string().refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'expected an http:// or https:// URL');
+
+/** The `images:` section of airlock.yaml. */
+export const imagesSectionSchema = z
+  .array(
+    z
+      .object({
+        ref: z.string().superRefine((r, ctx) => {
+          try {
+            parseReference(r);
+          } catch (e) {
+            ctx.addIssue({ code: 'custom', message: (e as ReferenceError).message });
+          }
+        }),
+        /** Default: target.platforms; `all` keeps every platform of an index. */
+        platforms: z.union([z.literal('all'), z.array(z.string().regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, 'expected os/arch[/variant]')).min(1)]).optional(),
+        /** Signatures, SBOMs and attestations attached to the image (referrers API or tag fallback). */
+        referrers: z.boolean().default(true),
+      })
+      .strict(),
+  )
+  .min(1, 'list at least one image');
+
+export type ImagesSection = z.infer<typeof imagesSectionSchema>;
+
+/** The optional `registries:` section: per-host settings. */
+export const registriesSchema = z.record(
+  z.string().min(1),
+  z
+    .object({
+      mirror: httpUrl.optional(),
+      insecure: z.boolean().default(false),
+    })
+    .strict(),
+);
+
+export type RegistriesSection = z.infer<typeof registriesSchema>;

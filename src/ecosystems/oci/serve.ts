@@ -1,0 +1,118 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type Digest, isDigest } from '../../core/digest.js';
+import type { ServeContext } from '../ecosystem.js';
+import { sendBlob } from '../http/blob.js';
+import { sendOciError } from './errors.js';
+import { OCI_INDEX } from './media-types.js';
+import { isTag } from './reference.js';
+import { RegistryView, type RepoView } from './view.js';
+
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+const MAX_PAGE = 1000;
+
+type Query = { n?: string; last?: string; ns?: string; artifactType?: string };
+
+/** `n` and `last` pagination (distribution spec: tags list and catalog), with the `Link` to the next page. */
+function paginate(req: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply, all: string[], path: string): string[] | undefined {
+  const { n, last } = req.query;
+  let items = last !== undefined ? all.filter((x) => x > last) : all;
+  if (n === undefined) return items;
+  const limit = Number(n);
+  if (!Number.isInteger(limit) || limit < 0) {
+    sendOciError(reply, 'UNSUPPORTED', `n must be a non-negative integer, got "${n}"`, undefined, 400);
+    return undefined;
+  }
+  const page = items.slice(0, Math.min(limit, MAX_PAGE));
+  if (items.length > page.length && page.length > 0) {
+    reply.header('link', `<${path}?n=${limit}&last=${encodeURIComponent(page.at(-1)!)}>; rel="next"`);
+  }
+  items = page;
+  return items;
+}
+
+/**
+ * The pull side of the OCI Distribution Spec v1.1 at `/v2/`: manifests by tag and digest,
+ * blobs with Range, tags and catalog with pagination, and the referrers API. Answers are
+ * built from a view of the store that is rebuilt only when the store's revision changes.
+ */
+export function serveOci(app: FastifyInstance, ctx: ServeContext): void {
+  let cached: { revision: string; view: RegistryView } | undefined;
+  const view = async (): Promise<RegistryView> => {
+    const revision = await ctx.store.meta.revision();
+    if (cached?.revision !== revision) cached = { revision, view: new RegistryView(await ctx.store.meta.listArtifacts({ ecosystem: 'oci' })) };
+    return cached.view;
+  };
+
+  app.addHook('onSend', async (req, reply) => {
+    if (req.url === '/v2' || req.url.startsWith('/v2/')) reply.header('docker-distribution-api-version', 'registry/2.0');
+  });
+
+  const manifest = async (req: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply, repo: RepoView, reference: string) => {
+    const byDigest = isDigest(reference);
+    if (!byDigest && !isTag(reference)) return sendOciError(reply, reference.includes(':') ? 'DIGEST_INVALID' : 'MANIFEST_INVALID', `"${reference}" is neither a tag nor a sha256 digest`, undefined, 400);
+    const m = byDigest ? repo.manifests.get(reference) : repo.tags.get(reference);
+    if (!m) return sendOciError(reply, 'MANIFEST_UNKNOWN', `manifest unknown: ${repo.name}:${reference}`, { name: repo.name, reference });
+    reply.header('docker-content-digest', m.digest);
+    return sendBlob(req, reply, ctx.store, m, { contentType: m.mediaType, cacheControl: byDigest ? IMMUTABLE : 'no-cache' });
+  };
+
+  const blob = async (req: FastifyRequest, reply: FastifyReply, repo: RepoView, digest: string) => {
+    if (!isDigest(digest)) return sendOciError(reply, 'DIGEST_INVALID', `"${digest}" is not a sha256 digest`);
+    const b = repo.blobs.get(digest);
+    if (!b) return sendOciError(reply, 'BLOB_UNKNOWN', `blob unknown to ${repo.name}: ${digest}`, { digest });
+    reply.header('docker-content-digest', digest);
+    return sendBlob(req, reply, ctx.store, { digest, size: b.size }, { contentType: 'application/octet-stream', cacheControl: IMMUTABLE });
+  };
+
+  const referrers = (req: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply, repo: RepoView | undefined, digest: Digest) => {
+    const filter = req.query.artifactType;
+    const manifests = [...(repo?.manifests.values() ?? [])]
+      .filter((m) => m.subject === digest && (!filter || m.artifactType === filter))
+      .sort((a, b) => (a.digest < b.digest ? -1 : 1))
+      .map((m) => ({
+        mediaType: m.mediaType,
+        digest: m.digest,
+        size: m.size,
+        ...(m.artifactType ? { artifactType: m.artifactType } : {}),
+        ...(m.annotations ? { annotations: m.annotations } : {}),
+      }));
+    if (filter) reply.header('oci-filters-applied', 'artifactType');
+    return reply.code(200).type(OCI_INDEX).send(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests })));
+  };
+
+  const handler = async (req: FastifyRequest<{ Querystring: Query; Params: { '*'?: string } }>, reply: FastifyReply) => {
+    const rest = req.params['*'] ?? '';
+    if (rest === '') return reply.code(200).type('application/json').send({});
+    const v = await view();
+    if (rest === '_catalog') {
+      const page = paginate(req, reply, v.names(), '/v2/_catalog');
+      return page && reply.send({ repositories: page });
+    }
+    const m = /^(.+?)\/(manifests|blobs|tags|referrers)\/([^/]+)$/.exec(rest);
+    if (!m) return sendOciError(reply, 'NAME_INVALID', `no such endpoint: /v2/${rest}`, undefined, 404);
+    const [, name, kind, ref] = m as unknown as [string, string, string, string];
+    if (name.split('/').some((c) => c === '' || c === '.' || c === '..') || !/^[a-z0-9][a-z0-9._/-]*$/.test(name)) {
+      return sendOciError(reply, 'NAME_INVALID', `invalid repository name "${name}"`);
+    }
+    const repo = v.find(name, req.query.ns);
+    if (kind === 'referrers') {
+      if (!isDigest(ref)) return sendOciError(reply, 'DIGEST_INVALID', `"${ref}" is not a sha256 digest`);
+      return referrers(req, reply, repo, ref);
+    }
+    if (!repo) return sendOciError(reply, 'NAME_UNKNOWN', `repository name not known to registry: ${name}`, { name });
+    if (kind === 'manifests') return manifest(req, reply, repo, ref);
+    if (kind === 'blobs') return blob(req, reply, repo, ref);
+    if (ref !== 'list') return sendOciError(reply, 'NAME_INVALID', `no such endpoint: /v2/${rest}`, undefined, 404);
+    const page = paginate(req, reply, [...repo.tags.keys()].sort(), `/v2/${name}/tags/list`);
+    return page && reply.send({ name, tags: page });
+  };
+
+  app.route({ method: ['GET', 'HEAD'], url: '/v2/*', handler });
+  app.route({ method: ['GET', 'HEAD'], url: '/v2', handler: (_req, reply) => reply.redirect('/v2/', 301) });
+  // Push is not served yet: say so in the spec's words rather than with a generic 404.
+  app.route({
+    method: ['POST', 'PUT', 'PATCH', 'DELETE'],
+    url: '/v2/*',
+    handler: (_req, reply) => sendOciError(reply, 'UNSUPPORTED', 'this registry is read-only: images arrive in bundles'),
+  });
+}

@@ -1,0 +1,55 @@
+import type { StoredArtifact } from '../../core/artifact.js';
+import type { Digest } from '../../core/digest.js';
+import { readOciMetadata, type StoredManifest } from './record.js';
+import { DOCKER_HUB } from './reference.js';
+
+/** What `/v2/<name>/` can answer for one repository. */
+export interface RepoView {
+  name: string;
+  /** Tag → the manifest it points at; the newest import of a tag wins. */
+  tags: Map<string, StoredManifest>;
+  manifests: Map<Digest, StoredManifest>;
+  blobs: Map<Digest, { size: number; mediaType?: string }>;
+}
+
+/**
+ * The name a repository is served under: `H/P`. A host with a port (`127.0.0.1:5000`) becomes
+ * `127.0.0.1-5000`, because a `:` is not allowed in a repository name clients can send.
+ */
+export function servedName(stored: string): string {
+  const slash = stored.indexOf('/');
+  return `${stored.slice(0, slash).replace(':', '-')}${stored.slice(slash)}`;
+}
+
+/** Every stored image, by served name; rebuilt when the store's revision changes. */
+export class RegistryView {
+  readonly repos = new Map<string, RepoView>();
+
+  constructor(artifacts: readonly StoredArtifact[]) {
+    for (const a of [...artifacts].sort((x, y) => x.id - y.id)) {
+      const m = readOciMetadata(a.metadata);
+      if (!m) continue;
+      const name = servedName(a.name);
+      let repo = this.repos.get(name);
+      if (!repo) this.repos.set(name, (repo = { name, tags: new Map(), manifests: new Map(), blobs: new Map() }));
+      for (const man of m.manifests) repo.manifests.set(man.digest, man);
+      for (const b of a.blobs) repo.blobs.set(b.digest, { size: b.size, ...(b.mediaType ? { mediaType: b.mediaType } : {}) });
+      const top = m.manifests.find((x) => x.digest === a.digest);
+      if (m.tag && top) repo.tags.set(m.tag, top);
+    }
+  }
+
+  /**
+   * A repository by the name a client sent: `H/P`, or for Docker Hub also `P` (what Docker's
+   * registry-mirrors and podman's mirror entries send), or `P` with containerd's `?ns=H`.
+   */
+  find(name: string, ns?: string): RepoView | undefined {
+    if (ns) return this.repos.get(servedName(`${ns === 'registry-1.docker.io' || ns === 'index.docker.io' ? DOCKER_HUB : ns}/${name}`));
+    return this.repos.get(name) ?? this.repos.get(`${DOCKER_HUB}/${name}`);
+  }
+
+  /** Served names, sorted, for `_catalog`. */
+  names(): string[] {
+    return [...this.repos.keys()].sort();
+  }
+}

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { airlock, inNamespace, run, serveOffline } from '../helpers/cli.js';
+import { buildImage, pushImage, startRegistry } from '../helpers/oci.js';
+import { tempDir } from '../helpers/tmp.js';
+
+/**
+ * Images through the whole loop with real tools: skopeo pushes a three-platform image into
+ * Debian's docker-registry; airlock locks it for two platforms, fetches, bundles; the closed
+ * side (no network) imports and serves /v2/; skopeo inspects, lists tags and copies each
+ * platform back with the digests the upstream had. skopeo also reads the bundle itself.
+ */
+test('oci: registry → lock for two platforms → bundle → offline import → skopeo pulls from airlock', async (t) => {
+  const dir = await tempDir(t);
+  const registry = await startRegistry(t, dir);
+  const image = await buildImage(join(dir, 'layout'), '1.0', ['linux/amd64', 'linux/arm64', 'linux/s390x']);
+  await pushImage(image, '1.0', `${registry.host}/test/app:1.0`);
+
+  await writeFile(
+    join(dir, 'airlock.yaml'),
+    ['name: images', 'target: { platforms: [linux/amd64, linux/arm64] }', 'images:', `  - ref: ${registry.host}/test/app:1.0`, ''].join('\n'),
+  );
+  const low = join(dir, 'low');
+  const high = join(dir, 'high');
+  for (const args of [['lock'], ['fetch'], ['bundle', 'create', '-o', 'img.airlock']]) {
+    const r = await airlock(['--home', low, ...args], { cwd: dir });
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+  }
+  const lock = JSON.parse(await readFile(join(dir, 'airlock.lock'), 'utf8')) as { artifacts: { key: string; digest: string; blobs: { digest: string }[] }[] };
+  assert.equal(lock.artifacts.length, 1);
+  const [art] = lock.artifacts;
+  assert.equal(art!.digest, image.indexDigest, 'the index is kept byte for byte: the digest stays valid');
+  const pinned = new Set(art!.blobs.map((b) => b.digest));
+  assert.ok(pinned.has(image.platforms['linux/arm64']!.manifest) && pinned.has(image.platforms['linux/amd64']!.config));
+  assert.ok(!pinned.has(image.platforms['linux/s390x']!.manifest), 'a platform the target lacks stays behind');
+
+  // The bundle is an OCI layout skopeo reads directly.
+  const fromBundle = await run('skopeo', ['inspect', '--raw', `oci-archive:${join(dir, 'img.airlock')}:${registry.host}/test/app:1.0`]);
+  assert.equal(fromBundle.code, 0, fromBundle.stderr);
+  assert.match(fromBundle.stdout, /"manifests"/);
+
+  const imp = await airlock(['--home', high, 'import', join(dir, 'img.airlock')], { offline: true });
+  assert.equal(imp.code, 0, imp.stderr);
+  const server = await serveOffline(t, ['--home', high, 'serve', '--listen', '127.0.0.1:8080']);
+  const served = `127.0.0.1:8080/${registry.host.replace(':', '-')}/test/app`;
+  const skopeo = (...args: string[]) => inNamespace(server, 'skopeo', [...args]);
+
+  const raw = await skopeo('inspect', '--tls-verify=false', '--raw', `docker://${served}:1.0`);
+  assert.equal(raw.code, 0, raw.stderr);
+  const sha = (await run('sh', ['-c', `printf '%s' '${raw.stdout.replace(/'/g, "'\\''")}' | sha256sum`])).stdout.split(' ')[0];
+  assert.equal(`sha256:${sha}`, image.indexDigest, 'the index served is the bytes the upstream had');
+  const tags = await skopeo('list-tags', '--tls-verify=false', `docker://${served}`);
+  assert.equal(tags.code, 0, tags.stderr);
+  assert.deepEqual((JSON.parse(tags.stdout) as { Tags: string[] }).Tags, ['1.0']);
+
+  for (const platform of ['linux/amd64', 'linux/arm64']) {
+    const arch = platform.split('/')[1]!;
+    const info = await skopeo('inspect', '--tls-verify=false', '--override-arch', arch, `docker://${served}:1.0`);
+    assert.equal(info.code, 0, info.stderr);
+    assert.equal((JSON.parse(info.stdout) as { Architecture: string }).Architecture, arch, `${platform}: the right config`);
+    const out = join(dir, `pulled-${arch}`);
+    const copy = await skopeo('copy', '--src-tls-verify=false', '--override-arch', arch, `docker://${served}:1.0`, `oci:${out}:x`);
+    assert.equal(copy.code, 0, copy.stderr);
+    const idx = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    assert.equal(idx.manifests[0]!.digest, image.platforms[platform]!.manifest);
+  }
+  const missing = await skopeo('inspect', '--tls-verify=false', '--override-arch', 's390x', `docker://${served}:1.0`);
+  assert.notEqual(missing.code, 0, 'a platform left behind is not served');
+
+  const curl = (path: string) => inNamespace(server, 'curl', ['-s', '-w', '\n%{http_code}', `http://127.0.0.1:8080${path}`]);
+  const unknown = await curl('/v2/nope/app/manifests/1.0');
+  assert.match(unknown.stdout, /"code":"NAME_UNKNOWN"[\s\S]*\n404$/);
+  const noTag = await curl(`/v2/${served.slice('127.0.0.1:8080/'.length)}/manifests/2.0`);
+  assert.match(noTag.stdout, /"code":"MANIFEST_UNKNOWN"[\s\S]*\n404$/);
+  const tricks = await curl('/v2/a/%2e%2e/b/manifests/1.0');
+  assert.match(tricks.stdout, /"code":"NAME_INVALID"[\s\S]*\n400$/);
+  const push = await inNamespace(server, 'curl', ['-s', '-w', '\n%{http_code}', '-X', 'POST', `http://127.0.0.1:8080/v2/x/blobs/uploads/`]);
+  assert.match(push.stdout, /\n401$/, 'writes need a publisher token');
+});
+
+test('oci: a registry that serves other bytes than the digest is refused at fetch, naming the blob', async (t) => {
+  const dir = await tempDir(t);
+  const registry = await startRegistry(t, dir);
+  const image = await buildImage(join(dir, 'layout'), '1.0', ['linux/amd64']);
+  await pushImage(image, '1.0', `${registry.host}/test/bad:1.0`);
+  await writeFile(join(dir, 'airlock.yaml'), ['name: bad', 'target: { platforms: [linux/amd64] }', 'images:', `  - ref: ${registry.host}/test/bad:1.0`, ''].join('\n'));
+  const home = join(dir, 'home');
+  assert.equal((await airlock(['--home', home, 'lock'], { cwd: dir })).code, 0);
+  const config = image.platforms['linux/amd64']!.config.slice(7);
+  const data = join(dir, 'registry-data', 'docker', 'registry', 'v2', 'blobs', 'sha256', config.slice(0, 2), config, 'data');
+  await writeFile(data, Buffer.concat([await readFile(data), Buffer.from(' ')]));
+  const r = await airlock(['--home', home, 'fetch'], { cwd: dir });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`oci:${registry.host.replace(/\./g, '\\.')}/test/bad:1\\.0@sha256:[0-9a-f]{64}: expected (sha256:${config}|\\d+ bytes)`));
+  const listed = await airlock(['--home', home, '--json', 'list', '--ecosystem', 'oci']);
+  assert.deepEqual(JSON.parse(listed.stdout), [], 'nothing of the image is stored as an artifact');
+});
+
+test('oci: an upstream with Basic auth: refused without credentials, pulled with the user\'s auth file, which stays out of the lock', async (t) => {
+  const dir = await tempDir(t);
+  const htpasswd = join(dir, 'htpasswd');
+  const made = await run('htpasswd', ['-Bbc', htpasswd, 'alice', 's3cret-pass']);
+  assert.equal(made.code, 0, made.stderr);
+  const registry = await startRegistry(t, dir, { htpasswd });
+  const image = await buildImage(join(dir, 'layout'), '1.0', ['linux/amd64']);
+  await pushImage(image, '1.0', `${registry.host}/private/app:1.0`, 'alice:s3cret-pass');
+  await writeFile(join(dir, 'airlock.yaml'), ['name: private', 'target: { platforms: [linux/amd64] }', 'images:', `  - ref: ${registry.host}/private/app:1.0`, ''].join('\n'));
+  const home = join(dir, 'home');
+  const env = { REGISTRY_AUTH_FILE: join(dir, 'auth.json'), XDG_RUNTIME_DIR: join(dir, 'run'), DOCKER_CONFIG: join(dir, 'docker') };
+  const denied = await airlock(['--home', home, 'lock'], { cwd: dir, env });
+  assert.equal(denied.code, 1);
+  assert.match(denied.stderr, /the registry wants credentials/);
+  await writeFile(env.REGISTRY_AUTH_FILE, JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from('alice:s3cret-pass').toString('base64') } } }));
+  for (const args of [['lock'], ['fetch']]) {
+    const r = await airlock(['--home', home, ...args], { cwd: dir, env });
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.doesNotMatch(r.stdout + r.stderr, /s3cret|YWxpY2/);
+  }
+  const lock = await readFile(join(dir, 'airlock.lock'), 'utf8');
+  assert.doesNotMatch(lock, /s3cret|alice|YWxpY2/, 'credentials never enter the lock');
+  const listed = JSON.parse((await airlock(['--home', home, '--json', 'list', '--ecosystem', 'oci'])).stdout) as { digest: string }[];
+  assert.deepEqual(listed.map((a) => a.digest), [image.indexDigest]);
+});

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseChallenge, tokenUrl } from '../../src/ecosystems/oci/challenge.js';
+import { credentialFrom } from '../../src/ecosystems/oci/credentials.js';
+import { parseManifest } from '../../src/ecosystems/oci/manifest.js';
+import { parsePlatform, platformMatches } from '../../src/ecosystems/oci/platform.js';
+import { formatReference, parseReference } from '../../src/ecosystems/oci/reference.js';
+import { registryBase } from '../../src/ecosystems/oci/registry-client.js';
+import { servedName } from '../../src/ecosystems/oci/view.js';
+
+const D = `sha256:${'a'.repeat(64)}`;
+
+test('image references normalise as docker does', () => {
+  const cases: [string, string][] = [
+    ['nginx', 'docker.io/library/nginx:latest'],
+    ['nginx:1.27-alpine', 'docker.io/library/nginx:1.27-alpine'],
+    ['library/nginx', 'docker.io/library/nginx:latest'],
+    ['docker.io/nginx', 'docker.io/library/nginx:latest'],
+    ['index.docker.io/library/nginx:1', 'docker.io/library/nginx:1'],
+    ['bitnami/redis:7', 'docker.io/bitnami/redis:7'],
+    ['ghcr.io/org/model-server:v2', 'ghcr.io/org/model-server:v2'],
+    [`ghcr.io/org/model-server@${D}`, `ghcr.io/org/model-server@${D}`],
+    [`quay.io/a/b:1@${D}`, `quay.io/a/b:1@${D}`],
+    ['localhost/img', 'localhost/img:latest'],
+    ['127.0.0.1:5000/test/app:1.0', '127.0.0.1:5000/test/app:1.0'],
+  ];
+  for (const [input, want] of cases) assert.equal(formatReference(parseReference(input)), want, input);
+  for (const bad of ['Nginx', 'nginx:', 'a//b', 'ghcr.io/../x', `x@sha256:${'g'.repeat(64)}`, 'x:-tag', '']) {
+    assert.throws(() => parseReference(bad), /is not an image reference/, bad);
+  }
+});
+
+test('registry endpoints: Docker Hub API host, loopback over HTTP, mirrors', () => {
+  assert.equal(registryBase('docker.io'), 'https://registry-1.docker.io');
+  assert.equal(registryBase('127.0.0.1:5000'), 'http://127.0.0.1:5000');
+  assert.equal(registryBase('reg.example:5000', { insecure: true }), 'http://reg.example:5000');
+  assert.equal(registryBase('docker.io', { mirror: 'https://mirror.example/' }), 'https://mirror.example');
+  assert.equal(servedName('127.0.0.1:5000/test/app'), '127.0.0.1-5000/test/app');
+  assert.equal(servedName('docker.io/library/nginx'), 'docker.io/library/nginx');
+});
+
+test('WWW-Authenticate challenges and the token URL', () => {
+  const c = parseChallenge('Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull"');
+  assert.deepEqual(c, { scheme: 'bearer', params: { realm: 'https://auth.example/token', service: 'registry.example', scope: 'repository:a/b:pull' } });
+  assert.equal(tokenUrl(c!, 'repository:x/y:pull'), 'https://auth.example/token?service=registry.example&scope=repository%3Ax%2Fy%3Apull');
+  assert.deepEqual(parseChallenge('Basic realm="a \\"quoted\\" realm"'), { scheme: 'basic', params: { realm: 'a "quoted" realm' } });
+  assert.equal(parseChallenge('Negotiate abc'), undefined);
+});
+
+test('credentials from container auth files', () => {
+  const auth = Buffer.from('user:pa:ss').toString('base64');
+  assert.deepEqual(credentialFrom({ auths: { 'ghcr.io': { auth } } }, 'ghcr.io'), { username: 'user', password: 'pa:ss' });
+  assert.deepEqual(credentialFrom({ auths: { 'https://index.docker.io/v1/': { auth } } }, 'docker.io'), { username: 'user', password: 'pa:ss' });
+  assert.equal(credentialFrom({ auths: { 'ghcr.io': { auth } } }, 'quay.io'), undefined);
+});
+
+test('platforms match with default variants', () => {
+  assert.ok(platformMatches(parsePlatform('linux/arm64/v8'), parsePlatform('linux/arm64')));
+  assert.ok(platformMatches(parsePlatform('linux/arm/v7'), parsePlatform('linux/arm')));
+  assert.ok(!platformMatches(parsePlatform('linux/arm/v6'), parsePlatform('linux/arm')));
+  assert.ok(!platformMatches(parsePlatform('linux/amd64'), parsePlatform('windows/amd64')));
+});
+
+test('manifests are parsed as untrusted documents', () => {
+  const desc = { mediaType: 'application/vnd.oci.image.config.v1+json', digest: D, size: 2 };
+  const m = parseManifest(Buffer.from(JSON.stringify({ schemaVersion: 2, config: desc, layers: [desc], subject: desc, artifactType: 'x/y' })), 'application/vnd.oci.image.manifest.v1+json');
+  assert.equal(m.kind, 'image');
+  assert.equal(m.subject?.digest, D);
+  const idx = parseManifest(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', manifests: [{ ...desc, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } }] })), undefined);
+  assert.equal(idx.kind, 'index');
+  assert.throws(() => parseManifest(Buffer.from('{"schemaVersion":1}'), undefined), /schemaVersion 2/);
+  assert.throws(() => parseManifest(Buffer.from(JSON.stringify({ schemaVersion: 2, config: { ...desc, digest: 'md5:x' }, layers: [] })), undefined), /config has no sha256 digest/);
+  assert.throws(() => parseManifest(Buffer.from(JSON.stringify({ schemaVersion: 2, config: desc, layers: [{ ...desc, size: -1 }] })), undefined), /bad size/);
+});
