@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { airlock, inNamespace, run, serveOffline } from '../helpers/cli.js';
-import { buildImage, pushImage, startRegistry } from '../helpers/oci.js';
+import { attachReferrer, buildImage, pushImage, startRegistry } from '../helpers/oci.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /**
@@ -17,6 +17,8 @@ test('oci: registry → lock for two platforms → bundle → offline import →
   const registry = await startRegistry(t, dir);
   const image = await buildImage(join(dir, 'layout'), '1.0', ['linux/amd64', 'linux/arm64', 'linux/s390x']);
   await pushImage(image, '1.0', `${registry.host}/test/app:1.0`);
+  const indexSize = (await readFile(join(image.layout, 'blobs', 'sha256', image.indexDigest.slice(7)))).length;
+  const signature = await attachReferrer(registry.host, 'test/app', { digest: image.indexDigest, size: indexSize, mediaType: 'application/vnd.oci.image.index.v1+json' }, 'application/vnd.dev.test.signature');
 
   await writeFile(
     join(dir, 'airlock.yaml'),
@@ -35,6 +37,7 @@ test('oci: registry → lock for two platforms → bundle → offline import →
   const pinned = new Set(art!.blobs.map((b) => b.digest));
   assert.ok(pinned.has(image.platforms['linux/arm64']!.manifest) && pinned.has(image.platforms['linux/amd64']!.config));
   assert.ok(!pinned.has(image.platforms['linux/s390x']!.manifest), 'a platform the target lacks stays behind');
+  assert.ok(pinned.has(signature), 'the signature attached by the sha256-<hex> tag fallback travels with the image');
 
   // The bundle is an OCI layout skopeo reads directly.
   const fromBundle = await run('skopeo', ['inspect', '--raw', `oci-archive:${join(dir, 'img.airlock')}:${registry.host}/test/app:1.0`]);
@@ -70,6 +73,16 @@ test('oci: registry → lock for two platforms → bundle → offline import →
   assert.notEqual(missing.code, 0, 'a platform left behind is not served');
 
   const curl = (path: string) => inNamespace(server, 'curl', ['-s', '-w', '\n%{http_code}', `http://127.0.0.1:8080${path}`]);
+  const repoPath = served.slice('127.0.0.1:8080/'.length);
+  for (const filter of ['', '?artifactType=application/vnd.dev.test.signature']) {
+    const refs = await curl(`/v2/${repoPath}/referrers/${image.indexDigest}${filter}`);
+    const [body, status] = refs.stdout.split('\n');
+    assert.equal(status, '200');
+    const listedRefs = JSON.parse(body!) as { manifests: { digest: string; artifactType: string }[] };
+    assert.deepEqual(listedRefs.manifests.map((m) => [m.digest, m.artifactType]), [[signature, 'application/vnd.dev.test.signature']]);
+  }
+  const none = await curl(`/v2/${repoPath}/referrers/${image.indexDigest}?artifactType=application/x-other`);
+  assert.match(none.stdout, /"manifests":\[\]\}\n200$/, 'the referrers API answers 200 with an empty index');
   const unknown = await curl('/v2/nope/app/manifests/1.0');
   assert.match(unknown.stdout, /"code":"NAME_UNKNOWN"[\s\S]*\n404$/);
   const noTag = await curl(`/v2/${served.slice('127.0.0.1:8080/'.length)}/manifests/2.0`);

@@ -132,3 +132,52 @@ export async function pushImage(image: BuiltImage, tag: string, dest: string, cr
   const r = await run('skopeo', ['copy', '--all', '--preserve-digests', '--dest-tls-verify=false', ...(creds ? ['--dest-creds', creds] : []), `oci:${image.layout}:${tag}`, `docker://${dest}`]);
   if (r.code !== 0) throw new Error(`skopeo copy to ${dest}: ${r.stderr}`);
 }
+
+/** Pushes bytes as a blob with the spec's monolithic POST + PUT. */
+async function pushBlob(base: string, name: string, body: Buffer): Promise<{ digest: string; size: number }> {
+  const digest = sha(body);
+  const start = await fetch(`${base}/v2/${name}/blobs/uploads/`, { method: 'POST' });
+  if (start.status !== 202) throw new Error(`upload start: ${start.status}`);
+  const location = new URL(start.headers.get('location')!, base);
+  location.searchParams.set('digest', digest);
+  const put = await fetch(location, { method: 'PUT', body: new Uint8Array(body), headers: { 'content-type': 'application/octet-stream' } });
+  if (put.status !== 201) throw new Error(`upload: ${put.status} ${await put.text()}`);
+  return { digest, size: body.length };
+}
+
+async function pushManifest(base: string, name: string, reference: string, body: Buffer, mediaType: string): Promise<void> {
+  const r = await fetch(`${base}/v2/${name}/manifests/${reference}`, { method: 'PUT', body: new Uint8Array(body), headers: { 'content-type': mediaType } });
+  if (r.status !== 201) throw new Error(`manifest ${reference}: ${r.status} ${await r.text()}`);
+}
+
+/**
+ * Attaches a signature-like artifact to `subject` the way OCI 1.1 clients do against a
+ * registry without the referrers API: the artifact manifest (with `subject`) by digest, and
+ * an index of referrers under the tag `sha256-<hex>`.
+ */
+export async function attachReferrer(host: string, name: string, subject: { digest: string; size: number; mediaType: string }, artifactType: string): Promise<string> {
+  const base = `http://${host}`;
+  const empty = await pushBlob(base, name, Buffer.from('{}'));
+  const payload = await pushBlob(base, name, Buffer.from(`{"signed":"${subject.digest}"}`));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      artifactType,
+      config: { mediaType: 'application/vnd.oci.empty.v1+json', ...empty },
+      layers: [{ mediaType: 'application/vnd.dev.test.signature+json', ...payload }],
+      subject,
+    }),
+  );
+  const digest = sha(manifest);
+  await pushManifest(base, name, digest, manifest, 'application/vnd.oci.image.manifest.v1+json');
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: manifest.length, artifactType }],
+    }),
+  );
+  await pushManifest(base, name, `sha256-${subject.digest.slice(7)}`, index, 'application/vnd.oci.image.index.v1+json');
+  return digest;
+}
