@@ -72,3 +72,13 @@ test('manifests are parsed as untrusted documents', () => {
   assert.throws(() => parseManifest(Buffer.from(JSON.stringify({ schemaVersion: 2, config: { ...desc, digest: 'md5:x' }, layers: [] })), undefined), /config has no sha256 digest/);
   assert.throws(() => parseManifest(Buffer.from(JSON.stringify({ schemaVersion: 2, config: desc, layers: [{ ...desc, size: -1 }] })), undefined), /bad size/);
 });
+
+test('client-config docker, podman and containerd', async () => {
+  const { ociClientConfig } = await import('../../src/ecosystems/oci/client-config.js');
+  const docker = ociClientConfig('http://mirror:8080', 'docker');
+  assert.deepEqual(JSON.parse(docker.slice(docker.indexOf('{'))), { 'registry-mirrors': ['http://mirror:8080'], 'insecure-registries': ['mirror:8080'] });
+  const podman = ociClientConfig('https://mirror.lab', 'podman');
+  assert.match(podman, /prefix = "docker\.io"\nlocation = "docker\.io"\n\[\[registry\.mirror\]\]\nlocation = "mirror\.lab"\n/);
+  assert.doesNotMatch(podman, /insecure/);
+  assert.match(ociClientConfig('https://mirror.lab', 'containerd'), /\[host\."https:\/\/mirror\.lab"\]\n {2}capabilities = \["pull", "resolve"\]/);
+});
