@@ -12,23 +12,21 @@ export function ociClientConfig(baseUrl: string, client: string): string {
     ].join('\n');
   }
   if (client === 'podman') {
+    // A mirror entry per registry: Docker Hub's images are served as P, every other host's as H/P.
+    const mirror = (registry: string, location: string) => [
+      '[[registry]]',
+      `prefix = "${registry}"`,
+      `location = "${registry}"`,
+      '[[registry.mirror]]',
+      `location = "${location}"`,
+      ...(insecure ? ['insecure = true'] : []),
+      '',
+    ];
     return [
       '# /etc/containers/registries.conf.d/airlock.conf (or ~/.config/containers/registries.conf)',
-      '[[registry]]',
-      'prefix = "docker.io"',
-      'location = "docker.io"',
-      '[[registry.mirror]]',
-      `location = "${host}"`,
-      ...(insecure ? ['insecure = true'] : []),
-      '',
+      ...mirror('docker.io', host),
       '# Another registry, e.g. ghcr.io: its images are served under ghcr.io/<path>',
-      '[[registry]]',
-      'prefix = "ghcr.io"',
-      'location = "ghcr.io"',
-      '[[registry.mirror]]',
-      `location = "${host}/ghcr.io"`,
-      ...(insecure ? ['insecure = true'] : []),
-      '',
+      ...mirror('ghcr.io', `${host}/ghcr.io`),
     ].join('\n');
   }
   return [
