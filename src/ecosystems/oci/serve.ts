@@ -15,7 +15,7 @@ type Query = { n?: string; last?: string; ns?: string; artifactType?: string };
 /** `n` and `last` pagination (distribution spec: tags list and catalog), with the `Link` to the next page. */
 function paginate(req: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply, all: string[], path: string): string[] | undefined {
   const { n, last } = req.query;
-  let items = last !== undefined ? all.filter((x) => x > last) : all;
+  const items = last !== undefined ? all.filter((x) => x > last) : all;
   if (n === undefined) return items;
   const limit = Number(n);
   if (!Number.isInteger(limit) || limit < 0) {
@@ -26,8 +26,7 @@ function paginate(req: FastifyRequest<{ Querystring: Query }>, reply: FastifyRep
   if (items.length > page.length && page.length > 0) {
     reply.header('link', `<${path}?n=${limit}&last=${encodeURIComponent(page.at(-1)!)}>; rel="next"`);
   }
-  items = page;
-  return items;
+  return page;
 }
 
 /**
