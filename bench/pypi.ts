@@ -6,57 +6,12 @@
  *   identical bytes as a static file (wrk, loopback).
  * Needs python3, nginx and wrk (Debian: nginx-light, wrk). Timings are printed, never asserted.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const AIRLOCK = join(ROOT, 'bin/airlock');
-const RUNS = 3;
-
-function must(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr || r.error}`);
-  return r.stdout;
-}
-
-function timed(cmd: string, args: string[]): number {
-  const start = process.hrtime.bigint();
-  must(cmd, args);
-  return Number(process.hrtime.bigint() - start) / 1e9;
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-async function nginx(dir: string, root: string, port: number): Promise<() => Promise<void>> {
-  const conf = join(dir, `nginx-${port}.conf`);
-  await writeFile(
-    conf,
-    `worker_processes 1; daemon off; pid ${dir}/nginx-${port}.pid; error_log ${dir}/nginx-${port}.log;
-events { worker_connections 1024; }
-http { access_log off; include /etc/nginx/mime.types; default_type text/html;
-  server { listen 127.0.0.1:${port}; root ${root}; index index.html; } }\n`,
-  );
-  const child = spawn('nginx', ['-c', conf, '-p', dir], { stdio: 'ignore' });
-  await waitFor(`http://127.0.0.1:${port}/`);
-  return async () => {
-    child.kill('SIGQUIT');
-    await once(child, 'exit');
-  };
-}
-
-/** Until something answers at `url` (any status), for at most 10 s. */
-async function waitFor(url: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (spawnSync('curl', ['-s', '-o', '/dev/null', url]).status === 0) return;
-    await sleep(100);
-  }
-  throw new Error(`nothing answers at ${url}`);
-}
+import { AIRLOCK, ROOT, RUNS, median, must, nginx, timed, waitFor } from './util.js';
 
 function wrk(url: string, accept?: string): number {
   const out = must('wrk', ['-t2', '-c32', '-d5s', ...(accept ? ['-H', `Accept: ${accept}`] : []), url]);

@@ -1,0 +1,76 @@
+/**
+ * Image benchmarks, each against a peer in the same run:
+ * - `skopeo copy` of one image (a 512 MiB layer plus a small one) from `airlock serve` vs
+ *   from Debian's docker-registry holding the same content (wall time, median of 3);
+ * - one blob GET (the 512 MiB layer) from airlock vs nginx serving the same file.
+ * Needs skopeo, docker-registry, nginx and curl. Timings are printed, never asserted.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { buildImage, freePort, pushImage, startRegistry } from '../test/helpers/oci.js';
+import { AIRLOCK, RUNS, median, must, nginx, timed, waitFor } from './util.js';
+
+const LAYER = 512 << 20;
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-oci-'));
+  await chmod(dir, 0o755);
+  const cleanups: (() => unknown)[] = [];
+  const t = { after: (fn: () => unknown) => cleanups.push(fn) } as unknown as TestContext;
+  try {
+    const registry = await startRegistry(t, dir);
+    const image = await buildImage(join(dir, 'layout'), '1', ['linux/amd64'], { shared: randomBytes(LAYER) });
+    await pushImage(image, '1', `${registry.host}/bench/big:1`);
+    await writeFile(join(dir, 'airlock.yaml'), `name: bench\ntarget: { platforms: [linux/amd64] }\nimages:\n  - ref: ${registry.host}/bench/big:1\n`);
+    const home = join(dir, 'home');
+    for (const args of [['lock'], ['fetch']]) must(AIRLOCK, ['--home', home, ...args], { cwd: dir });
+
+    const port = await freePort();
+    const server = spawn(AIRLOCK, ['--home', home, 'serve', '--listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
+    cleanups.push(async () => {
+      server.kill('SIGTERM');
+      await once(server, 'exit');
+    });
+    await waitFor(`http://127.0.0.1:${port}/healthz`);
+
+    const copy = (source: string): number[] =>
+      Array.from({ length: RUNS }, (_, i) => {
+        const out = join(dir, `out-${i}`);
+        const s = timed('skopeo', ['copy', '--src-tls-verify=false', source, `dir:${out}`]);
+        must('rm', ['-rf', out]);
+        return s;
+      });
+    const viaAirlock = median(copy(`docker://127.0.0.1:${port}/${registry.host.replace(':', '-')}/bench/big:1`));
+    const viaRegistry = median(copy(`docker://${registry.host}/bench/big:1`));
+
+    const manifest = JSON.parse(await readFile(join(image.layout, 'blobs', 'sha256', image.platforms['linux/amd64']!.manifest.slice(7)), 'utf8')) as {
+      layers: { digest: string; size: number }[];
+    };
+    const big = manifest.layers.reduce((a, b) => (b.size > a.size ? b : a));
+    const root = join(dir, 'www');
+    await mkdir(root, { recursive: true });
+    await copyFile(join(image.layout, 'blobs', 'sha256', big.digest.slice(7)), join(root, 'layer'));
+    const nginxPort = await freePort();
+    cleanups.push(await nginx(dir, root, nginxPort));
+    const get = (url: string) => median(Array.from({ length: RUNS }, () => timed('curl', ['-sf', '-o', '/dev/null', url])));
+    const airlockGet = get(`http://127.0.0.1:${port}/v2/${registry.host.replace(':', '-')}/bench/big/blobs/${big.digest}`);
+    const nginxGet = get(`http://127.0.0.1:${nginxPort}/layer`);
+    const rss = Number(/VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+    const mb = (s: number) => ((big.size / s) / 1e6).toFixed(0);
+    process.stdout.write(`airlock oci bench: one image, ${(big.size / 2 ** 20).toFixed(0)} MiB layer (median of ${RUNS})\n\n`);
+    process.stdout.write(`skopeo copy  from airlock ${viaAirlock.toFixed(2)} s   from docker-registry ${viaRegistry.toFixed(2)} s   ratio ${(viaAirlock / viaRegistry).toFixed(2)}\n`);
+    process.stdout.write(`blob GET     airlock ${mb(airlockGet)} MB/s   nginx ${mb(nginxGet)} MB/s   ratio ${(airlockGet / nginxGet).toFixed(2)} (airlock's time / nginx's)\n`);
+    process.stdout.write(`airlock serve peak RSS ${rss.toFixed(0)} MB\n`);
+  } finally {
+    for (const c of cleanups.reverse()) await c();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

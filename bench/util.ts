@@ -1,0 +1,52 @@
+/** Pieces every benchmark uses: commands that must succeed, timings, medians, an nginx peer. */
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const AIRLOCK = join(ROOT, 'bin/airlock');
+export const RUNS = 3;
+
+export function must(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr || r.error}`);
+  return r.stdout;
+}
+
+export function timed(cmd: string, args: string[]): number {
+  const start = process.hrtime.bigint();
+  must(cmd, args);
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function nginx(dir: string, root: string, port: number): Promise<() => Promise<void>> {
+  const conf = join(dir, `nginx-${port}.conf`);
+  await writeFile(
+    conf,
+    `worker_processes 1; daemon off; pid ${dir}/nginx-${port}.pid; error_log ${dir}/nginx-${port}.log;
+events { worker_connections 1024; }
+http { access_log off; include /etc/nginx/mime.types; default_type text/html;
+  server { listen 127.0.0.1:${port}; root ${root}; index index.html; } }\n`,
+  );
+  const child = spawn('nginx', ['-c', conf, '-p', dir], { stdio: 'ignore' });
+  await waitFor(`http://127.0.0.1:${port}/`);
+  return async () => {
+    child.kill('SIGQUIT');
+    await once(child, 'exit');
+  };
+}
+
+/** Until something answers at `url` (any status), for at most 10 s. */
+export async function waitFor(url: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (spawnSync('curl', ['-s', '-o', '/dev/null', url]).status === 0) return;
+    await sleep(100);
+  }
+  throw new Error(`nothing answers at ${url}`);
+}
+
