@@ -71,6 +71,8 @@ export interface MetadataStore {
    * counted as existing; with a different digest the whole call fails with CONFLICT.
    */
   putArtifacts(records: readonly ArtifactRecord[], bundleId: string | null): Promise<CommitResult>;
+  /** Removes artifacts by key in one transaction (their blobs stay: other artifacts may share them); returns how many went. */
+  deleteArtifacts(ecosystem: string, keys: readonly string[]): Promise<number>;
   /** Every blob digest any artifact needs, with the artifact that needs it. */
   blobReferences(): AsyncIterable<{ digest: Digest; size: number; artifact: string }>;
 

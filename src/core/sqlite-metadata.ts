@@ -69,6 +69,13 @@ export class SqliteMetadataStore implements MetadataStore {
     return r;
   }
 
+  async deleteArtifacts(ecosystem: string, keys: readonly string[]): Promise<number> {
+    const stmt = this.db.prepare('DELETE FROM artifacts WHERE ecosystem = ? AND key = ?');
+    const n = transaction(this.db, () => keys.reduce((sum, k) => sum + Number(stmt.run(ecosystem, k).changes), 0));
+    this.ownCommits++;
+    return n;
+  }
+
   async *blobReferences(): AsyncIterable<{ digest: Digest; size: number; artifact: string }> {
     const stmt = this.db.prepare(
       `SELECT b.digest, b.size, a.ecosystem, a.key FROM artifact_blobs b JOIN artifacts a ON a.id = b.artifact_id
