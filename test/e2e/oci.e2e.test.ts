@@ -136,3 +136,91 @@ test('oci: an upstream with Basic auth: refused without credentials, pulled with
   const listed = JSON.parse((await airlock(['--home', home, '--json', 'list', '--ecosystem', 'oci'])).stdout) as { digest: string }[];
   assert.deepEqual(listed.map((a) => a.digest), [image.indexDigest]);
 });
+
+test('oci: push with skopeo (publisher token), chunked and monolithic uploads, mounts, referrers, deletes', async (t) => {
+  const dir = await tempDir(t);
+  const home = join(dir, 'home');
+  const image = await buildImage(join(dir, 'layout'), '1.0', ['linux/amd64', 'linux/arm64']);
+  const token = async (name: string, role: string) => (await airlock(['--home', home, 'token', 'create', '--name', name, '--role', role])).stdout.trim();
+  const publisher = await token('ci', 'publisher');
+  const reader = await token('dev', 'reader');
+  const server = await serveOffline(t, ['--home', home, 'serve', '--listen', '127.0.0.1:8080']);
+  const skopeo = (...args: string[]) => inNamespace(server, 'skopeo', args);
+  const sh = (cmd: string) => inNamespace(server, 'sh', ['-c', cmd]);
+  const base = 'http://127.0.0.1:8080';
+  const auth = `-u ci:${publisher}`;
+
+  const denied = await skopeo('copy', '--all', '--dest-tls-verify=false', '--dest-creds', `dev:${reader}`, `oci:${image.layout}:1.0`, 'docker://127.0.0.1:8080/team/app:1.0');
+  assert.notEqual(denied.code, 0, 'a reader token cannot push');
+  const pushed = await skopeo('copy', '--all', '--dest-tls-verify=false', '--dest-creds', `ci:${publisher}`, `oci:${image.layout}:1.0`, 'docker://127.0.0.1:8080/team/app:1.0');
+  assert.equal(pushed.code, 0, pushed.stderr);
+  const raw = await sh(`curl -sf -H 'Accept: application/vnd.oci.image.index.v1+json' ${base}/v2/team/app/manifests/1.0 | sha256sum`);
+  assert.equal(`sha256:${raw.stdout.split(' ')[0]}`, image.indexDigest, 'pushed bytes come back unchanged');
+  const arm = join(dir, 'arm');
+  const back = await skopeo('copy', '--src-tls-verify=false', '--override-arch', 'arm64', 'docker://127.0.0.1:8080/team/app:1.0', `oci:${arm}:x`);
+  assert.equal(back.code, 0, back.stderr);
+  assert.equal((JSON.parse(await readFile(join(arm, 'index.json'), 'utf8')) as { manifests: { digest: string }[] }).manifests[0]!.digest, image.platforms['linux/arm64']!.manifest);
+
+  // Copying within the registry (skopeo offers cross-repository mounts for blobs it has seen there).
+  const copied = await skopeo('copy', '--all', '--src-tls-verify=false', '--dest-tls-verify=false', '--dest-creds', `ci:${publisher}`, 'docker://127.0.0.1:8080/team/app:1.0', 'docker://127.0.0.1:8080/other/app:2.0');
+  assert.equal(copied.code, 0, copied.stderr);
+  const tags = await skopeo('list-tags', '--tls-verify=false', 'docker://127.0.0.1:8080/other/app');
+  assert.deepEqual((JSON.parse(tags.stdout) as { Tags: string[] }).Tags, ['2.0']);
+
+  // A chunked upload: chunks must continue where the last one ended (416 otherwise).
+  const started = await sh(`curl -s -o /dev/null -D - -X POST ${auth} ${base}/v2/team/raw/blobs/uploads/`);
+  assert.match(started.stdout, /^HTTP\/1\.1 202/);
+  const location = /location: (\S+)/i.exec(started.stdout)![1]!;
+  const patch = (range: string, body: string) =>
+    sh(`printf '%s' '${body}' | curl -s -o /dev/null -D - -X PATCH ${auth} -H 'Content-Type: application/octet-stream' -H 'Content-Range: ${range}' --data-binary @- ${base}${location}`);
+  assert.match((await patch('0-4', 'hello')).stdout, /^HTTP\/1\.1 202[\s\S]*range: 0-4/i);
+  assert.match((await patch('9-11', 'xyz')).stdout, /^HTTP\/1\.1 416[\s\S]*range: 0-4/i);
+  assert.match((await patch('5-10', ' world')).stdout, /^HTTP\/1\.1 202[\s\S]*range: 0-10/i);
+  const helloDigest = `sha256:${(await run('sh', ['-c', "printf 'hello world' | sha256sum"])).stdout.split(' ')[0]}`;
+  const wrong = await sh(`curl -s -w '\\n%{http_code}' -X PUT ${auth} '${base}${location}?digest=sha256:${'0'.repeat(64)}'`);
+  assert.match(wrong.stdout, /"code":"DIGEST_INVALID"[\s\S]*\n400$/);
+  const gone = await sh(`curl -s -o /dev/null -w '%{http_code}' -I ${base}/v2/team/raw/blobs/sha256:${'0'.repeat(64)}`);
+  assert.equal(gone.stdout, '404', 'a blob with a wrong digest is not stored');
+
+  const again = await sh(`curl -s -o /dev/null -D - -X POST ${auth} ${base}/v2/team/raw/blobs/uploads/`);
+  const loc2 = /location: (\S+)/i.exec(again.stdout)![1]!;
+  const streamed = await sh(`printf 'hello world' | curl -s -o /dev/null -w '%{http_code}' -X PATCH ${auth} -H 'Content-Type: application/octet-stream' --data-binary @- ${base}${loc2}`);
+  assert.equal(streamed.stdout, '202', 'a PATCH without Content-Range streams');
+  const done = await sh(`curl -s -o /dev/null -D - -X PUT ${auth} '${base}${loc2}?digest=${helloDigest}'`);
+  assert.match(done.stdout, new RegExp(`^HTTP/1\\.1 201[\\s\\S]*docker-content-digest: ${helloDigest}`, 'i'));
+  assert.equal((await sh(`curl -sf ${base}/v2/team/raw/blobs/${helloDigest}`)).stdout, 'hello world');
+  const mounted = await sh(`curl -s -o /dev/null -D - -X POST ${auth} '${base}/v2/elsewhere/raw/blobs/uploads/?mount=${helloDigest}&from=team/raw'`);
+  assert.match(mounted.stdout, new RegExp(`^HTTP/1\\.1 201[\\s\\S]*location: /v2/elsewhere/raw/blobs/${helloDigest}`, 'i'));
+
+  // Monolithic POST, then manifests: one naming a missing blob is refused; one with a subject is a referrer.
+  const empty = (await sh(`printf '{}' | curl -s -o /dev/null -w '%{http_code}' -X POST ${auth} -H 'Content-Type: application/octet-stream' --data-binary @- '${base}/v2/team/raw/blobs/uploads/?digest=sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a'`)).stdout;
+  assert.equal(empty, '201');
+  const putManifest = (ref: string, body: object) =>
+    sh(`printf '%s' '${JSON.stringify(body)}' | curl -s -D - -X PUT ${auth} -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary @- ${base}/v2/team/app/manifests/${ref}`);
+  const emptyDesc = { mediaType: 'application/vnd.oci.empty.v1+json', digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2 };
+  const missing = await putManifest('bad', { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: emptyDesc, layers: [{ ...emptyDesc, digest: `sha256:${'1'.repeat(64)}` }] });
+  assert.match(missing.stdout, /^HTTP\/1\.1 400[\s\S]*"code":"MANIFEST_BLOB_UNKNOWN"/);
+  const indexSize = (await readFile(join(image.layout, 'blobs', 'sha256', image.indexDigest.slice(7)))).length;
+  const sig = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    artifactType: 'application/vnd.dev.test.sbom',
+    config: emptyDesc,
+    layers: [{ mediaType: 'text/plain', digest: helloDigest, size: 11 }],
+    subject: { mediaType: 'application/vnd.oci.image.index.v1+json', digest: image.indexDigest, size: indexSize },
+  };
+  const sigDigest = `sha256:${(await run('sh', ['-c', `printf '%s' '${JSON.stringify(sig)}' | sha256sum`])).stdout.split(' ')[0]}`;
+  const withSubject = await putManifest(sigDigest, sig);
+  assert.match(withSubject.stdout, new RegExp(`^HTTP/1\\.1 201[\\s\\S]*oci-subject: ${image.indexDigest}`, 'i'));
+  const refs = JSON.parse((await sh(`curl -sf ${base}/v2/team/app/referrers/${image.indexDigest}`)).stdout) as { manifests: { digest: string }[] };
+  assert.deepEqual(refs.manifests.map((m) => m.digest), [sigDigest]);
+
+  // Deleting a tag keeps the manifest by digest; deleting the digest removes it.
+  const del = (ref: string) => sh(`curl -s -o /dev/null -w '%{http_code}' -X DELETE ${auth} ${base}/v2/team/app/manifests/${ref}`);
+  assert.equal((await del('1.0')).stdout, '202');
+  assert.deepEqual(JSON.parse((await sh(`curl -sf ${base}/v2/team/app/tags/list`)).stdout), { name: 'team/app', tags: [] });
+  assert.equal((await sh(`curl -s -o /dev/null -w '%{http_code}' ${base}/v2/team/app/manifests/${image.indexDigest}`)).stdout, '200');
+  assert.equal((await del(image.indexDigest)).stdout, '202');
+  assert.equal((await sh(`curl -s -o /dev/null -w '%{http_code}' ${base}/v2/team/app/manifests/${image.indexDigest}`)).stdout, '404');
+  assert.equal((await del('1.0')).stdout, '404');
+});

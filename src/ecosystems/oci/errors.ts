@@ -6,7 +6,7 @@ export const OCI_ERRORS = {
   BLOB_UPLOAD_INVALID: 400,
   BLOB_UPLOAD_UNKNOWN: 404,
   DIGEST_INVALID: 400,
-  MANIFEST_BLOB_UNKNOWN: 404,
+  MANIFEST_BLOB_UNKNOWN: 400,
   MANIFEST_INVALID: 400,
   MANIFEST_UNKNOWN: 404,
   NAME_INVALID: 400,
@@ -16,6 +16,8 @@ export const OCI_ERRORS = {
   DENIED: 403,
   UNSUPPORTED: 405,
   TOOMANYREQUESTS: 429,
+  // distribution's, beyond the spec's list; docker and skopeo know it.
+  TAG_INVALID: 400,
 } as const;
 
 export type OciErrorCode = keyof typeof OCI_ERRORS;

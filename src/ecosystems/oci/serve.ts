@@ -4,7 +4,8 @@ import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
 import { sendOciError } from './errors.js';
 import { OCI_INDEX } from './media-types.js';
-import { isTag } from './reference.js';
+import { Pusher } from './push.js';
+import { isRepositoryPath, isTag } from './reference.js';
 import { RegistryView, type RepoView } from './view.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -30,8 +31,8 @@ function paginate(req: FastifyRequest<{ Querystring: Query }>, reply: FastifyRep
 }
 
 /**
- * The pull side of the OCI Distribution Spec v1.1 at `/v2/`: manifests by tag and digest,
- * blobs with Range, tags and catalog with pagination, and the referrers API. Answers are
+ * The OCI Distribution Spec v1.1 at `/v2/`: pull (manifests by tag and digest, blobs with
+ * Range, tags and catalog with pagination, the referrers API) and push (push.ts). Answers are
  * built from a view of the store that is rebuilt only when the store's revision changes.
  */
 export function serveOci(app: FastifyInstance, ctx: ServeContext): void {
@@ -55,10 +56,12 @@ export function serveOci(app: FastifyInstance, ctx: ServeContext): void {
     return sendBlob(req, reply, ctx.store, m, { contentType: m.mediaType, cacheControl: byDigest ? IMMUTABLE : 'no-cache' });
   };
 
-  const blob = async (req: FastifyRequest, reply: FastifyReply, repo: RepoView, digest: string) => {
+  // Blobs are content-addressed and readers may read every repository, so a blob the store
+  // holds is served under any name: a pushed layer is there before its manifest, as clients expect.
+  const blob = async (req: FastifyRequest, reply: FastifyReply, repo: RepoView | undefined, name: string, digest: string) => {
     if (!isDigest(digest)) return sendOciError(reply, 'DIGEST_INVALID', `"${digest}" is not a sha256 digest`);
-    const b = repo.blobs.get(digest);
-    if (!b) return sendOciError(reply, 'BLOB_UNKNOWN', `blob unknown to ${repo.name}: ${digest}`, { digest });
+    const b = repo?.blobs.get(digest) ?? (await ctx.store.blobs.stat(digest));
+    if (!b) return sendOciError(reply, 'BLOB_UNKNOWN', `blob unknown to ${name}: ${digest}`, { digest });
     reply.header('docker-content-digest', digest);
     return sendBlob(req, reply, ctx.store, { digest, size: b.size }, { contentType: 'application/octet-stream', cacheControl: IMMUTABLE });
   };
@@ -81,37 +84,75 @@ export function serveOci(app: FastifyInstance, ctx: ServeContext): void {
 
   const handler = async (req: FastifyRequest<{ Querystring: Query; Params: { '*'?: string } }>, reply: FastifyReply) => {
     const rest = req.params['*'] ?? '';
-    if (rest === '') return reply.code(200).type('application/json').send({});
+    if (rest === '') {
+      // Clients learn from this ping whether to send credentials at all; without a challenge
+      // here they would never offer them to a push. Anonymous pulls still work where reads
+      // are open: a client with no credentials goes on without them.
+      if (!req.headers.authorization) {
+        reply.header('www-authenticate', 'Basic realm="airlock"');
+        return sendOciError(reply, 'UNAUTHORIZED', 'authentication required (Basic with a token as password)');
+      }
+      return reply.code(200).type('application/json').send({});
+    }
     const v = await view();
     if (rest === '_catalog') {
       const page = paginate(req, reply, v.names(), '/v2/_catalog');
       return page && reply.send({ repositories: page });
     }
+    const upload = UPLOAD_PATH.exec(rest);
+    if (upload) return validName(reply, upload[1]!) && pusher.status(reply, upload[1]!, upload[2]!);
     const m = /^(.+?)\/(manifests|blobs|tags|referrers)\/([^/]+)$/.exec(rest);
     if (!m) return sendOciError(reply, 'NAME_INVALID', `no such endpoint: /v2/${rest}`, undefined, 404);
     const [, name, kind, ref] = m as unknown as [string, string, string, string];
-    if (name.split('/').some((c) => c === '' || c === '.' || c === '..') || !/^[a-z0-9][a-z0-9._/-]*$/.test(name)) {
-      return sendOciError(reply, 'NAME_INVALID', `invalid repository name "${name}"`);
-    }
+    if (!validName(reply, name)) return reply;
     const repo = v.find(name, req.query.ns);
     if (kind === 'referrers') {
       if (!isDigest(ref)) return sendOciError(reply, 'DIGEST_INVALID', `"${ref}" is not a sha256 digest`);
       return referrers(req, reply, repo, ref);
     }
+    if (kind === 'blobs') return blob(req, reply, repo, name, ref);
     if (!repo) return sendOciError(reply, 'NAME_UNKNOWN', `repository name not known to registry: ${name}`, { name });
     if (kind === 'manifests') return manifest(req, reply, repo, ref);
-    if (kind === 'blobs') return blob(req, reply, repo, ref);
     if (ref !== 'list') return sendOciError(reply, 'NAME_INVALID', `no such endpoint: /v2/${rest}`, undefined, 404);
     const page = paginate(req, reply, [...repo.tags.keys()].sort(), `/v2/${name}/tags/list`);
     return page && reply.send({ name, tags: page });
   };
 
+  const write = async (req: FastifyRequest<{ Querystring: Query; Params: { '*'?: string } }>, reply: FastifyReply) => {
+    const rest = req.params['*'] ?? '';
+    const start = /^(.+)\/blobs\/uploads\/?$/.exec(rest);
+    const session = UPLOAD_PATH.exec(rest);
+    const man = /^(.+?)\/manifests\/([^/]+)$/.exec(rest);
+    const name = start?.[1] ?? session?.[1] ?? man?.[1];
+    if (!name || !validName(reply, name)) {
+      req.raw.resume();
+      return name ? reply : sendOciError(reply, 'UNSUPPORTED', `${req.method} /v2/${rest} is not an endpoint of this registry`);
+    }
+    if (start && req.method === 'POST') return pusher.start(req, reply, name);
+    if (session && req.method === 'PATCH') return pusher.patch(req, reply, name, session[2]!);
+    if (session && req.method === 'PUT') return pusher.put(req, reply, name, session[2]!);
+    if (session && req.method === 'DELETE') return pusher.cancel(reply, session[2]!);
+    if (man && req.method === 'PUT') return pusher.putManifest(req, reply, name, man[2]!);
+    if (man && req.method === 'DELETE') return pusher.deleteManifest(reply, name, man[2]!);
+    req.raw.resume();
+    return sendOciError(reply, 'UNSUPPORTED', `${req.method} /v2/${rest} is not supported (blobs are never deleted by the API)`);
+  };
+
+  const pusher = new Pusher(ctx.store, view);
   app.route({ method: ['GET', 'HEAD'], url: '/v2/*', handler });
   app.route({ method: ['GET', 'HEAD'], url: '/v2', handler: (_req, reply) => reply.redirect('/v2/', 301) });
-  // Push is not served yet: say so in the spec's words rather than with a generic 404.
-  app.route({
-    method: ['POST', 'PUT', 'PATCH', 'DELETE'],
-    url: '/v2/*',
-    handler: (_req, reply) => sendOciError(reply, 'UNSUPPORTED', 'this registry is read-only: images arrive in bundles'),
+  // Uploads and manifests arrive as raw bodies of any media type: no parser may touch them.
+  app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_req, _payload, done) => done(null));
+    scope.route({ method: ['POST', 'PUT', 'PATCH', 'DELETE'], url: '/v2/*', handler: write });
   });
+}
+
+const UPLOAD_PATH = /^(.+)\/blobs\/uploads\/([^/]+)$/;
+
+function validName(reply: FastifyReply, name: string): boolean {
+  if (isRepositoryPath(name)) return true;
+  sendOciError(reply, 'NAME_INVALID', `invalid repository name "${name}"`);
+  return false;
 }

@@ -6,6 +6,8 @@ import { DOCKER_HUB } from './reference.js';
 /** What `/v2/<name>/` can answer for one repository. */
 export interface RepoView {
   name: string;
+  /** The names its artifacts are stored under (`127.0.0.1:5000/x` for `127.0.0.1-5000/x`). */
+  storedNames: Set<string>;
   /** Tag → the manifest it points at; the newest import of a tag wins. */
   tags: Map<string, StoredManifest>;
   manifests: Map<Digest, StoredManifest>;
@@ -31,7 +33,8 @@ export class RegistryView {
       if (!m) continue;
       const name = servedName(a.name);
       let repo = this.repos.get(name);
-      if (!repo) this.repos.set(name, (repo = { name, tags: new Map(), manifests: new Map(), blobs: new Map() }));
+      if (!repo) this.repos.set(name, (repo = { name, storedNames: new Set(), tags: new Map(), manifests: new Map(), blobs: new Map() }));
+      repo.storedNames.add(a.name);
       for (const man of m.manifests) repo.manifests.set(man.digest, man);
       for (const b of a.blobs) repo.blobs.set(b.digest, { size: b.size, ...(b.mediaType ? { mediaType: b.mediaType } : {}) });
       const top = m.manifests.find((x) => x.digest === a.digest);

@@ -1,0 +1,276 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ArtifactRecord } from '../../core/artifact.js';
+import { type Digest, HashingStream, digestOf, isDigest } from '../../core/digest.js';
+import type { Store } from '../../core/store.js';
+import { sendOciError } from './errors.js';
+import { ManifestError, type ParsedManifest, parseManifest } from './manifest.js';
+import { isManifestType } from './media-types.js';
+import type { OciImageMetadata, StoredManifest } from './record.js';
+import { isTag } from './reference.js';
+import type { RegistryView } from './view.js';
+
+const MAX_MANIFEST = 4 << 20;
+const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+type Req = FastifyRequest<{ Querystring: Record<string, string | undefined> }>;
+
+/**
+ * The push side of the distribution spec. Upload sessions are files in the store's scratch
+ * directory, named by a random id, so the server holds no state of its own: a session's
+ * length is its file's size, and any replica sharing the store can continue it.
+ */
+export class Pusher {
+  constructor(
+    private readonly store: Store,
+    private readonly view: () => Promise<RegistryView>,
+  ) {}
+
+  private async uploads(): Promise<string> {
+    const dir = join(await this.store.blobs.tempDir(), 'oci-uploads');
+    await mkdir(dir, { recursive: true });
+    return dir;
+  }
+
+  private async sessionPath(id: string): Promise<string | undefined> {
+    if (!UPLOAD_ID.test(id)) return undefined;
+    const path = join(await this.uploads(), id);
+    return (await stat(path).catch(() => undefined)) ? path : undefined;
+  }
+
+  private accepted(reply: FastifyReply, name: string, id: string, size: number): FastifyReply {
+    return reply
+      .code(202)
+      .header('location', `/v2/${name}/blobs/uploads/${id}`)
+      .header('range', `0-${Math.max(0, size - 1)}`)
+      .header('docker-upload-uuid', id)
+      .header('content-length', 0)
+      .send();
+  }
+
+  private created(reply: FastifyReply, name: string, digest: Digest): FastifyReply {
+    return reply.code(201).header('location', `/v2/${name}/blobs/${digest}`).header('docker-content-digest', digest).header('content-length', 0).send();
+  }
+
+  /** Hashes a finished upload and moves it into the store when it is what the client said. */
+  private async finish(reply: FastifyReply, name: string, path: string, expected: string | undefined): Promise<FastifyReply> {
+    if (!expected || !isDigest(expected)) {
+      await rm(path, { force: true });
+      return sendOciError(reply, 'DIGEST_INVALID', `the upload must end with ?digest=sha256:<hex>, got "${expected ?? ''}"`);
+    }
+    const h = new HashingStream();
+    await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), h, async (s: AsyncIterable<Buffer>) => {
+      for await (const _ of s);
+    });
+    const blob = { digest: h.digest(), size: h.size };
+    if (blob.digest !== expected) {
+      await rm(path, { force: true });
+      return sendOciError(reply, 'DIGEST_INVALID', `the upload hashes to ${blob.digest}, not ${expected}`, { expected, actual: blob.digest });
+    }
+    await this.store.withWriteLock('push', () => this.store.blobs.adopt(path, blob));
+    return this.created(reply, name, blob.digest);
+  }
+
+  private async append(req: Req, path: string): Promise<void> {
+    await pipeline(req.raw, createWriteStream(path, { flags: 'a', highWaterMark: 1 << 20 }));
+  }
+
+  /** POST /v2/<name>/blobs/uploads/: a session, a monolithic upload (?digest=), or a mount (?mount=&from=). */
+  async start(req: Req, reply: FastifyReply, name: string): Promise<FastifyReply> {
+    const { mount, digest } = req.query;
+    // A mount succeeds for any blob the store holds: readers may read every repository, so
+    // there is nothing to hide between them.
+    if (mount && isDigest(mount) && (await this.store.blobs.stat(mount))) {
+      req.raw.resume();
+      return this.created(reply, name, mount);
+    }
+    const id = randomUUID();
+    const path = join(await this.uploads(), id);
+    await this.append(req, path);
+    if (digest !== undefined) return this.finish(reply, name, path, digest);
+    return this.accepted(reply, name, id, 0);
+  }
+
+  /** PATCH: a chunk at the offset Content-Range names, or (without it) a stream to the end. */
+  async patch(req: Req, reply: FastifyReply, name: string, id: string): Promise<FastifyReply> {
+    const path = await this.sessionPath(id);
+    if (!path) {
+      req.raw.resume();
+      return sendOciError(reply, 'BLOB_UPLOAD_UNKNOWN', `no upload ${id}`);
+    }
+    const have = (await stat(path)).size;
+    const range = req.headers['content-range'];
+    if (range !== undefined) {
+      const m = /^(?:bytes )?(\d+)-(\d+)$/.exec(range);
+      const length = Number(req.headers['content-length']);
+      if (!m || Number(m[1]) !== have || Number(m[2]) < Number(m[1]) || (Number.isFinite(length) && length !== Number(m[2]) - Number(m[1]) + 1)) {
+        req.raw.resume();
+        return reply
+          .code(416)
+          .header('location', `/v2/${name}/blobs/uploads/${id}`)
+          .header('range', `0-${Math.max(0, have - 1)}`)
+          .type('application/json')
+          .send({ errors: [{ code: 'BLOB_UPLOAD_INVALID', message: `chunk ${range} does not continue the ${have} bytes received` }] });
+      }
+    }
+    await this.append(req, path);
+    return this.accepted(reply, name, id, (await stat(path)).size);
+  }
+
+  /** PUT: the last chunk (optional) and the digest; the blob enters the store only if it matches. */
+  async put(req: Req, reply: FastifyReply, name: string, id: string): Promise<FastifyReply> {
+    const path = await this.sessionPath(id);
+    if (!path) {
+      req.raw.resume();
+      return sendOciError(reply, 'BLOB_UPLOAD_UNKNOWN', `no upload ${id}`);
+    }
+    await this.append(req, path);
+    return this.finish(reply, name, path, req.query.digest);
+  }
+
+  async status(reply: FastifyReply, name: string, id: string): Promise<FastifyReply> {
+    const path = await this.sessionPath(id);
+    if (!path) return sendOciError(reply, 'BLOB_UPLOAD_UNKNOWN', `no upload ${id}`);
+    const size = (await stat(path)).size;
+    return reply.code(204).header('location', `/v2/${name}/blobs/uploads/${id}`).header('range', `0-${Math.max(0, size - 1)}`).header('docker-upload-uuid', id).send();
+  }
+
+  async cancel(reply: FastifyReply, id: string): Promise<FastifyReply> {
+    const path = await this.sessionPath(id);
+    if (!path) return sendOciError(reply, 'BLOB_UPLOAD_UNKNOWN', `no upload ${id}`);
+    await rm(path, { force: true });
+    return reply.code(204).send();
+  }
+
+  /** Every blob a manifest needs, from the store; a child manifest of an index is read for its own. */
+  private async needs(parsed: ParsedManifest): Promise<{ blobs: ArtifactRecord['blobs']; children: StoredManifest[] } | { missing: Digest }> {
+    const blobs: ArtifactRecord['blobs'] = [];
+    const children: StoredManifest[] = [];
+    const add = async (d: { digest: Digest; size: number; mediaType: string }): Promise<boolean> => {
+      const have = await this.store.blobs.stat(d.digest);
+      if (!have || have.size !== d.size) return false;
+      blobs.push({ digest: d.digest, size: d.size, mediaType: d.mediaType });
+      return true;
+    };
+    if (parsed.kind === 'image') {
+      for (const d of [parsed.config, ...parsed.layers]) if (!(await add(d))) return { missing: d.digest };
+      return { blobs, children };
+    }
+    for (const d of parsed.manifests) {
+      if (!(await add(d))) return { missing: d.digest };
+      const parts: Buffer[] = [];
+      for await (const c of await this.store.blobs.open(d.digest)) parts.push(c as Buffer);
+      let child: ParsedManifest;
+      try {
+        child = parseManifest(Buffer.concat(parts), d.mediaType);
+      } catch {
+        return { missing: d.digest };
+      }
+      children.push({ digest: d.digest, mediaType: child.mediaType, size: d.size });
+      if (child.kind === 'image') for (const x of [child.config, ...child.layers]) if (!(await add(x))) return { missing: x.digest };
+    }
+    return { blobs, children };
+  }
+
+  /** PUT /v2/<name>/manifests/<tag|digest>: checked, stored byte for byte, one artifact per tag or digest. */
+  async putManifest(req: Req, reply: FastifyReply, name: string, reference: string): Promise<FastifyReply> {
+    const byDigest = isDigest(reference);
+    if (!byDigest && !isTag(reference)) {
+      req.raw.resume();
+      return sendOciError(reply, 'TAG_INVALID', `"${reference}" is neither a tag nor a sha256 digest`, undefined, 400);
+    }
+    const parts: Buffer[] = [];
+    let n = 0;
+    for await (const c of req.raw) {
+      n += (c as Buffer).length;
+      if (n > MAX_MANIFEST) return sendOciError(reply, 'SIZE_INVALID', `a manifest may be at most ${MAX_MANIFEST} bytes`);
+      parts.push(c as Buffer);
+    }
+    const bytes = Buffer.concat(parts);
+    const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+    let parsed: ParsedManifest;
+    try {
+      parsed = parseManifest(bytes, contentType);
+    } catch (e) {
+      return sendOciError(reply, 'MANIFEST_INVALID', e instanceof ManifestError ? e.message : 'unreadable manifest');
+    }
+    if (isManifestType(contentType) && contentType !== parsed.mediaType) {
+      return sendOciError(reply, 'MANIFEST_INVALID', `Content-Type ${contentType} but the manifest says ${parsed.mediaType}`);
+    }
+    const digest = digestOf(bytes);
+    if (byDigest && reference !== digest) return sendOciError(reply, 'DIGEST_INVALID', `the manifest hashes to ${digest}, not ${reference}`);
+    const needs = await this.needs(parsed);
+    if ('missing' in needs) return sendOciError(reply, 'MANIFEST_BLOB_UNKNOWN', `blob unknown to registry: ${needs.missing}`, { digest: needs.missing });
+
+    const top: StoredManifest = {
+      digest,
+      mediaType: parsed.mediaType,
+      size: bytes.length,
+      ...(parsed.subject ? { subject: parsed.subject.digest } : {}),
+      ...(parsed.artifactType ? { artifactType: parsed.artifactType } : {}),
+      ...(parsed.annotations ? { annotations: parsed.annotations } : {}),
+    };
+    const tag = byDigest ? undefined : reference;
+    const metadata: OciImageMetadata = { refName: tag ? `${name}:${tag}` : `${name}@${digest}`, ...(tag ? { tag } : {}), platforms: [], manifests: [top, ...needs.children] };
+    const record: ArtifactRecord = {
+      ecosystem: 'oci',
+      key: `${tag ? `${name}:${tag}` : name}@${digest}`,
+      name,
+      version: tag ?? digest,
+      digest,
+      size: bytes.length,
+      mediaType: parsed.mediaType,
+      metadata: metadata as unknown as Record<string, unknown>,
+      blobs: [{ digest, size: bytes.length, mediaType: parsed.mediaType }, ...needs.blobs],
+    };
+    await this.store.withWriteLock('push', async () => {
+      await this.store.blobs.put(Readable.from([bytes]), `oci:${record.key}`, { digest, size: bytes.length });
+      await this.store.meta.putArtifacts([record], null);
+    });
+    reply.code(201).header('location', `/v2/${name}/manifests/${digest}`).header('docker-content-digest', digest).header('content-length', 0);
+    if (parsed.subject) reply.header('oci-subject', parsed.subject.digest);
+    return reply.send();
+  }
+
+  /** DELETE of a manifest (every artifact with that digest in the repository) or of a tag (the manifest stays). */
+  async deleteManifest(reply: FastifyReply, name: string, reference: string): Promise<FastifyReply> {
+    const repo = (await this.view()).find(name);
+    if (!repo) return sendOciError(reply, 'NAME_UNKNOWN', `repository name not known to registry: ${name}`, { name });
+    const rows = (await this.store.meta.listArtifacts({ ecosystem: 'oci' })).filter((a) => a.name === name || repo.storedNames.has(a.name));
+    if (isDigest(reference)) {
+      const gone = rows.filter((a) => a.digest === reference);
+      if (gone.length === 0) return sendOciError(reply, 'MANIFEST_UNKNOWN', `manifest unknown: ${name}@${reference}`);
+      await this.store.withWriteLock('push', () => this.store.meta.deleteArtifacts('oci', gone.map((a) => a.key)));
+      return reply.code(202).send();
+    }
+    const tagged = rows.filter((a) => (a.metadata as { tag?: string }).tag === reference);
+    if (tagged.length === 0) return sendOciError(reply, 'MANIFEST_UNKNOWN', `manifest unknown: ${name}:${reference}`);
+    await this.store.withWriteLock('push', async () => {
+      // The manifests stay reachable by digest: each untagged copy replaces a tagged one.
+      const keep: ArtifactRecord[] = tagged.map((a) => {
+        const m = a.metadata as unknown as OciImageMetadata;
+        const { tag: _tag, ...rest } = m;
+        return {
+          ecosystem: 'oci',
+          key: `${a.name}@${a.digest}`,
+          name: a.name,
+          version: a.digest,
+          digest: a.digest,
+          size: a.size,
+          ...(a.mediaType ? { mediaType: a.mediaType } : {}),
+          ...(a.source ? { source: a.source } : {}),
+          metadata: { ...rest, refName: `${a.name}@${a.digest}` } as unknown as Record<string, unknown>,
+          blobs: a.blobs,
+        };
+      });
+      await this.store.meta.deleteArtifacts('oci', tagged.map((a) => a.key));
+      await this.store.meta.putArtifacts(keep, null);
+    });
+    return reply.code(202).send();
+  }
+}
