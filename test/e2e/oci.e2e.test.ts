@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { airlock, inNamespace, run, serveOffline } from '../helpers/cli.js';
-import { attachReferrer, buildImage, pushImage, startRegistry } from '../helpers/oci.js';
+import { attachReferrer, buildImage, podmanIn, pushImage, startRegistry } from '../helpers/oci.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /**
@@ -46,6 +46,24 @@ test('oci: registry → lock for two platforms → bundle → offline import →
 
   const imp = await airlock(['--home', high, 'import', join(dir, 'img.airlock')], { offline: true });
   assert.equal(imp.code, 0, imp.stderr);
+
+  // Saved from the store, offline, for docker load / podman load: one platform per archive.
+  const podman = podmanIn(join(dir, 'podman'));
+  for (const [format, platform] of [['docker-archive', 'linux/arm64'], ['oci-archive', 'linux/amd64']] as const) {
+    const tarball = join(dir, `${format}.tar`);
+    const saved = await airlock(['--home', high, 'image', 'save', `${registry.host}/test/app:1.0`, '-o', tarball, '--format', format, '--platform', platform], { offline: true });
+    assert.equal(saved.code, 0, saved.stderr);
+    const seen = await run('skopeo', ['inspect', `${format}:${tarball}`]);
+    assert.equal(seen.code, 0, seen.stderr);
+    assert.equal((JSON.parse(seen.stdout) as { Architecture: string }).Architecture, platform.split('/')[1]);
+    const loaded = await podman(['load', '-i', tarball]);
+    assert.equal(loaded.code, 0, loaded.stderr);
+  }
+  const images = await podman(['images', '--format', '{{.Repository}}:{{.Tag}} {{.Digest}}']);
+  assert.match(images.stdout, new RegExp(`${registry.host.replace(/\./g, '\\.')}/test/app:1\\.0`));
+  const noPlatform = await airlock(['--home', high, 'image', 'save', `${registry.host}/test/app:1.0`, '-o', join(dir, 'x.tar'), '--platform', 'linux/s390x'], { offline: true });
+  assert.equal(noPlatform.code, 1);
+  assert.match(noPlatform.stderr, /no linux\/s390x image in the store \(it has linux\/amd64, linux\/arm64\)/);
   const server = await serveOffline(t, ['--home', high, 'serve', '--listen', '127.0.0.1:8080']);
   const served = `127.0.0.1:8080/${registry.host.replace(':', '-')}/test/app`;
   const skopeo = (...args: string[]) => inNamespace(server, 'skopeo', [...args]);
@@ -161,10 +179,26 @@ test('oci: push with skopeo (publisher token), chunked and monolithic uploads, m
   assert.equal(back.code, 0, back.stderr);
   assert.equal((JSON.parse(await readFile(join(arm, 'index.json'), 'utf8')) as { manifests: { digest: string }[] }).manifests[0]!.digest, image.platforms['linux/arm64']!.manifest);
 
+  // podman pulls through the mirror entries client-config prints, for Docker Hub and for another host.
+  for (const name of ['docker.io/library/app:1.0', 'ghcr.io/team/tool:2']) {
+    const r = await skopeo('copy', '--all', '--dest-tls-verify=false', '--dest-creds', `ci:${publisher}`, `oci:${image.layout}:1.0`, `docker://127.0.0.1:8080/${name}`);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const conf = join(dir, 'registries.conf');
+  await writeFile(conf, `unqualified-search-registries = []\n${(await airlock(['client-config', 'podman', '--url', 'http://127.0.0.1:8080'])).stdout}`);
+  const podman = podmanIn(join(dir, 'podman'), { CONTAINERS_REGISTRIES_CONF: conf });
+  for (const name of ['docker.io/library/app:1.0', 'ghcr.io/team/tool:2']) {
+    const pulled = await podman(['pull', '--arch', 'arm64', name], (cmd, args) => inNamespace(server, cmd, args));
+    assert.equal(pulled.code, 0, `${name}: ${pulled.stderr}`);
+    const arch = await podman(['image', 'inspect', '--format', '{{.Architecture}}', name]);
+    assert.equal(arch.stdout.trim(), 'arm64');
+  }
+
   // Copying within the registry (skopeo offers cross-repository mounts for blobs it has seen there).
   const copied = await skopeo('copy', '--all', '--src-tls-verify=false', '--dest-tls-verify=false', '--dest-creds', `ci:${publisher}`, 'docker://127.0.0.1:8080/team/app:1.0', 'docker://127.0.0.1:8080/other/app:2.0');
   assert.equal(copied.code, 0, copied.stderr);
   const tags = await skopeo('list-tags', '--tls-verify=false', 'docker://127.0.0.1:8080/other/app');
+  assert.equal(tags.code, 0, tags.stderr);
   assert.deepEqual((JSON.parse(tags.stdout) as { Tags: string[] }).Tags, ['2.0']);
 
   // A chunked upload: chunks must continue where the last one ended (416 otherwise).

@@ -7,7 +7,7 @@ import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
-import { run } from './cli.js';
+import { type RunResult, run } from './cli.js';
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -180,4 +180,12 @@ export async function attachReferrer(host: string, name: string, subject: { dige
   );
   await pushManifest(base, name, `sha256-${subject.digest.slice(7)}`, index, 'application/vnd.oci.image.index.v1+json');
   return digest;
+}
+
+/** podman with its own storage (vfs: no kernel overlay needed) under `dir`, as root. */
+export function podmanIn(dir: string, env: NodeJS.ProcessEnv = {}) {
+  return (args: string[], through?: (cmd: string, args: string[]) => Promise<RunResult>) => {
+    const full = ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--events-backend', 'none', ...args];
+    return through ? through('env', [...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'podman', ...full]) : run('podman', full, { env });
+  };
 }
