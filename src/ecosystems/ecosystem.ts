@@ -19,6 +19,8 @@ export interface ServeContext {
   store: Store;
   /** The URL clients reach this server at, without a trailing slash. */
   baseUrl: string;
+  /** Whether an Authorization header carries a live token (for an ecosystem's own login endpoints). */
+  validToken(header: string | undefined): Promise<boolean>;
 }
 
 export interface ManifestSection<Section, Settings = unknown> {

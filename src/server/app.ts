@@ -54,6 +54,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return rows.map(artifactSummary);
   });
 
-  for (const e of ECOSYSTEMS) await e.serve(app, { store: opts.store, baseUrl: opts.baseUrl });
+  const validToken = async (header: string | undefined) => (await authenticate(header, opts.store.meta)) !== undefined;
+  for (const e of ECOSYSTEMS) await e.serve(app, { store: opts.store, baseUrl: opts.baseUrl, validToken });
   return app;
 }

@@ -194,6 +194,19 @@ test('oci: push with skopeo (publisher token), chunked and monolithic uploads, m
     assert.equal(arch.stdout.trim(), 'arm64');
   }
 
+  // containerd names the upstream host with ?ns=.
+  const ns = (path: string) => sh(`curl -s -o /dev/null -w '%{http_code}' -H 'Accept: application/vnd.oci.image.index.v1+json' '${base}${path}'`);
+  assert.equal((await ns('/v2/library/app/manifests/1.0?ns=docker.io')).stdout, '200');
+  assert.equal((await ns('/v2/team/tool/manifests/2?ns=ghcr.io')).stdout, '200');
+  assert.equal((await ns('/v2/team/tool/manifests/2?ns=quay.io')).stdout, '404');
+
+  // The Bearer realm: Basic credentials in, the same token out as Bearer.
+  const issued = await sh(`curl -sf -u ci:${publisher} '${base}/v2/token?service=airlock&scope=repository:team/app:push,pull'`);
+  const bearer = (JSON.parse(issued.stdout) as { token: string }).token;
+  const viaBearer = await sh(`curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Authorization: Bearer ${bearer}' ${base}/v2/team/app/blobs/uploads/`);
+  assert.equal(viaBearer.stdout, '202');
+  assert.equal((await sh(`curl -s -o /dev/null -w '%{http_code}' -u ci:wrong ${base}/v2/token`)).stdout, '401');
+
   // Copying within the registry (skopeo offers cross-repository mounts for blobs it has seen there).
   const copied = await skopeo('copy', '--all', '--src-tls-verify=false', '--dest-tls-verify=false', '--dest-creds', `ci:${publisher}`, 'docker://127.0.0.1:8080/team/app:1.0', 'docker://127.0.0.1:8080/other/app:2.0');
   assert.equal(copied.code, 0, copied.stderr);

@@ -139,6 +139,21 @@ export function serveOci(app: FastifyInstance, ctx: ServeContext): void {
   };
 
   const pusher = new Pusher(ctx.store, view);
+  // The token realm of the distribution auth spec, for clients that expect Bearer: Basic
+  // credentials (a token as password) are checked, and the token they carry is handed back
+  // as the Bearer token, so no second secret exists. Without credentials the token is
+  // `anonymous`, good for whatever anonymous requests may do (reads, unless --auth required).
+  app.get('/v2/token', async (req, reply) => {
+    if (req.headers.authorization && !(await ctx.validToken(req.headers.authorization))) {
+      reply.header('www-authenticate', 'Basic realm="airlock"');
+      return sendOciError(reply, 'UNAUTHORIZED', 'unknown or revoked token');
+    }
+    const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    const decoded = basic ? Buffer.from(basic[1]!, 'base64').toString('utf8') : '';
+    const token = decoded.includes(':') ? decoded.slice(decoded.indexOf(':') + 1) : '';
+    const issued = new Date().toISOString();
+    return reply.header('cache-control', 'no-store').send({ token: token || 'anonymous', access_token: token || 'anonymous', expires_in: 3600, issued_at: issued });
+  });
   app.route({ method: ['GET', 'HEAD'], url: '/v2/*', handler });
   app.route({ method: ['GET', 'HEAD'], url: '/v2', handler: (_req, reply) => reply.redirect('/v2/', 301) });
   // Uploads and manifests arrive as raw bodies of any media type: no parser may touch them.
