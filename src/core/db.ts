@@ -71,6 +71,25 @@ const MIGRATIONS: readonly string[] = [
     last_used_at TEXT
   );
   `,
+  `
+  CREATE TABLE trust_policies (
+    id           INTEGER PRIMARY KEY,
+    policy       TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    installed_at TEXT NOT NULL
+  );
+  CREATE TABLE audit_log (
+    id        INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    subject   TEXT NOT NULL,
+    outcome   TEXT NOT NULL,
+    detail    TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+  );
+  `,
 ];
 
 export function openDatabase(path: string): DatabaseSync {

@@ -20,6 +20,9 @@ export type ErrorCode =
   | 'AUTH_REQUIRED'
   | 'FORBIDDEN'
   | 'IO_ERROR'
+  | 'CUSTODY_INVALID'
+  | 'CUSTODY_REFUSED'
+  | 'AUDIT_BROKEN'
   | 'INTERNAL';
 
 export class AirlockError extends Error {

@@ -42,6 +42,20 @@ export interface ImportRow extends Required<ImportRecord> {
   at: string;
 }
 
+/** One entry of the hash-chained audit log, as the store keeps it. */
+export interface AuditRow {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  subject: string;
+  outcome: string;
+  /** Canonical JSON of whatever else the event carries. */
+  detail: string;
+  prevHash: string;
+  hash: string;
+}
+
 export interface ArtifactFilter {
   ecosystem?: string;
   name?: string;
@@ -85,6 +99,17 @@ export interface MetadataStore {
   commitBundle(bundleId: string, records: readonly ArtifactRecord[]): Promise<CommitResult>;
   recordImport(rec: ImportRecord): Promise<void>;
   listImports(): Promise<ImportRow[]>;
+
+  /** Installs a trust policy (canonical JSON) and returns the one now in force; older ones stay as history. */
+  setTrustPolicy(policy: string, source: string): Promise<void>;
+  trustPolicy(): Promise<{ policy: string; source: string; installedAt: string } | undefined>;
+
+  /**
+   * Appends to the audit log in one transaction: `entry` gets the previous entry's hash and
+   * `hashOf(entry with prevHash)` as its own, so the chain is extended under the same lock.
+   */
+  appendAudit(entry: Omit<AuditRow, 'id' | 'prevHash' | 'hash'>, hashOf: (e: Omit<AuditRow, 'id' | 'hash'>) => string): Promise<AuditRow>;
+  listAudit(): Promise<AuditRow[]>;
 
   createToken(name: string, role: TokenRole, hash: string): Promise<void>;
   listTokens(): Promise<TokenRow[]>;

@@ -5,6 +5,7 @@ import type { Digest } from './digest.js';
 import { AirlockError } from './errors.js';
 import type {
   ArtifactFilter,
+  AuditRow,
   BundleRow,
   CommitResult,
   ImportRecord,
@@ -74,6 +75,45 @@ export class SqliteMetadataStore implements MetadataStore {
     const n = transaction(this.db, () => keys.reduce((sum, k) => sum + Number(stmt.run(ecosystem, k).changes), 0));
     this.ownCommits++;
     return n;
+  }
+
+  async setTrustPolicy(policy: string, source: string): Promise<void> {
+    this.db.prepare('INSERT INTO trust_policies (policy, source, installed_at) VALUES (?, ?, ?)').run(policy, source, now());
+    this.ownCommits++;
+  }
+
+  async trustPolicy(): Promise<{ policy: string; source: string; installedAt: string } | undefined> {
+    const r = this.db.prepare('SELECT policy, source, installed_at FROM trust_policies ORDER BY id DESC LIMIT 1').get();
+    return r ? { policy: String(r.policy), source: String(r.source), installedAt: String(r.installed_at) } : undefined;
+  }
+
+  async appendAudit(entry: Omit<AuditRow, 'id' | 'prevHash' | 'hash'>, hashOf: (e: Omit<AuditRow, 'id' | 'hash'>) => string): Promise<AuditRow> {
+    return transaction(this.db, () => {
+      const last = this.db.prepare('SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1').get();
+      const withPrev = { ...entry, prevHash: last ? String(last.hash) : '' };
+      const hash = hashOf(withPrev);
+      const r = this.db
+        .prepare('INSERT INTO audit_log (at, actor, action, subject, outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(entry.at, entry.actor, entry.action, entry.subject, entry.outcome, entry.detail, withPrev.prevHash, hash);
+      return { id: Number(r.lastInsertRowid), ...withPrev, hash };
+    });
+  }
+
+  async listAudit(): Promise<AuditRow[]> {
+    return this.db
+      .prepare('SELECT * FROM audit_log ORDER BY id')
+      .all()
+      .map((r) => ({
+        id: Number(r.id),
+        at: String(r.at),
+        actor: String(r.actor),
+        action: String(r.action),
+        subject: String(r.subject),
+        outcome: String(r.outcome),
+        detail: String(r.detail),
+        prevHash: String(r.prev_hash),
+        hash: String(r.hash),
+      }));
   }
 
   async *blobReferences(): AsyncIterable<{ digest: Digest; size: number; artifact: string }> {

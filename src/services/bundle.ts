@@ -1,8 +1,10 @@
 import { createReadStream } from 'node:fs';
-import { basename } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { type Digest, digestOf } from '../core/digest.js';
 import { AirlockError, isAirlockError } from '../core/errors.js';
+import { writeFileAtomic } from '../core/fsutil.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
 import { type BundleManifest, volumeContents } from '../bundle/format.js';
@@ -15,7 +17,8 @@ export interface CreateBundleOptions {
   out: string;
   split?: number;
   onlyVolume?: number;
-  sequence: number;
+  /** Default: the number this store gave the same lock before, else the next one for this creator. */
+  sequence?: number;
   creator: string;
   reporter: Reporter;
 }
@@ -23,14 +26,15 @@ export interface CreateBundleOptions {
 /** Writes the bundle for a lock whose blobs are all in the store (the caller fetched them). */
 export async function createBundle(store: Store, lock: Lockfile, opts: CreateBundleOptions): Promise<WrittenBundle> {
   const artifacts = recordsOf(lock);
+  const lockDigest = digestOf(serializeLock(lock));
   return writeBundle({
     blobs: store.blobs,
     header: {
       name: lock.name,
-      sequence: opts.sequence,
+      sequence: opts.sequence ?? (await sequenceFor(store, opts.creator, `${lock.name} ${lockDigest}`)),
       creator: opts.creator,
       target: lock.target,
-      lockDigest: digestOf(serializeLock(lock)),
+      lockDigest,
     },
     artifacts,
     out: opts.out,
@@ -38,6 +42,27 @@ export async function createBundle(store: Store, lock: Lockfile, opts: CreateBun
     ...(opts.onlyVolume !== undefined ? { onlyVolume: opts.onlyVolume } : {}),
     reporter: opts.reporter,
   });
+}
+
+interface Sequences {
+  [creator: string]: { last: number; byLock: Record<string, number> };
+}
+
+/**
+ * The connected side numbers its bundles per creator, so the closed side can tell a replay
+ * from a new bundle. The same lock keeps its number: bundling it again (or re-making a lost
+ * volume) gives the same bytes.
+ */
+async function sequenceFor(store: Store, creator: string, lockKey: string): Promise<number> {
+  const path = join(store.home, 'sequences.json');
+  const all = JSON.parse(await readFile(path, 'utf8').catch(() => '{}')) as Sequences;
+  const mine = (all[creator] ??= { last: 0, byLock: {} });
+  const known = mine.byLock[lockKey];
+  if (known !== undefined) return known;
+  mine.last += 1;
+  mine.byLock[lockKey] = mine.last;
+  await writeFileAtomic(path, `${JSON.stringify(all, null, 2)}\n`);
+  return mine.last;
 }
 
 function open(file: string) {

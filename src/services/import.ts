@@ -10,6 +10,8 @@ import { fsyncDir, fsyncFile, tempPathFor } from '../core/fsutil.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
 import type { BundleManifest } from '../bundle/format.js';
+import { audit, localActor } from '../audit/log.js';
+import { type GateOptions, checkCustody, checkSequence } from '../custody/gate.js';
 import { type BlobSink, type BlobTarget, type VolumeInfo, readVolume } from '../bundle/reader.js';
 
 export type VolumeOutcome = 'imported' | 'staged' | 'unchanged';
@@ -45,7 +47,12 @@ class StagingSink implements BlobSink {
   private dir = '';
   readonly added: string[] = [];
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly file: string,
+    private readonly opts: ImportOptions,
+    private readonly reporter: Reporter,
+  ) {}
 
   async start(info: VolumeInfo): Promise<boolean> {
     this.info = info;
@@ -54,6 +61,12 @@ class StagingSink implements BlobSink {
       this.skipReason = 'imported';
       return false;
     }
+    // Custody and replay are judged on the manifest alone, before a byte of content is read.
+    const custody = await checkCustody(this.store, this.file, info.bundleId, info.manifest, this.opts);
+    if (custody.includes('not enforced') || custody.includes('OVERRIDDEN')) this.reporter.warn(custody);
+    else this.reporter.info(custody);
+    const sequence = await checkSequence(this.store, info.bundleId, info.manifest);
+    if (sequence) this.reporter.info(sequence);
     if ((await this.store.meta.receivedVolumes(info.bundleId)).includes(info.volume)) {
       this.skipReason = 'received';
       return false;
@@ -110,9 +123,9 @@ async function sweepTemps(dir: string): Promise<void> {
   }
 }
 
-async function importVolume(store: Store, file: string, reporter: Reporter): Promise<VolumeResult> {
+async function importVolume(store: Store, file: string, reporter: Reporter, opts: ImportOptions): Promise<VolumeResult> {
   const label = basename(file);
-  const sink = new StagingSink(store);
+  const sink = new StagingSink(store, file, opts, reporter);
   crashPoint('import:start');
   let info: VolumeInfo;
   try {
@@ -120,13 +133,15 @@ async function importVolume(store: Store, file: string, reporter: Reporter): Pro
     info = await readVolume(input, label, sink);
   } catch (e) {
     await sink.rollback();
+    const message = isAirlockError(e) ? e.message : describeError(e);
     await store.meta.recordImport({
       bundleId: sink.info?.bundleId ?? null,
       source: file,
       volumes: sink.info ? [sink.info.volume] : [],
       outcome: 'refused',
-      message: isAirlockError(e) ? e.message : describeError(e),
+      message,
     });
+    await audit(store, { actor: localActor(), action: 'import', subject: sink.info ? `${sink.info.manifest.name} ${sink.info.bundleId}` : file, outcome: 'refused', detail: { file, message } });
     if (isAirlockError(e) || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     throw new AirlockError('NOT_FOUND', `${file}: no such file`);
   }
@@ -161,13 +176,9 @@ async function importVolume(store: Store, file: string, reporter: Reporter): Pro
   try {
     res = await commitBundle(store, info, reporter);
   } catch (e) {
-    await store.meta.recordImport({
-      bundleId: info.bundleId,
-      source: file,
-      volumes: received,
-      outcome: 'refused',
-      message: isAirlockError(e) ? e.message : describeError(e),
-    });
+    const message = isAirlockError(e) ? e.message : describeError(e);
+    await store.meta.recordImport({ bundleId: info.bundleId, source: file, volumes: received, outcome: 'refused', message });
+    await audit(store, { actor: localActor(), action: 'import', subject: `${m.name} ${info.bundleId}`, outcome: 'refused', detail: { file, message } });
     throw e;
   }
   await store.meta.recordImport({
@@ -177,6 +188,13 @@ async function importVolume(store: Store, file: string, reporter: Reporter): Pro
     outcome: 'imported',
     artifactsAdded: res.added,
     artifactsExisting: res.existing,
+  });
+  await audit(store, {
+    actor: localActor(),
+    action: 'import',
+    subject: `${m.name} ${info.bundleId}`,
+    outcome: 'imported',
+    detail: { file, sequence: m.sequence, creator: m.creator, added: res.added, existing: res.existing },
   });
   return { ...base, outcome: 'imported', missing: [], ...res };
 }
@@ -243,7 +261,9 @@ async function reassemble(dir: string, digest: Digest, chunks: { digest: Digest 
 }
 
 /** Imports volume files in the order given, holding the store's write lock throughout. */
-export async function importBundles(store: Store, files: readonly string[], reporter: Reporter): Promise<VolumeResult[]> {
+export type ImportOptions = GateOptions;
+
+export async function importBundles(store: Store, files: readonly string[], reporter: Reporter, opts: ImportOptions = {}): Promise<VolumeResult[]> {
   return store.withWriteLock('import', async () => {
     const stagingRoot = join(store.home, 'staging');
     for (const d of await readdir(stagingRoot).catch(() => [] as string[])) {
@@ -254,7 +274,7 @@ export async function importBundles(store: Store, files: readonly string[], repo
     }
     await sweepTemps(await store.blobs.tempDir());
     const out: VolumeResult[] = [];
-    for (const f of files) out.push(await importVolume(store, f, reporter));
+    for (const f of files) out.push(await importVolume(store, f, reporter, opts));
     return out;
   });
 }

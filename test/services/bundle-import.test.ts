@@ -181,7 +181,7 @@ test('a bundle that would change a stored artifact is refused before its blobs a
   await importBundles(high, first.files, silentReporter);
   const other = await Store.open(join(dir, 'other'));
   t.after(() => other.close());
-  const second = await createBundle(other, await seedLock(other, { 'x.txt': Buffer.from('two\n') }, 'second'), { ...opts, out: join(dir, '2.airlock') });
+  const second = await createBundle(other, await seedLock(other, { 'x.txt': Buffer.from('two\n') }, 'second'), { ...opts, sequence: 2, out: join(dir, '2.airlock') });
   await refused(t, high, second.files[0]!, /files:x\.txt: the store already holds sha256:[0-9a-f]{64}, the bundle has sha256:/);
 });
 

@@ -30,8 +30,9 @@ interface CreateOptions {
   out: string;
   split?: string;
   volume?: number;
-  sequence: number;
+  sequence?: number;
   creator?: string;
+  sign?: string;
   caFile?: string;
 }
 
@@ -46,7 +47,7 @@ export function register(program: Command): void {
     .requiredOption('-o, --out <OUT.airlock>', 'output path; volume sets are named OUT.vol-NNN-of-MMM.airlock')
     .option('--split <size>', 'largest volume, e.g. 700M, 4.7G, 25GiB (K/M/G/T are decimal, Ki/Mi/Gi/Ti binary)')
     .option('--volume <n>', 'write only volume N of the set again', wholeNumber('--volume'))
-    .option('--sequence <n>', 'bundle sequence number, for the receiver\'s replay protection', wholeNumber('--sequence'), 1)
+    .option('--sequence <n>', 'bundle sequence number, for the receiver\'s replay protection (default: the next for this creator; the same lock keeps its number)', wholeNumber('--sequence'))
     .option('--creator <who>', 'who made the bundle (default: user@host)')
     .option('--ca-file <pem>', 'extra CA certificates for HTTPS upstreams')
     .action(async (o: CreateOptions, cmd: Command) => {
@@ -60,7 +61,7 @@ export function register(program: Command): void {
             out: o.out,
             ...(split !== undefined ? { split } : {}),
             ...(o.volume !== undefined ? { onlyVolume: o.volume } : {}),
-            sequence: o.sequence,
+            ...(o.sequence !== undefined ? { sequence: o.sequence } : {}),
             creator: o.creator ?? defaultCreator(),
             reporter,
           }),
@@ -125,9 +126,10 @@ export function register(program: Command): void {
     .command('import')
     .description('verify bundle volumes and import them into the store (atomically, once all volumes are in)')
     .argument('<bundle...>', 'bundle files or volumes, in any order')
-    .action(async (files: string[], _o, cmd: Command) => {
+    .option('--override-custody <reason>', 'import even though custody fails the trust policy (local admin only; audited with the reason)')
+    .action(async (files: string[], o: { overrideCustody?: string }, cmd: Command) => {
       await withStore(cmd, async (store) => {
-        const res = await importBundles(store, files, reporterFor(cmd));
+        const res = await importBundles(store, files, reporterFor(cmd), o.overrideCustody ? { override: o.overrideCustody } : {});
         if (globals(cmd).json) {
           printJson(res);
           return;

@@ -1,0 +1,63 @@
+import { basename } from 'node:path';
+import { audit, localActor } from '../audit/log.js';
+import type { BundleManifest } from '../bundle/format.js';
+import { type Digest, hexOf } from '../core/digest.js';
+import { AirlockError } from '../core/errors.js';
+import type { Store } from '../core/store.js';
+import { custodyPath, readCustody } from './custody-file.js';
+import { examineCustody } from './examine.js';
+import { type TrustPolicy, evaluateCustody } from './policy.js';
+
+export interface GateOptions {
+  /** Import despite a failed custody check; the reason is audited. */
+  override?: string;
+}
+
+export async function installedPolicy(store: Store): Promise<TrustPolicy | undefined> {
+  const row = await store.meta.trustPolicy();
+  return row ? (JSON.parse(row.policy) as TrustPolicy) : undefined;
+}
+
+/**
+ * The custody check before a bundle's blobs are read: with a trust policy installed the
+ * signatures beside the bundle must satisfy it (or an audited override says why not);
+ * without one the import goes on and says custody is not enforced.
+ */
+export async function checkCustody(store: Store, file: string, bundleId: Digest, m: BundleManifest, opts: GateOptions): Promise<string> {
+  const policy = await installedPolicy(store);
+  if (!policy) return `${basename(file)}: custody is not enforced (no trust policy; see airlock trust set)`;
+  const sigs = examineCustody(await readCustody(custodyPath(file)), hexOf(bundleId));
+  const verdict = evaluateCustody(policy, sigs, new Date());
+  if (verdict.ok) {
+    return `${basename(file)}: custody holds (${Object.entries(verdict.counted)
+      .map(([role, names]) => `${role}: ${names.join(', ')}`)
+      .join('; ')})`;
+  }
+  const why = verdict.reasons.join('; ');
+  if (opts.override) {
+    await audit(store, { actor: localActor(), action: 'custody.override', subject: `${m.name} ${bundleId}`, outcome: 'overridden', detail: { reason: opts.override, failed: verdict.reasons } });
+    return `${basename(file)}: custody OVERRIDDEN (${opts.override}): ${why}`;
+  }
+  throw new AirlockError('CUSTODY_REFUSED', `${basename(file)}: custody: ${why}`, { hint: `signatures are read from ${custodyPath(file)}` });
+}
+
+/**
+ * Replay protection by the creator's sequence numbers: a sequence already imported from the
+ * same creator as another bundle is a replay; a lower, unused one fills a gap. Returns what
+ * to report.
+ */
+export async function checkSequence(store: Store, bundleId: Digest, m: BundleManifest): Promise<string | undefined> {
+  const mine = (await store.meta.listBundles()).filter((b) => b.creator === m.creator && b.status === 'imported' && b.id !== bundleId);
+  const clash = mine.find((b) => b.sequence === m.sequence);
+  if (clash) {
+    throw new AirlockError('CUSTODY_REFUSED', `bundle ${m.name}: sequence ${m.sequence} from ${m.creator} was already imported as ${clash.id} (a replay or a reused number)`);
+  }
+  const highest = Math.max(0, ...mine.map((b) => b.sequence));
+  if (m.sequence < highest) return `bundle ${m.name}: sequence ${m.sequence} from ${m.creator} fills a gap (highest imported: ${highest})`;
+  if (m.sequence > highest + 1) {
+    const used = new Set(mine.map((b) => b.sequence));
+    const gaps = Array.from({ length: m.sequence - highest - 1 }, (_, i) => highest + 1 + i).filter((s) => !used.has(s));
+    if (gaps.length) return `bundle ${m.name}: sequence ${m.sequence} from ${m.creator}; not yet imported: ${gaps.slice(0, 10).join(', ')}${gaps.length > 10 ? ', …' : ''}`;
+  }
+  return undefined;
+}
