@@ -89,6 +89,11 @@ const MIGRATIONS: readonly string[] = [
     prev_hash TEXT NOT NULL,
     hash      TEXT NOT NULL
   );
+  CREATE TABLE audit_head (
+    one   INTEGER PRIMARY KEY CHECK (one = 1),
+    count INTEGER NOT NULL,
+    hash  TEXT NOT NULL
+  );
   `,
 ];
 

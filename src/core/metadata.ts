@@ -110,6 +110,8 @@ export interface MetadataStore {
    */
   appendAudit(entry: Omit<AuditRow, 'id' | 'prevHash' | 'hash'>, hashOf: (e: Omit<AuditRow, 'id' | 'hash'>) => string): Promise<AuditRow>;
   listAudit(): Promise<AuditRow[]>;
+  /** How many entries were appended and the last one's hash, kept apart from the rows themselves. */
+  auditHead(): Promise<{ count: number; hash: string } | undefined>;
 
   createToken(name: string, role: TokenRole, hash: string): Promise<void>;
   listTokens(): Promise<TokenRow[]>;

@@ -95,8 +95,16 @@ export class SqliteMetadataStore implements MetadataStore {
       const r = this.db
         .prepare('INSERT INTO audit_log (at, actor, action, subject, outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
         .run(entry.at, entry.actor, entry.action, entry.subject, entry.outcome, entry.detail, withPrev.prevHash, hash);
+      this.db
+        .prepare('INSERT INTO audit_head (one, count, hash) VALUES (1, 1, ?) ON CONFLICT (one) DO UPDATE SET count = count + 1, hash = excluded.hash')
+        .run(hash);
       return { id: Number(r.lastInsertRowid), ...withPrev, hash };
     });
+  }
+
+  async auditHead(): Promise<{ count: number; hash: string } | undefined> {
+    const r = this.db.prepare('SELECT count, hash FROM audit_head WHERE one = 1').get();
+    return r ? { count: Number(r.count), hash: String(r.hash) } : undefined;
   }
 
   async listAudit(): Promise<AuditRow[]> {

@@ -21,6 +21,8 @@ export interface ServeContext {
   baseUrl: string;
   /** Whether an Authorization header carries a live token (for an ecosystem's own login endpoints). */
   validToken(header: string | undefined): Promise<boolean>;
+  /** Who a request acts as, for the audit log: `token:<name>`, or `anonymous`. */
+  actor(header: string | undefined): Promise<string>;
 }
 
 export interface ManifestSection<Section, Settings = unknown> {

@@ -55,6 +55,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   const validToken = async (header: string | undefined) => (await authenticate(header, opts.store.meta)) !== undefined;
-  for (const e of ECOSYSTEMS) await e.serve(app, { store: opts.store, baseUrl: opts.baseUrl, validToken });
+  const actor = async (header: string | undefined) => {
+    const t = await authenticate(header, opts.store.meta);
+    return t ? `token:${t.name}` : 'anonymous';
+  };
+  for (const e of ECOSYSTEMS) await e.serve(app, { store: opts.store, baseUrl: opts.baseUrl, validToken, actor });
   return app;
 }

@@ -1,3 +1,4 @@
+import { audit, localActor } from '../audit/log.js';
 import { AirlockError } from '../core/errors.js';
 import type { TokenRole, TokenRow } from '../core/metadata.js';
 import type { Store } from '../core/store.js';
@@ -17,7 +18,10 @@ export function parseRole(role: string): TokenRole {
 export async function createToken(store: Store, name: string, role: TokenRole): Promise<string> {
   if (!NAME.test(name)) throw new AirlockError('USAGE', `--name: "${name}" must be 1-64 of A-Z a-z 0-9 . _ -`);
   const token = generateToken();
-  await store.withWriteLock('token create', () => store.meta.createToken(name, role, hashToken(token)));
+  await store.withWriteLock('token create', async () => {
+    await store.meta.createToken(name, role, hashToken(token));
+    await audit(store, { actor: localActor(), action: 'token.create', subject: name, outcome: 'created', detail: { role } });
+  });
   return token;
 }
 
@@ -26,6 +30,10 @@ export function listTokens(store: Store): Promise<TokenRow[]> {
 }
 
 export async function revokeToken(store: Store, name: string): Promise<void> {
-  const done = await store.withWriteLock('token revoke', () => store.meta.revokeToken(name));
+  const done = await store.withWriteLock('token revoke', async () => {
+    const revoked = await store.meta.revokeToken(name);
+    if (revoked) await audit(store, { actor: localActor(), action: 'token.revoke', subject: name, outcome: 'revoked' });
+    return revoked;
+  });
   if (!done) throw new AirlockError('NOT_FOUND', `token "${name}": no active token has that name`);
 }

@@ -1,8 +1,17 @@
+import { readFile } from 'node:fs/promises';
 import { userInfo, hostname } from 'node:os';
 import type { Command } from 'commander';
 import { parseSize } from '../../bundle/size.js';
 import { AirlockError } from '../../core/errors.js';
+import { hexOf } from '../../core/digest.js';
+import { custodyPath, readCustody } from '../../custody/custody-file.js';
+import { examineCustody } from '../../custody/examine.js';
+import { installedPolicy } from '../../custody/gate.js';
+import { evaluateCustody } from '../../custody/policy.js';
+import { signBundle } from '../../custody/sign.js';
+import { ROLES, type Role } from '../../custody/statement.js';
 import { createBundle, readBundleHeader, summarizeVolumes, verifyBundles } from '../../services/bundle.js';
+import { passphrase } from '../passphrase.js';
 import { importBundles } from '../../services/import.js';
 import { globals, printJson, printTable, reporterFor, withStore } from '../common.js';
 import { formatBytes } from '../format.js';
@@ -14,6 +23,12 @@ function wholeNumber(what: string) {
     if (!Number.isSafeInteger(n) || n < 0) throw new AirlockError('USAGE', `${what}: "${v}" is not a whole number`);
     return n;
   };
+}
+
+/** The passphrase an encrypted key needs (asked only then). */
+async function keyPassphrase(keyFile: string): Promise<{ passphrase?: string }> {
+  const pem = await readFile(keyFile, 'utf8').catch(() => '');
+  return pem.includes('ENCRYPTED') ? { passphrase: await passphrase(`passphrase for ${keyFile}: `) } : {};
 }
 
 function defaultCreator(): string {
@@ -50,6 +65,7 @@ export function register(program: Command): void {
     .option('--sequence <n>', 'bundle sequence number, for the receiver\'s replay protection (default: the next for this creator; the same lock keeps its number)', wholeNumber('--sequence'))
     .option('--creator <who>', 'who made the bundle (default: user@host)')
     .option('--ca-file <pem>', 'extra CA certificates for HTTPS upstreams')
+    .option('--sign <key>', 'sign the new bundle as origin with this private key')
     .action(async (o: CreateOptions, cmd: Command) => {
       if (o.volume !== undefined && o.split === undefined) throw new AirlockError('USAGE', '--volume needs --split (it picks one volume of a set)');
       const split = o.split === undefined ? undefined : parseSize(o.split, '--split');
@@ -66,6 +82,11 @@ export function register(program: Command): void {
             reporter,
           }),
         );
+        if (o.sign) {
+          const first = res.files[0]!;
+          const signed = await signBundle(first, await readBundleHeader(first), { keyFile: o.sign, role: 'origin', data: {}, ...(await keyPassphrase(o.sign)) });
+          reporter.info(`${signed.custodyFile}: origin signature by ${signed.keyId.slice(0, 16)}…`);
+        }
         if (globals(cmd).json) {
           printJson({ bundleId: res.bundleId, name: res.manifest.name, volumes: res.manifest.volumes, files: res.files });
           return;
@@ -120,6 +141,54 @@ export function register(program: Command): void {
         const rest = b.missing.length ? `; volume(s) ${b.missing.join(', ')} not given` : '';
         process.stdout.write(`${b.name} ${b.bundleId}: ${b.verified.length}/${b.volumes} volume(s) verified${rest}\n`);
       }
+    });
+
+  bundle
+    .command('sign')
+    .description('append a signed custody statement (DSSE, in-toto) to B.custody; the bundle itself never changes')
+    .argument('<bundle>', 'a bundle file or any one of its volumes')
+    .requiredOption('--key <file>', 'a private key from airlock key generate')
+    .requiredOption('--role <role>', ROLES.join(' | '))
+    .option('--note <text>', 'a note carried in the statement')
+    .option('--set <k=v...>', 'role data, e.g. scan=clean media=DVD-0042 seal=77810')
+    .action(async (file: string, o: { key: string; role: string; note?: string; set?: string[] }, cmd: Command) => {
+      if (!(ROLES as readonly string[]).includes(o.role)) throw new AirlockError('USAGE', `--role: "${o.role}" (expected ${ROLES.join(', ')})`);
+      const data: Record<string, string> = {};
+      for (const kv of o.set ?? []) {
+        const at = kv.indexOf('=');
+        if (at <= 0) throw new AirlockError('USAGE', `--set: "${kv}" is not k=v`);
+        data[kv.slice(0, at)] = kv.slice(at + 1);
+      }
+      const info = await readBundleHeader(file);
+      const res = await signBundle(file, info, { keyFile: o.key, role: o.role as Role, data, ...(o.note ? { note: o.note } : {}), ...(await keyPassphrase(o.key)) });
+      if (globals(cmd).json) printJson({ bundleId: info.bundleId, role: o.role, ...res });
+      else process.stdout.write(`${res.custodyFile}: ${o.role} signature by ${res.keyId.slice(0, 16)}… over ${info.bundleId}\n`);
+    });
+
+  bundle
+    .command('custody')
+    .description('who signed a bundle, in which role, when, whether each signature verifies, and whether the trust policy holds')
+    .argument('<bundle>', 'a bundle file or any one of its volumes')
+    .action(async (file: string, _o, cmd: Command) => {
+      const info = await readBundleHeader(file);
+      const sigs = examineCustody(await readCustody(custodyPath(file)), hexOf(info.bundleId));
+      await withStore(cmd, async (store) => {
+        const policy = await installedPolicy(store);
+        const nameOf = new Map(Object.entries(policy?.keys ?? {}).map(([n, k]) => [k.keyId, n]));
+        const verdict = policy ? evaluateCustody(policy, sigs, new Date()) : undefined;
+        if (globals(cmd).json) {
+          printJson({ bundleId: info.bundleId, custodyFile: custodyPath(file), signatures: sigs.map((s) => ({ ...s, keyName: s.keyId ? nameOf.get(s.keyId) : undefined })), policy: verdict ?? null });
+          return;
+        }
+        process.stdout.write(`${info.manifest.name} ${info.bundleId}\ncustody: ${custodyPath(file)}\n\n`);
+        printTable(
+          ['#', 'ROLE', 'KEY', 'TIME', 'SIGNATURE', 'NOTE'],
+          sigs.map((s) => [String(s.line), s.role ?? '-', s.keyId ? (nameOf.get(s.keyId) ?? `${s.keyId.slice(0, 16)}…`) : '-', s.time ?? '-', s.status, s.note ?? '']),
+        );
+        process.stdout.write(
+          `\n${!verdict ? 'no trust policy in this store: signatures checked, trust not judged' : verdict.ok ? 'the trust policy holds' : `the trust policy does not hold: ${verdict.reasons.join('; ')}`}\n`,
+        );
+      });
     });
 
   program

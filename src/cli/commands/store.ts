@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { artifactSummary } from '../../core/artifact.js';
 import { AirlockError } from '../../core/errors.js';
 import { verifyStore } from '../../services/verify-store.js';
+import { audit, localActor } from '../../audit/log.js';
 import { globals, printJson, printTable, reporterFor, withStore } from '../common.js';
 import { formatBytes } from '../format.js';
 
@@ -49,6 +50,7 @@ export function register(program: Command): void {
     .action(async (_o, cmd: Command) => {
       await withStore(cmd, async (store) => {
         const r = await verifyStore(store, reporterFor(cmd));
+        await audit(store, { actor: localActor(), action: 'verify', subject: store.home, outcome: r.problems.length ? 'problems' : 'ok', detail: { blobs: r.blobs, problems: r.problems.length } });
         if (globals(cmd).json) printJson(r);
         else {
           process.stdout.write(

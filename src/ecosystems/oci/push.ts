@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { audit } from '../../audit/log.js';
 import type { ArtifactRecord } from '../../core/artifact.js';
 import { type Digest, HashingStream, digestOf, isDigest } from '../../core/digest.js';
 import type { Store } from '../../core/store.js';
@@ -29,6 +30,7 @@ export class Pusher {
   constructor(
     private readonly store: Store,
     private readonly view: () => Promise<RegistryView>,
+    private readonly actor: (header: string | undefined) => Promise<string>,
   ) {}
 
   private async uploads(): Promise<string> {
@@ -228,9 +230,11 @@ export class Pusher {
       metadata: metadata as unknown as Record<string, unknown>,
       blobs: [{ digest, size: bytes.length, mediaType: parsed.mediaType }, ...needs.blobs],
     };
+    const actor = await this.actor(req.headers.authorization);
     await this.store.withWriteLock('push', async () => {
       await this.store.blobs.put(Readable.from([bytes]), `oci:${record.key}`, { digest, size: bytes.length });
       await this.store.meta.putArtifacts([record], null);
+      await audit(this.store, { actor, action: 'oci.push', subject: record.key, outcome: 'stored', detail: { mediaType: parsed.mediaType, size: bytes.length } });
     });
     reply.code(201).header('location', `/v2/${name}/manifests/${digest}`).header('docker-content-digest', digest).header('content-length', 0);
     if (parsed.subject) reply.header('oci-subject', parsed.subject.digest);
@@ -238,14 +242,18 @@ export class Pusher {
   }
 
   /** DELETE of a manifest (every artifact with that digest in the repository) or of a tag (the manifest stays). */
-  async deleteManifest(reply: FastifyReply, name: string, reference: string): Promise<FastifyReply> {
+  async deleteManifest(req: Req, reply: FastifyReply, name: string, reference: string): Promise<FastifyReply> {
+    const actor = await this.actor(req.headers.authorization);
     const repo = (await this.view()).find(name);
     if (!repo) return sendOciError(reply, 'NAME_UNKNOWN', `repository name not known to registry: ${name}`, { name });
     const rows = (await this.store.meta.listArtifacts({ ecosystem: 'oci' })).filter((a) => a.name === name || repo.storedNames.has(a.name));
     if (isDigest(reference)) {
       const gone = rows.filter((a) => a.digest === reference);
       if (gone.length === 0) return sendOciError(reply, 'MANIFEST_UNKNOWN', `manifest unknown: ${name}@${reference}`);
-      await this.store.withWriteLock('push', () => this.store.meta.deleteArtifacts('oci', gone.map((a) => a.key)));
+      await this.store.withWriteLock('push', async () => {
+        await this.store.meta.deleteArtifacts('oci', gone.map((a) => a.key));
+        await audit(this.store, { actor, action: 'oci.delete', subject: `${name}@${reference}`, outcome: 'deleted', detail: { artifacts: gone.map((a) => a.key) } });
+      });
       return reply.code(202).send();
     }
     const tagged = rows.filter((a) => (a.metadata as { tag?: string }).tag === reference);
@@ -270,6 +278,7 @@ export class Pusher {
       });
       await this.store.meta.deleteArtifacts('oci', tagged.map((a) => a.key));
       await this.store.meta.putArtifacts(keep, null);
+      await audit(this.store, { actor, action: 'oci.delete', subject: `${name}:${reference}`, outcome: 'untagged', detail: { artifacts: tagged.map((a) => a.key) } });
     });
     return reply.code(202).send();
   }

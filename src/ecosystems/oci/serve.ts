@@ -39,7 +39,10 @@ export function serveOci(app: FastifyInstance, ctx: ServeContext): void {
   let cached: { revision: string; view: RegistryView } | undefined;
   const view = async (): Promise<RegistryView> => {
     const revision = await ctx.store.meta.revision();
-    if (cached?.revision !== revision) cached = { revision, view: new RegistryView(await ctx.store.meta.listArtifacts({ ecosystem: 'oci' })) };
+    if (cached?.revision !== revision) {
+      const bundles = new Map((await ctx.store.meta.listBundles()).map((b) => [b.id, { creator: b.creator, sequence: b.sequence }]));
+      cached = { revision, view: new RegistryView(await ctx.store.meta.listArtifacts({ ecosystem: 'oci' }), bundles) };
+    }
     return cached.view;
   };
 
@@ -133,12 +136,12 @@ export function serveOci(app: FastifyInstance, ctx: ServeContext): void {
     if (session && req.method === 'PUT') return pusher.put(req, reply, name, session[2]!);
     if (session && req.method === 'DELETE') return pusher.cancel(reply, session[2]!);
     if (man && req.method === 'PUT') return pusher.putManifest(req, reply, name, man[2]!);
-    if (man && req.method === 'DELETE') return pusher.deleteManifest(reply, name, man[2]!);
+    if (man && req.method === 'DELETE') return pusher.deleteManifest(req, reply, name, man[2]!);
     req.raw.resume();
     return sendOciError(reply, 'UNSUPPORTED', `${req.method} /v2/${rest} is not supported (blobs are never deleted by the API)`);
   };
 
-  const pusher = new Pusher(ctx.store, view);
+  const pusher = new Pusher(ctx.store, view, ctx.actor);
   // The token realm of the distribution auth spec, for clients that expect Bearer: Basic
   // credentials (a token as password) are checked, and the token they carry is handed back
   // as the Bearer token, so no second secret exists. Without credentials the token is

@@ -27,7 +27,13 @@ export function servedName(stored: string): string {
 export class RegistryView {
   readonly repos = new Map<string, RepoView>();
 
-  constructor(artifacts: readonly StoredArtifact[]) {
+  /**
+   * `bundles` gives each bundle's creator and sequence: a tag set by a bundle is not taken over
+   * by a bundle of the same creator with a lower sequence imported later (no rollback by
+   * replaying an old bundle); otherwise the newest import or push of a tag wins.
+   */
+  constructor(artifacts: readonly StoredArtifact[], bundles: ReadonlyMap<string, { creator: string; sequence: number }> = new Map()) {
+    const setBy = new Map<string, { creator: string; sequence: number } | undefined>();
     for (const a of [...artifacts].sort((x, y) => x.id - y.id)) {
       const m = readOciMetadata(a.metadata);
       if (!m) continue;
@@ -38,7 +44,14 @@ export class RegistryView {
       for (const man of m.manifests) repo.manifests.set(man.digest, man);
       for (const b of a.blobs) repo.blobs.set(b.digest, { size: b.size, ...(b.mediaType ? { mediaType: b.mediaType } : {}) });
       const top = m.manifests.find((x) => x.digest === a.digest);
-      if (m.tag && top) repo.tags.set(m.tag, top);
+      if (m.tag && top) {
+        const from = a.bundleId ? bundles.get(a.bundleId) : undefined;
+        const key = `${name}:${m.tag}`;
+        const prior = setBy.get(key);
+        if (from && prior && prior.creator === from.creator && prior.sequence > from.sequence) continue;
+        setBy.set(key, from);
+        repo.tags.set(m.tag, top);
+      }
     }
   }
 
