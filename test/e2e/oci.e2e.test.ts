@@ -270,4 +270,9 @@ test('oci: push with skopeo (publisher token), chunked and monolithic uploads, m
   assert.equal((await del(image.indexDigest)).stdout, '202');
   assert.equal((await sh(`curl -s -o /dev/null -w '%{http_code}' ${base}/v2/team/app/manifests/${image.indexDigest}`)).stdout, '404');
   assert.equal((await del('1.0')).stdout, '404');
+
+  const log = JSON.parse((await airlock(['--home', home, '--json', 'audit', 'log'])).stdout) as { actor: string; action: string; subject: string }[];
+  assert.ok(log.some((e) => e.actor === 'token:ci' && e.action === 'oci.push' && e.subject === `team/app:1.0@${image.indexDigest}`), 'pushes are audited with the token that made them');
+  assert.ok(log.some((e) => e.actor === 'token:ci' && e.action === 'oci.delete' && e.subject === 'team/app:1.0'));
+  assert.equal((await airlock(['--home', home, 'audit', 'verify'])).code, 0);
 });

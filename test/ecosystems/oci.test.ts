@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { StoredArtifact } from '../../src/core/artifact.js';
+import type { Digest } from '../../src/core/digest.js';
 import { parseChallenge, tokenUrl } from '../../src/ecosystems/oci/challenge.js';
 import { credentialFrom } from '../../src/ecosystems/oci/credentials.js';
 import { parseManifest } from '../../src/ecosystems/oci/manifest.js';
@@ -81,4 +83,34 @@ test('client-config docker, podman and containerd', async () => {
   assert.match(podman, /prefix = "docker\.io"\nlocation = "docker\.io"\n\[\[registry\.mirror\]\]\nlocation = "mirror\.lab"\n/);
   assert.doesNotMatch(podman, /insecure/);
   assert.match(ociClientConfig('https://mirror.lab', 'containerd'), /\[host\."https:\/\/mirror\.lab"\]\n {2}capabilities = \["pull", "resolve"\]/);
+});
+
+test('a tag set by a newer bundle is not rolled back by an older bundle of the same creator', async () => {
+  const { RegistryView } = await import('../../src/ecosystems/oci/view.js');
+  const image = (id: number, digest: string, bundleId: string | null): StoredArtifact => ({
+    id,
+    ecosystem: 'oci',
+    key: `docker.io/library/app:1@${digest}`,
+    name: 'docker.io/library/app',
+    version: '1',
+    digest: digest as `sha256:${string}`,
+    size: 2,
+    metadata: { refName: 'docker.io/library/app:1', tag: '1', platforms: [], manifests: [{ digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 2 }] } as Record<string, unknown>,
+    blobs: [],
+    bundleId,
+    createdAt: '',
+  });
+  const [d1, d2, d3] = ['1', '2', '3'].map((c) => `sha256:${c.repeat(64)}`) as [Digest, Digest, Digest];
+  const bundles = new Map([
+    ['b2', { creator: 'ingest', sequence: 2 }],
+    ['b1', { creator: 'ingest', sequence: 1 }],
+    ['x9', { creator: 'other', sequence: 9 }],
+  ]);
+  // Sequence 2 first, then a replayed sequence 1: the tag stays where sequence 2 put it.
+  const view = new RegistryView([image(1, d2, 'b2'), image(2, d1, 'b1')], bundles);
+  assert.equal(view.find('library/app')!.tags.get('1')!.digest, d2);
+  assert.ok(view.find('library/app')!.manifests.has(d1), 'the older manifest is still there by digest');
+  // A push, or another creator's bundle, moves it as the newest action.
+  assert.equal(new RegistryView([image(1, d2, 'b2'), image(2, d3, null)], bundles).find('library/app')!.tags.get('1')!.digest, d3);
+  assert.equal(new RegistryView([image(1, d2, 'b2'), image(2, d3, 'x9')], bundles).find('library/app')!.tags.get('1')!.digest, d3);
 });

@@ -160,6 +160,11 @@ export function register(program: Command): void {
         data[kv.slice(0, at)] = kv.slice(at + 1);
       }
       const info = await readBundleHeader(file);
+      if (o.role === 'verifier') {
+        // A verifier vouches for what it checked: airlock's own check of every digest goes in by default.
+        const [v] = await verifyBundles([file], reporterFor(cmd));
+        data['airlock.bundle-verify'] ??= `volume(s) ${v!.verified.join(', ')} of ${v!.volumes}: every sha256 verified`;
+      }
       const res = await signBundle(file, info, { keyFile: o.key, role: o.role as Role, data, ...(o.note ? { note: o.note } : {}), ...(await keyPassphrase(o.key)) });
       if (globals(cmd).json) printJson({ bundleId: info.bundleId, role: o.role, ...res });
       else process.stdout.write(`${res.custodyFile}: ${o.role} signature by ${res.keyId.slice(0, 16)}… over ${info.bundleId}\n`);
