@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { canonicalJson } from '../../src/core/canonical-json.js';
 import { silentReporter } from '../../src/core/report.js';
-import { Store } from '../../src/core/store.js';
 import { custodyPath } from '../../src/custody/custody-file.js';
-import { pae } from '../../src/custody/dsse.js';
+import { pae, signEnvelope } from '../../src/custody/dsse.js';
 import { generateKey } from '../../src/custody/keys.js';
 import { parseTrustPolicy } from '../../src/custody/policy.js';
 import { signBundle } from '../../src/custody/sign.js';
@@ -16,6 +15,7 @@ import { createBundle, readBundleHeader } from '../../src/services/bundle.js';
 import { importBundles } from '../../src/services/import.js';
 import { seedLock } from '../helpers/seed.js';
 import { storeSnapshot } from '../helpers/snapshot.js';
+import { twoStores } from '../helpers/stores.js';
 import { tempDir } from '../helpers/tmp.js';
 
 test('DSSE pre-authentication encoding matches the spec\'s example', () => {
@@ -48,12 +48,7 @@ async function world(t: TestContext, policyExtra = '') {
     '',
   ].join('\n');
   await writeFile(join(dir, 'trust.yaml'), yaml);
-  const low = await Store.open(join(dir, 'low'));
-  const high = await Store.open(join(dir, 'high'));
-  t.after(async () => {
-    await low.close();
-    await high.close();
-  });
+  const { low, high } = await twoStores(t);
   await high.meta.setTrustPolicy(canonicalJson(parseTrustPolicy(yaml, join(dir, 'trust.yaml'))), 'trust.yaml');
   const lock = await seedLock(low, { 'a.txt': Buffer.from('payload\n') }, 'custody');
   const { files } = await createBundle(low, lock, { out: join(dir, 'b.airlock'), sequence: 1, creator: 'ingest', reporter: silentReporter });
@@ -63,13 +58,15 @@ async function world(t: TestContext, policyExtra = '') {
   return { dir, keys, high, file, info, sign };
 }
 
-async function allFour(w: Awaited<ReturnType<typeof world>>) {
-  await w.sign('ingest-1', 'origin');
-  await w.sign('approver-2', 'sponsor');
-  await w.sign('scan-1', 'verifier');
-  await w.sign('scan-2', 'verifier');
-  await w.sign('courier-1', 'courier');
+type World = Awaited<ReturnType<typeof world>>;
+
+/** Signs in order: `[['ingest-1', 'origin'], ...]`. */
+async function signAs(w: World, who: [Name, Role][]): Promise<void> {
+  for (const [name, role] of who) await w.sign(name, role);
 }
+
+const allFour = (w: World) =>
+  signAs(w, [['ingest-1', 'origin'], ['approver-2', 'sponsor'], ['scan-1', 'verifier'], ['scan-2', 'verifier'], ['courier-1', 'courier']]);
 
 test('custody: four roles signed by distinct keys satisfy the policy and the bundle imports', async (t) => {
   const w = await world(t);
@@ -79,40 +76,12 @@ test('custody: four roles signed by distinct keys satisfy the policy and the bun
 });
 
 /** Each refusal: the import fails naming what is missing, and the store is as it was. */
-const refusals: [string, (w: Awaited<ReturnType<typeof world>>) => Promise<void>, RegExp][] = [
-  ['a missing role', async (w) => {
-    await w.sign('ingest-1', 'origin');
-    await w.sign('scan-1', 'verifier');
-    await w.sign('scan-2', 'verifier');
-    await w.sign('courier-1', 'courier');
-  }, /sponsor needs 1 of approver-1, approver-2; has 0/],
-  ['a threshold not reached', async (w) => {
-    await w.sign('ingest-1', 'origin');
-    await w.sign('approver-1', 'sponsor');
-    await w.sign('scan-1', 'verifier');
-    await w.sign('courier-1', 'courier');
-  }, /verifier needs 2 of scan-1, scan-2, scan-3; has 1 \(scan-1\)/],
-  ['one signer counted twice', async (w) => {
-    await w.sign('ingest-1', 'origin');
-    await w.sign('approver-1', 'sponsor');
-    await w.sign('scan-1', 'verifier');
-    await w.sign('scan-1', 'verifier');
-    await w.sign('courier-1', 'courier');
-  }, /verifier needs 2 of scan-1, scan-2, scan-3; has 1 \(scan-1\)/],
-  ['one key in two roles', async (w) => {
-    await w.sign('ingest-1', 'origin');
-    await w.sign('approver-1', 'sponsor');
-    await w.sign('scan-1', 'verifier');
-    await w.sign('scan-2', 'verifier');
-    await w.sign('approver-1', 'courier');
-  }, /separateDuties: approver-1 signed as courier and sponsor/],
-  ['an unknown key', async (w) => {
-    await w.sign('ingest-1', 'origin');
-    await w.sign('stranger', 'sponsor');
-    await w.sign('scan-1', 'verifier');
-    await w.sign('scan-2', 'verifier');
-    await w.sign('courier-1', 'courier');
-  }, /sponsor needs 1 of approver-1, approver-2; has 0; key [0-9a-f]{12}… is not in the policy/],
+const refusals: [string, (w: World) => Promise<void>, RegExp][] = [
+  ['a missing role', (w) => signAs(w, [['ingest-1', 'origin'], ['scan-1', 'verifier'], ['scan-2', 'verifier'], ['courier-1', 'courier']]), /sponsor needs 1 of approver-1, approver-2; has 0/],
+  ['a threshold not reached', (w) => signAs(w, [['ingest-1', 'origin'], ['approver-1', 'sponsor'], ['scan-1', 'verifier'], ['courier-1', 'courier']]), /verifier needs 2 of scan-1, scan-2, scan-3; has 1 \(scan-1\)/],
+  ['one signer counted twice', (w) => signAs(w, [['ingest-1', 'origin'], ['approver-1', 'sponsor'], ['scan-1', 'verifier'], ['scan-1', 'verifier'], ['courier-1', 'courier']]), /verifier needs 2 of scan-1, scan-2, scan-3; has 1 \(scan-1\)/],
+  ['one key in two roles', (w) => signAs(w, [['ingest-1', 'origin'], ['approver-1', 'sponsor'], ['scan-1', 'verifier'], ['scan-2', 'verifier'], ['approver-1', 'courier']]), /separateDuties: approver-1 signed as courier and sponsor/],
+  ['an unknown key', (w) => signAs(w, [['ingest-1', 'origin'], ['stranger', 'sponsor'], ['scan-1', 'verifier'], ['scan-2', 'verifier'], ['courier-1', 'courier']]), /sponsor needs 1 of approver-1, approver-2; has 0; key [0-9a-f]{12}… is not in the policy/],
   ['a signature over another bundle', async (w) => {
     await allFour(w);
     const custody = await readFile(custodyPath(w.file), 'utf8');
@@ -121,7 +90,6 @@ const refusals: [string, (w: Awaited<ReturnType<typeof world>>) => Promise<void>
     const foreign = JSON.parse(lines[1]!) as { payload: string };
     const statement = JSON.parse(Buffer.from(foreign.payload, 'base64').toString()) as { subject: { digest: { sha256: string } }[] };
     statement.subject[0]!.digest.sha256 = 'f'.repeat(64);
-    const { signEnvelope } = await import('../../src/custody/dsse.js');
     const env = signEnvelope('application/vnd.in-toto+json', Buffer.from(JSON.stringify(statement)), createPrivateKey(await readFile(w.keys['approver-2'].key, 'utf8')), w.keys['approver-2'].keyId);
     lines[1] = JSON.stringify(env);
     await writeFile(custodyPath(w.file), `${lines.join('\n')}\n`);
@@ -174,13 +142,7 @@ test('custody refuses a bundle older than maxAge, leaving the store unchanged', 
 });
 
 test('replay: another bundle with a sequence already imported is refused; a lower unused one fills a gap', async (t) => {
-  const dir = await tempDir(t);
-  const low = await Store.open(join(dir, 'low'));
-  const high = await Store.open(join(dir, 'high'));
-  t.after(async () => {
-    await low.close();
-    await high.close();
-  });
+  const { dir, low, high } = await twoStores(t);
   const make = async (content: string, sequence: number) =>
     (await createBundle(low, await seedLock(low, { [`${content}.txt`]: Buffer.from(content) }, content), { out: join(dir, `${content}.airlock`), sequence, creator: 'ingest', reporter: silentReporter })).files;
   const notes: string[] = [];

@@ -12,20 +12,9 @@ import { verifyStore } from '../../src/services/verify-store.js';
 import { bytes, seedLock } from '../helpers/seed.js';
 import { type CraftEntry, craftTar, layoutEntries } from '../helpers/craft.js';
 import { importOutcomes, storeSnapshot } from '../helpers/snapshot.js';
-import { tempDir } from '../helpers/tmp.js';
+import { twoStores } from '../helpers/stores.js';
 
 const opts = { sequence: 1, creator: 'test@host', reporter: silentReporter };
-
-async function twoStores(t: TestContext) {
-  const dir = await tempDir(t);
-  const low = await Store.open(join(dir, 'low'));
-  const high = await Store.open(join(dir, 'high'));
-  t.after(async () => {
-    await low.close();
-    await high.close();
-  });
-  return { dir, low, high };
-}
 
 const FILES = {
   'tools/a.bin': bytes(300_000, 1),
