@@ -17,6 +17,12 @@ import { AIRLOCK, RUNS, median, must, nginx, timed, waitFor } from './util.js';
 
 const LAYER = 512 << 20;
 
+/** User + system CPU seconds a process has used so far (/proc/PID/stat, in clock ticks of 1/100 s). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-oci-'));
   await chmod(dir, 0o755);
@@ -58,14 +64,19 @@ async function main(): Promise<void> {
     const nginxPort = await freePort();
     cleanups.push(await nginx(dir, root, nginxPort));
     const get = (url: string) => median(Array.from({ length: RUNS }, () => timed('curl', ['-sf', '-o', '/dev/null', url])));
+    const nginxWorker = Number(must('pgrep', ['-f', `nginx: worker process`]).trim().split('\n').at(-1));
+    const [airlockCpu0, nginxCpu0] = [await cpuSeconds(server.pid!), await cpuSeconds(nginxWorker)];
     const airlockGet = get(`http://127.0.0.1:${port}/v2/${registry.host.replace(':', '-')}/bench/big/blobs/${big.digest}`);
     const nginxGet = get(`http://127.0.0.1:${nginxPort}/layer`);
+    const airlockCpu = ((await cpuSeconds(server.pid!)) - airlockCpu0) / RUNS;
+    const nginxCpu = ((await cpuSeconds(nginxWorker)) - nginxCpu0) / RUNS;
     const rss = Number(/VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
     const mb = (s: number) => ((big.size / s) / 1e6).toFixed(0);
     process.stdout.write(`airlock oci bench: one image, ${(big.size / 2 ** 20).toFixed(0)} MiB layer (median of ${RUNS})\n\n`);
     process.stdout.write(`skopeo copy  from airlock ${viaAirlock.toFixed(2)} s   from docker-registry ${viaRegistry.toFixed(2)} s   ratio ${(viaAirlock / viaRegistry).toFixed(2)}\n`);
     process.stdout.write(`blob GET     airlock ${mb(airlockGet)} MB/s   nginx ${mb(nginxGet)} MB/s   ratio ${(airlockGet / nginxGet).toFixed(2)} (airlock's time / nginx's)\n`);
+    process.stdout.write(`CPU per blob GET  airlock ${airlockCpu.toFixed(2)} s   nginx ${nginxCpu.toFixed(2)} s (user + system, server process)\n`);
     process.stdout.write(`airlock serve peak RSS ${rss.toFixed(0)} MB\n`);
   } finally {
     for (const c of cleanups.reverse()) await c();
