@@ -89,6 +89,14 @@ const MIGRATIONS: readonly string[] = [
     prev_hash TEXT NOT NULL,
     hash      TEXT NOT NULL
   );
+  CREATE TABLE refs (
+    ecosystem  TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    ref        TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (ecosystem, name, ref)
+  );
   CREATE TABLE audit_head (
     one   INTEGER PRIMARY KEY CHECK (one = 1),
     count INTEGER NOT NULL,

@@ -100,6 +100,13 @@ export interface MetadataStore {
   recordImport(rec: ImportRecord): Promise<void>;
   listImports(): Promise<ImportRow[]>;
 
+  /**
+   * Mutable named pointers beside the immutable artifacts (npm dist-tags and deprecations):
+   * `value` null removes the ref.
+   */
+  setRef(ecosystem: string, name: string, ref: string, value: string | null): Promise<void>;
+  listRefs(ecosystem: string, name: string): Promise<{ ref: string; value: string; updatedAt: string }[]>;
+
   /** Installs a trust policy (canonical JSON) and returns the one now in force; older ones stay as history. */
   setTrustPolicy(policy: string, source: string): Promise<void>;
   trustPolicy(): Promise<{ policy: string; source: string; installedAt: string } | undefined>;

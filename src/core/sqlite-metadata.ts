@@ -77,6 +77,23 @@ export class SqliteMetadataStore implements MetadataStore {
     return n;
   }
 
+  async setRef(ecosystem: string, name: string, ref: string, value: string | null): Promise<void> {
+    if (value === null) this.db.prepare('DELETE FROM refs WHERE ecosystem = ? AND name = ? AND ref = ?').run(ecosystem, name, ref);
+    else {
+      this.db
+        .prepare('INSERT INTO refs (ecosystem, name, ref, value, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (ecosystem, name, ref) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at')
+        .run(ecosystem, name, ref, value, now());
+    }
+    this.ownCommits++;
+  }
+
+  async listRefs(ecosystem: string, name: string): Promise<{ ref: string; value: string; updatedAt: string }[]> {
+    return this.db
+      .prepare('SELECT ref, value, updated_at FROM refs WHERE ecosystem = ? AND name = ? ORDER BY ref')
+      .all(ecosystem, name)
+      .map((r) => ({ ref: String(r.ref), value: String(r.value), updatedAt: String(r.updated_at) }));
+  }
+
   async setTrustPolicy(policy: string, source: string): Promise<void> {
     this.db.prepare('INSERT INTO trust_policies (policy, source, installed_at) VALUES (?, ?, ?)').run(policy, source, now());
     this.ownCommits++;

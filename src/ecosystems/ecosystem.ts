@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import type { HttpClient } from '../core/http.js';
+import type { TokenRole } from '../core/metadata.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
 import type { LockedArtifact } from '../manifest/lockfile.js';
@@ -19,8 +20,8 @@ export interface ServeContext {
   store: Store;
   /** The URL clients reach this server at, without a trailing slash. */
   baseUrl: string;
-  /** Whether an Authorization header carries a live token (for an ecosystem's own login endpoints). */
-  validToken(header: string | undefined): Promise<boolean>;
+  /** The live token an Authorization header carries, if any (for an ecosystem's own login endpoints). */
+  token(header: string | undefined): Promise<{ name: string; role: TokenRole } | undefined>;
   /** Who a request acts as, for the audit log: `token:<name>`, or `anonymous`. */
   actor(header: string | undefined): Promise<string>;
 }
@@ -47,6 +48,12 @@ export interface Ecosystem<Section = unknown, Settings = unknown> {
   readonly manifest?: ManifestSection<Section, Settings>;
   /** Where its routes live when not under `/<id>/` (`/v2/` for images, as clients expect). */
   readonly prefix?: string;
+  /**
+   * What a request needs, where the method alone misleads: `read` for a POST that only asks
+   * (npm audit), `open` for a login that checks its own credentials. Default: GET/HEAD read,
+   * everything else writes.
+   */
+  access?(method: string, path: string): 'read' | 'write' | 'open' | undefined;
   /** A 401/403 in the ecosystem's own error format, for clients that parse error bodies. */
   authError?(reply: FastifyReply, status: 401 | 403, message: string): FastifyReply;
   /** Routes under `/<id>/`, reading the store (and writing it only for authorised uploads). */

@@ -25,10 +25,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0]!;
     if (OPEN_PATHS.has(path)) return;
-    const needed: TokenRole | undefined = !READ_METHODS.has(req.method) ? 'publisher' : opts.auth === 'required' ? 'reader' : undefined;
+    const owner = ECOSYSTEMS.find((e) => `${path}/`.startsWith(e.prefix ?? `/${e.id}/`));
+    // An ecosystem may say what a request is: a POST that only reads (npm audit), or a login
+    // that checks its own credentials.
+    const kind = owner?.access?.(req.method, path) ?? (READ_METHODS.has(req.method) ? 'read' : 'write');
+    if (kind === 'open') return;
+    const needed: TokenRole | undefined = kind === 'write' ? 'publisher' : opts.auth === 'required' ? 'reader' : undefined;
     if (!needed) return;
     const token = await authenticate(req.headers.authorization, opts.store.meta);
-    const owner = ECOSYSTEMS.find((e) => `${path}/`.startsWith(e.prefix ?? `/${e.id}/`));
     const deny = (status: 401 | 403, code: string, message: string) =>
       owner?.authError ? owner.authError(reply, status, message) : sendError(reply, status, code, message);
     if (!token) {
@@ -54,11 +58,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return rows.map(artifactSummary);
   });
 
-  const validToken = async (header: string | undefined) => (await authenticate(header, opts.store.meta)) !== undefined;
+  const token = (header: string | undefined) => authenticate(header, opts.store.meta);
   const actor = async (header: string | undefined) => {
-    const t = await authenticate(header, opts.store.meta);
+    const t = await token(header);
     return t ? `token:${t.name}` : 'anonymous';
   };
-  for (const e of ECOSYSTEMS) await e.serve(app, { store: opts.store, baseUrl: opts.baseUrl, validToken, actor });
+  for (const e of ECOSYSTEMS) await e.serve(app, { store: opts.store, baseUrl: opts.baseUrl, token, actor });
   return app;
 }

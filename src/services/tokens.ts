@@ -15,12 +15,12 @@ export function parseRole(role: string): TokenRole {
 }
 
 /** Returns the plaintext token: the only time it exists outside the client's hands. */
-export async function createToken(store: Store, name: string, role: TokenRole): Promise<string> {
+export async function createToken(store: Store, name: string, role: TokenRole, actor = localActor()): Promise<string> {
   if (!NAME.test(name)) throw new AirlockError('USAGE', `--name: "${name}" must be 1-64 of A-Z a-z 0-9 . _ -`);
   const token = generateToken();
   await store.withWriteLock('token create', async () => {
     await store.meta.createToken(name, role, hashToken(token));
-    await audit(store, { actor: localActor(), action: 'token.create', subject: name, outcome: 'created', detail: { role } });
+    await audit(store, { actor, action: 'token.create', subject: name, outcome: 'created', detail: { role } });
   });
   return token;
 }

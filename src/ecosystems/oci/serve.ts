@@ -147,7 +147,7 @@ export function serveOci(app: FastifyInstance, ctx: ServeContext): void {
   // as the Bearer token, so no second secret exists. Without credentials the token is
   // `anonymous`, good for whatever anonymous requests may do (reads, unless --auth required).
   app.get('/v2/token', async (req, reply) => {
-    if (req.headers.authorization && !(await ctx.validToken(req.headers.authorization))) {
+    if (req.headers.authorization && !(await ctx.token(req.headers.authorization))) {
       reply.header('www-authenticate', 'Basic realm="airlock"');
       return sendOciError(reply, 'UNAUTHORIZED', 'unknown or revoked token');
     }

@@ -1,0 +1,162 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { valid } from 'semver';
+import { audit } from '../../audit/log.js';
+import { createToken } from '../../services/tokens.js';
+import type { ServeContext } from '../ecosystem.js';
+import { sendBlob } from '../http/blob.js';
+import { ABBREVIATED, renderPackument, wantsAbbreviated } from './packument.js';
+import { deletePackage, putPackage } from './publish.js';
+import { packageNameFromPath } from './names.js';
+import { readNpmMetadata } from './record.js';
+import { distTagRef, packageState } from './store-view.js';
+
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+/** Base64 in JSON: a 100 MiB tarball is about 134 MiB of body. */
+const PUBLISH_LIMIT = 256 << 20;
+
+function npmError(reply: FastifyReply, status: number, message: string): FastifyReply {
+  return reply.code(status).type('application/json').send({ error: message });
+}
+
+type Req = FastifyRequest<{ Params: { '*'?: string }; Querystring: Record<string, string | undefined> }>;
+
+/**
+ * The npm registry API at `/npm/`: packuments (full and abbreviated), tarballs with Range,
+ * publish / dist-tag / deprecate / unpublish of hosted packages, login (a publisher token
+ * for valid airlock credentials), whoami, ping, search, and an empty audit answer.
+ */
+export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
+  const base = (req: FastifyRequest) => ctx.baseUrl || `${req.protocol}://${req.headers.host}`;
+
+  const packument = async (req: Req, reply: FastifyReply, name: string) => {
+    const { artifacts, input } = await packageState(ctx.store, name);
+    if (artifacts.length === 0) return npmError(reply, 404, 'Not found');
+    const abbreviated = wantsAbbreviated(req.headers.accept);
+    const doc = renderPackument(input, base(req), abbreviated);
+    return reply
+      .header('vary', 'Accept')
+      .header('cache-control', 'no-cache')
+      .type(abbreviated ? ABBREVIATED : 'application/json')
+      .send(Buffer.from(JSON.stringify(doc)));
+  };
+
+  const tarball = async (req: Req, reply: FastifyReply, name: string, file: string) => {
+    const { artifacts } = await packageState(ctx.store, name);
+    const hit = artifacts.find((a) => readNpmMetadata(a.metadata)?.filename === file);
+    if (!hit) return npmError(reply, 404, `${name}: no tarball ${file}`);
+    return sendBlob(req, reply, ctx.store, hit, { contentType: 'application/octet-stream', cacheControl: IMMUTABLE });
+  };
+
+  const search = async (req: Req, reply: FastifyReply) => {
+    const text = (req.query.text ?? '').toLowerCase();
+    const size = Math.min(Math.max(Number(req.query.size ?? 20) || 20, 1), 250);
+    const from = Math.max(Number(req.query.from ?? 0) || 0, 0);
+    const names = (await ctx.store.meta.listNames('npm')).filter((n) => n.includes(text));
+    const objects = [];
+    for (const name of names.slice(from, from + size)) {
+      const { input } = await packageState(ctx.store, name);
+      const latest = renderPackument(input, base(req), true)['dist-tags'] as Record<string, string>;
+      const v = input.versions.find((x) => x.manifest.version === latest.latest);
+      objects.push({
+        package: {
+          name,
+          version: latest.latest,
+          description: v?.manifest.description ?? '',
+          keywords: Array.isArray(v?.manifest.keywords) ? v.manifest.keywords : [],
+          date: v?.time,
+          links: {},
+          publisher: { username: 'airlock' },
+          maintainers: Array.isArray(v?.manifest.maintainers) ? v.manifest.maintainers : [],
+        },
+        score: { final: 1, detail: { quality: 1, popularity: 1, maintenance: 1 } },
+        searchScore: 1,
+      });
+    }
+    return reply.send({ objects, total: names.length, time: new Date().toUTCString() });
+  };
+
+  /** `npm login --auth-type=legacy`: the password must be an airlock publisher (or admin) token; a new publisher token comes back. */
+  const login = async (req: Req, reply: FastifyReply, user: string) => {
+    const body = (req.body ?? {}) as { name?: unknown; password?: unknown };
+    const name = typeof body.name === 'string' ? body.name : user;
+    const presented = typeof body.password === 'string' ? await ctx.token(`Bearer ${body.password}`) : undefined;
+    if (!presented || presented.role === 'reader') {
+      await audit(ctx.store, { actor: `npm-login:${name}`, action: 'npm.login', subject: name, outcome: 'refused' });
+      return npmError(reply, 401, 'log in with an airlock publisher token as the password');
+    }
+    const issued = await createToken(ctx.store, `npm-${name.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40)}-${Date.now().toString(36)}`, 'publisher', `token:${presented.name}`);
+    return reply.code(201).send({ ok: true, id: `org.couchdb.user:${name}`, token: issued });
+  };
+
+  const distTags = async (req: Req, reply: FastifyReply, name: string, tag: string | undefined) => {
+    const { artifacts, input } = await packageState(ctx.store, name);
+    if (artifacts.length === 0) return npmError(reply, 404, `${name}: not found`);
+    if (req.method === 'GET') return reply.send(input.distTags);
+    if (!tag) return npmError(reply, 400, 'which tag?');
+    const actor = await ctx.actor(req.headers.authorization);
+    if (req.method === 'DELETE') {
+      if (tag === 'latest') return npmError(reply, 400, 'the latest tag cannot be removed');
+      await ctx.store.withWriteLock('npm dist-tag', async () => {
+        await ctx.store.meta.setRef('npm', name, distTagRef(tag), null);
+        await audit(ctx.store, { actor, action: 'npm.dist-tag', subject: `${name}:${tag}`, outcome: 'removed' });
+      });
+      return reply.send({ ok: true });
+    }
+    const version = typeof req.body === 'string' ? req.body : undefined;
+    if (!version || !valid(version) || !artifacts.some((a) => a.version === version)) return npmError(reply, 400, `${name} has no version ${String(version)}`);
+    await ctx.store.withWriteLock('npm dist-tag', async () => {
+      await ctx.store.meta.setRef('npm', name, distTagRef(tag), version);
+      await audit(ctx.store, { actor, action: 'npm.dist-tag', subject: `${name}:${tag}`, outcome: 'set', detail: { version } });
+    });
+    return reply.code(201).send({ ok: true });
+  };
+
+  const handler = async (req: Req, reply: FastifyReply) => {
+    const rest = req.params['*'] ?? '';
+    const method = req.method;
+    if (rest === '-/ping') return reply.send({});
+    if (rest === '-/whoami') {
+      const t = await ctx.token(req.headers.authorization);
+      return t ? reply.send({ username: t.name }) : npmError(reply, 401, 'not logged in');
+    }
+    if (rest === '-/v1/search') return search(req, reply);
+    if (rest === '-/npm/v1/security/advisories/bulk') return reply.send({});
+    const user = /^-\/user\/org\.couchdb\.user:(.+)$/.exec(rest);
+    if (user && method === 'PUT') return login(req, reply, decodeURIComponent(user[1]!));
+    const tags = /^-\/package\/(.+?)\/dist-tags(?:\/([^/]+))?$/.exec(rest);
+    if (tags) {
+      const name = packageNameFromPath(tags[1]!);
+      return name ? distTags(req, reply, name, tags[2] && decodeURIComponent(tags[2])) : npmError(reply, 400, 'invalid package name');
+    }
+    // <name>[/-/<file>][/-rev/<rev>], the name possibly `@scope/name` with a real slash.
+    const m = /^((?:@[^/]+(?:\/|%2[fF]))?[^/@][^/]*)(?:\/-\/([^/]+))?(?:\/-rev\/[^/]+)?$/.exec(rest);
+    const name = m ? packageNameFromPath(m[1]!) : undefined;
+    if (!m || !name) return npmError(reply, 400, `invalid package name in /npm/${rest}`);
+    const file = m[2];
+    const actor = () => ctx.actor(req.headers.authorization);
+    if (file) {
+      if (method === 'GET' || method === 'HEAD') return tarball(req, reply, name, decodeURIComponent(file));
+      // npm deletes the tarball after removing its version from the packument: nothing is left to do.
+      if (method === 'DELETE') return reply.send({ ok: true });
+    } else {
+      if (method === 'GET' || method === 'HEAD') return packument(req, reply, name);
+      if (method === 'PUT') return putPackage(ctx.store, reply, name, req.body, await actor());
+      if (method === 'DELETE') return deletePackage(ctx.store, reply, name, await actor());
+    }
+    return npmError(reply, 405, `${method} is not supported here`);
+  };
+
+  app.register(async (scope) => {
+    // npm sends a dist-tag as a bare JSON string and packuments with tarballs inside.
+    scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: PUBLISH_LIMIT }, (req, body, done) => {
+      // npm audit gzips its question; the answer does not depend on it, so it is not read.
+      if (req.headers['content-encoding']) return done(null, undefined);
+      try {
+        done(null, body === '' ? undefined : JSON.parse(body as string));
+      } catch {
+        done(Object.assign(new Error('the body is not JSON'), { statusCode: 400 }), undefined);
+      }
+    });
+    scope.route({ method: ['GET', 'HEAD', 'PUT', 'DELETE', 'POST'], url: '/npm/*', handler, bodyLimit: PUBLISH_LIMIT });
+  });
+}
