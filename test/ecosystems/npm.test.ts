@@ -57,3 +57,15 @@ test('npm: packuments full and abbreviated, tarball URLs on this server, integri
   assert.equal((await server.inject({ url: '/npm/nothing-here' })).statusCode, 404);
   assert.equal((await server.inject({ method: 'PUT', url: '/npm/@scope%2fthing', payload: {} })).statusCode, 401, 'writes need a publisher token');
 });
+
+test('npm platforms: os/cpu/libc lists decide per target, never for this machine', async () => {
+  const { fitsPlatform, npmPlatforms } = await import('../../src/ecosystems/npm/platform.js');
+  const [linuxX64, linuxArm, mac, win] = npmPlatforms({ platforms: ['linux/amd64', 'linux/arm64', 'darwin/arm64', 'windows/amd64'], python: [], libc: 'musl-1.2' });
+  assert.deepEqual(linuxX64, { os: 'linux', cpu: 'x64', libc: 'musl' });
+  assert.deepEqual(win, { os: 'win32', cpu: 'x64' });
+  const esbuildLinuxArm = { os: ['linux'], cpu: ['arm64'] };
+  assert.deepEqual([linuxX64, linuxArm, mac, win].map((p) => fitsPlatform(esbuildLinuxArm, p!)), [false, true, false, false]);
+  assert.ok(fitsPlatform({ os: ['!win32'] }, mac!) && !fitsPlatform({ os: ['!win32'] }, win!));
+  assert.ok(!fitsPlatform({ os: ['linux'], libc: ['glibc'] }, linuxX64!), 'a glibc build does not fit a musl target');
+  assert.ok(fitsPlatform({}, win!), 'no restriction fits everywhere');
+});

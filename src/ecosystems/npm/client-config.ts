@@ -6,6 +6,8 @@ export function npmClientConfig(baseUrl: string): string {
     '# ~/.npmrc or the project\'s .npmrc: every package from airlock',
     `registry=${registry}`,
     `${auth}:_authToken=\${AIRLOCK_TOKEN}`,
+    '# package-locks name the upstream in "resolved": fetch those tarballs from airlock too',
+    'replace-registry-host=always',
     '',
     '# or only one scope from airlock, the rest from the default registry',
     `@myscope:registry=${registry}`,

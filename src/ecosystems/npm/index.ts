@@ -1,13 +1,16 @@
 import type { Ecosystem } from '../ecosystem.js';
 import { npmClientConfig } from './client-config.js';
+import { resolveNpm } from './resolve.js';
+import { type NpmSection, npmSectionSchema } from './schema.js';
 import { serveNpm } from './serve.js';
 
 /**
- * npm packages: a registry at `/npm/` that npm installs from and publishes to. It has no
- * airlock.yaml section yet: packages arrive by `npm publish` on the closed side.
+ * npm packages: package-locks pinned for the closed side's platforms, and a registry at
+ * `/npm/` that serves imported and published packages together.
  */
-export const npmEcosystem: Ecosystem = {
+export const npmEcosystem: Ecosystem<NpmSection> = {
   id: 'npm',
+  manifest: { key: 'npm', schema: npmSectionSchema, resolve: resolveNpm },
   serve: serveNpm,
   // npm audit POSTs a question; login PUTs credentials it checks itself.
   access: (method, path) => (path.startsWith('/npm/-/npm/v1/security/') ? 'read' : method === 'PUT' && path.startsWith('/npm/-/user/') ? 'open' : undefined),

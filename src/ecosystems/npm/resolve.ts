@@ -1,0 +1,106 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join, resolve as resolvePath } from 'node:path';
+import { AirlockError } from '../../core/errors.js';
+import { tempPathFor } from '../../core/fsutil.js';
+import type { LockedArtifact } from '../../manifest/lockfile.js';
+import type { ResolveContext } from '../ecosystem.js';
+import { type LockedPackage, readPackageLock } from './lockfile.js';
+import { escapedName, tarballFile } from './names.js';
+import { fitsPlatform, npmPlatforms } from './platform.js';
+import type { NpmVersionMetadata } from './record.js';
+import type { NpmSection } from './schema.js';
+
+/** The registry the user's own npm configuration names, as npm itself would use it. */
+function configuredRegistry(): string {
+  const r = spawnSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' });
+  const url = r.status === 0 ? r.stdout.trim() : '';
+  if (!URL.canParse(url)) throw new AirlockError('CONFIG_INVALID', 'npm.registry is not set and `npm config get registry` gave no URL');
+  return url;
+}
+
+async function sha512Of(path: string): Promise<string> {
+  const h = createHash('sha512');
+  for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
+  return `sha512-${h.digest('base64')}`;
+}
+
+/**
+ * Pins what package-locks say, for every target platform at once: a package restricted by
+ * `os`/`cpu`/`libc` is taken when it fits any target (so linux-x64 and linux-arm64 builds of
+ * esbuild travel even from a lock written on a Mac), and left out when it fits none. Each
+ * tarball is downloaded now, checked against the lock's sha512 integrity and kept with its
+ * version document from the registry.
+ */
+export async function resolveNpm(section: NpmSection, ctx: ResolveContext): Promise<LockedArtifact[]> {
+  const registry = (section.registry ?? configuredRegistry()).replace(/\/+$/, '');
+  const platforms = npmPlatforms(ctx.target);
+  const chosen = new Map<string, LockedPackage>();
+  for (const f of section.lockfiles) {
+    for (const p of await readPackageLock(resolvePath(ctx.manifestDir, f))) {
+      if (p.dev && !section.includeDev) continue;
+      if (!platforms.some((pl) => fitsPlatform(p, pl))) {
+        if (!p.optional) ctx.reporter.warn(`${p.origin}: ${p.name}@${p.version} fits none of the target platforms; left out`);
+        continue;
+      }
+      chosen.set(`${p.name}@${p.version}`, p);
+    }
+  }
+
+  const packuments = new Map<string, Promise<Record<string, unknown>>>();
+  const packument = (name: string): Promise<Record<string, unknown>> => {
+    let p = packuments.get(name);
+    if (!p) {
+      p = ctx.http.getText(`${registry}/${escapedName(name)}`, { accept: 'application/json' }).then((r) => {
+        try {
+          return JSON.parse(r.body) as Record<string, unknown>;
+        } catch {
+          throw new AirlockError('HTTP_ERROR', `npm:${name}: the registry's packument is not JSON`);
+        }
+      });
+      packuments.set(name, p);
+    }
+    return p;
+  };
+
+  const out: LockedArtifact[] = [];
+  for (const p of [...chosen.values()].sort((a, b) => (`${a.name}@${a.version}` < `${b.name}@${b.version}` ? -1 : 1))) {
+    const label = `npm:${p.name}@${p.version}`;
+    const doc = await packument(p.name);
+    const manifest = (doc.versions as Record<string, Record<string, unknown>> | undefined)?.[p.version];
+    if (!manifest) throw new AirlockError('NOT_FOUND', `${label}: the registry's packument has no version ${p.version}`);
+    const dest = tempPathFor(join(await ctx.store.blobs.tempDir(), 'npm'));
+    let blob;
+    let integrity: string;
+    try {
+      blob = await ctx.http.download({ url: p.resolved, dest, label });
+      integrity = await sha512Of(dest);
+      const wanted = p.integrity?.split(/\s+/).find((x) => x.startsWith('sha512-'));
+      if (p.integrity && !wanted) ctx.reporter.warn(`${p.origin}: integrity ${p.integrity} has no sha512; checked by sha512 from now on`);
+      if (wanted && wanted !== integrity) throw new AirlockError('DIGEST_MISMATCH', `${label}: ${p.resolved} does not match the lock's integrity (expected ${wanted}, got ${integrity})`);
+      if (!p.integrity) ctx.reporter.warn(`${p.origin}: no integrity in the lockfile; pinned what the registry served (${integrity})`);
+      await ctx.store.blobs.adopt(dest, blob);
+    } finally {
+      await rm(dest, { force: true });
+    }
+    const { tarball: _url, ...dist } = (manifest.dist ?? {}) as Record<string, unknown>;
+    const time = (doc.time as Record<string, string> | undefined)?.[p.version] ?? '1970-01-01T00:00:00.000Z';
+    const meta: NpmVersionMetadata & { integrity: string } = { manifest: { ...manifest, dist: { ...dist, integrity } }, filename: tarballFile(p.name, p.version), time, integrity };
+    out.push({
+      ecosystem: 'npm',
+      key: `${p.name}@${p.version}`,
+      name: p.name,
+      version: p.version,
+      digest: blob.digest,
+      size: blob.size,
+      mediaType: 'application/octet-stream',
+      source: p.resolved,
+      metadata: meta as unknown as Record<string, unknown>,
+      blobs: [{ digest: blob.digest, size: blob.size, url: p.resolved }],
+    });
+  }
+  ctx.reporter.info(`npm: ${out.length} package(s) for ${ctx.target.platforms.join(', ')}`);
+  return out;
+}
