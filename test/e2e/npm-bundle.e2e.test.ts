@@ -56,7 +56,7 @@ test('npm: a package-lock for two Linux platforms → bundle → offline import 
   const low = join(dir, 'low');
   for (const args of [['lock'], ['fetch'], ['bundle', 'create', '-o', 'web.airlock']]) {
     const r = await airlock(['--home', low, ...args], { cwd: dir });
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}\n${lockText}`);
   }
   const keys = (JSON.parse(await readFile(join(dir, 'airlock.lock'), 'utf8')) as { artifacts: { key: string }[] }).artifacts.map((a) => a.key);
   assert.deepEqual(keys, ['@demo/native-linux-arm64@1.0.0', '@demo/native-linux-x64@1.0.0', '@demo/native@1.0.0']);
