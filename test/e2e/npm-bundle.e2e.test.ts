@@ -58,8 +58,22 @@ test('npm: a package-lock for two Linux platforms → bundle → offline import 
     const r = await airlock(['--home', low, ...args], { cwd: dir });
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}\n${lockText}`);
   }
-  const keys = (JSON.parse(await readFile(join(dir, 'airlock.lock'), 'utf8')) as { artifacts: { key: string }[] }).artifacts.map((a) => a.key);
-  assert.deepEqual(keys, ['@demo/native-linux-arm64@1.0.0', '@demo/native-linux-x64@1.0.0', '@demo/native@1.0.0']);
+  const keysOf = async (lock: string) => (JSON.parse(await readFile(join(dir, lock), 'utf8')) as { artifacts: { key: string }[] }).artifacts.map((a) => a.key);
+  const expected = ['@demo/native-linux-arm64@1.0.0', '@demo/native-linux-x64@1.0.0', '@demo/native@1.0.0'];
+  assert.deepEqual(await keysOf('airlock.lock'), expected);
+
+  // The same from a package spec: npm's own resolver builds the tree, the targets filter it.
+  await writeFile(join(dir, 'spec.yaml'), `name: spec\ntarget: { platforms: [linux/amd64, linux/arm64] }\nnpm:\n  registry: ${upstream}\n  packages: ["@demo/native@^1"]\n`);
+  const spec = await airlock(['--home', low, 'lock', '-f', 'spec.yaml', '-o', 'spec.lock'], { cwd: dir });
+  assert.equal(spec.code, 0, spec.stderr);
+  assert.deepEqual(await keysOf('spec.lock'), expected);
+  await writeFile(join(dir, 'mac.yaml'), `name: mac\ntarget: { platforms: [darwin/arm64] }\nnpm:\n  registry: ${upstream}\n  packages: ["@demo/native@^1"]\n`);
+  assert.equal((await airlock(['--home', low, 'lock', '-f', 'mac.yaml', '-o', 'mac.lock'], { cwd: dir })).code, 0);
+  assert.deepEqual(await keysOf('mac.lock'), ['@demo/native-darwin-arm64@1.0.0', '@demo/native@1.0.0'], 'a foreign target gets its own build, whatever this machine is');
+  await writeFile(join(dir, 'none.yaml'), `name: none\ntarget: { platforms: [linux/amd64] }\nnpm:\n  registry: ${upstream}\n  packages: ["@demo/native@^9"]\n`);
+  const impossible = await airlock(['--home', low, 'lock', '-f', 'none.yaml', '-o', 'none.lock'], { cwd: dir });
+  assert.equal(impossible.code, 1);
+  assert.match(impossible.stderr, /npm: cannot resolve @demo\/native@\^9: ETARGET/);
 
   const high = join(dir, 'high');
   const imp = await airlock(['--home', high, 'import', join(dir, 'web.airlock')], { offline: true });

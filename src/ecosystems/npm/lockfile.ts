@@ -24,13 +24,19 @@ export interface LockedPackage {
  * tarball of their own and are left out.
  */
 export async function readPackageLock(path: string): Promise<LockedPackage[]> {
-  const file = basename(path);
-  let doc: { lockfileVersion?: unknown; packages?: Record<string, Record<string, unknown>> };
+  let doc: unknown;
   try {
-    doc = JSON.parse(await readFile(path, 'utf8')) as typeof doc;
+    doc = JSON.parse(await readFile(path, 'utf8'));
   } catch (e) {
     throw new AirlockError('CONFIG_INVALID', `${path}: ${describeError(e)}`);
   }
+  return parsePackageLock(doc, path);
+}
+
+/** The same, for a lock already in memory (the one built from `packages:`). */
+export function parsePackageLock(raw: unknown, path: string): LockedPackage[] {
+  const file = basename(path);
+  const doc = (raw ?? {}) as { lockfileVersion?: unknown; packages?: Record<string, Record<string, unknown>> };
   if (doc.lockfileVersion !== 2 && doc.lockfileVersion !== 3) {
     throw new AirlockError('CONFIG_INVALID', `${path}: lockfileVersion ${String(doc.lockfileVersion)}; airlock reads 2 and 3 (npm 7 and later)`, {
       hint: 'run npm install --lockfile-version 3 to rewrite it',

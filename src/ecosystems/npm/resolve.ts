@@ -7,7 +7,8 @@ import { AirlockError } from '../../core/errors.js';
 import { tempPathFor } from '../../core/fsutil.js';
 import type { LockedArtifact } from '../../manifest/lockfile.js';
 import type { ResolveContext } from '../ecosystem.js';
-import { type LockedPackage, readPackageLock } from './lockfile.js';
+import { type LockedPackage, parsePackageLock, readPackageLock } from './lockfile.js';
+import { idealLock } from './tree.js';
 import { escapedName, tarballFile } from './names.js';
 import { fitsPlatform, npmPlatforms } from './platform.js';
 import type { NpmVersionMetadata } from './record.js';
@@ -28,7 +29,8 @@ async function sha512Of(path: string): Promise<string> {
 }
 
 /**
- * Pins what package-locks say, for every target platform at once: a package restricted by
+ * Pins what package-locks say (and, for `packages:`, the lock npm would write for them), for
+ * every target platform at once: a package restricted by
  * `os`/`cpu`/`libc` is taken when it fits any target (so linux-x64 and linux-arm64 builds of
  * esbuild travel even from a lock written on a Mac), and left out when it fits none. Each
  * tarball is downloaded now, checked against the lock's sha512 integrity and kept with its
@@ -38,8 +40,10 @@ export async function resolveNpm(section: NpmSection, ctx: ResolveContext): Prom
   const registry = (section.registry ?? configuredRegistry()).replace(/\/+$/, '');
   const platforms = npmPlatforms(ctx.target);
   const chosen = new Map<string, LockedPackage>();
-  for (const f of section.lockfiles) {
-    for (const p of await readPackageLock(resolvePath(ctx.manifestDir, f))) {
+  const locks = await Promise.all(section.lockfiles.map((f) => readPackageLock(resolvePath(ctx.manifestDir, f))));
+  if (section.packages.length) locks.push(parsePackageLock(await idealLock(section.packages, registry, await ctx.store.blobs.tempDir()), 'airlock.yaml npm.packages'));
+  for (const lock of locks) {
+    for (const p of lock) {
       if (p.dev && !section.includeDev) continue;
       if (!platforms.some((pl) => fitsPlatform(p, pl))) {
         if (!p.optional) ctx.reporter.warn(`${p.origin}: ${p.name}@${p.version} fits none of the target platforms; left out`);

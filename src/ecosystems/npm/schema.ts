@@ -8,10 +8,13 @@ export const npmSectionSchema = z
       .string()
       .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'expected an http:// or https:// URL')
       .optional(),
+    /** Specs as `npm install` takes them: `react@^18`, `@scope/tool@2`, `typescript`, `alias@npm:pkg@1`. */
+    packages: z.array(z.string().min(1)).default([]),
     /** package-lock.json (lockfileVersion 2 or 3) or npm-shrinkwrap.json, relative to airlock.yaml: exact tarballs, nothing re-resolved. */
-    lockfiles: z.array(z.string().min(1)).min(1, 'list at least one package-lock.json'),
+    lockfiles: z.array(z.string().min(1)).default([]),
     includeDev: z.boolean().default(true),
   })
-  .strict();
+  .strict()
+  .refine((s) => s.packages.length + s.lockfiles.length > 0, 'give packages or lockfiles');
 
 export type NpmSection = z.infer<typeof npmSectionSchema>;
