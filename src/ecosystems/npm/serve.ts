@@ -4,6 +4,7 @@ import { audit } from '../../audit/log.js';
 import { createToken } from '../../services/tokens.js';
 import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
+import { PageCache } from '../http/page-cache.js';
 import { ABBREVIATED, renderPackument, wantsAbbreviated } from './packument.js';
 import { deletePackage, putPackage } from './publish.js';
 import { packageNameFromPath } from './names.js';
@@ -28,16 +29,17 @@ type Req = FastifyRequest<{ Params: { '*'?: string }; Querystring: Record<string
 export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
   const base = (req: FastifyRequest) => ctx.baseUrl || `${req.protocol}://${req.headers.host}`;
 
+  const pages = new PageCache();
   const packument = async (req: Req, reply: FastifyReply, name: string) => {
-    const { artifacts, input } = await packageState(ctx.store, name);
-    if (artifacts.length === 0) return npmError(reply, 404, 'Not found');
     const abbreviated = wantsAbbreviated(req.headers.accept);
-    const doc = renderPackument(input, base(req), abbreviated);
-    return reply
-      .header('vary', 'Accept')
-      .header('cache-control', 'no-cache')
-      .type(abbreviated ? ABBREVIATED : 'application/json')
-      .send(Buffer.from(JSON.stringify(doc)));
+    const page = await pages.get(`${abbreviated ? 'a' : 'f'} ${base(req)} ${name}`, await ctx.store.meta.revision(), async () => {
+      const { artifacts, input } = await packageState(ctx.store, name);
+      return artifacts.length ? Buffer.from(JSON.stringify(renderPackument(input, base(req), abbreviated))) : undefined;
+    });
+    if (!page) return npmError(reply, 404, 'Not found');
+    reply.header('vary', 'Accept').header('cache-control', 'no-cache').header('etag', page.etag);
+    if (req.headers['if-none-match'] === page.etag) return reply.code(304).send();
+    return reply.type(abbreviated ? ABBREVIATED : 'application/json').send(page.body);
   };
 
   const tarball = async (req: Req, reply: FastifyReply, name: string, file: string) => {

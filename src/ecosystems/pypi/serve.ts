@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { StoredArtifact } from '../../core/artifact.js';
 import { hexOf } from '../../core/digest.js';
 import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
 import { sendError } from '../http/errors.js';
+import { PageCache } from '../http/page-cache.js';
 import { normalizeName } from './names.js';
 import { type PypiFileMetadata, readPypiMetadata } from './record.js';
 import { type SimpleFile, negotiate, renderIndex, renderProject } from './simple.js';
@@ -35,25 +35,6 @@ function chooseFormat(req: FastifyRequest, reply: FastifyReply) {
   const format = negotiate(req.headers.accept);
   if (!format) sendError(reply, 406, 'NOT_ACCEPTABLE', `the simple API serves ${SUPPORTED}`);
   return format;
-}
-
-/**
- * Rendered simple pages, reused while the store's revision is unchanged: the server keeps
- * no state of its own that could go stale, yet does not rebuild a page per request.
- */
-class PageCache {
-  private readonly pages = new Map<string, { revision: string; body: Buffer; etag: string }>();
-
-  async get(key: string, revision: string, render: () => Promise<Buffer | undefined>) {
-    const hit = this.pages.get(key);
-    if (hit && hit.revision === revision) return hit;
-    const body = await render();
-    if (!body) return undefined;
-    const page = { revision, body, etag: `"${createHash('sha256').update(body).digest('hex')}"` };
-    if (this.pages.size >= 10_000) this.pages.delete(this.pages.keys().next().value!);
-    this.pages.set(key, page);
-    return page;
-  }
 }
 
 function sendPage(req: FastifyRequest, reply: FastifyReply, format: string, page: { body: Buffer; etag: string }) {

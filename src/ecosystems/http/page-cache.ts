@@ -1,0 +1,22 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Rendered pages (simple indexes, packuments), reused while the store's revision is
+ * unchanged: the server keeps no state of its own that could go stale, yet does not rebuild
+ * a page per request.
+ */
+export class PageCache {
+  private readonly pages = new Map<string, { revision: string; body: Buffer; etag: string }>();
+
+  async get(key: string, revision: string, render: () => Promise<Buffer | undefined>) {
+    const hit = this.pages.get(key);
+    if (hit && hit.revision === revision) return hit;
+    const body = await render();
+    if (!body) return undefined;
+    const page = { revision, body, etag: `"${createHash('sha256').update(body).digest('hex')}"` };
+    if (this.pages.size >= 10_000) this.pages.delete(this.pages.keys().next().value!);
+    this.pages.set(key, page);
+    return page;
+  }
+}
+
