@@ -11,14 +11,7 @@ import { once } from 'node:events';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AIRLOCK, ROOT, RUNS, median, must, nginx, timed, waitFor } from './util.js';
-
-function wrk(url: string, accept?: string): number {
-  const out = must('wrk', ['-t2', '-c32', '-d5s', ...(accept ? ['-H', `Accept: ${accept}`] : []), url]);
-  const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
-  if (!m) throw new Error(`wrk printed no rate:\n${out}`);
-  return Number(m[1]);
-}
+import { AIRLOCK, ROOT, RUNS, median, must, nginx, timed, waitFor, wrk } from './util.js';
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-pypi-'));

@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, opendir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BlobInfo, BlobStore, ByteRange } from './blobstore.js';
 import { type Digest, HashingStream, hexOf, isHex64 } from './digest.js';
@@ -37,7 +37,15 @@ export class FsBlobStore implements BlobStore {
       if (e.code === 'ENOENT') throw new AirlockError('NOT_FOUND', `blob ${digest} is not in the store`);
       throw e;
     });
-    return createReadStream('', { fd: fh, start: range?.start, end: range?.end, highWaterMark: 1 << 20 });
+    // Buffers sized to what is read: a 2 KiB tarball must not cost a 1 MiB allocation, and a
+    // known end spares the read that would only find EOF.
+    const start = range?.start ?? 0;
+    const end = range?.end ?? (await fh.stat()).size - 1;
+    if (end < start) {
+      await fh.close();
+      return Readable.from([]);
+    }
+    return createReadStream('', { fd: fh, start, end, highWaterMark: Math.min(1 << 20, end - start + 1) });
   }
 
   async tempDir(): Promise<string> {

@@ -43,9 +43,11 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
   };
 
   const tarball = async (req: Req, reply: FastifyReply, name: string, file: string) => {
-    const { artifacts } = await packageState(ctx.store, name);
-    const hit = artifacts.find((a) => readNpmMetadata(a.metadata)?.filename === file);
-    if (!hit) return npmError(reply, 404, `${name}: no tarball ${file}`);
+    // `name-1.2.3.tgz` names its version: one row to look up, not the whole package.
+    const stem = `${name.split('/').pop()}-`;
+    const version = file.startsWith(stem) && file.endsWith('.tgz') ? file.slice(stem.length, -4) : '';
+    const hit = version ? await ctx.store.meta.getArtifact('npm', `${name}@${version}`) : undefined;
+    if (!hit || readNpmMetadata(hit.metadata)?.filename !== file) return npmError(reply, 404, `${name}: no tarball ${file}`);
     return sendBlob(req, reply, ctx.store, hit, { contentType: 'application/octet-stream', cacheControl: IMMUTABLE });
   };
 
