@@ -7,7 +7,8 @@ import { isPackageName } from './names.js';
 export interface LockedPackage {
   name: string;
   version: string;
-  resolved: string;
+  /** The tarball URL; npm leaves it out at times, and then the registry's packument names it. */
+  resolved?: string;
   integrity?: string;
   os?: string[];
   cpu?: string[];
@@ -49,14 +50,15 @@ export function parsePackageLock(raw: unknown, path: string): LockedPackage[] {
     const at = key.lastIndexOf('node_modules/');
     const name = typeof p.name === 'string' ? p.name : key.slice(at + 'node_modules/'.length);
     if (at < 0 || !isPackageName(name)) throw new AirlockError('CONFIG_INVALID', `${origin}: not a package path`);
-    if (typeof p.version !== 'string' || typeof p.resolved !== 'string') {
-      throw new AirlockError('CONFIG_INVALID', `${origin}: no version or resolved URL (a git or file dependency?); airlock carries registry tarballs`);
+    if (typeof p.version !== 'string') throw new AirlockError('CONFIG_INVALID', `${origin}: no version`);
+    if (p.resolved !== undefined && (typeof p.resolved !== 'string' || !/^https?:\/\//.test(p.resolved))) {
+      throw new AirlockError('CONFIG_INVALID', `${origin}: resolved is ${String(p.resolved)} (a git or file dependency?); airlock carries registry tarballs`);
     }
     const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : undefined);
     out.push({
       name,
       version: p.version,
-      resolved: p.resolved,
+      ...(typeof p.resolved === 'string' ? { resolved: p.resolved } : {}),
       ...(typeof p.integrity === 'string' ? { integrity: p.integrity } : {}),
       ...(list(p.os) ? { os: list(p.os)! } : {}),
       ...(list(p.cpu) ? { cpu: list(p.cpu)! } : {}),

@@ -75,15 +75,17 @@ export async function resolveNpm(section: NpmSection, ctx: ResolveContext): Prom
     const doc = await packument(p.name);
     const manifest = (doc.versions as Record<string, Record<string, unknown>> | undefined)?.[p.version];
     if (!manifest) throw new AirlockError('NOT_FOUND', `${label}: the registry's packument has no version ${p.version}`);
+    const url = p.resolved ?? (manifest.dist as { tarball?: unknown } | undefined)?.tarball;
+    if (typeof url !== 'string' || !/^https?:\/\//.test(url)) throw new AirlockError('NOT_FOUND', `${label}: neither the lock nor the registry names its tarball`);
     const dest = tempPathFor(join(await ctx.store.blobs.tempDir(), 'npm'));
     let blob;
     let integrity: string;
     try {
-      blob = await ctx.http.download({ url: p.resolved, dest, label });
+      blob = await ctx.http.download({ url, dest, label });
       integrity = await sha512Of(dest);
       const wanted = p.integrity?.split(/\s+/).find((x) => x.startsWith('sha512-'));
       if (p.integrity && !wanted) ctx.reporter.warn(`${p.origin}: integrity ${p.integrity} has no sha512; checked by sha512 from now on`);
-      if (wanted && wanted !== integrity) throw new AirlockError('DIGEST_MISMATCH', `${label}: ${p.resolved} does not match the lock's integrity (expected ${wanted}, got ${integrity})`);
+      if (wanted && wanted !== integrity) throw new AirlockError('DIGEST_MISMATCH', `${label}: ${url} does not match the lock's integrity (expected ${wanted}, got ${integrity})`);
       if (!p.integrity) ctx.reporter.warn(`${p.origin}: no integrity in the lockfile; pinned what the registry served (${integrity})`);
       await ctx.store.blobs.adopt(dest, blob);
     } finally {
@@ -100,9 +102,9 @@ export async function resolveNpm(section: NpmSection, ctx: ResolveContext): Prom
       digest: blob.digest,
       size: blob.size,
       mediaType: 'application/octet-stream',
-      source: p.resolved,
+      source: url,
       metadata: meta as unknown as Record<string, unknown>,
-      blobs: [{ digest: blob.digest, size: blob.size, url: p.resolved }],
+      blobs: [{ digest: blob.digest, size: blob.size, url }],
     });
   }
   ctx.reporter.info(`npm: ${out.length} package(s) for ${ctx.target.platforms.join(', ')}`);
