@@ -69,3 +69,22 @@ test('npm platforms: os/cpu/libc lists decide per target, never for this machine
   assert.ok(!fitsPlatform({ os: ['linux'], libc: ['glibc'] }, linuxX64!), 'a glibc build does not fit a musl target');
   assert.ok(fitsPlatform({}, win!), 'no restriction fits everywhere');
 });
+
+test('.npmrc: scoped registries and the credentials npm would send, by the longest matching prefix', async () => {
+  const { authHeaderFor, parseNpmrc, registryFor } = await import('../../src/ecosystems/npm/npmrc.js');
+  const rc = parseNpmrc(
+    ['; comment', 'registry=https://reg.example/npm/', '@team:registry=https://team.example/', '//reg.example/npm/:_authToken=${TOK}', '//team.example/:_auth=dXNlcjpwYXNz', '//reg.example/:_authToken=outer'].join('\n'),
+    { TOK: 'inner' },
+  );
+  const cfg = {
+    registry: rc.registry!,
+    scopes: { '@team': rc['@team:registry']! },
+    credentials: Object.fromEntries(Object.entries(rc).filter(([k]) => k.startsWith('//'))),
+  };
+  assert.equal(registryFor(cfg, '@team/x'), 'https://team.example/');
+  assert.equal(registryFor(cfg, 'lodash'), 'https://reg.example/npm/');
+  assert.deepEqual(authHeaderFor(cfg, 'https://reg.example/npm/lodash/-/lodash-4.0.0.tgz'), { authorization: 'Bearer inner' });
+  assert.deepEqual(authHeaderFor(cfg, 'https://reg.example/other/x'), { authorization: 'Bearer outer' });
+  assert.deepEqual(authHeaderFor(cfg, 'https://team.example/@team%2fx'), { authorization: 'Basic dXNlcjpwYXNz' });
+  assert.deepEqual(authHeaderFor(cfg, 'https://elsewhere.example/x'), {}, 'credentials never go to another host');
+});

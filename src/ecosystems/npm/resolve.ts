@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -8,19 +7,12 @@ import { tempPathFor } from '../../core/fsutil.js';
 import type { LockedArtifact } from '../../manifest/lockfile.js';
 import type { ResolveContext } from '../ecosystem.js';
 import { type LockedPackage, parsePackageLock, readPackageLock } from './lockfile.js';
+import { authHeaderFor, loadNpmConfig, registryFor } from './npmrc.js';
 import { idealLock } from './tree.js';
 import { escapedName, tarballFile } from './names.js';
 import { fitsPlatform, npmPlatforms } from './platform.js';
 import type { NpmVersionMetadata } from './record.js';
 import type { NpmSection } from './schema.js';
-
-/** The registry the user's own npm configuration names, as npm itself would use it. */
-function configuredRegistry(): string {
-  const r = spawnSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' });
-  const url = r.status === 0 ? r.stdout.trim() : '';
-  if (!URL.canParse(url)) throw new AirlockError('CONFIG_INVALID', 'npm.registry is not set and `npm config get registry` gave no URL');
-  return url;
-}
 
 async function sha512Of(path: string): Promise<string> {
   const h = createHash('sha512');
@@ -37,11 +29,11 @@ async function sha512Of(path: string): Promise<string> {
  * version document from the registry.
  */
 export async function resolveNpm(section: NpmSection, ctx: ResolveContext): Promise<LockedArtifact[]> {
-  const registry = (section.registry ?? configuredRegistry()).replace(/\/+$/, '');
+  const cfg = await loadNpmConfig(ctx.manifestDir, section.registry);
   const platforms = npmPlatforms(ctx.target);
   const chosen = new Map<string, LockedPackage>();
   const locks = await Promise.all(section.lockfiles.map((f) => readPackageLock(resolvePath(ctx.manifestDir, f))));
-  if (section.packages.length) locks.push(parsePackageLock(await idealLock(section.packages, registry, await ctx.store.blobs.tempDir()), 'airlock.yaml npm.packages'));
+  if (section.packages.length) locks.push(parsePackageLock(await idealLock(section.packages, cfg, await ctx.store.blobs.tempDir()), 'airlock.yaml npm.packages'));
   for (const lock of locks) {
     for (const p of lock) {
       if (p.dev && !section.includeDev) continue;
@@ -57,7 +49,8 @@ export async function resolveNpm(section: NpmSection, ctx: ResolveContext): Prom
   const packument = (name: string): Promise<Record<string, unknown>> => {
     let p = packuments.get(name);
     if (!p) {
-      p = ctx.http.getText(`${registry}/${escapedName(name)}`, { accept: 'application/json' }).then((r) => {
+      const url = `${registryFor(cfg, name)}${escapedName(name)}`;
+      p = ctx.http.getText(url, { accept: 'application/json', ...authHeaderFor(cfg, url) }).then((r) => {
         try {
           return JSON.parse(r.body) as Record<string, unknown>;
         } catch {
@@ -81,7 +74,7 @@ export async function resolveNpm(section: NpmSection, ctx: ResolveContext): Prom
     let blob;
     let integrity: string;
     try {
-      blob = await ctx.http.download({ url, dest, label });
+      blob = await ctx.http.download({ url, dest, label, headers: authHeaderFor(cfg, url) });
       integrity = await sha512Of(dest);
       const wanted = p.integrity?.split(/\s+/).find((x) => x.startsWith('sha512-'));
       if (p.integrity && !wanted) ctx.reporter.warn(`${p.origin}: integrity ${p.integrity} has no sha512; checked by sha512 from now on`);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 /** The `npm:` section of airlock.yaml. */
 export const npmSectionSchema = z
   .object({
-    /** Where version documents come from; default: `npm config get registry`. */
+    /** Where packages come from; default: npm's own configuration (.npmrc beside airlock.yaml, the user's, `npm config get registry`); scoped registries and credentials always come from .npmrc. */
     registry: z
       .string()
       .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'expected an http:// or https:// URL')
