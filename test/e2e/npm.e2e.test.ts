@@ -47,6 +47,8 @@ test('npm: publish, install, dist-tag, deprecate, unpublish, login and search wi
 
   const denied = await npm(asDev, left10, 'publish');
   assert.notEqual(denied.code, 0, 'a reader token cannot publish');
+  const anonymous = await inNamespace(server, 'curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'PUT', '-H', 'content-type: application/json', '--data', '{}', `${registry}leftish`]);
+  assert.equal(anonymous.stdout, '401', 'no token, no publish (npm itself stops before sending)');
   for (const p of [left10, left11, hello]) {
     const r = await npm(asCi, p, 'publish', '--access', 'public');
     assert.equal(r.code, 0, r.stdout + r.stderr);
