@@ -23,20 +23,19 @@ export async function installedPolicy(store: Store): Promise<TrustPolicy | undef
  * signatures beside the bundle must satisfy it (or an audited override says why not);
  * without one the import goes on and says custody is not enforced.
  */
-export async function checkCustody(store: Store, file: string, bundleId: Digest, m: BundleManifest, opts: GateOptions): Promise<string> {
+export async function checkCustody(store: Store, file: string, bundleId: Digest, m: BundleManifest, opts: GateOptions): Promise<{ warn: boolean; message: string }> {
   const policy = await installedPolicy(store);
-  if (!policy) return `${basename(file)}: custody is not enforced (no trust policy; see airlock trust set)`;
+  if (!policy) return { warn: true, message: `${basename(file)}: custody is not enforced (no trust policy; see airlock trust set)` };
   const sigs = examineCustody(await readCustody(custodyPath(file)), hexOf(bundleId));
   const verdict = evaluateCustody(policy, sigs, new Date());
   if (verdict.ok) {
-    return `${basename(file)}: custody holds (${Object.entries(verdict.counted)
-      .map(([role, names]) => `${role}: ${names.join(', ')}`)
-      .join('; ')})`;
+    const who = Object.entries(verdict.counted).map(([role, names]) => `${role}: ${names.join(', ')}`);
+    return { warn: false, message: `${basename(file)}: custody holds (${who.join('; ')})` };
   }
   const why = verdict.reasons.join('; ');
   if (opts.override) {
     await audit(store, { actor: localActor(), action: 'custody.override', subject: `${m.name} ${bundleId}`, outcome: 'overridden', detail: { reason: opts.override, failed: verdict.reasons } });
-    return `${basename(file)}: custody OVERRIDDEN (${opts.override}): ${why}`;
+    return { warn: true, message: `${basename(file)}: custody OVERRIDDEN (${opts.override}): ${why}` };
   }
   throw new AirlockError('CUSTODY_REFUSED', `${basename(file)}: custody: ${why}`, { hint: `signatures are read from ${custodyPath(file)}` });
 }

@@ -63,8 +63,8 @@ class StagingSink implements BlobSink {
     }
     // Custody and replay are judged on the manifest alone, before a byte of content is read.
     const custody = await checkCustody(this.store, this.file, info.bundleId, info.manifest, this.opts);
-    if (custody.includes('not enforced') || custody.includes('OVERRIDDEN')) this.reporter.warn(custody);
-    else this.reporter.info(custody);
+    if (custody.warn) this.reporter.warn(custody.message);
+    else this.reporter.info(custody.message);
     const sequence = await checkSequence(this.store, info.bundleId, info.manifest);
     if (sequence) this.reporter.info(sequence);
     if ((await this.store.meta.receivedVolumes(info.bundleId)).includes(info.volume)) {
