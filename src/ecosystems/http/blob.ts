@@ -13,9 +13,9 @@ export async function sendBlob(
   reply: FastifyReply,
   store: Store,
   blob: { digest: Digest; size: number },
-  opts: { cacheControl: string; contentType: string },
+  opts: { cacheControl: string; contentType: string; etag?: string },
 ): Promise<FastifyReply> {
-  const etag = `"${blob.digest}"`;
+  const etag = opts.etag ?? `"${blob.digest}"`;
   reply
     .header('etag', etag)
     .header('accept-ranges', 'bytes')
