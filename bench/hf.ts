@@ -13,7 +13,7 @@ import type { TestContext } from 'node:test';
 import { startHub } from '../test/helpers/hub.js';
 import { freePort } from '../test/helpers/oci.js';
 import { run } from '../test/helpers/cli.js';
-import { AIRLOCK, RUNS, median, nginx, timed, waitFor } from './util.js';
+import { AIRLOCK, RUNS, median, nginx, serveAirlock, timed } from './util.js';
 
 const SIZE = 1 << 30;
 
@@ -50,12 +50,7 @@ async function main(): Promise<void> {
     const fetchRss = await peakRss(AIRLOCK, ['--home', home, 'fetch', '--lock', join(dir, 'airlock.lock')]);
 
     const port = await freePort();
-    const server = spawn(AIRLOCK, ['--home', home, 'serve', '--listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
-    cleanups.push(async () => {
-      server.kill('SIGTERM');
-      await once(server, 'exit');
-    });
-    await waitFor(`http://127.0.0.1:${port}/healthz`);
+    const server = await serveAirlock(home, port, cleanups);
     const root = join(dir, 'www');
     await mkdir(root);
     await writeFile(join(root, 'model.safetensors'), weights);

@@ -5,15 +5,13 @@
  * - one blob GET (the 512 MiB layer) from airlock vs nginx serving the same file.
  * Needs skopeo, docker-registry, nginx and curl. Timings are printed, never asserted.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { buildImage, freePort, pushImage, startRegistry } from '../test/helpers/oci.js';
-import { AIRLOCK, RUNS, median, must, nginx, timed, waitFor } from './util.js';
+import { AIRLOCK, RUNS, median, must, nginx, serveAirlock, timed } from './util.js';
 
 const LAYER = 512 << 20;
 
@@ -37,12 +35,7 @@ async function main(): Promise<void> {
     for (const args of [['lock'], ['fetch']]) must(AIRLOCK, ['--home', home, ...args], { cwd: dir });
 
     const port = await freePort();
-    const server = spawn(AIRLOCK, ['--home', home, 'serve', '--listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
-    cleanups.push(async () => {
-      server.kill('SIGTERM');
-      await once(server, 'exit');
-    });
-    await waitFor(`http://127.0.0.1:${port}/healthz`);
+    const server = await serveAirlock(home, port, cleanups);
 
     const copy = (source: string): number[] =>
       Array.from({ length: RUNS }, (_, i) => {

@@ -1,5 +1,5 @@
 /** Pieces every benchmark uses: commands that must succeed, timings, medians, an nginx peer. */
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -57,4 +57,15 @@ export function wrk(url: string, accept?: string): number {
   const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
   if (!m) throw new Error(`wrk printed no rate:\n${out}`);
   return Number(m[1]);
+}
+
+/** `airlock serve` on a free loopback port, stopped by the cleanup it registers. */
+export async function serveAirlock(home: string, port: number, cleanups: (() => unknown)[]): Promise<ChildProcess> {
+  const server = spawn(AIRLOCK, ['--home', home, 'serve', '--listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
+  cleanups.push(async () => {
+    server.kill('SIGTERM');
+    await once(server, 'exit');
+  });
+  await waitFor(`http://127.0.0.1:${port}/healthz`);
+  return server;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { httpUrlSchema } from '../../manifest/url.js';
 import { isDigest, isHex64 } from '../../core/digest.js';
 
 /** A served path: relative, '/'-separated, no '.', '..' or empty segments. */
@@ -10,18 +11,9 @@ export function servedPathProblem(p: string): string | undefined {
   return undefined;
 }
 
-const httpUrl = z.string().refine((u) => {
-  try {
-    const p = new URL(u).protocol;
-    return p === 'http:' || p === 'https:';
-  } catch {
-    return false;
-  }
-}, 'expected an http:// or https:// URL');
-
 export const fileEntrySchema = z
   .object({
-    url: httpUrl,
+    url: httpUrlSchema,
     sha256: z
       .string({ error: 'expected 64 hex characters or sha256:<hex> (quote it if YAML reads it as a number)' })
       .refine((s) => isHex64(s.toLowerCase()) || isDigest(s.toLowerCase()), 'expected 64 hex characters or sha256:<hex>')

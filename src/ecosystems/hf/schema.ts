@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { httpUrlSchema } from '../../manifest/url.js';
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 
@@ -7,9 +8,7 @@ const REPO = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)?$/;
 /** The `huggingface:` section of airlock.yaml. */
 export const hfSectionSchema = z
   .object({
-    endpoint: z
-      .string()
-      .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'expected an http:// or https:// URL')
+    endpoint: httpUrlSchema
       .default(DEFAULT_ENDPOINT),
     repos: z
       .array(

@@ -1,12 +1,11 @@
 import { z } from 'zod';
+import { httpUrlSchema } from '../../manifest/url.js';
 
 /** The `npm:` section of airlock.yaml. */
 export const npmSectionSchema = z
   .object({
     /** Where packages come from; default: npm's own configuration (.npmrc beside airlock.yaml, the user's, `npm config get registry`); scoped registries and credentials always come from .npmrc. */
-    registry: z
-      .string()
-      .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'expected an http:// or https:// URL')
+    registry: httpUrlSchema
       .optional(),
     /** Specs as `npm install` takes them: `react@^18`, `@scope/tool@2`, `typescript`, `alias@npm:pkg@1`. */
     packages: z.array(z.string().min(1)).default([]),

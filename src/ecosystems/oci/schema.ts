@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { httpUrlSchema } from '../../manifest/url.js';
 import { ReferenceError, parseReference } from './reference.js';
 
-const httpUrl = z.string().refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'expected an http:// or https:// URL');
 
 /** The `images:` section of airlock.yaml. */
 export const imagesSectionSchema = z
@@ -31,7 +31,7 @@ export const registriesSchema = z.record(
   z.string().min(1),
   z
     .object({
-      mirror: httpUrl.optional(),
+      mirror: httpUrlSchema.optional(),
       insecure: z.boolean().default(false),
     })
     .strict(),

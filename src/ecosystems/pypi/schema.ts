@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { httpUrlSchema } from '../../manifest/url.js';
 import { RequirementError, parseRequirement } from './requirement.js';
 
 export const DEFAULT_INDEX = 'https://pypi.org/simple/';
@@ -6,9 +7,7 @@ export const DEFAULT_INDEX = 'https://pypi.org/simple/';
 /** The `pypi:` section of airlock.yaml. */
 export const pypiSectionSchema = z
   .object({
-    index: z
-      .string()
-      .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'expected an http:// or https:// URL')
+    index: httpUrlSchema
       .default(DEFAULT_INDEX),
     requirements: z
       .array(
