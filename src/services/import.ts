@@ -117,9 +117,24 @@ async function refuseConflicts(store: Store, m: BundleManifest): Promise<void> {
 }
 
 /** Leftovers of a killed run: temp files are never valid, so they go. */
+/** Whether a process still runs: its temp files are its own business (a server receiving an upload). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes temp files left by processes that died; `.tmp-<pid>-…` names say whose they are. */
 async function sweepTemps(dir: string): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    if (name.startsWith('.tmp-')) await rm(join(dir, name), { force: true });
+    const owner = /^\.tmp-(\d+)-/.exec(name);
+    if (!owner) continue;
+    const pid = Number(owner[1]);
+    if (pid !== process.pid && alive(pid)) continue;
+    await rm(join(dir, name), { force: true });
   }
 }
 

@@ -200,3 +200,21 @@ test('chunks that do not add up to the blob they claim are refused at reassembly
   assert.equal(await high.blobs.stat(claimed), undefined);
   assert.equal(importOutcomes(high.home).at(-1), 'refused');
 });
+
+test('import sweeps temp files of dead processes only; a live server\'s upload in progress stays', async (t) => {
+  const { dir, low, high } = await twoStores(t);
+  const { spawn } = await import('node:child_process');
+  const sleeper = spawn('sleep', ['30']);
+  t.after(() => {
+    sleeper.kill();
+  });
+  const tmp = await high.blobs.tempDir();
+  const live = join(tmp, `.tmp-${sleeper.pid}-aaaa`);
+  const dead = join(tmp, '.tmp-4194304-bbbb');
+  await writeFile(live, 'upload in progress');
+  await writeFile(dead, 'left by a crash');
+  const bundle = await createBundle(low, await seedLock(low, { 'x.txt': Buffer.from('x\n') }), { ...opts, out: join(dir, 'x.airlock') });
+  await importBundles(high, bundle.files, silentReporter);
+  assert.equal(await readFile(live, 'utf8'), 'upload in progress');
+  await assert.rejects(readFile(dead), /ENOENT/);
+});
