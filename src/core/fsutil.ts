@@ -7,6 +7,12 @@ export function tempPathFor(target: string): string {
   return join(dirname(target), `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
 }
 
+/** The pid that made a temp file (named by tempPathFor), or undefined for any other name. */
+export function tempFileOwner(name: string): number | undefined {
+  const m = /^\.tmp-(\d+)-/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
 export async function fsyncFile(path: string): Promise<void> {
   const fh = await open(path, 'r');
   try {

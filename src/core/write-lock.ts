@@ -10,7 +10,8 @@ interface Holder {
   since: string;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process on this host still runs (EPERM: it does, under another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -63,7 +64,7 @@ export async function acquireWriteLock(
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const holder = await readHolder(path);
-    if ((holder && holder.host === me.host && !alive(holder.pid)) || (!holder && (await olderThan(path, 10_000)))) {
+    if ((holder && holder.host === me.host && !processAlive(holder.pid)) || (!holder && (await olderThan(path, 10_000)))) {
       // Its holder died, or died between creating the file and writing its name into it.
       await rm(path, { force: true });
       continue;

@@ -6,11 +6,12 @@ import { pipeline } from 'node:stream/promises';
 import { type Digest, HashingStream, hexOf } from '../core/digest.js';
 import { AirlockError, describeError, isAirlockError } from '../core/errors.js';
 import { crashPoint } from '../core/faults.js';
-import { fsyncDir, fsyncFile, tempPathFor } from '../core/fsutil.js';
+import { fsyncDir, fsyncFile, tempFileOwner, tempPathFor } from '../core/fsutil.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
 import type { BundleManifest } from '../bundle/format.js';
 import { audit, localActor } from '../audit/log.js';
+import { processAlive } from '../core/write-lock.js';
 import { type GateOptions, checkCustody, checkSequence } from '../custody/gate.js';
 import { type BlobSink, type BlobTarget, type VolumeInfo, readVolume } from '../bundle/reader.js';
 
@@ -117,23 +118,14 @@ async function refuseConflicts(store: Store, m: BundleManifest): Promise<void> {
 }
 
 /** Leftovers of a killed run: temp files are never valid, so they go. */
-/** Whether a process still runs: its temp files are its own business (a server receiving an upload). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Removes temp files left by processes that died; `.tmp-<pid>-…` names say whose they are. */
+/**
+ * Removes temp files left by processes that died; `.tmp-<pid>-…` names say whose they are. A
+ * live process's temp files are its own business (a server receiving an upload).
+ */
 async function sweepTemps(dir: string): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const owner = /^\.tmp-(\d+)-/.exec(name);
-    if (!owner) continue;
-    const pid = Number(owner[1]);
-    if (pid !== process.pid && alive(pid)) continue;
+    const pid = tempFileOwner(name);
+    if (pid === undefined || (pid !== process.pid && processAlive(pid))) continue;
     await rm(join(dir, name), { force: true });
   }
 }
