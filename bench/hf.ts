@@ -3,40 +3,22 @@
  * nginx serving the same file (throughput, median of 3), and airlock's peak RSS while
  * fetching it from an upstream and while serving it. Needs nginx and curl.
  */
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 import { startHub } from '../test/helpers/hub.js';
 import { freePort } from '../test/helpers/oci.js';
 import { run } from '../test/helpers/cli.js';
-import { AIRLOCK, RUNS, median, nginx, serveAirlock, timed } from './util.js';
+import { AIRLOCK, RUNS, cleanupContext, measure, median, nginx, peakRssMb, serveAirlock, timed } from './util.js';
 
 const SIZE = 1 << 30;
-
-/** Peak RSS of a command (GNU time is not assumed: /proc of the child, sampled). */
-async function peakRss(cmd: string, args: string[]): Promise<number> {
-  const child = spawn(cmd, args, { stdio: 'ignore' });
-  let peak = 0;
-  const timer = setInterval(() => {
-    readFile(`/proc/${child.pid}/status`, 'utf8').then(
-      (s) => (peak = Math.max(peak, Number(/VmHWM:\s+(\d+) kB/.exec(s)?.[1] ?? 0))),
-      () => undefined,
-    );
-  }, 50);
-  await once(child, 'exit');
-  clearInterval(timer);
-  return peak / 1024;
-}
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-hf-'));
   await chmod(dir, 0o755);
   const cleanups: (() => unknown)[] = [];
-  const t = { after: (fn: () => unknown) => cleanups.push(fn) } as unknown as TestContext;
+  const t = cleanupContext(cleanups);
   try {
     const weights = Buffer.alloc(SIZE);
     for (let at = 0; at < SIZE; at += 1 << 24) randomBytes(1 << 24).copy(weights, at);
@@ -47,7 +29,7 @@ async function main(): Promise<void> {
     // The upstream lives in this process, so the CLI must not be run synchronously.
     const locked = await run(AIRLOCK, ['--home', home, 'lock', '-f', join(dir, 'airlock.yaml'), '-o', join(dir, 'airlock.lock')]);
     if (locked.code !== 0) throw new Error(locked.stderr);
-    const fetchRss = await peakRss(AIRLOCK, ['--home', home, 'fetch', '--lock', join(dir, 'airlock.lock')]);
+    const fetchRss = (await measure(AIRLOCK, ['--home', home, 'fetch', '--lock', join(dir, 'airlock.lock')], true)).peakRssMb!;
 
     const port = await freePort();
     const server = await serveAirlock(home, port, cleanups);
@@ -59,7 +41,7 @@ async function main(): Promise<void> {
     const get = (url: string) => median(Array.from({ length: RUNS }, () => timed('curl', ['-sf', '-o', '/dev/null', url])));
     const viaAirlock = get(`http://127.0.0.1:${port}/hf/bench/big/resolve/main/model.safetensors`);
     const viaNginx = get(`http://127.0.0.1:${nginxPort}/model.safetensors`);
-    const serveRss = Number(/VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    const serveRss = await peakRssMb(server.pid!);
     const mbps = (s: number) => (SIZE / s / 1e6).toFixed(0);
     process.stdout.write(`airlock hf bench: one 1 GiB LFS file (median of ${RUNS})\n\n`);
     process.stdout.write(`resolve GET  airlock ${mbps(viaAirlock)} MB/s   nginx ${mbps(viaNginx)} MB/s   throughput ratio ${(viaNginx / viaAirlock).toFixed(2)} (airlock/nginx)\n`);

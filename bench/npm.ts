@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { freePort } from '../test/helpers/oci.js';
-import { AIRLOCK, median, must, timed, waitFor, wrk } from './util.js';
+import { AIRLOCK, median, must, peakRssMb, timed, waitFor, wrk } from './util.js';
 
 const PACKAGES = 300;
 const CI_RUNS = 5;
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     const rpsVerdaccio = wrk(`${verdaccio}${name(0)}`, ABBREVIATED);
     const tgzAirlock = wrk(`${airlock}${name(0)}/-/${name(0)}-1.0.0.tgz`);
     const tgzVerdaccio = wrk(`${verdaccio}${name(0)}/-/${name(0)}-1.0.0.tgz`);
-    const rss = Number(/VmHWM:\s+(\d+) kB/.exec(must('cat', [`/proc/${server.pid}/status`]))?.[1] ?? 0) / 1024;
+    const rss = await peakRssMb(server.pid!);
 
     process.stdout.write(`airlock npm bench: ${PACKAGES} packages (${installed} in node_modules), npm ci median of ${CI_RUNS}, fresh cache each run\n\n`);
     process.stdout.write(`packument  airlock ${rpsAirlock.toFixed(0)} req/s   Verdaccio ${rpsVerdaccio.toFixed(0)} req/s   ratio ${(rpsAirlock / rpsVerdaccio).toFixed(2)} (wrk -t2 -c32 -d5s)\n`);

@@ -9,9 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 import { buildImage, freePort, pushImage, startRegistry } from '../test/helpers/oci.js';
-import { AIRLOCK, RUNS, median, must, nginx, serveAirlock, timed } from './util.js';
+import { AIRLOCK, RUNS, cleanupContext, median, must, nginx, peakRssMb, serveAirlock, timed } from './util.js';
 
 const LAYER = 512 << 20;
 
@@ -25,7 +24,7 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-oci-'));
   await chmod(dir, 0o755);
   const cleanups: (() => unknown)[] = [];
-  const t = { after: (fn: () => unknown) => cleanups.push(fn) } as unknown as TestContext;
+  const t = cleanupContext(cleanups);
   try {
     const registry = await startRegistry(t, dir);
     const image = await buildImage(join(dir, 'layout'), '1', ['linux/amd64'], { shared: randomBytes(LAYER) });
@@ -63,7 +62,7 @@ async function main(): Promise<void> {
     const nginxGet = get(`http://127.0.0.1:${nginxPort}/layer`);
     const airlockCpu = ((await cpuSeconds(server.pid!)) - airlockCpu0) / RUNS;
     const nginxCpu = ((await cpuSeconds(nginxWorker)) - nginxCpu0) / RUNS;
-    const rss = Number(/VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    const rss = await peakRssMb(server.pid!);
 
     const mb = (s: number) => ((big.size / s) / 1e6).toFixed(0);
     process.stdout.write(`airlock oci bench: one image, ${(big.size / 2 ** 20).toFixed(0)} MiB layer (median of ${RUNS})\n\n`);

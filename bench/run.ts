@@ -4,58 +4,25 @@
  * import. Prints the median of 3 alternating runs, the ratios, and airlock's peak RSS.
  * BENCH_MB sets the size (default 1024). Never run in CI; timings are never asserted.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { HashingStream } from '../src/core/digest.js';
 import { Store } from '../src/core/store.js';
 import { writeLockFile } from '../src/services/lock.js';
 import type { Lockfile } from '../src/manifest/lockfile.js';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import { AIRLOCK, type Measured, measure, median } from './util.js';
 
-const AIRLOCK = fileURLToPath(new URL('../../bin/airlock', import.meta.url));
 const MB = Number(process.env.BENCH_MB ?? 1024);
 const RUNS = 3;
 /** About 30% of the data, so the set has several volumes and the half-size file is chunked. */
 const SPLIT = `${Math.round(MB * 0.3)}Mi`;
 
-interface Measured {
-  seconds: number;
-  peakRssMb?: number;
-}
-
-/** Runs a command; for airlock, samples VmHWM (peak resident set) until it exits. */
-async function measure(cmd: string, args: string[], sampleRss: boolean): Promise<Measured> {
-  const start = process.hrtime.bigint();
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  let peak = 0;
-  const timer = sampleRss
-    ? setInterval(() => {
-        readFile(`/proc/${child.pid}/status`, 'utf8').then(
-          (s) => {
-            const m = /VmHWM:\s+(\d+) kB/.exec(s);
-            if (m) peak = Math.max(peak, Number(m[1]) / 1024);
-          },
-          () => {},
-        );
-      }, 20)
-    : undefined;
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (timer) clearInterval(timer);
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr}`);
-  return sampleRss ? { seconds, peakRssMb: peak } : { seconds };
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Incompressible, non-repeating data: one half-size file (chunked by --split) and several smaller ones. */
 async function makeData(dir: string): Promise<string[]> {

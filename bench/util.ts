@@ -1,8 +1,9 @@
 /** Pieces every benchmark uses: commands that must succeed, timings, medians, an nginx peer. */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
@@ -68,4 +69,45 @@ export async function serveAirlock(home: string, port: number, cleanups: (() => 
   });
   await waitFor(`http://127.0.0.1:${port}/healthz`);
   return server;
+}
+
+export interface Measured {
+  seconds: number;
+  peakRssMb?: number;
+}
+
+/** Runs a command; for airlock, samples VmHWM (peak resident set) until it exits. */
+export async function measure(cmd: string, args: string[], sampleRss: boolean): Promise<Measured> {
+  const start = process.hrtime.bigint();
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  let peak = 0;
+  const timer = sampleRss
+    ? setInterval(() => {
+        readFile(`/proc/${child.pid}/status`, 'utf8').then(
+          (s) => {
+            const m = /VmHWM:\s+(\d+) kB/.exec(s);
+            if (m) peak = Math.max(peak, Number(m[1]) / 1024);
+          },
+          () => {},
+        );
+      }, 20)
+    : undefined;
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (timer) clearInterval(timer);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr}`);
+  return sampleRss ? { seconds, peakRssMb: peak } : { seconds };
+}
+
+
+/** A process's peak resident set so far, in MB (VmHWM). */
+export async function peakRssMb(pid: number): Promise<number> {
+  return Number(/VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+}
+
+/** The `after` half of a TestContext, so benches can reuse the test helpers that start servers. */
+export function cleanupContext(cleanups: (() => unknown)[]): TestContext {
+  return { after: (fn: () => unknown) => cleanups.push(fn) } as unknown as TestContext;
 }
