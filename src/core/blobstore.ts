@@ -37,3 +37,10 @@ export interface BlobStore {
   delete(digest: Digest): Promise<void>;
   list(): AsyncIterable<Digest>;
 }
+
+/** A small blob (or a range of one) whole in memory: manifests, metadata, a zip's directory. */
+export async function readBlobBytes(blobs: BlobStore, digest: Digest, range?: ByteRange): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of await blobs.open(digest, range)) parts.push(chunk as Buffer);
+  return Buffer.concat(parts);
+}

@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import type { StoredArtifact } from '../../core/artifact.js';
+import { readBlobBytes } from '../../core/blobstore.js';
 import type { Digest } from '../../core/digest.js';
 import { hexOf } from '../../core/digest.js';
 import { AirlockError } from '../../core/errors.js';
@@ -29,12 +30,6 @@ export function hostPlatform(): string {
   return `linux/${arch}`;
 }
 
-async function readBlob(store: Store, digest: Digest): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of await store.blobs.open(digest)) parts.push(c as Buffer);
-  return Buffer.concat(parts);
-}
-
 /** The stored image a reference names: by digest, or the newest import or push of a tag. */
 async function findImage(store: Store, text: string): Promise<{ artifact: StoredArtifact; ref: ImageReference }> {
   let ref: ImageReference;
@@ -54,7 +49,7 @@ async function findImage(store: Store, text: string): Promise<{ artifact: Stored
 
 /** The single-platform manifest to save: the image itself, or the index entry for `platform`. */
 async function pickManifest(store: Store, a: StoredArtifact, platform: Platform, label: string): Promise<{ desc: Descriptor; parsed: Extract<ParsedManifest, { kind: 'image' }> }> {
-  const top = parseManifest(await readBlob(store, a.digest), a.mediaType);
+  const top = parseManifest(await readBlobBytes(store.blobs, a.digest), a.mediaType);
   if (top.kind === 'image') return { desc: { mediaType: top.mediaType, digest: a.digest, size: a.size }, parsed: top };
   const stored = new Set(readOciMetadata(a.metadata)?.manifests.map((m) => m.digest));
   const choices = top.manifests.filter((d) => d.platform && stored.has(d.digest) && d.annotations?.['vnd.docker.reference.type'] === undefined);
@@ -62,7 +57,7 @@ async function pickManifest(store: Store, a: StoredArtifact, platform: Platform,
   if (!desc) {
     throw new AirlockError('NOT_FOUND', `${label}: no ${formatPlatform(platform)} image in the store (it has ${choices.map((d) => formatPlatform(d.platform!)).join(', ') || 'none'}); use --platform`);
   }
-  const child = parseManifest(await readBlob(store, desc.digest), desc.mediaType);
+  const child = parseManifest(await readBlobBytes(store.blobs, desc.digest), desc.mediaType);
   if (child.kind !== 'image') throw new AirlockError('BUNDLE_INVALID', `${label}: ${desc.digest} is not an image manifest`);
   return { desc, parsed: child };
 }

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import { rcompare, valid } from '@renovatebot/pep440';
-import type { BlobInfo } from '../../core/blobstore.js';
+import { type BlobInfo, readBlobBytes } from '../../core/blobstore.js';
 import { type Digest, parseDigest } from '../../core/digest.js';
 import { AirlockError } from '../../core/errors.js';
 import { tempPathFor } from '../../core/fsutil.js';
@@ -120,18 +120,10 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
       await rm(dest, { force: true });
     }
   };
-  const readBlob = async (b: BlobInfo): Promise<Buffer> => {
-    const parts: Buffer[] = [];
-    for await (const chunk of await ctx.store.blobs.open(b.digest)) parts.push(chunk as Buffer);
-    return Buffer.concat(parts);
-  };
   const blobReader =
     (b: BlobInfo): RangeReader =>
-    async (start, end) => {
-      const parts: Buffer[] = [];
-      for await (const chunk of await ctx.store.blobs.open(b.digest, { start, end })) parts.push(chunk as Buffer);
-      return Buffer.concat(parts);
-    };
+    (start, end) =>
+      readBlobBytes(ctx.store.blobs, b.digest, { start, end });
   const metadataOf = (f: IndexFile, c: Candidate<IndexFile>): Promise<Fetched> => {
     let p = fetched.get(f.url);
     if (!p) {
@@ -142,7 +134,7 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
         let fileBlob: BlobInfo | undefined;
         if (f.coreMetadata) {
           metadataBlob = await download(`${f.url}.metadata`, `${label}.metadata`, f.coreMetadata.sha256);
-          text = await readBlob(metadataBlob);
+          text = await readBlobBytes(ctx.store.blobs, metadataBlob.digest);
         } else if (parseDistFilename(f.filename)?.kind === 'sdist') {
           fileBlob = await download(f.url, label, f.sha256);
           text = f.filename.endsWith('.zip')
