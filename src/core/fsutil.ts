@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { BlobInfo } from './blobstore.js';
+import { HashingStream } from './digest.js';
 
 /** A temp name beside `target`, so the final rename never crosses a filesystem. */
 export function tempPathFor(target: string): string {
@@ -54,4 +58,13 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
     await rm(tmp, { force: true });
     throw e;
   }
+}
+
+/** The sha256 digest and size of a whole file, read as a stream. */
+export async function hashFile(path: string): Promise<BlobInfo> {
+  const h = new HashingStream();
+  await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), h, async (src: AsyncIterable<Buffer>) => {
+    for await (const _ of src);
+  });
+  return { digest: h.digest(), size: h.size };
 }

@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { EnvHttpProxyAgent, type Dispatcher, interceptors, request } from 'undici';
 import { type Digest, HashingStream } from './digest.js';
 import { AirlockError, describeError } from './errors.js';
+import { hashFile } from './fsutil.js';
 
 export interface HttpClientOptions {
   /** Extra PEM CA certificates, added to Node's default roots. */
@@ -295,11 +296,3 @@ export class HttpClient {
   }
 }
 
-/** The digest of a whole file, resumed parts included. */
-async function hashFile(path: string): Promise<DownloadResult> {
-  const h = new HashingStream();
-  await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), h, async (src: AsyncIterable<Buffer>) => {
-    for await (const _ of src);
-  });
-  return { digest: h.digest(), size: h.size };
-}

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -7,7 +7,9 @@ import { pipeline } from 'node:stream/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { audit } from '../../audit/log.js';
 import type { ArtifactRecord } from '../../core/artifact.js';
-import { type Digest, HashingStream, digestOf, isDigest } from '../../core/digest.js';
+import { readBlobBytes } from '../../core/blobstore.js';
+import { type Digest, digestOf, isDigest } from '../../core/digest.js';
+import { hashFile } from '../../core/fsutil.js';
 import type { Store } from '../../core/store.js';
 import { sendOciError } from './errors.js';
 import { ManifestError, type ParsedManifest, parseManifest } from './manifest.js';
@@ -65,11 +67,7 @@ export class Pusher {
       await rm(path, { force: true });
       return sendOciError(reply, 'DIGEST_INVALID', `the upload must end with ?digest=sha256:<hex>, got "${expected ?? ''}"`);
     }
-    const h = new HashingStream();
-    await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), h, async (s: AsyncIterable<Buffer>) => {
-      for await (const _ of s);
-    });
-    const blob = { digest: h.digest(), size: h.size };
+    const blob = await hashFile(path);
     if (blob.digest !== expected) {
       await rm(path, { force: true });
       return sendOciError(reply, 'DIGEST_INVALID', `the upload hashes to ${blob.digest}, not ${expected}`, { expected, actual: blob.digest });
@@ -165,11 +163,10 @@ export class Pusher {
     }
     for (const d of parsed.manifests) {
       if (!(await add(d))) return { missing: d.digest };
-      const parts: Buffer[] = [];
-      for await (const c of await this.store.blobs.open(d.digest)) parts.push(c as Buffer);
+      const bytes = await readBlobBytes(this.store.blobs, d.digest);
       let child: ParsedManifest;
       try {
-        child = parseManifest(Buffer.concat(parts), d.mediaType);
+        child = parseManifest(bytes, d.mediaType);
       } catch {
         return { missing: d.digest };
       }
