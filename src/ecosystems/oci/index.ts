@@ -2,7 +2,7 @@ import type { HttpClient } from '../../core/http.js';
 import type { Ecosystem } from '../ecosystem.js';
 import { ociClientConfig } from './client-config.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
-import { parseBlobUrl, registryClient } from './registry-client.js';
+import { parseContentUrl, registryClient } from './registry-client.js';
 import { resolveImages } from './resolve.js';
 import { type ImagesSection, type RegistriesSection, imagesSectionSchema, registriesSchema } from './schema.js';
 import { serveOci } from './serve.js';
@@ -10,11 +10,10 @@ import { sendOciError } from './errors.js';
 
 /** The token (and, for manifests, the Accept) a registry wants for a blob `airlock fetch` downloads. */
 async function fetchHeaders(url: string, http: HttpClient): Promise<Record<string, string>> {
-  const manifest = /^(https?:\/\/[^/]+(?:\/.*?)?)\/v2\/(.+)\/manifests\/sha256:[0-9a-f]{64}$/.exec(url);
-  const target = manifest ? { base: manifest[1]!, path: manifest[2]! } : parseBlobUrl(url);
+  const target = parseContentUrl(url);
   if (!target) return {};
   const headers = await registryClient(http, target.base).authHeaders(target.path);
-  return manifest ? { ...headers, accept: MANIFEST_ACCEPT } : headers;
+  return target.kind === 'manifests' ? { ...headers, accept: MANIFEST_ACCEPT } : headers;
 }
 
 /**

@@ -111,7 +111,7 @@ export class RegistryClient {
 
   /** A manifest or index by tag or digest, byte for byte, with the digest of those bytes. */
   async manifest(path: string, reference: string, label: string): Promise<FetchedManifest | undefined> {
-    const url = `${this.base}/v2/${path}/manifests/${reference}`;
+    const url = this.manifestUrl(path, reference);
     const res = await this.get(path, url, { accept: MANIFEST_ACCEPT }, label);
     if (res.status === 404) return undefined;
     if (res.status === 401 || res.status === 403) throw new AirlockError('AUTH_REQUIRED', `${label}: ${url} refused access (HTTP ${res.status})`);
@@ -134,6 +134,10 @@ export class RegistryClient {
     return res.body;
   }
 
+  manifestUrl(path: string, reference: string): string {
+    return `${this.base}/v2/${path}/manifests/${reference}`;
+  }
+
   blobUrl(path: string, digest: Digest): string {
     return `${this.base}/v2/${path}/blobs/${digest}`;
   }
@@ -150,8 +154,8 @@ export function registryClient(http: HttpClient, base: string): RegistryClient {
   return c;
 }
 
-/** `https://host/v2/<path>/blobs/<digest>` → its endpoint and repository path. */
-export function parseBlobUrl(url: string): { base: string; path: string } | undefined {
-  const m = /^(https?:\/\/[^/]+(?:\/.*?)?)\/v2\/(.+)\/blobs\/sha256:[0-9a-f]{64}$/.exec(url);
-  return m ? { base: m[1]!, path: m[2]! } : undefined;
+/** `https://host/v2/<path>/{blobs|manifests}/<digest>` → its endpoint, repository path and kind. */
+export function parseContentUrl(url: string): { base: string; path: string; kind: 'blobs' | 'manifests' } | undefined {
+  const m = /^(https?:\/\/[^/]+(?:\/.*?)?)\/v2\/(.+)\/(blobs|manifests)\/sha256:[0-9a-f]{64}$/.exec(url);
+  return m ? { base: m[1]!, path: m[2]!, kind: m[3] as 'blobs' | 'manifests' } : undefined;
 }

@@ -39,7 +39,7 @@ class ImageParts {
       ...(parsed.artifactType ? { artifactType: parsed.artifactType } : {}),
       ...(parsed.annotations ? { annotations: parsed.annotations } : {}),
     });
-    this.blobs.set(m.digest, { digest: m.digest, size: m.bytes.length, mediaType: parsed.mediaType, url: `${this.client.base}/v2/${this.path}/manifests/${m.digest}` });
+    this.blobs.set(m.digest, { digest: m.digest, size: m.bytes.length, mediaType: parsed.mediaType, url: this.client.manifestUrl(this.path, m.digest) });
     if (parsed.kind === 'image') {
       for (const d of [parsed.config, ...parsed.layers]) this.addBlob(d);
     }
@@ -137,7 +137,7 @@ async function resolveImage(
     digest: top.m.digest,
     size: top.m.bytes.length,
     mediaType: top.parsed.mediaType,
-    source: `${client.base}/v2/${ref.path}/manifests/${ref.digest ?? ref.tag}`,
+    source: client.manifestUrl(ref.path, ref.digest ?? ref.tag!),
     metadata: metadata as unknown as Record<string, unknown>,
     blobs: [...parts.blobs.values()],
   };
