@@ -7,16 +7,13 @@ import type { ArtifactRecord } from '../../core/artifact.js';
 import { digestOf } from '../../core/digest.js';
 import type { Store } from '../../core/store.js';
 import { sendError } from '../http/errors.js';
+import { npmError } from './errors.js';
 import { tarballFile } from './names.js';
 import type { NpmVersionMetadata } from './record.js';
 import { deprecatedRef, distTagRef, packageState } from './store-view.js';
 
 type Doc = Record<string, unknown>;
 
-/** npm shows `error` from a JSON body; the status decides the exit. */
-function npmError(reply: FastifyReply, status: number, message: string): FastifyReply {
-  return reply.code(status).type('application/json').send({ error: message });
-}
 
 /** Checks a tarball against the `dist.integrity` (sha512) and `dist.shasum` (sha1) npm computed. */
 function integrityProblem(data: Buffer, dist: Doc | undefined): string | undefined {

@@ -4,6 +4,7 @@ import { audit } from '../../audit/log.js';
 import { createToken } from '../../services/tokens.js';
 import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
+import { npmError } from './errors.js';
 import { PageCache } from '../http/page-cache.js';
 import { ABBREVIATED, renderPackument, wantsAbbreviated } from './packument.js';
 import { deletePackage, putPackage } from './publish.js';
@@ -15,9 +16,6 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** Base64 in JSON: a 100 MiB tarball is about 134 MiB of body. */
 const PUBLISH_LIMIT = 256 << 20;
 
-function npmError(reply: FastifyReply, status: number, message: string): FastifyReply {
-  return reply.code(status).type('application/json').send({ error: message });
-}
 
 type Req = FastifyRequest<{ Params: { '*'?: string }; Querystring: Record<string, string | undefined> }>;
 
