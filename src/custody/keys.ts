@@ -1,5 +1,6 @@
 import { type KeyObject, createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { AirlockError } from '../core/errors.js';
+import { readFile } from 'node:fs/promises';
+import { AirlockError, describeError } from '../core/errors.js';
 
 /** A key's stable id: the hex sha256 of its SubjectPublicKeyInfo DER, the same wherever it is computed. */
 export function keyIdOf(pub: KeyObject): string {
@@ -44,4 +45,15 @@ export function readPublicKey(pem: string, label: string): KeyObject {
   }
   if (key.asymmetricKeyType !== 'ed25519') throw new AirlockError('CONFIG_INVALID', `${label}: an ${key.asymmetricKeyType} key; airlock verifies Ed25519`);
   return key;
+}
+
+/** A private key file; `ask` supplies the passphrase, and is called only for an encrypted key. */
+export async function loadPrivateKey(file: string, ask?: () => Promise<string>): Promise<KeyObject> {
+  let pem: string;
+  try {
+    pem = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new AirlockError('CONFIG_INVALID', `${file}: ${describeError(e)}`);
+  }
+  return readPrivateKey(pem, file, pem.includes('ENCRYPTED') && ask ? await ask() : undefined);
 }

@@ -1,16 +1,15 @@
 import { createPublicKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { AirlockError, describeError } from '../core/errors.js';
 import { hexOf } from '../core/digest.js';
 import type { VolumeInfo } from '../bundle/reader.js';
 import { appendCustody, custodyPath } from './custody-file.js';
 import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from './dsse.js';
-import { keyIdOf, readPrivateKey } from './keys.js';
+import { keyIdOf, loadPrivateKey } from './keys.js';
 import { type Role, makeStatement } from './statement.js';
 
 export interface SignRequest {
   keyFile: string;
-  passphrase?: string;
+  /** Asked only when the key is encrypted. */
+  passphrase?: () => Promise<string>;
   role: Role;
   note?: string;
   data: Record<string, string>;
@@ -21,13 +20,7 @@ export interface SignRequest {
  * change: the statement's subject is the manifest digest every volume shares.
  */
 export async function signBundle(file: string, info: VolumeInfo, req: SignRequest): Promise<{ custodyFile: string; keyId: string }> {
-  let pem: string;
-  try {
-    pem = await readFile(req.keyFile, 'utf8');
-  } catch (e) {
-    throw new AirlockError('CONFIG_INVALID', `${req.keyFile}: ${describeError(e)}`);
-  }
-  const key = readPrivateKey(pem, req.keyFile, req.passphrase);
+  const key = await loadPrivateKey(req.keyFile, req.passphrase);
   const pub = createPublicKey(key);
   const keyId = keyIdOf(pub);
   const statement = makeStatement(info.manifest.name, hexOf(info.bundleId), {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { exportAudit, verifyExport } from '../../audit/export.js';
 import { verifyStoreAudit } from '../../audit/log.js';
 import { AirlockError, describeError } from '../../core/errors.js';
-import { readPrivateKey } from '../../custody/keys.js';
+import { loadPrivateKey } from '../../custody/keys.js';
 import { globals, printJson, printTable, withStore } from '../common.js';
 import { passphrase } from '../passphrase.js';
 
@@ -50,8 +50,7 @@ export function register(program: Command): void {
     .requiredOption('-o, --out <file>', 'where to write it')
     .requiredOption('--key <file>', 'the private key that signs the export')
     .action(async (o: { out: string; key: string }, cmd: Command) => {
-      const pem = await readText(o.key);
-      const key = readPrivateKey(pem, o.key, pem.includes('ENCRYPTED') ? await passphrase(`passphrase for ${o.key}: `) : undefined);
+      const key = await loadPrivateKey(o.key, () => passphrase(`passphrase for ${o.key}: `));
       await withStore(cmd, async (store) => {
         const check = await verifyStoreAudit(store);
         if (!check.ok) throw new AirlockError('AUDIT_BROKEN', `audit log: ${check.why}; not exporting a broken chain`);

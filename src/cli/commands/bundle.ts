@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { userInfo, hostname } from 'node:os';
 import type { Command } from 'commander';
 import { parseSize } from '../../bundle/size.js';
@@ -23,12 +22,6 @@ function wholeNumber(what: string) {
     if (!Number.isSafeInteger(n) || n < 0) throw new AirlockError('USAGE', `${what}: "${v}" is not a whole number`);
     return n;
   };
-}
-
-/** The passphrase an encrypted key needs (asked only then). */
-async function keyPassphrase(keyFile: string): Promise<{ passphrase?: string }> {
-  const pem = await readFile(keyFile, 'utf8').catch(() => '');
-  return pem.includes('ENCRYPTED') ? { passphrase: await passphrase(`passphrase for ${keyFile}: `) } : {};
 }
 
 function defaultCreator(): string {
@@ -84,7 +77,7 @@ export function register(program: Command): void {
         );
         if (o.sign) {
           const first = res.files[0]!;
-          const signed = await signBundle(first, await readBundleHeader(first), { keyFile: o.sign, role: 'origin', data: {}, ...(await keyPassphrase(o.sign)) });
+          const signed = await signBundle(first, await readBundleHeader(first), { keyFile: o.sign, role: 'origin', data: {}, passphrase: () => passphrase(`passphrase for ${o.sign}: `) });
           reporter.info(`${signed.custodyFile}: origin signature by ${signed.keyId.slice(0, 16)}…`);
         }
         if (globals(cmd).json) {
@@ -165,7 +158,7 @@ export function register(program: Command): void {
         const [v] = await verifyBundles([file], reporterFor(cmd));
         data['airlock.bundle-verify'] ??= `volume(s) ${v!.verified.join(', ')} of ${v!.volumes}: every sha256 verified`;
       }
-      const res = await signBundle(file, info, { keyFile: o.key, role: o.role as Role, data, ...(o.note ? { note: o.note } : {}), ...(await keyPassphrase(o.key)) });
+      const res = await signBundle(file, info, { keyFile: o.key, role: o.role as Role, data, ...(o.note ? { note: o.note } : {}), passphrase: () => passphrase(`passphrase for ${o.key}: `) });
       if (globals(cmd).json) printJson({ bundleId: info.bundleId, role: o.role, ...res });
       else process.stdout.write(`${res.custodyFile}: ${o.role} signature by ${res.keyId.slice(0, 16)}… over ${info.bundleId}\n`);
     });
