@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
+import { perRevision } from '../http/revision-cache.js';
 import { type HfFile, type HfSnapshot, repoKey } from './record.js';
-import { type RepoState, commitFor, hubView } from './view.js';
+import { commitFor, hubView } from './view.js';
 
 const PAGE = 1000;
 const REPO = '([^/]+(?:/[^/]+)?)';
@@ -46,12 +47,7 @@ function children(s: HfSnapshot, dir: string) {
  * redirected elsewhere.
  */
 export function serveHf(app: FastifyInstance, ctx: ServeContext): void {
-  let cached: { revision: string; repos: Map<string, RepoState> } | undefined;
-  const view = async () => {
-    const revision = await ctx.store.meta.revision();
-    if (cached?.revision !== revision) cached = { revision, repos: hubView(await ctx.store.meta.listArtifacts({ ecosystem: 'hf' })) };
-    return cached.repos;
-  };
+  const view = perRevision(ctx.store, async () => hubView(await ctx.store.meta.listArtifacts({ ecosystem: 'hf' })));
 
   /** The snapshot a request names, or the Hub's 404 for whatever is missing. */
   const find = async (reply: FastifyReply, type: HfSnapshot['type'], repo: string, revision: string): Promise<HfSnapshot | undefined> => {

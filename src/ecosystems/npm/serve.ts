@@ -5,7 +5,7 @@ import { createToken } from '../../services/tokens.js';
 import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
 import { npmError } from './errors.js';
-import { PageCache } from '../http/page-cache.js';
+import { PageCache } from '../http/revision-cache.js';
 import { ABBREVIATED, renderPackument, wantsAbbreviated } from './packument.js';
 import { deletePackage, putPackage } from './publish.js';
 import { packageNameFromPath } from './names.js';

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Digest, isDigest } from '../../core/digest.js';
 import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
+import { perRevision } from '../http/revision-cache.js';
 import { sendOciError } from './errors.js';
 import { OCI_INDEX } from './media-types.js';
 import { Pusher } from './push.js';
@@ -36,15 +37,10 @@ function paginate(req: FastifyRequest<{ Querystring: Query }>, reply: FastifyRep
  * built from a view of the store that is rebuilt only when the store's revision changes.
  */
 export function serveOci(app: FastifyInstance, ctx: ServeContext): void {
-  let cached: { revision: string; view: RegistryView } | undefined;
-  const view = async (): Promise<RegistryView> => {
-    const revision = await ctx.store.meta.revision();
-    if (cached?.revision !== revision) {
-      const bundles = new Map((await ctx.store.meta.listBundles()).map((b) => [b.id, { creator: b.creator, sequence: b.sequence }]));
-      cached = { revision, view: new RegistryView(await ctx.store.meta.listArtifacts({ ecosystem: 'oci' }), bundles) };
-    }
-    return cached.view;
-  };
+  const view = perRevision(ctx.store, async () => {
+    const bundles = new Map((await ctx.store.meta.listBundles()).map((b) => [b.id, { creator: b.creator, sequence: b.sequence }]));
+    return new RegistryView(await ctx.store.meta.listArtifacts({ ecosystem: 'oci' }), bundles);
+  });
 
   app.addHook('onSend', async (req, reply) => {
     if (req.url === '/v2' || req.url.startsWith('/v2/')) reply.header('docker-distribution-api-version', 'registry/2.0');

@@ -4,7 +4,7 @@ import { hexOf } from '../../core/digest.js';
 import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
 import { sendError } from '../http/errors.js';
-import { PageCache } from '../http/page-cache.js';
+import { PageCache } from '../http/revision-cache.js';
 import { normalizeName } from './names.js';
 import { type PypiFileMetadata, readPypiMetadata } from './record.js';
 import { type SimpleFile, negotiate, renderIndex, renderProject } from './simple.js';

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Store } from '../../core/store.js';
 
 /**
  * Rendered pages (simple indexes, packuments), reused while the store's revision is
@@ -20,3 +21,16 @@ export class PageCache {
   }
 }
 
+
+/**
+ * A value built from the store (a registry's view of its images, a hub's repos), rebuilt
+ * only when the store's revision moves.
+ */
+export function perRevision<T>(store: Store, build: () => Promise<T>): () => Promise<T> {
+  let cached: { revision: string; value: T } | undefined;
+  return async () => {
+    const revision = await store.meta.revision();
+    if (cached?.revision !== revision) cached = { revision, value: await build() };
+    return cached.value;
+  };
+}
