@@ -3,7 +3,7 @@ import { open, readFile, rm, stat } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pipeline } from 'node:stream/promises';
-import { EnvHttpProxyAgent, type Dispatcher, interceptors, request } from 'undici';
+import { EnvHttpProxyAgent, type Dispatcher, interceptors, request, setGlobalDispatcher } from 'undici';
 import { type Digest, HashingStream } from './digest.js';
 import { AirlockError, describeError } from './errors.js';
 import { hashFile } from './fsutil.js';
@@ -289,6 +289,14 @@ export class HttpClient {
     } finally {
       await fh.close();
     }
+  }
+
+  /**
+   * Sends the process's global `fetch` through this client's proxy and CA settings, for
+   * libraries that fetch by themselves (the conda solver's wasm).
+   */
+  async routeGlobalFetch(): Promise<void> {
+    setGlobalDispatcher(await this.agent());
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,64 @@
+import { AirlockError } from '../../core/errors.js';
+import { KNOWN_SUBDIRS } from './platforms.js';
+
+const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._+-]*$/;
+/** A package file name: `<name>-<version>-<build>.conda` or `.tar.bz2`. */
+const PACKAGE_FILE = /^[A-Za-z0-9_][A-Za-z0-9._+!-]*-[^-/]+-[^-/]+\.(conda|tar\.bz2)$/;
+
+export function isPackageFile(name: string): boolean {
+  return PACKAGE_FILE.test(name) && !name.includes('..');
+}
+
+/** A channel as airlock.yaml or an environment file names it: a URL, or a name under the alias. */
+export function channelUrl(entry: string, alias: string): string {
+  if (/^https?:\/\//.test(entry)) {
+    if (!URL.canParse(entry)) throw new AirlockError('CONFIG_INVALID', `channel ${entry}: not a valid URL`);
+    return entry.replace(/\/+$/, '');
+  }
+  const name = entry.replace(/^\/+|\/+$/g, '');
+  if (!name.split('/').every((s) => SEGMENT.test(s) && s !== '..')) throw new AirlockError('CONFIG_INVALID', `channel ${entry}: expected a URL or a channel name such as conda-forge`);
+  return `${alias.replace(/\/+$/, '')}/${name}`;
+}
+
+/**
+ * The name a channel is served under on the closed side, `/conda/<name>/`: its URL's path, as
+ * conda names channels (`conda-forge`, `pkgs/main`), so `channel_alias` alone redirects
+ * clients; a channel at a host's root is named after the host.
+ */
+export function channelName(url: string): string {
+  const u = new URL(url);
+  const path = decodeURIComponent(u.pathname).replace(/^\/+|\/+$/g, '');
+  const name = path || `${u.hostname}${u.port ? `-${u.port}` : ''}`;
+  if (!name.split('/').every((s) => SEGMENT.test(s))) throw new AirlockError('CONFIG_INVALID', `channel ${url}: its path cannot name a served channel`);
+  return name;
+}
+
+/** Whether a served path names a channel (segments as channelName makes them). */
+export function isChannelName(name: string): boolean {
+  return name.length > 0 && name.split('/').every((s) => SEGMENT.test(s));
+}
+
+/** Where one package file lives: its channel, subdir and file name. */
+export interface PackageLocation {
+  channelUrl: string;
+  subdir: string;
+  filename: string;
+  /** The URL without any `#hash` fragment. */
+  url: string;
+}
+
+/** `<channel>/<subdir>/<file>` from a package URL, as explicit files and locks give them. */
+export function parsePackageUrl(raw: string, where: string): PackageLocation {
+  if (!URL.canParse(raw)) throw new AirlockError('CONFIG_INVALID', `${where}: ${raw} is not a URL`);
+  const u = new URL(raw);
+  if (!/^https?:$/.test(u.protocol)) throw new AirlockError('CONFIG_INVALID', `${where}: ${raw} is not an http(s) URL`);
+  u.hash = '';
+  const parts = u.pathname.split('/');
+  const filename = decodeURIComponent(parts.pop() ?? '');
+  const subdir = parts.pop() ?? '';
+  if (!isPackageFile(filename) || !KNOWN_SUBDIRS.has(subdir)) {
+    throw new AirlockError('CONFIG_INVALID', `${where}: ${raw} is not a conda package URL (<channel>/<subdir>/<name>-<version>-<build>.conda|.tar.bz2)`);
+  }
+  u.pathname = parts.join('/');
+  return { channelUrl: u.toString().replace(/\/+$/, ''), subdir, filename, url: raw.replace(/#.*$/, '') };
+}

@@ -1,0 +1,22 @@
+import { AirlockError } from '../../core/errors.js';
+import { parsePackageUrl } from './channel.js';
+import { type PinnedPackage, parseHashFragment } from './pinned.js';
+
+/**
+ * A `conda list --explicit [--md5]` file (also `conda-lock render --kind explicit`): comments,
+ * an `@EXPLICIT` line, then one package URL a line with an optional `#<md5|sha256>`.
+ */
+export function parseExplicit(text: string, file: string): PinnedPackage[] {
+  const lines = text.split(/\r?\n/);
+  const at = lines.findIndex((l) => l.trim() === '@EXPLICIT');
+  if (at < 0) throw new AirlockError('CONFIG_INVALID', `${file}: no @EXPLICIT line: not a conda explicit spec file`);
+  const out: PinnedPackage[] = [];
+  lines.forEach((raw, i) => {
+    const line = raw.trim();
+    if (i <= at || !line || line.startsWith('#')) return;
+    const where = `${file}:${i + 1}`;
+    const hash = line.includes('#') ? parseHashFragment(line.slice(line.indexOf('#') + 1), where) : {};
+    out.push({ ...parsePackageUrl(line, where), ...hash, origin: where });
+  });
+  return out;
+}

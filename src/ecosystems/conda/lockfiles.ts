@@ -1,0 +1,79 @@
+import { parse as parseYaml } from 'yaml';
+import { AirlockError } from '../../core/errors.js';
+import { parsePackageUrl } from './channel.js';
+import type { PinnedPackage } from './pinned.js';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+/**
+ * pixi.lock (versions 4–6) or conda-lock.yml: the conda packages it pins for `subdirs` (noarch
+ * packages come with the platform they are listed under). PyPI entries are not conda's: they
+ * are reported so the user can list them under `pypi:`.
+ */
+export function parseCondaLock(text: string, file: string, subdirs: readonly string[]): { packages: PinnedPackage[]; skipped: string[] } {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new AirlockError('CONFIG_INVALID', `${file}: not YAML (${(e as Error).message.split('\n')[0]})`);
+  }
+  if (!isObj(doc)) throw new AirlockError('CONFIG_INVALID', `${file}: not a pixi.lock or conda-lock.yml`);
+  if (isObj(doc.environments)) return pixiLock(doc, file, subdirs);
+  if (Array.isArray(doc.package)) return condaLock(doc.package, file, subdirs);
+  throw new AirlockError('CONFIG_INVALID', `${file}: neither a pixi.lock (environments:) nor a conda-lock.yml (package:)`);
+}
+
+function pixiLock(doc: Obj, file: string, subdirs: readonly string[]) {
+  const version = Number(doc.version);
+  if (!(version >= 4 && version <= 6)) throw new AirlockError('CONFIG_INVALID', `${file}: pixi.lock version ${String(doc.version)} is not supported (4 to 6 are)`);
+  // The hashes live in the top-level package list, keyed by URL.
+  const hashes = new Map<string, { sha256?: string; md5?: string }>();
+  for (const p of Array.isArray(doc.packages) ? doc.packages : []) {
+    if (!isObj(p)) continue;
+    const url = str(p.conda) ?? (p.kind === 'conda' ? str(p.url) : undefined);
+    if (url) hashes.set(url, { ...(str(p.sha256) ? { sha256: str(p.sha256)! } : {}), ...(str(p.md5) ? { md5: str(p.md5)! } : {}) });
+  }
+  const packages = new Map<string, PinnedPackage>();
+  const skipped = new Set<string>();
+  for (const [env, e] of Object.entries(doc.environments as Obj)) {
+    if (!isObj(e) || !isObj(e.packages)) continue;
+    for (const [platform, list] of Object.entries(e.packages)) {
+      if (!subdirs.includes(platform) || !Array.isArray(list)) continue;
+      for (const entry of list) {
+        if (!isObj(entry)) continue;
+        const url = str(entry.conda);
+        if (!url) {
+          if (str(entry.pypi)) skipped.add(str(entry.pypi)!);
+          continue;
+        }
+        if (!/^https?:\/\//.test(url)) {
+          skipped.add(url);
+          continue;
+        }
+        const where = `${file}: environment ${env}, ${platform}`;
+        packages.set(url, { ...parsePackageUrl(url, where), ...(hashes.get(url) ?? {}), origin: where });
+      }
+    }
+  }
+  return { packages: [...packages.values()], skipped: [...skipped] };
+}
+
+function condaLock(list: unknown[], file: string, subdirs: readonly string[]) {
+  const packages = new Map<string, PinnedPackage>();
+  const skipped = new Set<string>();
+  for (const p of list) {
+    if (!isObj(p) || !subdirs.includes(str(p.platform) ?? '')) continue;
+    const url = str(p.url);
+    if (!url) continue;
+    if (p.manager !== 'conda') {
+      skipped.add(url);
+      continue;
+    }
+    const hash = isObj(p.hash) ? p.hash : {};
+    const where = `${file}: ${str(p.name) ?? url} (${str(p.platform)})`;
+    packages.set(url, { ...parsePackageUrl(url, where), ...(str(hash.sha256) ? { sha256: str(hash.sha256)! } : {}), ...(str(hash.md5) ? { md5: str(hash.md5)! } : {}), origin: where });
+  }
+  return { packages: [...packages.values()], skipped: [...skipped] };
+}

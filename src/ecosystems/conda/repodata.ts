@@ -1,0 +1,113 @@
+import { AirlockError } from '../../core/errors.js';
+
+/** The fields of a repodata record airlock reads; the rest is carried as upstream wrote it. */
+export interface CondaRecord {
+  name: string;
+  version: string;
+  build: string;
+  subdir?: string;
+  sha256?: string;
+  md5?: string;
+  size?: number;
+  [field: string]: unknown;
+}
+
+/** One subdir's `repodata.json`: file name → record, for both package formats. */
+export type Repodata = Map<string, CondaRecord>;
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const HEX32 = /^[0-9a-f]{32}$/;
+
+/** A record is usable when it names itself consistently and its hashes are well formed. */
+export function checkRecord(filename: string, r: unknown, label: string): CondaRecord {
+  const bad = (why: string): never => {
+    throw new AirlockError('HTTP_ERROR', `${label}: the repodata record of ${filename} ${why}`);
+  };
+  if (!r || typeof r !== 'object' || Array.isArray(r)) return bad('is not an object');
+  const rec = r as CondaRecord;
+  for (const f of ['name', 'version', 'build'] as const) if (typeof rec[f] !== 'string' || !rec[f]) bad(`has no ${f}`);
+  if (!filename.startsWith(`${rec.name}-${rec.version}-${rec.build}.`)) bad(`names ${rec.name}-${rec.version}-${rec.build}`);
+  if (rec.sha256 !== undefined && (typeof rec.sha256 !== 'string' || !HEX64.test(rec.sha256))) bad('has a malformed sha256');
+  if (rec.md5 !== undefined && (typeof rec.md5 !== 'string' || !HEX32.test(rec.md5))) bad('has a malformed md5');
+  if (rec.sha256 === undefined && rec.md5 === undefined) bad('has neither sha256 nor md5');
+  if (rec.size !== undefined && (typeof rec.size !== 'number' || !Number.isSafeInteger(rec.size) || rec.size < 0)) bad('has a malformed size');
+  return rec;
+}
+
+/**
+ * An upstream `repodata.json`, `packages` (.tar.bz2) and `packages.conda` together. Records
+ * are checked only when looked up (a channel holds far more than any solve uses).
+ */
+export function parseRepodata(text: string, label: string): Repodata {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new AirlockError('HTTP_ERROR', `${label}: repodata.json is not JSON (${(e as Error).message})`);
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new AirlockError('HTTP_ERROR', `${label}: repodata.json is not an object`);
+  const out: Repodata = new Map();
+  for (const key of ['packages', 'packages.conda'] as const) {
+    const section = (doc as Record<string, unknown>)[key];
+    if (section === undefined) continue;
+    if (!section || typeof section !== 'object' || Array.isArray(section)) throw new AirlockError('HTTP_ERROR', `${label}: repodata.json's ${key} is not an object`);
+    for (const [filename, record] of Object.entries(section)) out.set(filename, record as CondaRecord);
+  }
+  return out;
+}
+
+/** A record in a served repodata document: its file name and its JSON as upstream had it. */
+export interface ServedRecord {
+  filename: string;
+  /** The record's JSON text, fields in upstream's order. */
+  json: string;
+}
+
+/**
+ * `<subdir>/repodata.json` as conda, mamba, pixi and rattler read it: `info.subdir`,
+ * `.tar.bz2` files under `packages`, `.conda` files under `packages.conda`, records spliced
+ * in as stored.
+ */
+export function renderRepodata(subdir: string, records: readonly ServedRecord[]): Buffer {
+  const sorted = [...records].sort((a, b) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
+  const section = (rs: ServedRecord[]) => `{${rs.map((r) => `${JSON.stringify(r.filename)}:${r.json}`).join(',')}}`;
+  const bz2 = sorted.filter((r) => r.filename.endsWith('.tar.bz2'));
+  const conda = sorted.filter((r) => r.filename.endsWith('.conda'));
+  return Buffer.from(`{"info":{"subdir":${JSON.stringify(subdir)}},"packages":${section(bz2)},"packages.conda":${section(conda)},"removed":[],"repodata_version":1}`);
+}
+
+/**
+ * The records `current_repodata.json` keeps: every build of each package's newest version.
+ * Clients that cannot solve from it fall back to `repodata.json`, as they do upstream.
+ */
+export function newestOnly<T extends { name: string; version: string }>(records: readonly T[], compare: (a: string, b: string) => number): T[] {
+  const newest = new Map<string, string>();
+  for (const r of records) {
+    const v = newest.get(r.name);
+    if (v === undefined || compare(r.version, v) > 0) newest.set(r.name, r.version);
+  }
+  return records.filter((r) => newest.get(r.name) === r.version);
+}
+
+/** `channeldata.json`: each package's subdirs and newest version, and the channel's subdirs. */
+export function renderChannelData(
+  packages: readonly { name: string; version: string; subdir: string }[],
+  subdirs: readonly string[],
+  compare: (a: string, b: string) => number,
+): Buffer {
+  const byName = new Map<string, { subdirs: Set<string>; version: string }>();
+  for (const p of packages) {
+    const e = byName.get(p.name);
+    if (!e) byName.set(p.name, { subdirs: new Set([p.subdir]), version: p.version });
+    else {
+      e.subdirs.add(p.subdir);
+      if (compare(p.version, e.version) > 0) e.version = p.version;
+    }
+  }
+  const out: Record<string, { subdirs: string[]; version: string }> = {};
+  for (const name of [...byName.keys()].sort()) {
+    const e = byName.get(name)!;
+    out[name] = { subdirs: [...e.subdirs].sort(), version: e.version };
+  }
+  return Buffer.from(JSON.stringify({ channeldata_version: 1, packages: out, subdirs: [...subdirs].sort() }));
+}
