@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { airlock, inNamespace, run, serveOffline } from '../helpers/cli.js';
-import { type CondaPackage, buildChannel } from '../helpers/conda-channel.js';
+import { type Channel, type CondaPackage, buildChannel } from '../helpers/conda-channel.js';
 import { tempDir } from '../helpers/tmp.js';
 import { type Upstream, startUpstream } from '../helpers/upstream.js';
 
@@ -13,7 +15,7 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 /** Two subdirs and noarch, both package formats, a package with two builds, a record with md5 only. */
 const PACKAGES: CondaPackage[] = [
   { name: 'libfoo', version: '1.0', subdir: 'linux-64', depends: ['__glibc >=2.17'] },
-  { name: 'libfoo', version: '1.1', subdir: 'linux-64', format: 'tar.bz2', md5Only: true },
+  { name: 'libfoo', version: '1.1', subdir: 'linux-64', format: 'tar.bz2', md5Only: true, depends: ['__glibc >=2.17'] },
   { name: 'libfoo', version: '1.0', subdir: 'linux-aarch64', format: 'tar.bz2' },
   { name: 'app', version: '1.0', build: 'h1_0', subdir: 'linux-64', depends: ['pyfoo >=2', 'libfoo >=1.0'] },
   { name: 'app', version: '1.0', build: 'h2_1', buildNumber: 1, subdir: 'linux-64', depends: ['pyfoo >=2', 'libfoo >=1.0'] },
@@ -23,8 +25,15 @@ const PACKAGES: CondaPackage[] = [
   { name: 'unused', version: '3.0', subdir: 'noarch' },
 ];
 
+/** Built once for this file's tests (conda's packager takes a while per package); each test serves its own copy. */
+let built: Promise<Channel> | undefined;
+
 async function upstreamChannel(t: TestContext) {
-  const channel = await buildChannel(PACKAGES);
+  built ??= mkdtemp(join(tmpdir(), 'airlock-conda-channel-')).then((d) => {
+    process.once('exit', () => rmSync(d, { recursive: true, force: true }));
+    return buildChannel(PACKAGES, d);
+  });
+  const channel = await built;
   const files: Record<string, { body: Buffer }> = {};
   for (const [p, body] of channel.files) files[`/chan/${p}`] = { body };
   return { channel, upstream: await startUpstream(t, files) };
@@ -49,12 +58,14 @@ test('conda: specs solved per subdir → bundle → offline import → rattler s
   const { channel, upstream } = await upstreamChannel(t);
   await writeFile(
     join(dir, 'airlock.yaml'),
-    ['name: sci', 'target: { platforms: [linux/amd64, linux/arm64] }', 'conda:', `  channels: [${upstream.url}/chan]`, '  specs: [app]', ''].join('\n'),
+    ['name: sci', 'target: { platforms: [linux/amd64, linux/arm64] }', 'conda:', `  channels: [${upstream.url}/chan]`, '  specs: [app]', '  environmentFiles: [environment.yml]', ''].join('\n'),
   );
+  await writeFile(join(dir, 'environment.yml'), ['name: extra', 'dependencies:', '  - unused >=3', '  - pip:', '    - requests==2.32.3', ''].join('\n'));
   const low = join(dir, 'low');
   for (const args of [['lock'], ['fetch'], ['bundle', 'create', '-o', 'sci.airlock']]) {
     const r = await airlock(['--home', low, ...args], { cwd: dir });
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    if (args[0] === 'lock') assert.match(r.stderr, /environment\.yml: its pip: dependencies \(requests==2\.32\.3\) are PyPI's/);
   }
   assert.deepEqual(await lockedKeys(dir), [
     'chan/linux-64/app-1.0-h2_1.conda',
@@ -62,6 +73,7 @@ test('conda: specs solved per subdir → bundle → offline import → rattler s
     'chan/linux-aarch64/app-1.0-h1_0.conda',
     'chan/linux-aarch64/libfoo-1.0-h0_0.tar.bz2',
     'chan/noarch/pyfoo-2.0-h0_0.conda',
+    'chan/noarch/unused-3.0-h0_0.conda',
   ]);
 
   const high = join(dir, 'high');
@@ -84,13 +96,20 @@ test('conda: specs solved per subdir → bundle → offline import → rattler s
   }
 
   const curl = (...args: string[]) => inNamespace(server, 'curl', ['-s', ...args]);
+  // Both formats unpack with conda's own package handler.
+  for (const f of ['linux-64/app-1.0-h2_1.conda', 'linux-64/libfoo-1.1-h0_0.tar.bz2']) {
+    const name = f.split('/')[1]!;
+    const x = await inNamespace(server, 'sh', ['-c', `cd ${dir} && curl -sf -o ${name} ${mirror}/${f} && cph extract ${name} --dest x-${name} && cat x-${name}/share/*/README`]);
+    assert.equal(x.code, 0, x.stderr);
+    assert.match(x.stdout, new RegExp(`^${name.split('-')[0]} `));
+  }
   // Records as upstream wrote them, under packages (.tar.bz2) and packages.conda.
   const repodata = JSON.parse((await curl(`${mirror}/linux-64/repodata.json`)).stdout) as { info: { subdir: string }; packages: Record<string, unknown>; 'packages.conda': Record<string, unknown> };
   assert.equal(repodata.info.subdir, 'linux-64');
   assert.deepEqual(repodata.packages, { 'libfoo-1.1-h0_0.tar.bz2': channel.records.get('libfoo-1.1-h0_0.tar.bz2') });
   assert.deepEqual(repodata['packages.conda'], { 'app-1.0-h2_1.conda': channel.records.get('app-1.0-h2_1.conda') });
   const noarch = JSON.parse((await curl(`${mirror}/noarch/repodata.json`)).stdout) as { 'packages.conda': Record<string, unknown> };
-  assert.deepEqual(Object.keys(noarch['packages.conda']), ['pyfoo-2.0-h0_0.conda']);
+  assert.deepEqual(Object.keys(noarch['packages.conda']), ['pyfoo-2.0-h0_0.conda', 'unused-3.0-h0_0.conda']);
   const empty = JSON.parse((await curl(`${mirror}/osx-arm64/repodata.json`)).stdout) as { info: { subdir: string }; packages: object };
   assert.deepEqual([empty.info.subdir, empty.packages], ['osx-arm64', {}]);
 
@@ -108,7 +127,7 @@ test('conda: specs solved per subdir → bundle → offline import → rattler s
   const range = await curl('-i', '-r', '0-3', `${mirror}/linux-64/app-1.0-h2_1.conda`);
   assert.match(range.stdout, /^HTTP\/1\.1 206/);
   assert.match(range.stdout, /cache-control: public, max-age=31536000, immutable/i);
-  for (const miss of [`${mirror}/linux-64/unused-3.0-h0_0.conda`, 'http://127.0.0.1:8080/conda/nochan/noarch/repodata.json', `${mirror}/linux-64/repodata_shards.msgpack.zst`]) {
+  for (const miss of [`${mirror}/noarch/pyfoo-1.0-h0_0.conda`, 'http://127.0.0.1:8080/conda/nochan/noarch/repodata.json', `${mirror}/linux-64/repodata_shards.msgpack.zst`]) {
     assert.equal((await curl('-o', '/dev/null', '-w', '%{http_code}', miss)).stdout, '404', miss);
   }
 });
