@@ -3,7 +3,7 @@ import { open, readFile, rm, stat } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pipeline } from 'node:stream/promises';
-import { EnvHttpProxyAgent, type Dispatcher, interceptors, request, setGlobalDispatcher } from 'undici';
+import { EnvHttpProxyAgent, type Dispatcher, getGlobalDispatcher, interceptors, request, setGlobalDispatcher } from 'undici';
 import { type Digest, HashingStream } from './digest.js';
 import { AirlockError, describeError } from './errors.js';
 import { hashFile } from './fsutil.js';
@@ -292,11 +292,17 @@ export class HttpClient {
   }
 
   /**
-   * Sends the process's global `fetch` through this client's proxy and CA settings, for
-   * libraries that fetch by themselves (the conda solver's wasm).
+   * Runs `fn` with the process's global `fetch` going through this client's proxy and CA
+   * settings, for libraries that fetch by themselves (the conda solver's wasm).
    */
-  async routeGlobalFetch(): Promise<void> {
+  async withGlobalFetch<T>(fn: () => Promise<T>): Promise<T> {
+    const before = getGlobalDispatcher();
     setGlobalDispatcher(await this.agent());
+    try {
+      return await fn();
+    } finally {
+      setGlobalDispatcher(before);
+    }
   }
 
   async close(): Promise<void> {

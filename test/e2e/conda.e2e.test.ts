@@ -124,10 +124,11 @@ test('conda: specs solved per subdir → bundle → offline import → rattler s
   const channeldata = JSON.parse((await curl(`${mirror}/channeldata.json`)).stdout) as { packages: Record<string, { subdirs: string[]; version: string }>; subdirs: string[] };
   assert.deepEqual(channeldata.packages.libfoo, { subdirs: ['linux-64', 'linux-aarch64'], version: '1.1' });
   assert.deepEqual(channeldata.subdirs, ['linux-64', 'linux-aarch64', 'noarch']);
+  assert.equal((await curl('-o', '/dev/null', '-w', '%{http_code}', `${mirror}/linux-64/app-1.0-h2_1%2Econda`)).stdout, '200', 'an escaped name is the same file');
   const range = await curl('-i', '-r', '0-3', `${mirror}/linux-64/app-1.0-h2_1.conda`);
   assert.match(range.stdout, /^HTTP\/1\.1 206/);
   assert.match(range.stdout, /cache-control: public, max-age=31536000, immutable/i);
-  for (const miss of [`${mirror}/noarch/pyfoo-1.0-h0_0.conda`, 'http://127.0.0.1:8080/conda/nochan/noarch/repodata.json', `${mirror}/linux-64/repodata_shards.msgpack.zst`]) {
+  for (const miss of [`${mirror}/noarch/pyfoo-1.0-h0_0.conda`, 'http://127.0.0.1:8080/conda/nochan/noarch/repodata.json', `${mirror}/linux-64/repodata_shards.msgpack.zst`, `${mirror}/linux-64/%2E%2E%2Frepodata.json`, `${mirror}/linux-65/repodata.json`]) {
     assert.equal((await curl('-o', '/dev/null', '-w', '%{http_code}', miss)).stdout, '404', miss);
   }
 });

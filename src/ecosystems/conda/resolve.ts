@@ -53,10 +53,10 @@ export async function resolveConda(section: CondaSection, ctx: ResolveContext): 
     if (!channels.length) throw new AirlockError('CONFIG_INVALID', `${f}: names no channels, and airlock.yaml's conda.channels is empty`);
     if (env.specs.length) jobs.push({ specs: env.specs, channels, origin: f });
   }
-  if (jobs.length) await ctx.http.routeGlobalFetch();
   for (const job of jobs) {
     for (const subdir of subdirs) {
-      const solved = await solve(job.specs, job.channels, subdir, virtualPackages(subdir, ctx.target, section.virtualPackages), `conda: ${job.origin}`);
+      const virtual = virtualPackages(subdir, ctx.target, section.virtualPackages);
+      const solved = await ctx.http.withGlobalFetch(() => solve(job.specs, job.channels, subdir, virtual, `conda: ${job.origin}`));
       for (const p of solved) if (!wanted.has(p.url)) wanted.set(p.url, { ...parsePackageUrl(p.url, `conda: the solver's answer for ${job.origin}`), origin: job.origin });
     }
   }

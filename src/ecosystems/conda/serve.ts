@@ -39,11 +39,12 @@ export function serveConda(app: FastifyInstance, ctx: ServeContext): void {
     renderRepodata(subdir, doc === 'current_repodata.json' ? newestOnly(entries, await comparator()) : entries);
 
   const handler = async (req: Req, reply: FastifyReply) => {
+    // The router has decoded the path once already (a malformed escape is its 400).
     const parts = (req.params['*'] ?? '').split('/');
-    const file = decodeURIComponent(parts.pop() ?? '');
+    const notFound = (what: string) => sendError(reply, 404, 'NOT_FOUND', `${what} is not on this mirror`);
+    const file = parts.pop() ?? '';
     const channels = await view();
     const revision = await ctx.store.meta.revision();
-    const notFound = (what: string) => sendError(reply, 404, 'NOT_FOUND', `${what} is not on this mirror`);
 
     if (file === 'channeldata.json') {
       const channel = parts.join('/');
