@@ -45,7 +45,7 @@ test('usage errors exit 2, bad input exits 1 with a one-line message', async (t)
   await writeFile(join(dir, 'airlock.yaml'), 'name: x\nfiels: []\n');
   const unknown = await airlock([...home, 'lock'], { cwd: dir });
   assert.equal(unknown.code, 1);
-  assert.match(unknown.stderr, /airlock\.yaml:2: fiels: unknown key \(allowed: name, target, files, pypi, npm, images, registries, huggingface\)/);
+  assert.match(unknown.stderr, /airlock\.yaml:2: fiels: unknown key \(allowed: name, target, files, pypi, npm, images, registries, huggingface, conda\)/);
 
   const missing = await airlock([...home, 'import', join(dir, 'nope.airlock')]);
   assert.equal(missing.code, 1);

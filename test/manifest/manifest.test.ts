@@ -34,7 +34,7 @@ function fails(text: string, message: string | RegExp): void {
 }
 
 test('errors name the file, line and field', () => {
-  fails('name: x\nfiels:\n  - url: https://a/b\n', 'airlock.yaml:2: fiels: unknown key (allowed: name, target, files, pypi, npm, images, registries, huggingface)');
+  fails('name: x\nfiels:\n  - url: https://a/b\n', 'airlock.yaml:2: fiels: unknown key (allowed: name, target, files, pypi, npm, images, registries, huggingface, conda)');
   fails('name: x\nfiles:\n  - url: https://a/b\n    sha: 12\n', 'airlock.yaml:4: files.0.sha: unknown key');
   fails('name: x\nfiles:\n  - url: https://a/b\n  - url: ftp://a/c\n', 'airlock.yaml:4: files.1.url: expected an http:// or https:// URL');
   fails('name: x\nfiles:\n  - url: not a url\n', /^airlock\.yaml:3: files\.0\.url: expected an http/);

@@ -7,7 +7,7 @@ import { AirlockError } from '../../core/errors.js';
 import { tempPathFor } from '../../core/fsutil.js';
 import type { LockedArtifact } from '../../manifest/lockfile.js';
 import type { ResolveContext } from '../ecosystem.js';
-import { type PackageLocation, channelName, channelUrl, parsePackageUrl } from './channel.js';
+import { channelName, channelUrl, parsePackageUrl } from './channel.js';
 import { parseEnvironmentFile } from './environment-file.js';
 import { parseExplicit } from './explicit.js';
 import { parseCondaLock } from './lockfiles.js';
@@ -70,19 +70,19 @@ export async function resolveConda(section: CondaSection, ctx: ResolveContext): 
   }
 
   const repodata = new Map<string, Promise<Repodata>>();
-  const recordOf = async (p: PackageLocation, origin: string): Promise<CondaRecord> => {
+  const recordOf = async (p: PinnedPackage): Promise<CondaRecord> => {
     const url = `${p.channelUrl}/${p.subdir}/repodata.json`;
     let r = repodata.get(url);
     if (!r) repodata.set(url, (r = fetchRepodata(url, ctx)));
     const label = `conda:${channelName(p.channelUrl)}/${p.subdir}`;
     const record = (await r).get(p.filename);
-    if (!record) throw new AirlockError('NOT_FOUND', `${origin}: ${p.filename} is not in ${url}`);
+    if (!record) throw new AirlockError('NOT_FOUND', `${p.origin}: ${p.filename} is not in ${url}`);
     return checkRecord(p.filename, record, label);
   };
 
   const out = new Map<string, LockedArtifact>();
   for (const p of [...wanted.values()].sort((a, b) => (a.url < b.url ? -1 : 1))) {
-    const record = await recordOf(p, p.origin);
+    const record = await recordOf(p);
     const channel = channelName(p.channelUrl);
     const key = packageKey(channel, p.subdir, p.filename);
     const label = `conda:${key}`;
