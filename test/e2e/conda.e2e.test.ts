@@ -5,6 +5,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { recordTexts } from '../../src/ecosystems/conda/repodata.js';
 import { airlock, inNamespace, run, serveOffline } from '../helpers/cli.js';
 import { type Channel, type CondaPackage, buildChannel } from '../helpers/conda-channel.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -104,7 +105,11 @@ test('conda: specs solved per subdir → bundle → offline import → rattler s
     assert.match(x.stdout, new RegExp(`^${name.split('-')[0]} `));
   }
   // Records as upstream wrote them, under packages (.tar.bz2) and packages.conda.
-  const repodata = JSON.parse((await curl(`${mirror}/linux-64/repodata.json`)).stdout) as { info: { subdir: string }; packages: Record<string, unknown>; 'packages.conda': Record<string, unknown> };
+  const servedText = (await curl(`${mirror}/linux-64/repodata.json`)).stdout;
+  const upstreamText = recordTexts(channel.files.get('linux-64/repodata.json')!.toString());
+  assert.ok(servedText.includes(upstreamText.get('packages.conda\0app-1.0-h2_1.conda')!), 'the record byte for byte, upstream indentation and all');
+  assert.ok(servedText.includes(upstreamText.get('packages\0libfoo-1.1-h0_0.tar.bz2')!));
+  const repodata = JSON.parse(servedText) as { info: { subdir: string }; packages: Record<string, unknown>; 'packages.conda': Record<string, unknown> };
   assert.equal(repodata.info.subdir, 'linux-64');
   assert.deepEqual(repodata.packages, { 'libfoo-1.1-h0_0.tar.bz2': channel.records.get('libfoo-1.1-h0_0.tar.bz2') });
   assert.deepEqual(repodata['packages.conda'], { 'app-1.0-h2_1.conda': channel.records.get('app-1.0-h2_1.conda') });

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { StoredArtifact } from '../../src/core/artifact.js';
 import { channelName, channelUrl, parsePackageUrl } from '../../src/ecosystems/conda/channel.js';
+import { condaEcosystem } from '../../src/ecosystems/conda/index.js';
 import { parseEnvironmentFile } from '../../src/ecosystems/conda/environment-file.js';
 import { parseExplicit } from '../../src/ecosystems/conda/explicit.js';
 import { parseCondaLock } from '../../src/ecosystems/conda/lockfiles.js';
 import { condaSubdirs, virtualPackages } from '../../src/ecosystems/conda/platforms.js';
 import { versionComparator } from '../../src/ecosystems/conda/rattler.js';
-import { checkRecord, newestOnly, renderRepodata } from '../../src/ecosystems/conda/repodata.js';
+import { checkRecord, newestOnly, parseRepodata, recordTexts, renderRepodata } from '../../src/ecosystems/conda/repodata.js';
 import { channelsView } from '../../src/ecosystems/conda/view.js';
 
 const CF = 'https://conda.anaconda.org/conda-forge';
@@ -141,6 +142,27 @@ test('conda repodata: records checked on lookup, rendered per format with their 
   assert.deepEqual(newestOnly(recs, compare).map((r) => r.b), [2, 3, 4]);
 });
 
+test("conda repodata: each record's exact upstream text, whatever its strings and spacing hold", () => {
+  const doc = [
+    '{ "info": {"subdir": "linux-64", "note": "} ] \\" {"},',
+    '  "packages" : {',
+    '    "a-1-0.tar.bz2" : { "name":"a", "version":"1", "build":"0", "md5":"' + M32 + '", "depends": ["b >=1,<2", "c {x}"], "x": null },',
+    '    "we\\u0069rd-1-0.tar.bz2": {"name": "weird", "version": "1", "build": "0", "md5": "' + M32 + '", "d": {"e": [1, 2.50, true, "]"]}}',
+    '  },',
+    '  "packages.conda": {"a-1-0.conda":',
+    '    {"name": "a", "version": "1", "build": "0", "sha256": "' + H64 + '", "size": 7}},',
+    '  "removed": ["packages.conda"], "repodata_version": 1 }',
+  ].join('\n');
+  const texts = recordTexts(doc);
+  assert.deepEqual([...texts.keys()], ['packages\0a-1-0.tar.bz2', 'packages\0weird-1-0.tar.bz2', 'packages.conda\0a-1-0.conda']);
+  assert.equal(texts.get('packages\0weird-1-0.tar.bz2'), `{"name": "weird", "version": "1", "build": "0", "md5": "${M32}", "d": {"e": [1, 2.50, true, "]"]}}`, 'numbers as written (2.50), not as re-serialised');
+  assert.equal(texts.get('packages.conda\0a-1-0.conda'), `{"name": "a", "version": "1", "build": "0", "sha256": "${H64}", "size": 7}`);
+  const parsed = parseRepodata(doc, 'chan');
+  for (const [name, { record, text }] of parsed) assert.deepEqual(JSON.parse(text), record, name);
+  assert.throws(() => parseRepodata('{"packages": [] }', 'chan/linux-64'), /chan\/linux-64: repodata.json's packages is not an object/);
+  assert.throws(() => parseRepodata('{"packages": {', 'chan/linux-64'), /chan\/linux-64: repodata.json is not JSON/);
+});
+
 test('conda served index: a record that contradicts its stored file is left out', () => {
   const art = (id: number, filename: string, record: object, digest = H64, size = 10): StoredArtifact => ({
     id,
@@ -162,4 +184,14 @@ test('conda served index: a record that contradicts its stored file is left out'
     art(4, 'a-1-3.conda', { name: 'zzz', version: '1', build: '3' }),
   ]);
   assert.deepEqual([...view.get('chan')!.get('linux-64')!.keys()], ['a-1-0.conda']);
+});
+
+test('conda client config: .condarc on the mirror for conda, mamba and micromamba; [mirrors] for pixi and rattler', () => {
+  const condarc = condaEcosystem.clientConfig('http://mirror:8080', 'mamba');
+  assert.match(condarc, /^channel_alias: http:\/\/mirror:8080\/conda$/m);
+  assert.match(condarc, /^ {2}- http:\/\/mirror:8080\/conda\/pkgs\/main$/m);
+  assert.match(condarc, /--override-channels -c http:\/\/mirror:8080\/conda\/conda-forge/);
+  const pixi = condaEcosystem.clientConfig('http://mirror:8080', 'pixi');
+  assert.match(pixi, /^\[mirrors\]\n"https:\/\/conda\.anaconda\.org" = \["http:\/\/mirror:8080\/conda"\]$/m);
+  assert.equal(condaEcosystem.clientConfig('http://mirror:8080', 'rattler'), pixi);
 });

@@ -4,7 +4,7 @@ export interface CondaPackageMetadata {
   channel: string;
   subdir: string;
   filename: string;
-  /** The repodata record's JSON text as upstream had it (field order and values kept). */
+  /** The repodata record's JSON text, byte for byte as upstream's repodata.json has it. */
   record: string;
 }
 

@@ -12,8 +12,8 @@ export interface CondaRecord {
   [field: string]: unknown;
 }
 
-/** One subdir's `repodata.json`: file name → record, for both package formats. */
-export type Repodata = Map<string, CondaRecord>;
+/** One subdir's `repodata.json`: file name → its record, parsed and as upstream's bytes, for both package formats. */
+export type Repodata = Map<string, { record: CondaRecord; text: string }>;
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const HEX32 = /^[0-9a-f]{32}$/;
@@ -36,7 +36,8 @@ export function checkRecord(filename: string, r: unknown, label: string): CondaR
 
 /**
  * An upstream `repodata.json`, `packages` (.tar.bz2) and `packages.conda` together. Records
- * are checked only when looked up (a channel holds far more than any solve uses).
+ * are checked only when looked up (a channel holds far more than any solve uses); each keeps
+ * its exact text, so the closed side serves the bytes upstream wrote.
  */
 export function parseRepodata(text: string, label: string): Repodata {
   let doc: unknown;
@@ -46,20 +47,87 @@ export function parseRepodata(text: string, label: string): Repodata {
     throw new AirlockError('HTTP_ERROR', `${label}: repodata.json is not JSON (${(e as Error).message})`);
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new AirlockError('HTTP_ERROR', `${label}: repodata.json is not an object`);
+  const texts = recordTexts(text);
   const out: Repodata = new Map();
   for (const key of ['packages', 'packages.conda'] as const) {
     const section = (doc as Record<string, unknown>)[key];
     if (section === undefined) continue;
     if (!section || typeof section !== 'object' || Array.isArray(section)) throw new AirlockError('HTTP_ERROR', `${label}: repodata.json's ${key} is not an object`);
-    for (const [filename, record] of Object.entries(section)) out.set(filename, record as CondaRecord);
+    for (const [filename, record] of Object.entries(section)) out.set(filename, { record: record as CondaRecord, text: texts.get(`${key}\0${filename}`)! });
   }
+  return out;
+}
+
+/**
+ * The exact text of every value under the top-level `packages` and `packages.conda` keys of
+ * a document JSON.parse has accepted, keyed `<section>\0<filename>`: a scan that only tracks
+ * strings and nesting, so it cannot disagree with the parser on well-formed JSON.
+ */
+export function recordTexts(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const skipString = () => {
+    i++;
+    while (text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    i++;
+  };
+  const key = (): string => {
+    const start = i;
+    skipString();
+    return JSON.parse(text.slice(start, i)) as string;
+  };
+  const value = () => {
+    if (text[i] === '"') return skipString();
+    if (text[i] !== '{' && text[i] !== '[') {
+      while (i < text.length && !',}] \t\n\r'.includes(text[i]!)) i++;
+      return;
+    }
+    let depth = 0;
+    do {
+      if (text[i] === '"') {
+        skipString();
+        continue;
+      }
+      if (text[i] === '{' || text[i] === '[') depth++;
+      else if (text[i] === '}' || text[i] === ']') depth--;
+      i++;
+    } while (depth > 0);
+  };
+  /** Walks one object, calling `each` with the key at the start of each value. */
+  const object = (each: (key: string) => void) => {
+    i++;
+    ws();
+    while (text[i] !== '}') {
+      const name = key();
+      ws();
+      i++;
+      ws();
+      each(name);
+      ws();
+      if (text[i] === ',') i++;
+      ws();
+    }
+    i++;
+  };
+  ws();
+  object((section) => {
+    if ((section !== 'packages' && section !== 'packages.conda') || text[i] !== '{') return value();
+    object((filename) => {
+      const start = i;
+      value();
+      out.set(`${section}\0${filename}`, text.slice(start, i));
+    });
+  });
   return out;
 }
 
 /** A record in a served repodata document: its file name and its JSON as upstream had it. */
 export interface ServedRecord {
   filename: string;
-  /** The record's JSON text, fields in upstream's order. */
+  /** The record's JSON text as upstream wrote it. */
   json: string;
 }
 

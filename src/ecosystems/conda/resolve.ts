@@ -70,19 +70,19 @@ export async function resolveConda(section: CondaSection, ctx: ResolveContext): 
   }
 
   const repodata = new Map<string, Promise<Repodata>>();
-  const recordOf = async (p: PinnedPackage): Promise<CondaRecord> => {
+  const recordOf = async (p: PinnedPackage): Promise<{ record: CondaRecord; text: string }> => {
     const url = `${p.channelUrl}/${p.subdir}/repodata.json`;
     let r = repodata.get(url);
     if (!r) repodata.set(url, (r = fetchRepodata(url, ctx)));
     const label = `conda:${channelName(p.channelUrl)}/${p.subdir}`;
-    const record = (await r).get(p.filename);
-    if (!record) throw new AirlockError('NOT_FOUND', `${p.origin}: ${p.filename} is not in ${url}`);
-    return checkRecord(p.filename, record, label);
+    const found = (await r).get(p.filename);
+    if (!found) throw new AirlockError('NOT_FOUND', `${p.origin}: ${p.filename} is not in ${url}`);
+    return { record: checkRecord(p.filename, found.record, label), text: found.text };
   };
 
   const out = new Map<string, LockedArtifact>();
   for (const p of [...wanted.values()].sort((a, b) => (a.url < b.url ? -1 : 1))) {
-    const record = await recordOf(p);
+    const { record, text } = await recordOf(p);
     const channel = channelName(p.channelUrl);
     const key = packageKey(channel, p.subdir, p.filename);
     const label = `conda:${key}`;
@@ -95,7 +95,7 @@ export async function resolveConda(section: CondaSection, ctx: ResolveContext): 
     const blob = record.sha256 && record.size !== undefined ? { digest: `sha256:${record.sha256}` as Digest, size: record.size } : await downloadChecked(p, record, label, ctx);
     const prior = out.get(key);
     if (prior && prior.digest !== blob.digest) throw new AirlockError('CONFLICT', `${label}: ${prior.source} and ${p.url} are different files under one name`);
-    const meta: CondaPackageMetadata = { channel, subdir: p.subdir, filename: p.filename, record: JSON.stringify(record) };
+    const meta: CondaPackageMetadata = { channel, subdir: p.subdir, filename: p.filename, record: text };
     out.set(key, {
       ecosystem: 'conda',
       key,
