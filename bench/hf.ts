@@ -1,6 +1,6 @@
 /**
  * Hugging Face benchmark: one 1 GiB model file downloaded through `/hf/{repo}/resolve/…` vs
- * nginx serving the same file (throughput, median of 3), and airlock's peak RSS while
+ * nginx serving the same file, without and with sendfile (throughput, median of 3), and airlock's peak RSS while
  * fetching it from an upstream and while serving it. Needs nginx and curl.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -38,13 +38,17 @@ async function main(): Promise<void> {
     await writeFile(join(root, 'model.safetensors'), weights);
     const nginxPort = await freePort();
     cleanups.push(await nginx(dir, root, nginxPort));
+    const sendfilePort = await freePort();
+    cleanups.push(await nginx(dir, root, sendfilePort, { sendfile: true }));
     const get = (url: string) => median(Array.from({ length: RUNS }, () => timed('curl', ['-sf', '-o', '/dev/null', url])));
     const viaAirlock = get(`http://127.0.0.1:${port}/hf/bench/big/resolve/main/model.safetensors`);
     const viaNginx = get(`http://127.0.0.1:${nginxPort}/model.safetensors`);
+    const viaSendfile = get(`http://127.0.0.1:${sendfilePort}/model.safetensors`);
     const serveRss = await peakRssMb(server.pid!);
     const mbps = (s: number) => (SIZE / s / 1e6).toFixed(0);
     process.stdout.write(`airlock hf bench: one 1 GiB LFS file (median of ${RUNS})\n\n`);
     process.stdout.write(`resolve GET  airlock ${mbps(viaAirlock)} MB/s   nginx ${mbps(viaNginx)} MB/s   throughput ratio ${(viaNginx / viaAirlock).toFixed(2)} (airlock/nginx)\n`);
+    process.stdout.write(`             nginx with sendfile ${mbps(viaSendfile)} MB/s   throughput ratio ${(viaSendfile / viaAirlock).toFixed(2)} (airlock/nginx with sendfile)\n`);
     process.stdout.write(`peak RSS     airlock fetch ${fetchRss.toFixed(0)} MB   airlock serve ${serveRss.toFixed(0)} MB\n`);
   } finally {
     for (const c of cleanups.reverse()) await c();

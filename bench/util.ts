@@ -25,13 +25,18 @@ export function timed(cmd: string, args: string[]): number {
 
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-export async function nginx(dir: string, root: string, port: number): Promise<() => Promise<void>> {
+/**
+ * nginx with one worker on `root`. `sendfile` is off unless asked for (nginx's own default;
+ * Debian's packaged nginx.conf turns it on), so by default nginx copies through user space as
+ * airlock does.
+ */
+export async function nginx(dir: string, root: string, port: number, opts: { sendfile?: boolean } = {}): Promise<() => Promise<void>> {
   const conf = join(dir, `nginx-${port}.conf`);
   await writeFile(
     conf,
     `worker_processes 1; daemon off; pid ${dir}/nginx-${port}.pid; error_log ${dir}/nginx-${port}.log;
 events { worker_connections 1024; }
-http { access_log off; include /etc/nginx/mime.types; default_type text/html;
+http { access_log off; include /etc/nginx/mime.types; default_type text/html; sendfile ${opts.sendfile ? 'on' : 'off'};
   server { listen 127.0.0.1:${port}; root ${root}; index index.html; } }\n`,
   );
   const child = spawn('nginx', ['-c', conf, '-p', dir], { stdio: 'ignore' });

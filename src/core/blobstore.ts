@@ -23,6 +23,13 @@ export interface BlobStore {
   /** Throws NOT_FOUND when absent. */
   open(digest: Digest, range?: ByteRange): Promise<Readable>;
   /**
+   * Optional, for large downloads: feeds the bytes to `write` through a couple of reused
+   * buffers, so a chunk's memory is refilled once the promise `write` returned for it
+   * settles (a socket write's callback). A fresh buffer per chunk, as a stream allocates,
+   * costs more CPU than the copy itself. Throws NOT_FOUND before the first write.
+   */
+  pump?(digest: Digest, range: ByteRange | undefined, write: (chunk: Buffer) => Promise<void>): Promise<void>;
+  /**
    * Streams `source` in, hashing as it goes; the blob appears only if the digest (and size,
    * when given) match `expected`. `label` names the artifact in error messages.
    */

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, opendir, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, opendir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -7,6 +7,9 @@ import type { BlobInfo, BlobStore, ByteRange } from './blobstore.js';
 import { type Digest, HashingStream, hexOf, isHex64 } from './digest.js';
 import { AirlockError } from './errors.js';
 import { fsyncDir, tempPathFor } from './fsutil.js';
+
+/** pump's buffer size: measured on a 1 GiB download, two 1 MiB slots used less CPU than 2 or 4 MiB. */
+const PUMP_CHUNK = 1 << 20;
 
 /** Blobs at `<root>/sha256/<ab>/<hex>`: fan-out keeps directories small at millions of blobs. */
 export class FsBlobStore implements BlobStore {
@@ -30,13 +33,16 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async open(digest: Digest, range?: ByteRange): Promise<Readable> {
-    const path = this.pathOf(digest);
-    // Open before streaming so a missing blob is an error here, not a later stream event.
-    const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
+  private async openBlob(digest: Digest): Promise<FileHandle> {
+    return open(this.pathOf(digest), 'r').catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') throw new AirlockError('NOT_FOUND', `blob ${digest} is not in the store`);
       throw e;
     });
+  }
+
+  async open(digest: Digest, range?: ByteRange): Promise<Readable> {
+    // Open before streaming so a missing blob is an error here, not a later stream event.
+    const fh = await this.openBlob(digest);
     // Buffers sized to what is read: a 2 KiB tarball must not cost a 1 MiB allocation, and a
     // known end spares the read that would only find EOF.
     const start = range?.start ?? 0;
@@ -46,6 +52,30 @@ export class FsBlobStore implements BlobStore {
       return Readable.from([]);
     }
     return createReadStream('', { fd: fh, start, end, highWaterMark: Math.min(1 << 20, end - start + 1) });
+  }
+
+  async pump(digest: Digest, range: ByteRange | undefined, write: (chunk: Buffer) => Promise<void>): Promise<void> {
+    const fh = await this.openBlob(digest);
+    try {
+      let at = range?.start ?? 0;
+      const end = range?.end ?? (await fh.stat()).size - 1;
+      // Two slots: one is being read into while the other is with the socket.
+      const size = Math.min(PUMP_CHUNK, Math.max(end - at + 1, 1));
+      const slots = [0, 1].map(() => ({ buf: Buffer.allocUnsafeSlow(size), sent: Promise.resolve() }));
+      for (let k = 0; at <= end; k++) {
+        const slot = slots[k % 2]!;
+        await slot.sent;
+        const { bytesRead } = await fh.read(slot.buf, 0, Math.min(size, end - at + 1), at);
+        if (bytesRead === 0) throw new AirlockError('STORE_CORRUPT', `blob ${digest} ends before byte ${at}`);
+        at += bytesRead;
+        slot.sent = write(slot.buf.subarray(0, bytesRead));
+        // A failed write must not wait for its turn to be noticed (nor go unhandled).
+        slot.sent.catch(() => {});
+      }
+      await Promise.all(slots.map((s) => s.sent));
+    } finally {
+      await fh.close();
+    }
   }
 
   async tempDir(): Promise<string> {

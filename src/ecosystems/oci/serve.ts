@@ -42,9 +42,13 @@ export function serveOci(app: FastifyInstance, ctx: ServeContext): void {
     return new RegistryView(await ctx.store.meta.listArtifacts({ ecosystem: 'oci' }), bundles);
   });
 
-  app.addHook('onSend', async (req, reply) => {
+  const apiVersion = async (req: FastifyRequest, reply: FastifyReply) => {
     if (req.url === '/v2' || req.url.startsWith('/v2/')) reply.header('docker-distribution-api-version', 'registry/2.0');
-  });
+  };
+  // onSend covers answers sent before any handler (auth's 401 on the ping); onRequest covers
+  // large blob downloads, which are written by hand and skip onSend.
+  app.addHook('onRequest', apiVersion);
+  app.addHook('onSend', apiVersion);
 
   const manifest = async (req: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply, repo: RepoView, reference: string) => {
     const byDigest = isDigest(reference);
