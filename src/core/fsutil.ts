@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -67,4 +67,14 @@ export async function hashFile(path: string): Promise<BlobInfo> {
     for await (const _ of src);
   });
   return { digest: h.digest(), size: h.size };
+}
+
+/**
+ * A file's digest in another algorithm than the store's, for what upstreams pin by other
+ * hashes (npm's sha512 integrity, conda's md5, git's blob sha1 with its `blob <size>\0` header).
+ */
+export async function fileDigest(path: string, algorithm: 'md5' | 'sha1' | 'sha512', prefix = ''): Promise<Buffer> {
+  const h = createHash(algorithm).update(prefix);
+  for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
+  return h.digest();
 }

@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Digest } from '../../core/digest.js';
 import { AirlockError } from '../../core/errors.js';
-import { tempPathFor } from '../../core/fsutil.js';
+import { fileDigest, tempPathFor } from '../../core/fsutil.js';
 import type { LockedArtifact } from '../../manifest/lockfile.js';
 import type { ResolveContext } from '../ecosystem.js';
 import { channelName, channelUrl, parsePackageUrl } from './channel.js';
@@ -17,12 +15,6 @@ import { solve } from './rattler.js';
 import { type CondaPackageMetadata, packageKey } from './record.js';
 import { type CondaRecord, type Repodata, checkRecord, parseRepodata } from './repodata.js';
 import type { CondaSection } from './schema.js';
-
-async function md5Of(path: string): Promise<string> {
-  const h = createHash('md5');
-  for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
-  return h.digest('hex');
-}
 
 /** One solve: specs against channels, from airlock.yaml or an environment file. */
 interface SolveJob {
@@ -141,7 +133,7 @@ async function downloadChecked(p: PinnedPackage, record: CondaRecord, label: str
   try {
     const blob = await ctx.http.download({ url: p.url, dest, label, ...(record.size !== undefined ? { expectedSize: record.size } : {}), ...(record.sha256 ?? p.sha256 ? { expectedDigest: `sha256:${record.sha256 ?? p.sha256!.toLowerCase()}` as Digest } : {}) });
     if (record.md5 && !record.sha256) {
-      const md5 = await md5Of(dest);
+      const md5 = (await fileDigest(dest, 'md5')).toString('hex');
       if (md5 !== record.md5) throw new AirlockError('DIGEST_MISMATCH', `${label}: ${p.url} has md5 ${md5}, the channel's repodata says ${record.md5}`);
     }
     await ctx.store.blobs.adopt(dest, blob);

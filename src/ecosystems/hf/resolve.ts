@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -7,7 +5,7 @@ import picomatch from 'picomatch';
 import { canonicalJson } from '../../core/canonical-json.js';
 import { type Digest, digestOf } from '../../core/digest.js';
 import { AirlockError } from '../../core/errors.js';
-import { tempPathFor } from '../../core/fsutil.js';
+import { fileDigest, tempPathFor } from '../../core/fsutil.js';
 import type { LockedArtifact, LockedBlob } from '../../manifest/lockfile.js';
 import type { ResolveContext } from '../ecosystem.js';
 import { HubClient, type TreeEntry, hubToken } from './hub-client.js';
@@ -21,13 +19,6 @@ export function encodePath(path: string): string {
 
 export function resolveUrl(endpoint: string, type: HfSnapshot['type'], repo: string, commit: string, path: string): string {
   return `${endpoint}/${type === 'dataset' ? 'datasets/' : ''}${repo}/resolve/${commit}/${encodePath(path)}`;
-}
-
-/** git's blob id: sha1 over `blob <size>\0` and the content, what the tree API calls `oid`. */
-async function gitBlobSha1(path: string, size: number): Promise<string> {
-  const h = createHash('sha1').update(`blob ${size}\0`);
-  for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
-  return h.digest('hex');
 }
 
 /** Files the patterns keep, as huggingface_hub's allow/ignore patterns do (a slash-free pattern matches any folder). */
@@ -57,7 +48,8 @@ async function snapshotOf(spec: HfRepoSpec, endpoint: string, hub: HubClient, ct
     const dest = tempPathFor(join(await ctx.store.blobs.tempDir(), 'hf'));
     try {
       const blob = await ctx.http.download({ url, dest, label: `${label}/${e.path}`, expectedSize: e.size, headers: hub.headers() });
-      const sha1 = await gitBlobSha1(dest, blob.size);
+      // git's blob id, what the tree API calls `oid`.
+      const sha1 = (await fileDigest(dest, 'sha1', `blob ${blob.size}\0`)).toString('hex');
       if (sha1 !== e.oid) throw new AirlockError('DIGEST_MISMATCH', `${label}/${e.path}: its git blob id is ${sha1}, the Hub says ${e.oid}`);
       await ctx.store.blobs.adopt(dest, blob);
       files.push({ path: e.path, size: blob.size, oid: e.oid, digest: blob.digest });

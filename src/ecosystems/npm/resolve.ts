@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import { AirlockError } from '../../core/errors.js';
-import { tempPathFor } from '../../core/fsutil.js';
+import { fileDigest, tempPathFor } from '../../core/fsutil.js';
 import type { LockedArtifact } from '../../manifest/lockfile.js';
 import type { ResolveContext } from '../ecosystem.js';
 import { type LockedPackage, parsePackageLock, readPackageLock } from './lockfile.js';
@@ -13,12 +11,6 @@ import { escapedName, tarballFile } from './names.js';
 import { fitsPlatform, npmPlatforms } from './platform.js';
 import type { NpmVersionMetadata } from './record.js';
 import type { NpmSection } from './schema.js';
-
-async function sha512Of(path: string): Promise<string> {
-  const h = createHash('sha512');
-  for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
-  return `sha512-${h.digest('base64')}`;
-}
 
 /**
  * Pins what package-locks say (and, for `packages:`, the lock npm would write for them), for
@@ -75,7 +67,7 @@ export async function resolveNpm(section: NpmSection, ctx: ResolveContext): Prom
     let integrity: string;
     try {
       blob = await ctx.http.download({ url, dest, label, headers: authHeaderFor(cfg, url) });
-      integrity = await sha512Of(dest);
+      integrity = `sha512-${(await fileDigest(dest, 'sha512')).toString('base64')}`;
       const wanted = p.integrity?.split(/\s+/).find((x) => x.startsWith('sha512-'));
       if (p.integrity && !wanted) ctx.reporter.warn(`${p.origin}: integrity ${p.integrity} has no sha512; checked by sha512 from now on`);
       if (wanted && wanted !== integrity) throw new AirlockError('DIGEST_MISMATCH', `${label}: ${url} does not match the lock's integrity (expected ${wanted}, got ${integrity})`);
