@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { StoredArtifact } from '../../src/core/artifact.js';
 import type { Digest } from '../../src/core/digest.js';
@@ -9,6 +12,7 @@ import { parsePlatform, platformMatches } from '../../src/ecosystems/oci/platfor
 import { formatReference, parseReference } from '../../src/ecosystems/oci/reference.js';
 import { registryBase } from '../../src/ecosystems/oci/registry-client.js';
 import { servedName } from '../../src/ecosystems/oci/view.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const D = `sha256:${'a'.repeat(64)}`;
 
@@ -113,4 +117,31 @@ test('a tag set by a newer bundle is not rolled back by an older bundle of the s
   // A push, or another creator's bundle, moves it as the newest action.
   assert.equal(new RegistryView([image(1, d2, 'b2'), image(2, d3, null)], bundles).find('library/app')!.tags.get('1')!.digest, d3);
   assert.equal(new RegistryView([image(1, d2, 'b2'), image(2, d3, 'x9')], bundles).find('library/app')!.tags.get('1')!.digest, d3);
+});
+
+test('starting an upload removes sessions abandoned for a day, and keeps live ones', async (t) => {
+  const { Store } = await import('../../src/core/store.js');
+  const { buildServer } = await import('../../src/server/app.js');
+  const { createToken } = await import('../../src/services/tokens.js');
+  const store = await Store.open(join(await tempDir(t), 'home'));
+  const server = await buildServer({ store, baseUrl: 'http://mirror', auth: 'none' });
+  t.after(async () => {
+    await server.close();
+    await store.close();
+  });
+  const uploads = join(await store.blobs.tempDir(), 'oci-uploads');
+  await mkdir(uploads, { recursive: true });
+  const [old, live] = [randomUUID(), randomUUID()];
+  await writeFile(join(uploads, old), 'half a layer');
+  await writeFile(join(uploads, live), 'the other half');
+  const twoDaysAgo = new Date(Date.now() - 48 * 3600_000);
+  await utimes(join(uploads, old), twoDaysAgo, twoDaysAgo);
+  const authorization = `Bearer ${await createToken(store, 'ci', 'publisher')}`;
+  const status = async (id: string) => (await server.inject({ url: `/v2/team/app/blobs/uploads/${id}`, headers: { authorization } })).statusCode;
+  assert.equal(await status(old), 204, 'before the sweep, an old session still answers');
+  const started = await server.inject({ method: 'POST', url: '/v2/team/app/blobs/uploads/', headers: { authorization } });
+  assert.equal(started.statusCode, 202);
+  assert.equal(await status(old), 404);
+  assert.equal(await status(live), 204);
+  assert.deepEqual((await readdir(uploads)).sort(), [live, started.headers['docker-upload-uuid']].sort());
 });

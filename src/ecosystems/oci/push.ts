@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -20,6 +20,10 @@ import type { RegistryView } from './view.js';
 
 const MAX_MANIFEST = 4 << 20;
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** An upload session nothing has written to for a day is abandoned (distribution purges after a week). */
+const ABANDONED_MS = 24 * 3600_000;
+/** How often starting an upload looks for abandoned ones. */
+const SWEEP_EVERY_MS = 3600_000;
 
 type Req = FastifyRequest<{ Querystring: Record<string, string | undefined> }>;
 
@@ -34,6 +38,20 @@ export class Pusher {
     private readonly view: () => Promise<RegistryView>,
     private readonly actor: (header: string | undefined) => Promise<string>,
   ) {}
+
+  private lastSweep = 0;
+
+  /** Removes sessions clients started and never finished, so scratch space cannot fill up with them. */
+  private async sweep(dir: string): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastSweep < SWEEP_EVERY_MS) return;
+    this.lastSweep = now;
+    for (const id of await readdir(dir)) {
+      if (!UPLOAD_ID.test(id)) continue;
+      const s = await stat(join(dir, id)).catch(() => undefined);
+      if (s && now - s.mtimeMs > ABANDONED_MS) await rm(join(dir, id), { force: true });
+    }
+  }
 
   private async uploads(): Promise<string> {
     const dir = join(await this.store.blobs.tempDir(), 'oci-uploads');
@@ -89,8 +107,10 @@ export class Pusher {
       req.raw.resume();
       return this.created(reply, name, mount);
     }
+    const dir = await this.uploads();
+    await this.sweep(dir);
     const id = randomUUID();
-    const path = join(await this.uploads(), id);
+    const path = join(dir, id);
     await this.append(req, path);
     if (digest !== undefined) return this.finish(reply, name, path, digest);
     return this.accepted(reply, name, id, 0);
