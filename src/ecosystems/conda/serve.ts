@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
 import { sendError } from '../http/errors.js';
-import { PageCache, perRevision } from '../http/revision-cache.js';
+import { PageCache, perRevision, sendPage } from '../http/revision-cache.js';
 import { isChannelName, isPackageFile } from './channel.js';
 import { KNOWN_SUBDIRS } from './platforms.js';
 import { versionComparator } from './rattler.js';
@@ -14,14 +14,6 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 const DOCUMENTS = new Set(['repodata.json', 'current_repodata.json']);
 
 type Req = FastifyRequest<{ Params: { '*'?: string } }>;
-
-/** A rendered document with its validators; HEAD gets the headers alone (rattler probes with HEAD). */
-function sendPage(req: FastifyRequest, reply: FastifyReply, page: { body: Buffer; etag: string }, type: string): FastifyReply {
-  reply.header('etag', page.etag).header('cache-control', 'no-cache').header('content-type', type);
-  if (req.headers['if-none-match'] === page.etag) return reply.code(304).send();
-  reply.header('content-length', page.body.length);
-  return reply.send(req.method === 'HEAD' ? undefined : page.body);
-}
 
 /**
  * Conda channels at `/conda/<channel>/` as conda, mamba, pixi and rattler read them:

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Store } from '../../core/store.js';
 
 /**
@@ -21,6 +22,17 @@ export class PageCache {
   }
 }
 
+/**
+ * A rendered page with its validators: `no-cache` (clients revalidate, the store may change),
+ * the ETag, 304 on a matching If-None-Match, the exact Content-Type (a Buffer body gets no
+ * charset added), and headers alone for HEAD.
+ */
+export function sendPage(req: FastifyRequest, reply: FastifyReply, page: { body: Buffer; etag: string }, contentType: string): FastifyReply {
+  reply.header('content-type', contentType).header('etag', page.etag).header('cache-control', 'no-cache');
+  if (req.headers['if-none-match'] === page.etag) return reply.code(304).send();
+  reply.header('content-length', page.body.length);
+  return reply.send(req.method === 'HEAD' ? undefined : page.body);
+}
 
 /**
  * A value built from the store (a registry's view of its images, a hub's repos), rebuilt

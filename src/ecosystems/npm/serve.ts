@@ -5,7 +5,7 @@ import { createToken } from '../../services/tokens.js';
 import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
 import { npmError } from './errors.js';
-import { PageCache } from '../http/revision-cache.js';
+import { PageCache, sendPage } from '../http/revision-cache.js';
 import { ABBREVIATED, renderPackument, wantsAbbreviated } from './packument.js';
 import { deletePackage, putPackage } from './publish.js';
 import { packageNameFromPath } from './names.js';
@@ -35,9 +35,8 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
       return artifacts.length ? Buffer.from(JSON.stringify(renderPackument(input, base(req), abbreviated))) : undefined;
     });
     if (!page) return npmError(reply, 404, 'Not found');
-    reply.header('vary', 'Accept').header('cache-control', 'no-cache').header('etag', page.etag);
-    if (req.headers['if-none-match'] === page.etag) return reply.code(304).send();
-    return reply.type(abbreviated ? ABBREVIATED : 'application/json').send(page.body);
+    reply.header('vary', 'Accept');
+    return sendPage(req, reply, page, abbreviated ? ABBREVIATED : 'application/json');
   };
 
   const tarball = async (req: Req, reply: FastifyReply, name: string, file: string) => {

@@ -4,7 +4,7 @@ import { hexOf } from '../../core/digest.js';
 import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
 import { sendError } from '../http/errors.js';
-import { PageCache } from '../http/revision-cache.js';
+import { PageCache, sendPage } from '../http/revision-cache.js';
 import { normalizeName } from './names.js';
 import { type PypiFileMetadata, readPypiMetadata } from './record.js';
 import { type SimpleFile, negotiate, renderIndex, renderProject } from './simple.js';
@@ -37,12 +37,6 @@ function chooseFormat(req: FastifyRequest, reply: FastifyReply) {
   return format;
 }
 
-function sendPage(req: FastifyRequest, reply: FastifyReply, format: string, page: { body: Buffer; etag: string }) {
-  reply.header('content-type', format).header('etag', page.etag).header('cache-control', 'no-cache');
-  if (req.headers['if-none-match'] === page.etag) return reply.code(304).send();
-  return reply.send(page.body);
-}
-
 /**
  * `/pypi/simple/` (PEP 503 + 691), `/pypi/files/<project>/<file>[.metadata]` (PEP 658), and
  * twine uploads at `/pypi/legacy/`. Uploaded and imported files share one index.
@@ -56,7 +50,7 @@ export async function servePypi(app: FastifyInstance, ctx: ServeContext): Promis
     const page = await cache.get(`/${format}`, await ctx.store.meta.revision(), async () =>
       Buffer.from(renderIndex(await ctx.store.meta.listNames('pypi'), format)),
     );
-    return sendPage(req, reply, format, page!);
+    return sendPage(req, reply, page!, format);
   });
 
   app.get<{ Params: { project: string } }>('/pypi/simple/:project', async (req, reply) => {
@@ -79,7 +73,7 @@ export async function servePypi(app: FastifyInstance, ctx: ServeContext): Promis
       return Buffer.from(renderProject(name, [...new Set(rows.map((a) => a.version))], files, format));
     });
     if (!page) return sendError(reply, 404, 'NOT_FOUND', `no project named ${name}`);
-    return sendPage(req, reply, format, page);
+    return sendPage(req, reply, page, format);
   });
 
   app.route<{ Params: { project: string; file: string } }>({
