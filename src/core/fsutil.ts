@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { BlobInfo } from './blobstore.js';
 import { HashingStream } from './digest.js';
+import { AirlockError, describeError } from './errors.js';
 
 /** A temp name beside `target`, so the final rename never crosses a filesystem. */
 export function tempPathFor(target: string): string {
@@ -77,4 +78,13 @@ export async function fileDigest(path: string, algorithm: 'md5' | 'sha1' | 'sha5
   const h = createHash(algorithm).update(prefix);
   for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
   return h.digest();
+}
+
+/** A file a user named (a manifest, a requirements file, an environment file), or CONFIG_INVALID naming it. */
+export async function readConfigText(path: string, label = path): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    throw new AirlockError('CONFIG_INVALID', `${label}: cannot read (${describeError(e)})`);
+  }
 }

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { type Document, LineCounter, isMap, isScalar, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { AirlockError, describeError } from '../core/errors.js';
+import { AirlockError } from '../core/errors.js';
+import { readConfigText } from '../core/fsutil.js';
 import { type Target, targetSchema } from './target.js';
 
 /** airlock.yaml after validation: the common keys, and each ecosystem's section as its schema made it. */
@@ -87,11 +87,5 @@ function fromZod(loc: Located, prefix: (string | number)[], err: z.ZodError): Ai
 }
 
 export async function loadManifest(path: string, sections: ReadonlyMap<string, z.ZodType>): Promise<Manifest> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new AirlockError('CONFIG_INVALID', `${path}: cannot read (${describeError(e)})`);
-  }
-  return parseManifest(text, path, sections);
+  return parseManifest(await readConfigText(path), path, sections);
 }

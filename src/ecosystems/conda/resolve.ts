@@ -2,7 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Digest } from '../../core/digest.js';
 import { AirlockError } from '../../core/errors.js';
-import { fileDigest, tempPathFor } from '../../core/fsutil.js';
+import { fileDigest, readConfigText, tempPathFor } from '../../core/fsutil.js';
 import type { LockedArtifact } from '../../manifest/lockfile.js';
 import type { ResolveContext } from '../ecosystem.js';
 import { channelName, channelUrl, parsePackageUrl } from './channel.js';
@@ -38,8 +38,7 @@ export async function resolveConda(section: CondaSection, ctx: ResolveContext): 
   const jobs: SolveJob[] = [];
   if (section.specs.length) jobs.push({ specs: section.specs, channels: section.channels.map((c) => channelUrl(c, alias)), origin: 'airlock.yaml conda.specs' });
   for (const f of section.environmentFiles) {
-    const path = resolvePath(ctx.manifestDir, f);
-    const env = parseEnvironmentFile(await readText(path, f), f);
+    const env = parseEnvironmentFile(await readConfigText(resolvePath(ctx.manifestDir, f), f), f);
     if (env.pip.length) ctx.reporter.warn(`${f}: its pip: dependencies (${env.pip.join(', ')}) are PyPI's; list them under pypi: to carry them`);
     const channels = (env.channels.length ? env.channels : section.channels).map((c) => channelUrl(c, alias));
     if (!channels.length) throw new AirlockError('CONFIG_INVALID', `${f}: names no channels, and airlock.yaml's conda.channels is empty`);
@@ -53,10 +52,10 @@ export async function resolveConda(section: CondaSection, ctx: ResolveContext): 
     }
   }
   for (const f of section.explicit) {
-    for (const p of parseExplicit(await readText(resolvePath(ctx.manifestDir, f), f), f)) wanted.set(p.url, p);
+    for (const p of parseExplicit(await readConfigText(resolvePath(ctx.manifestDir, f), f), f)) wanted.set(p.url, p);
   }
   for (const f of section.lockfiles) {
-    const { packages, skipped } = parseCondaLock(await readText(resolvePath(ctx.manifestDir, f), f), f, subdirs);
+    const { packages, skipped } = parseCondaLock(await readConfigText(resolvePath(ctx.manifestDir, f), f), f, subdirs);
     if (skipped.length) ctx.reporter.warn(`${f}: ${skipped.length} non-conda package(s) left out (${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''})`);
     for (const p of packages) wanted.set(p.url, p);
   }
@@ -103,14 +102,6 @@ export async function resolveConda(section: CondaSection, ctx: ResolveContext): 
   }
   ctx.reporter.info(`conda: ${out.size} package(s) for ${[...subdirs, 'noarch'].join(', ')}`);
   return [...out.values()];
-}
-
-async function readText(path: string, label: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    throw new AirlockError('CONFIG_INVALID', `${label}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
 }
 
 /** A subdir's repodata.json; a channel without that subdir has none (404), which is no error. */

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { AirlockError, describeError } from '../../core/errors.js';
+import { AirlockError } from '../../core/errors.js';
+import { readConfigText } from '../../core/fsutil.js';
 import { type Requirement, parseRequirement } from './requirement.js';
 
 /** A requirement with where it was written, and the hashes pip's --hash pinned it to. */
@@ -48,12 +48,7 @@ export async function readRequirementsFile(path: string, seen: Set<string> = new
   const out: RequirementsFile = { requirements: [], constraints: [] };
   if (seen.has(file)) return out;
   seen.add(file);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new AirlockError('CONFIG_INVALID', `${path}: cannot read (${describeError(e)})`);
-  }
+  const text = await readConfigText(file, path);
   for (const { line, text: l } of logicalLines(text)) {
     const origin = `${path}:${line}`;
     const include = INCLUDE.exec(l);
