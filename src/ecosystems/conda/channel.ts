@@ -16,7 +16,7 @@ export function channelUrl(entry: string, alias: string): string {
     return entry.replace(/\/+$/, '');
   }
   const name = entry.replace(/^\/+|\/+$/g, '');
-  if (!name.split('/').every((s) => SEGMENT.test(s) && s !== '..')) throw new AirlockError('CONFIG_INVALID', `channel ${entry}: expected a URL or a channel name such as conda-forge`);
+  if (!isChannelName(name)) throw new AirlockError('CONFIG_INVALID', `channel ${entry}: expected a URL or a channel name such as conda-forge`);
   return `${alias.replace(/\/+$/, '')}/${name}`;
 }
 
@@ -29,7 +29,7 @@ export function channelName(url: string): string {
   const u = new URL(url);
   const path = decodeURIComponent(u.pathname).replace(/^\/+|\/+$/g, '');
   const name = path || `${u.hostname}${u.port ? `-${u.port}` : ''}`;
-  if (!name.split('/').every((s) => SEGMENT.test(s))) throw new AirlockError('CONFIG_INVALID', `channel ${url}: its path cannot name a served channel`);
+  if (!isChannelName(name)) throw new AirlockError('CONFIG_INVALID', `channel ${url}: its path cannot name a served channel`);
   return name;
 }
 

@@ -1,5 +1,5 @@
-import { parse as parseYaml } from 'yaml';
 import { AirlockError } from '../../core/errors.js';
+import { parseYamlInput } from './inputs.js';
 
 /** What a conda environment.yml asks for: its channels and its conda dependencies. */
 export interface EnvironmentFile {
@@ -13,12 +13,7 @@ export interface EnvironmentFile {
 export const DEFAULTS = ['https://repo.anaconda.com/pkgs/main', 'https://repo.anaconda.com/pkgs/r'];
 
 export function parseEnvironmentFile(text: string, file: string): EnvironmentFile {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    throw new AirlockError('CONFIG_INVALID', `${file}: not YAML (${(e as Error).message.split('\n')[0]})`);
-  }
+  const doc = parseYamlInput(text, file);
   const d = (doc ?? {}) as { channels?: unknown; dependencies?: unknown };
   if (typeof doc !== 'object' || Array.isArray(doc) || !Array.isArray(d.dependencies)) throw new AirlockError('CONFIG_INVALID', `${file}: not a conda environment file (no dependencies: list)`);
   const channels: string[] = [];

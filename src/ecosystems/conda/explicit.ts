@@ -1,6 +1,14 @@
 import { AirlockError } from '../../core/errors.js';
 import { parsePackageUrl } from './channel.js';
-import { type PinnedPackage, parseHashFragment } from './pinned.js';
+import type { PinnedPackage } from './inputs.js';
+
+/** A hash as explicit files write it after `#`: `sha256:<hex>`, 64 hex (sha256) or 32 hex (md5). */
+function parseHashFragment(fragment: string, where: string): { sha256?: string; md5?: string } {
+  const h = fragment.replace(/^sha256:/, '').toLowerCase();
+  if (/^[0-9a-f]{64}$/.test(h)) return { sha256: h };
+  if (/^[0-9a-f]{32}$/.test(h) && !fragment.startsWith('sha256:')) return { md5: h };
+  throw new AirlockError('CONFIG_INVALID', `${where}: #${fragment} is neither a sha256 nor an md5`);
+}
 
 /**
  * A `conda list --explicit [--md5]` file (also `conda-lock render --kind explicit`): comments,

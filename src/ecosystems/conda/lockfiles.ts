@@ -1,7 +1,6 @@
-import { parse as parseYaml } from 'yaml';
 import { AirlockError } from '../../core/errors.js';
 import { parsePackageUrl } from './channel.js';
-import type { PinnedPackage } from './pinned.js';
+import { type PinnedPackage, parseYamlInput } from './inputs.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
@@ -13,12 +12,7 @@ const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
  * are reported so the user can list them under `pypi:`.
  */
 export function parseCondaLock(text: string, file: string, subdirs: readonly string[]): { packages: PinnedPackage[]; skipped: string[] } {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    throw new AirlockError('CONFIG_INVALID', `${file}: not YAML (${(e as Error).message.split('\n')[0]})`);
-  }
+  const doc = parseYamlInput(text, file);
   if (!isObj(doc)) throw new AirlockError('CONFIG_INVALID', `${file}: not a pixi.lock or conda-lock.yml`);
   if (isObj(doc.environments)) return pixiLock(doc, file, subdirs);
   if (Array.isArray(doc.package)) return condaLock(doc.package, file, subdirs);

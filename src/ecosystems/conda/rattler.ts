@@ -10,19 +10,13 @@ function rattler(): Promise<Rattler> {
   return loaded;
 }
 
-/** A package the solver chose: where it is, and the hashes repodata gave it. */
-export interface Solved {
-  url: string;
-  filename: string;
-  subdir: string | undefined;
-}
-
 /**
  * Solves `specs` against `channels` for one subdir (with noarch), as conda would on a machine
  * that provides `virtual`. simpleSolve takes no virtual packages, so they go in as installed
  * packages the solver may keep (they never come back: `__` names are not downloadable).
+ * Returns the URL of every package the solution holds.
  */
-export async function solve(specs: string[], channels: string[], subdir: string, virtual: VirtualPackage[], label: string): Promise<Solved[]> {
+export async function solve(specs: string[], channels: string[], subdir: string, virtual: VirtualPackage[], label: string): Promise<string[]> {
   const r = await rattler();
   const installed = virtual.map((v) => ({
     url: `https://virtual.invalid/${subdir}/${v.name}-${v.version}-${v.build}.conda`,
@@ -42,9 +36,7 @@ export async function solve(specs: string[], channels: string[], subdir: string,
     const why = (e instanceof Error ? e.message : String(e)).trim().replace(/\s*\n\s*/g, '; ');
     throw new AirlockError('NOT_FOUND', `${label}: cannot solve for ${subdir}: ${why}`);
   }
-  return solved
-    .filter((p) => !p.packageName.startsWith('__'))
-    .map((p) => ({ url: p.url, filename: p.filename, subdir: p.subdir }));
+  return solved.filter((p) => !p.packageName.startsWith('__')).map((p) => p.url);
 }
 
 /** conda's version order (`1.10 > 1.9`, `1.0rc1 < 1.0`), for "newest" in served documents. */

@@ -9,7 +9,7 @@ import { channelName, channelUrl, parsePackageUrl } from './channel.js';
 import { parseEnvironmentFile } from './environment-file.js';
 import { parseExplicit } from './explicit.js';
 import { parseCondaLock } from './lockfiles.js';
-import type { PinnedPackage } from './pinned.js';
+import type { PinnedPackage } from './inputs.js';
 import { condaSubdirs, virtualPackages } from './platforms.js';
 import { solve } from './rattler.js';
 import { type CondaPackageMetadata, packageKey } from './record.js';
@@ -48,7 +48,7 @@ export async function resolveConda(section: CondaSection, ctx: ResolveContext): 
     for (const subdir of subdirs) {
       const virtual = virtualPackages(subdir, ctx.target, section.virtualPackages);
       const solved = await ctx.http.withGlobalFetch(() => solve(job.specs, job.channels, subdir, virtual, `conda: ${job.origin}`));
-      for (const p of solved) if (!wanted.has(p.url)) wanted.set(p.url, { ...parsePackageUrl(p.url, `conda: the solver's answer for ${job.origin}`), origin: job.origin });
+      for (const url of solved) if (!wanted.has(url)) wanted.set(url, { ...parsePackageUrl(url, `conda: the solver's answer for ${job.origin}`), origin: job.origin });
     }
   }
   for (const f of section.explicit) {

@@ -2,6 +2,7 @@ import type { StoredArtifact } from '../../core/artifact.js';
 import type { Digest } from '../../core/digest.js';
 import { hexOf } from '../../core/digest.js';
 import { readCondaMetadata } from './record.js';
+import { type CondaRecord, checkRecord } from './repodata.js';
 
 /** One package file as a served channel holds it. */
 export interface ChannelEntry {
@@ -19,23 +20,22 @@ export interface ChannelEntry {
 export type ChannelsView = Map<string, Map<string, Map<string, ChannelEntry>>>;
 
 /**
- * Every conda package in the store, by channel and subdir. A record that contradicts its own
- * file (another name, a sha256 or size that is not the stored blob's) is left out: clients
- * would refuse the download anyway, and a crafted bundle must not make the index lie.
+ * Every conda package in the store, by channel and subdir. A record lock would not have
+ * taken (checkRecord), or one that contradicts its stored blob (another sha256 or size), is
+ * left out: clients would refuse the download anyway, and a crafted bundle must not make the
+ * index lie.
  */
 export function channelsView(artifacts: readonly StoredArtifact[]): ChannelsView {
   const view: ChannelsView = new Map();
   for (const a of artifacts) {
     const m = readCondaMetadata(a.metadata);
     if (!m) continue;
-    let rec: Record<string, unknown>;
+    let rec: CondaRecord;
     try {
-      rec = JSON.parse(m.record) as Record<string, unknown>;
+      rec = checkRecord(m.filename, JSON.parse(m.record), m.channel);
     } catch {
       continue;
     }
-    if (!rec || typeof rec !== 'object' || typeof rec.name !== 'string' || typeof rec.version !== 'string' || typeof rec.build !== 'string') continue;
-    if (!m.filename.startsWith(`${rec.name}-${rec.version}-${rec.build}.`)) continue;
     if (rec.sha256 !== undefined && rec.sha256 !== hexOf(a.digest)) continue;
     if (rec.size !== undefined && rec.size !== a.size) continue;
     let subdirs = view.get(m.channel);
