@@ -33,8 +33,8 @@ export function channelName(url: string): string {
   return name;
 }
 
-/** Whether a served path names a channel (segments as channelName makes them). */
-export function isChannelName(name: string): boolean {
+/** Whether a name can be a served channel's: path segments of letters, digits and `._+-`. */
+function isChannelName(name: string): boolean {
   return name.length > 0 && name.split('/').every((s) => SEGMENT.test(s));
 }
 

@@ -4,7 +4,7 @@ import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
 import { sendError } from '../http/errors.js';
 import { PageCache, perRevision, sendPage } from '../http/revision-cache.js';
-import { isChannelName, isPackageFile } from './channel.js';
+import { isPackageFile } from './channel.js';
 import { KNOWN_SUBDIRS } from './platforms.js';
 import { versionComparator } from './rattler.js';
 import { newestOnly, renderChannelData, renderRepodata } from './repodata.js';
@@ -50,7 +50,7 @@ export function serveConda(app: FastifyInstance, ctx: ServeContext): void {
 
     const subdir = parts.pop() ?? '';
     const channel = parts.join('/');
-    const subdirs = isChannelName(channel) ? channels.get(channel) : undefined;
+    const subdirs = channels.get(channel);
     if (!subdirs) return notFound(`channel ${channel}`);
     if (!KNOWN_SUBDIRS.has(subdir)) return notFound(`subdir ${channel}/${subdir}`);
     const files = subdirs.get(subdir) ?? new Map<string, ChannelEntry>();
