@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startHub } from '../test/helpers/hub.js';
 import { freePort } from '../test/helpers/oci.js';
 import { run } from '../test/helpers/cli.js';
-import { AIRLOCK, RUNS, cleanupContext, measure, median, nginx, peakRssMb, serveAirlock, timed } from './util.js';
+import { AIRLOCK, RUNS, cleanupContext, cpuSeconds, measure, median, nginx, nginxWorker, peakRssMb, serveAirlock, timed } from './util.js';
 
 const SIZE = 1 << 30;
 
@@ -38,17 +38,25 @@ async function main(): Promise<void> {
     await writeFile(join(root, 'model.safetensors'), weights);
     const nginxPort = await freePort();
     cleanups.push(await nginx(dir, root, nginxPort));
+    const worker = nginxWorker();
     const sendfilePort = await freePort();
     cleanups.push(await nginx(dir, root, sendfilePort, { sendfile: true }));
     const get = (url: string) => median(Array.from({ length: RUNS }, () => timed('curl', ['-sf', '-o', '/dev/null', url])));
-    const viaAirlock = get(`http://127.0.0.1:${port}/hf/bench/big/resolve/main/model.safetensors`);
-    const viaNginx = get(`http://127.0.0.1:${nginxPort}/model.safetensors`);
+    const cpu = async (pid: number, run: () => number) => {
+      const before = await cpuSeconds(pid);
+      const seconds = run();
+      return { seconds, cpu: ((await cpuSeconds(pid)) - before) / RUNS };
+    };
+    const airlock = await cpu(server.pid!, () => get(`http://127.0.0.1:${port}/hf/bench/big/resolve/main/model.safetensors`));
+    const plain = await cpu(worker, () => get(`http://127.0.0.1:${nginxPort}/model.safetensors`));
+    const [viaAirlock, viaNginx] = [airlock.seconds, plain.seconds];
     const viaSendfile = get(`http://127.0.0.1:${sendfilePort}/model.safetensors`);
     const serveRss = await peakRssMb(server.pid!);
     const mbps = (s: number) => (SIZE / s / 1e6).toFixed(0);
     process.stdout.write(`airlock hf bench: one 1 GiB LFS file (median of ${RUNS})\n\n`);
     process.stdout.write(`resolve GET  airlock ${mbps(viaAirlock)} MB/s   nginx ${mbps(viaNginx)} MB/s   throughput ratio ${(viaNginx / viaAirlock).toFixed(2)} (airlock/nginx)\n`);
     process.stdout.write(`             nginx with sendfile ${mbps(viaSendfile)} MB/s   throughput ratio ${(viaSendfile / viaAirlock).toFixed(2)} (airlock/nginx with sendfile)\n`);
+    process.stdout.write(`CPU per GET  airlock ${airlock.cpu.toFixed(2)} s   nginx ${plain.cpu.toFixed(2)} s (user + system, server process)\n`);
     process.stdout.write(`peak RSS     airlock fetch ${fetchRss.toFixed(0)} MB   airlock serve ${serveRss.toFixed(0)} MB\n`);
   } finally {
     for (const c of cleanups.reverse()) await c();

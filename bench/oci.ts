@@ -12,15 +12,9 @@ import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImage, freePort, pushImage, startRegistry } from '../test/helpers/oci.js';
-import { AIRLOCK, RUNS, cleanupContext, median, must, nginx, peakRssMb, serveAirlock, timed } from './util.js';
+import { AIRLOCK, RUNS, cleanupContext, cpuSeconds, median, must, nginx, nginxWorker, peakRssMb, serveAirlock, timed } from './util.js';
 
 const LAYER = 512 << 20;
-
-/** User + system CPU seconds a process has used so far (/proc/PID/stat, in clock ticks of 1/100 s). */
-async function cpuSeconds(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-oci-'));
@@ -60,8 +54,7 @@ async function main(): Promise<void> {
           const cpu0 = await cpuSeconds(server.pid!);
           fromAirlock.push(copy(`docker://127.0.0.1:${port}/${registry.host.replace(':', '-')}/bench/big:1`, i));
           copyCpu += (await cpuSeconds(server.pid!)) - cpu0;
-        }
-        else fromRegistry.push(copy(`docker://${registry.host}/bench/big:1`, i));
+        } else fromRegistry.push(copy(`docker://${registry.host}/bench/big:1`, i));
       }
     }
     const viaAirlock = median(fromAirlock);
@@ -77,12 +70,12 @@ async function main(): Promise<void> {
     const nginxPort = await freePort();
     cleanups.push(await nginx(dir, root, nginxPort));
     const get = (url: string) => median(Array.from({ length: RUNS }, () => timed('curl', ['-sf', '-o', '/dev/null', url])));
-    const nginxWorker = Number(must('pgrep', ['-f', `nginx: worker process`]).trim().split('\n').at(-1));
-    const [airlockCpu0, nginxCpu0] = [await cpuSeconds(server.pid!), await cpuSeconds(nginxWorker)];
+    const worker = nginxWorker();
+    const [airlockCpu0, nginxCpu0] = [await cpuSeconds(server.pid!), await cpuSeconds(worker)];
     const airlockGet = get(`http://127.0.0.1:${port}/v2/${registry.host.replace(':', '-')}/bench/big/blobs/${big.digest}`);
     const nginxGet = get(`http://127.0.0.1:${nginxPort}/layer`);
     const airlockCpu = ((await cpuSeconds(server.pid!)) - airlockCpu0) / RUNS;
-    const nginxCpu = ((await cpuSeconds(nginxWorker)) - nginxCpu0) / RUNS;
+    const nginxCpu = ((await cpuSeconds(worker)) - nginxCpu0) / RUNS;
     const rss = await peakRssMb(server.pid!);
 
     const mb = (s: number) => ((big.size / s) / 1e6).toFixed(0);

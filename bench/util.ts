@@ -116,3 +116,14 @@ export async function peakRssMb(pid: number): Promise<number> {
 export function cleanupContext(cleanups: (() => unknown)[]): TestContext {
   return { after: (fn: () => unknown) => cleanups.push(fn) } as unknown as TestContext;
 }
+
+/** User + system CPU seconds a process has used so far (/proc/PID/stat, in clock ticks of 1/100 s). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The pid of the newest nginx worker process, whose CPU is the peer's. */
+export function nginxWorker(): number {
+  return Number(must('pgrep', ['-f', 'nginx: worker process']).trim().split('\n').at(-1));
+}
