@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { HttpClient } from '../core/http.js';
 import type { TokenRole } from '../core/metadata.js';
@@ -20,6 +20,8 @@ export interface ServeContext {
   store: Store;
   /** The URL clients reach this server at, without a trailing slash. */
   baseUrl: string;
+  /** Where this request's client reaches the server: baseUrl, or (unset) the request's own scheme and host. */
+  origin(req: FastifyRequest): string;
   /** The live token an Authorization header carries, if any (for an ecosystem's own login endpoints). */
   token(header: string | undefined): Promise<{ name: string; role: TokenRole } | undefined>;
   /** Who a request acts as, for the audit log: `token:<name>`, or `anonymous`. */
@@ -56,6 +58,8 @@ export interface Ecosystem<Section = unknown, Settings = unknown> {
   access?(method: string, path: string): 'read' | 'write' | 'open' | undefined;
   /** A 401/403 in the ecosystem's own error format, for clients that parse error bodies. */
   authError?(reply: FastifyReply, status: 401 | 403, message: string): FastifyReply;
+  /** The `WWW-Authenticate` challenge its clients follow on a 401 (default: Basic). */
+  challenge?(baseUrl: string): string;
   /** Routes under `/<id>/`, reading the store (and writing it only for authorised uploads). */
   serve(app: FastifyInstance, ctx: ServeContext): void | Promise<void>;
   /** The client names `airlock client-config` accepts for this ecosystem (pip, uv, ...). */

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { artifactSummary } from '../core/artifact.js';
 import type { TokenRole } from '../core/metadata.js';
 import type { Store } from '../core/store.js';
@@ -20,6 +20,7 @@ const OPEN_PATHS = new Set(['/healthz']);
 
 /** One process, one port, every ecosystem under its own prefix; it only ever reads the store. */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const origin = (req: FastifyRequest) => opts.baseUrl || `${req.protocol}://${req.headers.host}`;
   const app = Fastify({ logger: opts.logger ?? false, exposeHeadRoutes: false, return503OnClosing: true });
 
   app.addHook('onRequest', async (req, reply) => {
@@ -36,7 +37,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const deny = (status: 401 | 403, code: string, message: string) =>
       owner?.authError ? owner.authError(reply, status, message) : sendError(reply, status, code, message);
     if (!token) {
-      reply.header('www-authenticate', 'Basic realm="airlock"');
+      reply.header('www-authenticate', owner?.challenge?.(origin(req)) ?? 'Basic realm="airlock"');
       return deny(401, 'UNAUTHORIZED', 'a valid token is required (Basic with the token as password, or Bearer)');
     }
     if (!roleAllows(token.role, needed)) {
@@ -63,6 +64,6 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const t = await token(header);
     return t ? `token:${t.name}` : 'anonymous';
   };
-  for (const e of ECOSYSTEMS) await e.serve(app, { store: opts.store, baseUrl: opts.baseUrl, token, actor });
+  for (const e of ECOSYSTEMS) await e.serve(app, { store: opts.store, baseUrl: opts.baseUrl, origin, token, actor });
   return app;
 }

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { type TestContext, test } from 'node:test';
 import { digestOf } from '../../src/core/digest.js';
 import { Store } from '../../src/core/store.js';
+import { parseChallenge } from '../../src/ecosystems/oci/challenge.js';
 import { buildServer } from '../../src/server/app.js';
 import { createToken } from '../../src/services/tokens.js';
 import { bytes } from '../helpers/seed.js';
@@ -91,6 +92,34 @@ test('auth required: reads need a reader token, writes a publisher, healthz stay
 test('auth none: writes still need a publisher token', async (t) => {
   const { server } = await app(t, 'none');
   assert.equal((await server.inject({ url: '/files/x', method: 'PUT' })).statusCode, 401);
+});
+
+test('registry auth: the ping challenges with Bearer at /v2/token; the anonymous token reads only where reads are open', async (t) => {
+  for (const mode of ['none', 'required'] as const) {
+    const { store, server } = await app(t, mode);
+    const publisher = await createToken(store, 'p', 'publisher');
+    const ping = (authorization?: string) => server.inject({ url: '/v2/', headers: authorization ? { authorization } : {} });
+    const anon = await ping();
+    assert.equal(anon.statusCode, 401);
+    const challenge = parseChallenge(anon.headers['www-authenticate'] as string);
+    assert.deepEqual(challenge, { scheme: 'bearer', params: { realm: 'http://mirror/v2/token', service: 'airlock' } });
+    assert.equal((anon.json() as { errors: { code: string }[] }).errors[0]!.code, 'UNAUTHORIZED');
+
+    const issued = await server.inject({ url: `/v2/token?service=airlock&scope=repository:a/b:pull` });
+    assert.equal(issued.statusCode, mode === 'none' ? 200 : 401, `${mode}: a token without credentials`);
+    if (mode === 'none') assert.equal((issued.json() as { token: string }).token, 'anonymous');
+    assert.equal((await ping('Bearer anonymous')).statusCode, mode === 'none' ? 200 : 401, `${mode}: the anonymous token at the ping`);
+    assert.equal((await ping(basic('airlock_forged'))).statusCode, 401, `${mode}: a forged token`);
+
+    const real = await server.inject({ url: '/v2/token?service=airlock&scope=repository:a/b:push,pull', headers: { authorization: basic(publisher) } });
+    assert.equal(real.statusCode, 200);
+    const bearer = `Bearer ${(real.json() as { token: string }).token}`;
+    assert.equal((await ping(bearer)).statusCode, 200);
+    const upload = await server.inject({ url: '/v2/a/b/blobs/uploads/', method: 'POST', headers: { authorization: 'Bearer anonymous' } });
+    assert.equal(upload.statusCode, 401, `${mode}: the anonymous token never writes`);
+    assert.equal(parseChallenge(upload.headers['www-authenticate'] as string)?.scheme, 'bearer', 'every 401 under /v2/ names the same realm');
+    assert.equal((await server.inject({ url: '/v2/a/b/blobs/uploads/', method: 'POST', headers: { authorization: bearer } })).statusCode, 202);
+  }
 });
 
 /** A GET whose reader stalls after the first chunk, so the server has to wait on the socket. */

@@ -25,14 +25,13 @@ type Req = FastifyRequest<{ Params: { '*'?: string }; Querystring: Record<string
  * for valid airlock credentials), whoami, ping, search, and an empty audit answer.
  */
 export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
-  const base = (req: FastifyRequest) => ctx.baseUrl || `${req.protocol}://${req.headers.host}`;
 
   const pages = new PageCache();
   const packument = async (req: Req, reply: FastifyReply, name: string) => {
     const abbreviated = wantsAbbreviated(req.headers.accept);
-    const page = await pages.get(`${abbreviated ? 'a' : 'f'} ${base(req)} ${name}`, await ctx.store.meta.revision(), async () => {
+    const page = await pages.get(`${abbreviated ? 'a' : 'f'} ${ctx.origin(req)} ${name}`, await ctx.store.meta.revision(), async () => {
       const { artifacts, input } = await packageState(ctx.store, name);
-      return artifacts.length ? Buffer.from(JSON.stringify(renderPackument(input, base(req), abbreviated))) : undefined;
+      return artifacts.length ? Buffer.from(JSON.stringify(renderPackument(input, ctx.origin(req), abbreviated))) : undefined;
     });
     if (!page) return npmError(reply, 404, 'Not found');
     reply.header('vary', 'Accept');
@@ -56,7 +55,7 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
     const objects = [];
     for (const name of names.slice(from, from + size)) {
       const { input } = await packageState(ctx.store, name);
-      const latest = renderPackument(input, base(req), true)['dist-tags'] as Record<string, string>;
+      const latest = renderPackument(input, ctx.origin(req), true)['dist-tags'] as Record<string, string>;
       const v = input.versions.find((x) => x.manifest.version === latest.latest);
       objects.push({
         package: {

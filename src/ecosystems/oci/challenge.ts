@@ -29,3 +29,12 @@ export function tokenUrl(c: Challenge, scope: string): string | undefined {
   u.searchParams.set('scope', scope);
   return u.toString();
 }
+
+/**
+ * The challenge airlock's own registry sends: Bearer, so docker fetches a token (anonymous,
+ * or for the credentials it holds) and offers it on every request. docker takes a Basic
+ * challenge at the ping to mean "credentials always", and refuses to pull without them.
+ */
+export function bearerChallenge(baseUrl: string): string {
+  return `Bearer realm="${baseUrl}/v2/token",service="airlock"`;
+}

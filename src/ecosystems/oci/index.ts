@@ -1,5 +1,6 @@
 import type { HttpClient } from '../../core/http.js';
 import type { Ecosystem } from '../ecosystem.js';
+import { bearerChallenge } from './challenge.js';
 import { ociClientConfig } from './client-config.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
 import { parseContentUrl, registryClient } from './registry-client.js';
@@ -24,6 +25,7 @@ export const ociEcosystem: Ecosystem<ImagesSection, RegistriesSection> = {
   id: 'oci',
   prefix: '/v2/',
   authError: (reply, status, message) => sendOciError(reply, status === 401 ? 'UNAUTHORIZED' : 'DENIED', message),
+  challenge: bearerChallenge,
   manifest: { key: 'images', schema: imagesSectionSchema, settings: { key: 'registries', schema: registriesSchema }, resolve: resolveImages },
   serve: serveOci,
   clients: ['docker', 'podman', 'containerd'],

@@ -3,6 +3,7 @@ import { type Digest, isDigest } from '../../core/digest.js';
 import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
 import { perRevision } from '../http/revision-cache.js';
+import { bearerChallenge } from './challenge.js';
 import { sendOciError } from './errors.js';
 import { OCI_INDEX } from './media-types.js';
 import { Pusher } from './push.js';
@@ -10,6 +11,8 @@ import { isRepositoryPath, isTag } from './reference.js';
 import { RegistryView, type RepoView } from './view.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
+/** The Bearer token /v2/token hands a client without credentials. */
+const ANONYMOUS = 'anonymous';
 const MAX_PAGE = 1000;
 
 type Query = { n?: string; last?: string; ns?: string; artifactType?: string };
@@ -88,12 +91,13 @@ export function serveOci(app: FastifyInstance, ctx: ServeContext): void {
   const handler = async (req: FastifyRequest<{ Querystring: Query; Params: { '*'?: string } }>, reply: FastifyReply) => {
     const rest = req.params['*'] ?? '';
     if (rest === '') {
-      // Clients learn from this ping whether to send credentials at all; without a challenge
-      // here they would never offer them to a push. Anonymous pulls still work where reads
-      // are open: a client with no credentials goes on without them.
-      if (!req.headers.authorization) {
-        reply.header('www-authenticate', 'Basic realm="airlock"');
-        return sendOciError(reply, 'UNAUTHORIZED', 'authentication required (Basic with a token as password)');
+      // Clients learn from this ping whether and how to authenticate: without a challenge here
+      // they would never offer credentials to a push. The anonymous token passes only where
+      // reads are open (with --auth required the server's hook has refused it already).
+      const auth = req.headers.authorization;
+      if (!auth || (auth !== `Bearer ${ANONYMOUS}` && !(await ctx.token(auth)))) {
+        reply.header('www-authenticate', bearerChallenge(ctx.origin(req)));
+        return sendOciError(reply, 'UNAUTHORIZED', 'authentication required (a token from /v2/token, or Basic with a token as password)');
       }
       return reply.code(200).type('application/json').send({});
     }
@@ -142,10 +146,10 @@ export function serveOci(app: FastifyInstance, ctx: ServeContext): void {
   };
 
   const pusher = new Pusher(ctx.store, view, ctx.actor);
-  // The token realm of the distribution auth spec, for clients that expect Bearer: Basic
-  // credentials (a token as password) are checked, and the token they carry is handed back
-  // as the Bearer token, so no second secret exists. Without credentials the token is
-  // `anonymous`, good for whatever anonymous requests may do (reads, unless --auth required).
+  // The token realm of the distribution auth spec: Basic credentials (a token as password) are
+  // checked, and the token they carry is handed back as the Bearer token, so no second secret
+  // exists. Without credentials the token is `anonymous`, good for whatever anonymous requests
+  // may do (reads, unless --auth required). Scopes are not narrowed: a token's role decides.
   app.get('/v2/token', async (req, reply) => {
     if (req.headers.authorization && !(await ctx.token(req.headers.authorization))) {
       reply.header('www-authenticate', 'Basic realm="airlock"');
@@ -153,9 +157,9 @@ export function serveOci(app: FastifyInstance, ctx: ServeContext): void {
     }
     const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     const decoded = basic ? Buffer.from(basic[1]!, 'base64').toString('utf8') : '';
-    const token = decoded.includes(':') ? decoded.slice(decoded.indexOf(':') + 1) : '';
+    const token = (decoded.includes(':') ? decoded.slice(decoded.indexOf(':') + 1) : '') || ANONYMOUS;
     const issued = new Date().toISOString();
-    return reply.header('cache-control', 'no-store').send({ token: token || 'anonymous', access_token: token || 'anonymous', expires_in: 3600, issued_at: issued });
+    return reply.header('cache-control', 'no-store').send({ token, access_token: token, expires_in: 3600, issued_at: issued });
   });
   app.route({ method: ['GET', 'HEAD'], url: '/v2/*', handler });
   app.route({ method: ['GET', 'HEAD'], url: '/v2', handler: (_req, reply) => reply.redirect('/v2/', 301) });
