@@ -1,20 +1,17 @@
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { airlock, inNamespace, run, serveOffline } from '../helpers/cli.js';
-import { startDocker } from '../helpers/docker.js';
+import { startContainerd, startDocker } from '../helpers/engines.js';
 import { buildImage } from '../helpers/oci.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /**
- * The Docker engine itself against airlock, both in one namespace with no network: Docker Hub
- * names pulled through the `registry-mirrors` entry `client-config docker` prints, another
- * host's image under its host name, `docker login` + `docker push` with a publisher token
- * (Docker's own upload flow), and `docker load` of an `image save` archive.
+ * An airlock in a namespace with no network, holding one two-platform image under a Docker
+ * Hub name and under another host's, pushed there by skopeo with a publisher token.
  */
-test('docker: pulls through the mirror client-config prints, logs in and pushes, loads an image save archive', async (t) => {
-  const dir = await tempDir(t);
+async function airlockWithImages(t: TestContext, dir: string) {
   const home = join(dir, 'home');
   const image = await buildImage(join(dir, 'layout'), '1.0', ['linux/amd64', 'linux/arm64']);
   const publisher = (await airlock(['--home', home, 'token', 'create', '--name', 'ci', '--role', 'publisher'])).stdout.trim();
@@ -24,6 +21,18 @@ test('docker: pulls through the mirror client-config prints, logs in and pushes,
     const r = await inNamespace(server, 'skopeo', ['copy', '--all', '--dest-tls-verify=false', '--dest-creds', `ci:${publisher}`, `oci:${image.layout}:1.0`, `docker://127.0.0.1:8080/${name}`]);
     assert.equal(r.code, 0, r.stderr);
   }
+  return { home, image, publisher, reader, server };
+}
+
+/**
+ * The Docker engine itself against airlock, in the same namespace: Docker Hub names pulled
+ * through the `registry-mirrors` entry `client-config docker` prints, another host's image
+ * under its host name, `docker login` + `docker push` with a publisher token (Docker's own
+ * upload flow), and `docker load` of an `image save` archive.
+ */
+test('docker: pulls through the mirror client-config prints, logs in and pushes, loads an image save archive', async (t) => {
+  const dir = await tempDir(t);
+  const { home, image, publisher, reader, server } = await airlockWithImages(t, dir);
   const config = await airlock(['client-config', 'docker', '--url', 'http://127.0.0.1:8080']);
   assert.equal(config.code, 0, config.stderr);
   const docker = await startDocker(t, server, config.stdout.replace(/^#.*\n/gm, ''));
@@ -92,4 +101,33 @@ test('docker: pulls through the mirror client-config prints, logs in and pushes,
   assert.match(loaded.stdout, /Loaded image: app:1\.0/);
   const seen = await inspect('app:1.0');
   assert.deepEqual([seen.id, seen.arch], [image.platforms['linux/amd64']!.config, 'amd64']);
+});
+
+/**
+ * containerd through the hosts.toml `client-config containerd` prints: it asks the mirror
+ * with `?ns=<registry>`, which is how airlock tells Docker Hub's `team/tool` from ghcr.io's.
+ */
+test('containerd: ctr pulls each platform through hosts.toml mirrors, for Docker Hub and for another registry', async (t) => {
+  const dir = await tempDir(t);
+  const { image, server } = await airlockWithImages(t, dir);
+  const config = await airlock(['client-config', 'containerd', '--url', 'http://127.0.0.1:8080']);
+  assert.equal(config.code, 0, config.stderr);
+  const hosts = join(dir, 'certs.d');
+  for (const [registry, upstream] of [['docker.io', 'https://registry-1.docker.io'], ['ghcr.io', 'https://ghcr.io'], ['quay.io', 'https://quay.io']] as const) {
+    await mkdir(join(hosts, registry), { recursive: true });
+    await writeFile(join(hosts, registry, 'hosts.toml'), config.stdout.replace('https://registry-1.docker.io', upstream));
+  }
+  const ctr = await startContainerd(t, server);
+  for (const [ref, platform] of [['docker.io/library/app:1.0', 'linux/arm64'], ['ghcr.io/team/tool:2', 'linux/amd64']] as const) {
+    const pulled = await ctr(['images', 'pull', '--hosts-dir', hosts, '--platform', platform, '--snapshotter', 'native', ref]);
+    assert.equal(pulled.code, 0, `${ref}: ${pulled.stderr}`);
+    const listed = await ctr(['images', 'ls']);
+    assert.match(listed.stdout, new RegExp(`${ref.replace(/\./g, '\\.')}\\s+\\S+\\s+${image.indexDigest}`), `${ref}: the index digest the upstream had`);
+    const config = await ctr(['content', 'get', image.platforms[platform]!.config]);
+    assert.equal(config.code, 0, `${ref}: the ${platform} config was fetched`);
+    assert.equal((JSON.parse(config.stdout) as { architecture: string }).architecture, platform.split('/')[1]);
+  }
+  const other = await ctr(['images', 'pull', '--hosts-dir', hosts, '--snapshotter', 'native', 'quay.io/team/tool:2']);
+  assert.notEqual(other.code, 0);
+  assert.match(other.stderr, /response was http\.StatusNotFound" host="127\.0\.0\.1:8080"/, 'the mirror has no quay.io/team/tool: ghcr.io\'s is not handed out for it');
 });
