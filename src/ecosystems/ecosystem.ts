@@ -58,8 +58,8 @@ export interface Ecosystem<Section = unknown, Settings = unknown> {
   access?(method: string, path: string): 'read' | 'write' | 'open' | undefined;
   /** A 401/403 in the ecosystem's own error format, for clients that parse error bodies. */
   authError?(reply: FastifyReply, status: 401 | 403, message: string): FastifyReply;
-  /** The `WWW-Authenticate` challenge its clients follow on a 401 (default: Basic). */
-  challenge?(baseUrl: string): string;
+  /** The `WWW-Authenticate` challenge its clients follow on a 401 (default: Basic); `origin` as ServeContext.origin gives it. */
+  challenge?(origin: string): string;
   /** Routes under `/<id>/`, reading the store (and writing it only for authorised uploads). */
   serve(app: FastifyInstance, ctx: ServeContext): void | Promise<void>;
   /** The client names `airlock client-config` accepts for this ecosystem (pip, uv, ...). */

@@ -25,7 +25,6 @@ type Req = FastifyRequest<{ Params: { '*'?: string }; Querystring: Record<string
  * for valid airlock credentials), whoami, ping, search, and an empty audit answer.
  */
 export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
-
   const pages = new PageCache();
   const packument = async (req: Req, reply: FastifyReply, name: string) => {
     const abbreviated = wantsAbbreviated(req.headers.accept);

@@ -35,6 +35,6 @@ export function tokenUrl(c: Challenge, scope: string): string | undefined {
  * or for the credentials it holds) and offers it on every request. docker takes a Basic
  * challenge at the ping to mean "credentials always", and refuses to pull without them.
  */
-export function bearerChallenge(baseUrl: string): string {
-  return `Bearer realm="${baseUrl}/v2/token",service="airlock"`;
+export function bearerChallenge(origin: string): string {
+  return `Bearer realm="${origin}/v2/token",service="airlock"`;
 }
