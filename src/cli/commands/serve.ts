@@ -14,7 +14,7 @@ function parseListen(v: string): { host: string; port: number } {
 export function register(program: Command): void {
   program
     .command('serve')
-    .description(`serve the store to clients (${ECOSYSTEMS.map((e) => `/${e.id}/`).join(', ')}, /api/artifacts, /healthz); opens no outbound connection`)
+    .description(`serve the store to clients (${ECOSYSTEMS.map((e) => e.prefix ?? `/${e.id}/`).join(', ')}, /api/artifacts, /healthz); opens no outbound connection`)
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8080')
     .option('--base-url <url>', 'the URL clients reach this server at (default: http://<listen>)')
     .option('--auth <mode>', 'none | required (reads need a reader token; writes always need publisher)', 'none')
