@@ -114,6 +114,9 @@ test('registry auth: the ping challenges with Bearer at /v2/token; the anonymous
     const real = await server.inject({ url: '/v2/token?service=airlock&scope=repository:a/b:push,pull', headers: { authorization: basic(publisher) } });
     assert.equal(real.statusCode, 200);
     const bearer = `Bearer ${(real.json() as { token: string }).token}`;
+    assert.equal(bearer, `Bearer ${publisher}`, 'the token handed out is the one presented');
+    const again = await server.inject({ url: '/v2/token?service=airlock', headers: { authorization: bearer } });
+    assert.equal((again.json() as { token: string }).token, publisher, 'a Bearer token presented to the realm comes back as itself');
     assert.equal((await ping(bearer)).statusCode, 200);
     const upload = await server.inject({ url: '/v2/a/b/blobs/uploads/', method: 'POST', headers: { authorization: 'Bearer anonymous' } });
     assert.equal(upload.statusCode, 401, `${mode}: the anonymous token never writes`);
