@@ -18,9 +18,10 @@ export interface ResolveContext {
 
 export interface ServeContext {
   store: Store;
-  /** The URL clients reach this server at, without a trailing slash. */
-  baseUrl: string;
-  /** Where this request's client reaches the server: baseUrl, or (unset) the request's own scheme and host. */
+  /**
+   * Where this request's client reaches the server, without a trailing slash: `serve
+   * --base-url` (or the listen address), else the request's own scheme and Host.
+   */
   origin(req: FastifyRequest): string;
   /** The live token an Authorization header carries, if any (for an ecosystem's own login endpoints). */
   token(header: string | undefined): Promise<{ name: string; role: TokenRole } | undefined>;

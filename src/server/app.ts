@@ -8,7 +8,7 @@ import { sendError } from '../ecosystems/http/errors.js';
 
 export interface ServerOptions {
   store: Store;
-  /** The URL clients use, without a trailing slash. */
+  /** The URL clients use, without a trailing slash; empty: the Host each request names. */
   baseUrl: string;
   /** `required`: every read needs a reader token. Writes always need a publisher token. */
   auth: 'none' | 'required';
@@ -64,6 +64,6 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const t = await token(header);
     return t ? `token:${t.name}` : 'anonymous';
   };
-  for (const e of ECOSYSTEMS) await e.serve(app, { store: opts.store, baseUrl: opts.baseUrl, origin, token, actor });
+  for (const e of ECOSYSTEMS) await e.serve(app, { store: opts.store, origin, token, actor });
   return app;
 }

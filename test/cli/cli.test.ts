@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { airlock } from '../helpers/cli.js';
+import { airlock, inNamespace, serveOffline } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 test('--version, --help and every command\'s --help exit 0', async () => {
@@ -100,4 +101,18 @@ test('demo runs the whole loop offline', async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /7\. Download a file/);
   assert.match(r.stdout, /matches the upstream file/);
+});
+
+test('serve on a wildcard address names the Host each request used, never 0.0.0.0; --base-url wins', async (t) => {
+  const dir = await tempDir(t);
+  const realm = async (server: Awaited<ReturnType<typeof serveOffline>>, host: string) => {
+    const r = await inNamespace(server, 'curl', ['-s', '-o', '/dev/null', '-D', '-', '-H', `Host: ${host}`, 'http://127.0.0.1:8080/v2/']);
+    return /www-authenticate: Bearer realm="([^"]+)"/i.exec(r.stdout)?.[1];
+  };
+  const wildcard = await serveOffline(t, ['--home', join(dir, 'a'), 'serve', '--listen', '0.0.0.0:8080']);
+  assert.equal(await realm(wildcard, 'mirror.lab:8080'), 'http://mirror.lab:8080/v2/token');
+  wildcard.kill('SIGTERM');
+  await once(wildcard, 'exit');
+  const fixed = await serveOffline(t, ['--home', join(dir, 'b'), 'serve', '--listen', '0.0.0.0:8080', '--base-url', 'https://registry.lab/']);
+  assert.equal(await realm(fixed, 'mirror.lab:8080'), 'https://registry.lab/v2/token');
 });

@@ -16,13 +16,16 @@ export function register(program: Command): void {
     .command('serve')
     .description(`serve the store to clients (${ECOSYSTEMS.map((e) => e.prefix ?? `/${e.id}/`).join(', ')}, /api/artifacts, /healthz); opens no outbound connection`)
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8080')
-    .option('--base-url <url>', 'the URL clients reach this server at (default: http://<listen>)')
+    .option('--base-url <url>', 'the URL clients reach this server at (default: http://<listen>, or the request\'s Host when listening on 0.0.0.0 or ::)')
     .option('--auth <mode>', 'none | required (reads need a reader token; writes always need publisher)', 'none')
     .action(async (o: { listen: string; baseUrl?: string; auth: string }, cmd: Command) => {
       if (o.auth !== 'none' && o.auth !== 'required') throw new AirlockError('USAGE', `--auth: "${o.auth}" is not none or required`);
       const { host, port } = parseListen(o.listen);
       const store = await Store.open(globals(cmd).home);
-      const baseUrl = (o.baseUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '');
+      // A wildcard address is no place to send a client to (a registry's token realm, an npm
+      // tarball): without --base-url each answer then names the Host its request used.
+      const wildcard = host === '0.0.0.0' || host === '::';
+      const baseUrl = (o.baseUrl ?? (wildcard ? '' : `http://${host.includes(':') ? `[${host}]` : host}:${port}`)).replace(/\/+$/, '');
       // Loaded here so that commands which never serve don't pay for the web framework.
       const { buildServer } = await import('../../server/app.js');
       const app = await buildServer({ store, baseUrl, auth: o.auth });
@@ -30,7 +33,7 @@ export function register(program: Command): void {
         await store.close();
         throw new AirlockError('IO_ERROR', `cannot listen on ${o.listen}: ${e.code ?? e.message}`);
       });
-      process.stderr.write(`airlock: serving ${store.home} at ${address} for ${baseUrl} (auth: ${o.auth})\n`);
+      process.stderr.write(`airlock: serving ${store.home} at ${address} for ${baseUrl || 'the Host each request names'} (auth: ${o.auth})\n`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           void app.close().then(() => resolve());

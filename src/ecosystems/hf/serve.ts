@@ -88,7 +88,7 @@ export function serveHf(app: FastifyInstance, ctx: ServeContext): void {
     if (from + limit < all.length) {
       const next = new URL(req.url, 'http://x');
       next.searchParams.set('cursor', Buffer.from(String(from + limit)).toString('base64url'));
-      reply.header('link', `<${ctx.baseUrl}${next.pathname}${next.search}>; rel="next"`);
+      reply.header('link', `<${ctx.origin(req)}${next.pathname}${next.search}>; rel="next"`);
     }
     return reply.send(page);
   };
