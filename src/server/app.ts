@@ -13,7 +13,17 @@ export interface ServerOptions {
   /** `required`: every read needs a reader token. Writes always need a publisher token. */
   auth: 'none' | 'required';
   logger?: boolean;
+  /** Close a connection on which nothing has moved for this long (default IDLE_TIMEOUT_MS). */
+  idleTimeoutMs?: number;
 }
+
+/**
+ * A client that stops reading (or vanished without a FIN) would otherwise hold its socket,
+ * and a large download's buffers, for ever, and keep a stopping server waiting. Five minutes:
+ * long enough for the slowest real client to take one 1 MiB chunk and for the server to hash
+ * a very large upload at its final PUT, short enough to bound what stalled clients cost.
+ */
+export const IDLE_TIMEOUT_MS = 300_000;
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const OPEN_PATHS = new Set(['/healthz']);
@@ -21,7 +31,7 @@ const OPEN_PATHS = new Set(['/healthz']);
 /** One process, one port, every ecosystem under its own prefix; it only ever reads the store. */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const origin = (req: FastifyRequest) => opts.baseUrl || `${req.protocol}://${req.headers.host}`;
-  const app = Fastify({ logger: opts.logger ?? false, exposeHeadRoutes: false, return503OnClosing: true });
+  const app = Fastify({ logger: opts.logger ?? false, exposeHeadRoutes: false, return503OnClosing: true, connectionTimeout: opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS });
 
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0]!;

@@ -179,3 +179,35 @@ test('large blobs are pumped through reused buffers: whole, ranged across chunks
   await store.blobs.delete(digest);
   assert.equal((await fetch(`${base}/files/big.bin`)).status, 500);
 });
+
+test('a client that stops reading is cut off once nothing has moved for the idle timeout; the server serves on', { timeout: 30_000 }, async (t) => {
+  const store = await Store.open(join(await tempDir(t), 'home'));
+  const big = bytes(16 * (1 << 20), 5);
+  const digest = digestOf(big);
+  await store.blobs.put(Readable.from([big]), 'big.bin');
+  await store.meta.putArtifacts([{ ecosystem: 'files', key: 'big.bin', name: 'big.bin', version: '', digest, size: big.length, metadata: {}, blobs: [{ digest, size: big.length }] }], null);
+  const server = await buildServer({ store, baseUrl: 'http://mirror', auth: 'none', idleTimeoutMs: 500 });
+  t.after(async () => {
+    // Should the timeout not work, the stalled connection must not keep the test waiting too.
+    server.server.closeAllConnections();
+    await server.close();
+    await store.close();
+  });
+  const base = await server.listen({ host: '127.0.0.1', port: 0 });
+  // The server's side of the connection closes; the paused reader only learns it once it reads again.
+  const serverClosed = new Promise<void>((resolve) => server.server.once('connection', (socket) => socket.once('close', () => resolve())));
+  const received = await new Promise<number>((resolve, reject) => {
+    get(`${base}/files/big.bin`, (res) => {
+      let n = 0;
+      res.on('data', (c: Buffer) => (n += c.length));
+      res.once('data', () => {
+        res.pause();
+        void serverClosed.then(() => res.resume());
+      });
+      res.once('close', () => resolve(n));
+    }).on('error', reject);
+  });
+  assert.ok(received < big.length, 'the stalled download was cut short');
+  const again = await fetch(`${base}/files/big.bin`);
+  assert.ok(Buffer.from(await again.arrayBuffer()).equals(big), 'and the next client gets the whole blob');
+});
