@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     const rss = await peakRssMb(server.pid!);
 
     const mb = (s: number) => ((big.size / s) / 1e6).toFixed(0);
-    process.stdout.write(`airlock oci bench: one image, ${(big.size / 2 ** 20).toFixed(0)} MiB layer (median of ${RUNS})\n\n`);
+    process.stdout.write(`airlock oci bench: one image, ${(big.size / 2 ** 20).toFixed(0)} MiB layer (blob GETs: median of ${RUNS})\n\n`);
     const ratios = fromAirlock.map((a, i) => a / fromRegistry[i]!);
     const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
     process.stdout.write(

@@ -7,6 +7,8 @@ export function ociClientConfig(baseUrl: string, client: string): string {
     return [
       '# /etc/docker/daemon.json (then restart dockerd). Docker Hub pulls go through airlock;',
       '# other registries: docker pull ' + `${host}/<registry>/<path>:<tag>`,
+      '# Docker sends no credentials to a mirror: where the server wants them (serve --auth required),',
+      `# docker login ${host}, then pull Docker Hub images as ${host}/docker.io/<path>:<tag>`,
       JSON.stringify({ 'registry-mirrors': [baseUrl], ...(insecure ? { 'insecure-registries': [host] } : {}) }, null, 2),
       '',
     ].join('\n');
