@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Digest, isDigest } from '../../core/digest.js';
 import type { ServeContext } from '../ecosystem.js';
+import { tokenFromHeader } from '../http/authorization.js';
 import { sendBlob } from '../http/blob.js';
 import { perRevision } from '../http/revision-cache.js';
 import { bearerChallenge } from './challenge.js';
@@ -146,21 +147,17 @@ export function serveOci(app: FastifyInstance, ctx: ServeContext): void {
   };
 
   const pusher = new Pusher(ctx.store, view, ctx.actor);
-  // The token realm of the distribution auth spec: Basic credentials (a token as password), or
-  // a Bearer token, are checked, and the token they carry is handed back as the Bearer token,
-  // so no second secret exists. Without credentials the token is `anonymous`, good for whatever anonymous requests
-  // may do (reads, unless --auth required). Scopes are not narrowed: a token's role decides.
+  // The token realm of the distribution auth spec: the credentials presented (Basic with a
+  // token as password, or Bearer) are checked, and the token they carry is handed back as the
+  // Bearer token, so no second secret exists. Without credentials the token is `anonymous`,
+  // good for whatever anonymous requests may do (reads, unless --auth required). Scopes are
+  // not narrowed: a token's role decides.
   app.get('/v2/token', async (req, reply) => {
     if (req.headers.authorization && !(await ctx.token(req.headers.authorization))) {
       reply.header('www-authenticate', 'Basic realm="airlock"');
       return sendOciError(reply, 'UNAUTHORIZED', 'unknown or revoked token');
     }
-    const [, scheme = '', value = ''] = /^(Basic|Bearer)\s+(\S+)$/i.exec(req.headers.authorization ?? '') ?? [];
-    const password = (basic: string) => {
-      const decoded = Buffer.from(basic, 'base64').toString('utf8');
-      return decoded.slice(decoded.indexOf(':') + 1);
-    };
-    const token = (scheme.toLowerCase() === 'bearer' ? value : scheme ? password(value) : '') || ANONYMOUS;
+    const token = tokenFromHeader(req.headers.authorization) ?? ANONYMOUS;
     const issued = new Date().toISOString();
     return reply.header('cache-control', 'no-store').send({ token, access_token: token, expires_in: 3600, issued_at: issued });
   });
