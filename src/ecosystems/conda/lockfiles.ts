@@ -5,6 +5,8 @@ import { type PinnedPackage, parseYamlInput } from './inputs.js';
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+/** The sha256 and md5 an entry (pixi) or its `hash:` (conda-lock) gives, where it gives them. */
+const hashesOf = (o: Obj): { sha256?: string; md5?: string } => ({ ...(str(o.sha256) ? { sha256: str(o.sha256)! } : {}), ...(str(o.md5) ? { md5: str(o.md5)! } : {}) });
 
 /**
  * pixi.lock (versions 4–6) or conda-lock.yml: the conda packages it pins for `subdirs` (noarch
@@ -27,7 +29,7 @@ function pixiLock(doc: Obj, file: string, subdirs: readonly string[]) {
   for (const p of Array.isArray(doc.packages) ? doc.packages : []) {
     if (!isObj(p)) continue;
     const url = str(p.conda) ?? (p.kind === 'conda' ? str(p.url) : undefined);
-    if (url) hashes.set(url, { ...(str(p.sha256) ? { sha256: str(p.sha256)! } : {}), ...(str(p.md5) ? { md5: str(p.md5)! } : {}) });
+    if (url) hashes.set(url, hashesOf(p));
   }
   const packages = new Map<string, PinnedPackage>();
   const skipped = new Set<string>();
@@ -65,9 +67,8 @@ function condaLock(list: unknown[], file: string, subdirs: readonly string[]) {
       skipped.add(url);
       continue;
     }
-    const hash = isObj(p.hash) ? p.hash : {};
     const where = `${file}: ${str(p.name) ?? url} (${str(p.platform)})`;
-    packages.set(url, { ...parsePackageUrl(url, where), ...(str(hash.sha256) ? { sha256: str(hash.sha256)! } : {}), ...(str(hash.md5) ? { md5: str(hash.md5)! } : {}), origin: where });
+    packages.set(url, { ...parsePackageUrl(url, where), ...(isObj(p.hash) ? hashesOf(p.hash) : {}), origin: where });
   }
   return { packages: [...packages.values()], skipped: [...skipped] };
 }
