@@ -13,16 +13,18 @@ import { tempDir } from '../helpers/tmp.js';
 
 const BODY = bytes(5000, 8);
 
-async function app(t: TestContext, auth: 'none' | 'required') {
+/** A server over a store holding one file artifact (`key`, with `body`). */
+async function app(t: TestContext, auth: 'none' | 'required', opts: { body?: Buffer; key?: string; idleTimeoutMs?: number } = {}) {
+  const body = opts.body ?? BODY;
+  const key = opts.key ?? 'dir/a b.bin';
   const store = await Store.open(join(await tempDir(t), 'home'));
-  const digest = digestOf(BODY);
-  await store.blobs.put(Readable.from([BODY]), 'a.bin');
-  await store.meta.putArtifacts(
-    [{ ecosystem: 'files', key: 'dir/a b.bin', name: 'dir/a b.bin', version: '', digest, size: BODY.length, metadata: {}, blobs: [{ digest, size: BODY.length }] }],
-    null,
-  );
-  const server = await buildServer({ store, baseUrl: 'http://mirror', auth });
+  const digest = digestOf(body);
+  await store.blobs.put(Readable.from([body]), key);
+  await store.meta.putArtifacts([{ ecosystem: 'files', key, name: key, version: '', digest, size: body.length, metadata: {}, blobs: [{ digest, size: body.length }] }], null);
+  const server = await buildServer({ store, baseUrl: 'http://mirror', auth, ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}) });
   t.after(async () => {
+    // A connection a test left stalled must not keep the server from closing.
+    server.server.closeAllConnections();
     await server.close();
     await store.close();
   });
@@ -142,18 +144,10 @@ function slowGet(url: string): Promise<{ status: number; headers: Record<string,
 }
 
 test('large blobs are pumped through reused buffers: whole, ranged across chunks, and a client that leaves mid-way', async (t) => {
-  const store = await Store.open(join(await tempDir(t), 'home'));
   // Larger than loopback's socket buffers, and read slowly below, so the server's writes queue
   // up: a buffer refilled before the socket took it would show in the body.
   const big = bytes(24 * (1 << 20) + 12345, 9);
-  const digest = digestOf(big);
-  await store.blobs.put(Readable.from([big]), 'big.bin');
-  await store.meta.putArtifacts([{ ecosystem: 'files', key: 'big.bin', name: 'big.bin', version: '', digest, size: big.length, metadata: {}, blobs: [{ digest, size: big.length }] }], null);
-  const server = await buildServer({ store, baseUrl: 'http://mirror', auth: 'none' });
-  t.after(async () => {
-    await server.close();
-    await store.close();
-  });
+  const { store, server, digest } = await app(t, 'none', { body: big, key: 'big.bin' });
   const base = await server.listen({ host: '127.0.0.1', port: 0 });
 
   const whole = await slowGet(`${base}/files/big.bin`);
@@ -181,18 +175,8 @@ test('large blobs are pumped through reused buffers: whole, ranged across chunks
 });
 
 test('a client that stops reading is cut off once nothing has moved for the idle timeout; the server serves on', { timeout: 30_000 }, async (t) => {
-  const store = await Store.open(join(await tempDir(t), 'home'));
   const big = bytes(16 * (1 << 20), 5);
-  const digest = digestOf(big);
-  await store.blobs.put(Readable.from([big]), 'big.bin');
-  await store.meta.putArtifacts([{ ecosystem: 'files', key: 'big.bin', name: 'big.bin', version: '', digest, size: big.length, metadata: {}, blobs: [{ digest, size: big.length }] }], null);
-  const server = await buildServer({ store, baseUrl: 'http://mirror', auth: 'none', idleTimeoutMs: 500 });
-  t.after(async () => {
-    // Should the timeout not work, the stalled connection must not keep the test waiting too.
-    server.server.closeAllConnections();
-    await server.close();
-    await store.close();
-  });
+  const { server } = await app(t, 'none', { body: big, key: 'big.bin', idleTimeoutMs: 500 });
   const base = await server.listen({ host: '127.0.0.1', port: 0 });
   // The server's side of the connection closes; the paused reader only learns it once it reads again.
   const serverClosed = new Promise<void>((resolve) => server.server.once('connection', (socket) => socket.once('close', () => resolve())));
