@@ -33,6 +33,9 @@ test('usage errors exit 2, bad input exits 1 with a one-line message', async (t)
   assert.match(split.stderr, /--split: "12X" is not a size/);
   const listen = await airlock([...home, 'serve', '--listen', 'nowhere']);
   assert.equal(listen.code, 2);
+  const baseUrl = await airlock([...home, 'serve', '--base-url', 'mirror.lab:8080']);
+  assert.equal(baseUrl.code, 2);
+  assert.match(baseUrl.stderr, /--base-url: "mirror\.lab:8080" is not an http:\/\/ or https:\/\/ URL/);
   assert.equal((await airlock([...home, 'token', 'create', '--name', 'x', '--role', 'god'])).code, 2);
   assert.equal((await airlock(['client-config', 'maven', '--url', 'http://m'])).code, 2);
   const pip = await airlock(['client-config', 'pip', '--url', 'http://mirror:8080']);

@@ -21,6 +21,9 @@ export function register(program: Command): void {
     .action(async (o: { listen: string; baseUrl?: string; auth: string }, cmd: Command) => {
       if (o.auth !== 'none' && o.auth !== 'required') throw new AirlockError('USAGE', `--auth: "${o.auth}" is not none or required`);
       const { host, port } = parseListen(o.listen);
+      if (o.baseUrl !== undefined && !/^https?:\/\/[^/]/.test(o.baseUrl)) {
+        throw new AirlockError('USAGE', `--base-url: "${o.baseUrl}" is not an http:// or https:// URL (e.g. https://mirror.lab:8443)`);
+      }
       const store = await Store.open(globals(cmd).home);
       // A wildcard address is no place to send a client to (a registry's token realm, an npm
       // tarball): without --base-url each answer then names the Host its request used.
