@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'USAGE'
   | 'CONFIG_INVALID'
   | 'LOCK_INVALID'
+  | 'LOCK_STALE'
   | 'DIGEST_MISMATCH'
   | 'SIZE_MISMATCH'
   | 'HTTP_ERROR'

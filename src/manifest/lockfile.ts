@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type ArtifactBlob, type ArtifactRecord, compareArtifacts } from '../core/artifact.js';
 import { canonicalJson } from '../core/canonical-json.js';
-import { isDigest } from '../core/digest.js';
+import { type Digest, isDigest } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
 import { targetSchema } from './target.js';
 
@@ -16,10 +16,18 @@ export interface LockedArtifact extends ArtifactRecord {
   blobs: LockedBlob[];
 }
 
+/** The airlock.yaml a lock was made from: its path from the lock's folder, and the digest of its text. */
+export interface ManifestStamp {
+  file: string;
+  digest: Digest;
+}
+
 export interface Lockfile {
   lockVersion: typeof LOCK_VERSION;
   name: string;
   target: z.infer<typeof targetSchema>;
+  /** Absent in locks written before airlock recorded it; those are never called stale. */
+  manifest?: ManifestStamp;
   artifacts: LockedArtifact[];
 }
 
@@ -54,6 +62,7 @@ const lockSchema = z
     lockVersion: z.literal(LOCK_VERSION),
     name: z.string().min(1),
     target: targetSchema,
+    manifest: z.object({ file: z.string().min(1), digest }).strict().optional(),
     artifacts: z.array(lockedArtifactSchema),
   })
   .strict();

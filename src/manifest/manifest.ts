@@ -1,5 +1,6 @@
 import { type Document, LineCounter, isMap, isScalar, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { type Digest, digestOf } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
 import { readConfigText } from '../core/fsutil.js';
 import { type Target, targetSchema } from './target.js';
@@ -9,6 +10,8 @@ export interface Manifest {
   name: string;
   target: Target;
   sections: Record<string, unknown>;
+  /** The digest of the text it was parsed from, which a lock records to notice later edits. */
+  digest: Digest;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -74,7 +77,7 @@ export function parseManifest(text: string, file: string, sections: ReadonlyMap<
     if (!r.success) throw fromZod(loc, [key], r.error);
     out[key] = r.data;
   }
-  return { name: raw.name, target: target.data, sections: out };
+  return { name: raw.name, target: target.data, sections: out, digest: digestOf(text) };
 }
 
 function fromZod(loc: Located, prefix: (string | number)[], err: z.ZodError): AirlockError {

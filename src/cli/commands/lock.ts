@@ -21,8 +21,8 @@ export function register(program: Command): void {
         const manifest = await readManifest(o.file);
         const http = await httpClient(o.caFile);
         try {
-          const lock = await lockManifest(manifest, { store, http, reporter, manifestDir: dirname(resolve(o.file)) });
           const out = o.out ?? defaultLockPath(o.file);
+          const lock = await lockManifest(manifest, { store, http, reporter, manifestDir: dirname(resolve(o.file)) }, { manifest: o.file, lock: out });
           await writeLockFile(out, lock);
           if (globals(cmd).json) printJson({ lock: out, artifacts: lock.artifacts.length, ...(o.explain ? { explain: explain(lock, o.explain) } : {}) });
           else {
