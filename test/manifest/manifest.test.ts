@@ -47,3 +47,13 @@ test('errors name the file, line and field', () => {
   fails('name: x\ntarget: { platforms: [linux] }\n', /^airlock\.yaml:2: target\.platforms\.0: expected os\/arch/);
   fails('name: x\nname: y\n', /^airlock\.yaml:2: YAML: /);
 });
+
+test('target platforms: common aliases map to the vocabulary; unknown names are refused naming the known ones', () => {
+  const platforms = (list: string) => parse(`name: x\ntarget: { platforms: [${list}] }\n`).target.platforms;
+  assert.deepEqual(platforms('linux/x86_64, linux/aarch64'), ['linux/amd64', 'linux/arm64']);
+  assert.deepEqual(platforms('linux/amd64, linux/x86_64, linux/x64'), ['linux/amd64'], 'aliases of one platform count once');
+  assert.deepEqual(platforms('linux/arm64/v8, linux/armhf, linux/arm, linux/i686'), ['linux/arm64', 'linux/arm/v7', 'linux/386']);
+  assert.deepEqual(platforms('macos/arm64, osx/x86_64, win/amd64, win32/x86'), ['darwin/arm64', 'darwin/amd64', 'windows/amd64', 'windows/386']);
+  fails('name: x\ntarget: { platforms: [linux/sparc64] }\n', /^airlock\.yaml:2: target\.platforms\.0: "linux\/sparc64" is not a platform airlock knows \(known: linux\/amd64, linux\/arm64, .*darwin\/arm64.*; aliases such as linux\/x86_64 and linux\/aarch64 are accepted\)$/);
+  fails('name: x\ntarget: { platforms: [plan9/amd64] }\n', /"plan9\/amd64" is not a platform airlock knows/);
+});
