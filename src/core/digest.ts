@@ -15,6 +15,18 @@ export function isDigest(s: unknown): s is Digest {
   return typeof s === 'string' && s.startsWith('sha256:') && HEX64.test(s.slice(7));
 }
 
+/**
+ * A sha512 content digest, `sha512:<128 lowercase hex>`: the other algorithm the OCI specs
+ * register. Blobs are still stored under their sha256; a sha512 is only ever another name.
+ */
+export type Sha512Digest = `sha512:${string}`;
+
+const HEX128 = /^[0-9a-f]{128}$/;
+
+export function isSha512Digest(s: unknown): s is Sha512Digest {
+  return typeof s === 'string' && s.startsWith('sha512:') && HEX128.test(s.slice(7));
+}
+
 /** Parses `sha256:<hex>` or bare hex; throws a CONFIG_INVALID error naming `what` otherwise. */
 export function parseDigest(s: string, what: string): Digest {
   const v = s.trim().toLowerCase();

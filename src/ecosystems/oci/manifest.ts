@@ -1,32 +1,39 @@
-import { type Digest, isDigest } from '../../core/digest.js';
+import { type Digest, type Sha512Digest, isDigest, isSha512Digest } from '../../core/digest.js';
 import { isIndexType, isManifestType } from './media-types.js';
 import type { Platform } from './platform.js';
 
+/** What a pushed document may name content by; what airlock locks and saves is sha256 only. */
+export type OciDigest = Digest | Sha512Digest;
+
+export function isOciDigest(s: unknown): s is OciDigest {
+  return isDigest(s) || isSha512Digest(s);
+}
+
 /** A content descriptor (OCI image-spec descriptor.md). */
-export interface Descriptor {
+export interface Descriptor<D extends OciDigest = Digest> {
   mediaType: string;
-  digest: Digest;
+  digest: D;
   size: number;
   platform?: Platform;
   artifactType?: string;
   annotations?: Record<string, string>;
 }
 
-export type ParsedManifest =
-  | { kind: 'index'; mediaType: string; manifests: Descriptor[]; subject?: Descriptor; artifactType?: string; annotations?: Record<string, string> }
-  | { kind: 'image'; mediaType: string; config: Descriptor; layers: Descriptor[]; subject?: Descriptor; artifactType?: string; annotations?: Record<string, string> };
+export type ParsedManifest<D extends OciDigest = Digest> =
+  | { kind: 'index'; mediaType: string; manifests: Descriptor<D>[]; subject?: Descriptor<D>; artifactType?: string; annotations?: Record<string, string> }
+  | { kind: 'image'; mediaType: string; config: Descriptor<D>; layers: Descriptor<D>[]; subject?: Descriptor<D>; artifactType?: string; annotations?: Record<string, string> };
 
 export class ManifestError extends Error {}
 
 const MAX_MANIFEST = 4 << 20;
 
-function descriptor(v: unknown, where: string): Descriptor {
+function descriptor(v: unknown, where: string, sha512: boolean): Descriptor<OciDigest> {
   const d = v as Record<string, unknown> | null;
   if (!d || typeof d !== 'object') throw new ManifestError(`${where} is not a descriptor`);
   if (typeof d.mediaType !== 'string') throw new ManifestError(`${where} has no mediaType`);
-  if (!isDigest(d.digest)) throw new ManifestError(`${where} has no sha256 digest`);
+  if (!(sha512 ? isOciDigest(d.digest) : isDigest(d.digest))) throw new ManifestError(`${where} has no ${sha512 ? 'sha256 or sha512' : 'sha256'} digest`);
   if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) throw new ManifestError(`${where} has a bad size`);
-  const out: Descriptor = { mediaType: d.mediaType, digest: d.digest as Digest, size: d.size };
+  const out: Descriptor<OciDigest> = { mediaType: d.mediaType, digest: d.digest as OciDigest, size: d.size };
   const p = d.platform as Record<string, unknown> | undefined;
   if (p && typeof p.os === 'string' && typeof p.architecture === 'string') {
     out.platform = { os: p.os, architecture: p.architecture, ...(typeof p.variant === 'string' ? { variant: p.variant } : {}) };
@@ -39,9 +46,13 @@ function descriptor(v: unknown, where: string): Descriptor {
 /**
  * Reads a manifest or index as an untrusted document. The media type comes from the
  * document's own `mediaType` when present (it must then agree with the one the registry
- * sent), else from the Content-Type.
+ * sent), else from the Content-Type. Descriptors must name sha256 digests, unless `sha512`
+ * (what a push may carry) also allows sha512 ones.
  */
-export function parseManifest(bytes: Buffer, contentType: string | undefined): ParsedManifest {
+export function parseManifest(bytes: Buffer, contentType: string | undefined): ParsedManifest;
+export function parseManifest(bytes: Buffer, contentType: string | undefined, opts: { sha512: true }): ParsedManifest<OciDigest>;
+export function parseManifest(bytes: Buffer, contentType: string | undefined, opts: { sha512?: boolean } = {}): ParsedManifest<OciDigest> {
+  const sha512 = opts.sha512 === true;
   if (bytes.length > MAX_MANIFEST) throw new ManifestError(`manifest is ${bytes.length} bytes (limit ${MAX_MANIFEST})`);
   let doc: Record<string, unknown>;
   try {
@@ -55,20 +66,20 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
   const mediaType = declared ?? (sent && isManifestType(sent) ? sent : Array.isArray(doc.manifests) ? 'application/vnd.oci.image.index.v1+json' : 'application/vnd.oci.image.manifest.v1+json');
   if (!isManifestType(mediaType)) throw new ManifestError(`unsupported manifest media type ${mediaType}`);
   const extra = {
-    ...(doc.subject ? { subject: descriptor(doc.subject, 'subject') } : {}),
+    ...(doc.subject ? { subject: descriptor(doc.subject, 'subject', sha512) } : {}),
     ...(typeof doc.artifactType === 'string' ? { artifactType: doc.artifactType } : {}),
     ...(doc.annotations && typeof doc.annotations === 'object' ? { annotations: doc.annotations as Record<string, string> } : {}),
   };
   if (isIndexType(mediaType)) {
     if (!Array.isArray(doc.manifests)) throw new ManifestError('index has no manifests');
-    return { kind: 'index', mediaType, manifests: doc.manifests.map((m, i) => descriptor(m, `manifests[${i}]`)), ...extra };
+    return { kind: 'index', mediaType, manifests: doc.manifests.map((m, i) => descriptor(m, `manifests[${i}]`, sha512)), ...extra };
   }
   if (!Array.isArray(doc.layers)) throw new ManifestError('image manifest has no layers');
   return {
     kind: 'image',
     mediaType,
-    config: descriptor(doc.config, 'config'),
-    layers: doc.layers.map((l, i) => descriptor(l, `layers[${i}]`)),
+    config: descriptor(doc.config, 'config', sha512),
+    layers: doc.layers.map((l, i) => descriptor(l, `layers[${i}]`, sha512)),
     ...extra,
   };
 }

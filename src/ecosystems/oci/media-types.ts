@@ -15,3 +15,11 @@ export function isIndexType(t: string): boolean {
 export function isManifestType(t: string): boolean {
   return (MANIFEST_TYPES as readonly string[]).includes(t);
 }
+
+/**
+ * Layers a registry is not expected to hold (Windows base layers and the like, fetched from
+ * their descriptor's `urls`): OCI's non-distributable layers and Docker's foreign ones.
+ */
+export function isForeignLayer(t: string): boolean {
+  return t.startsWith('application/vnd.oci.image.layer.nondistributable.') || t === 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip';
+}

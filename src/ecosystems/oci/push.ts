@@ -8,14 +8,15 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { audit } from '../../audit/log.js';
 import type { ArtifactRecord } from '../../core/artifact.js';
 import { readBlobBytes } from '../../core/blobstore.js';
-import { type Digest, digestOf, isDigest } from '../../core/digest.js';
+import { type Digest, digestOf, isSha512Digest } from '../../core/digest.js';
 import { hashFile } from '../../core/fsutil.js';
 import type { Store } from '../../core/store.js';
 import { sendOciError } from './errors.js';
-import { ManifestError, type ParsedManifest, parseManifest } from './manifest.js';
-import { isManifestType } from './media-types.js';
-import type { OciImageMetadata, StoredManifest } from './record.js';
+import { ManifestError, type OciDigest, type ParsedManifest, isOciDigest, parseManifest } from './manifest.js';
+import { isForeignLayer, isManifestType } from './media-types.js';
+import { type OciImageMetadata, type StoredManifest, storedManifest } from './record.js';
 import { isTag } from './reference.js';
+import { hashFileBoth, nameBySha512, sha512Of } from './sha512.js';
 import type { RegistryView } from './view.js';
 
 const MAX_MANIFEST = 4 << 20;
@@ -75,15 +76,30 @@ export class Pusher {
       .send();
   }
 
-  private created(reply: FastifyReply, name: string, digest: Digest): FastifyReply {
+  private created(reply: FastifyReply, name: string, digest: OciDigest): FastifyReply {
     return reply.code(201).header('location', `/v2/${name}/blobs/${digest}`).header('docker-content-digest', digest).header('content-length', 0).send();
   }
 
-  /** Hashes a finished upload and moves it into the store when it is what the client said. */
+  /**
+   * Hashes a finished upload and moves it into the store when it is what the client said. A
+   * sha512 upload is stored under its sha256 like any other, with the sha512 as a second name.
+   */
   private async finish(reply: FastifyReply, name: string, path: string, expected: string | undefined): Promise<FastifyReply> {
-    if (!expected || !isDigest(expected)) {
+    if (!expected || !isOciDigest(expected)) {
       await rm(path, { force: true });
-      return sendOciError(reply, 'DIGEST_INVALID', `the upload must end with ?digest=sha256:<hex>, got "${expected ?? ''}"`);
+      return sendOciError(reply, 'DIGEST_INVALID', `the upload must end with ?digest=sha256:<hex> or sha512:<hex>, got "${expected ?? ''}"`);
+    }
+    if (isSha512Digest(expected)) {
+      const { sha512, ...blob } = await hashFileBoth(path);
+      if (sha512 !== expected) {
+        await rm(path, { force: true });
+        return sendOciError(reply, 'DIGEST_INVALID', `the upload hashes to ${sha512}, not ${expected}`, { expected, actual: sha512 });
+      }
+      await this.store.withWriteLock('push', async () => {
+        await this.store.blobs.adopt(path, blob);
+        await nameBySha512(this.store, expected, blob.digest);
+      });
+      return this.created(reply, name, expected);
     }
     const blob = await hashFile(path);
     if (blob.digest !== expected) {
@@ -103,9 +119,10 @@ export class Pusher {
     const { mount, digest } = req.query;
     // A mount succeeds for any blob the store holds: readers may read every repository, so
     // there is nothing to hide between them.
-    if (mount && isDigest(mount) && (await this.store.blobs.stat(mount))) {
+    const mounted = mount && isOciDigest(mount) ? (await this.view()).address(mount) : undefined;
+    if (mount && mounted && (await this.store.blobs.stat(mounted))) {
       req.raw.resume();
-      return this.created(reply, name, mount);
+      return this.created(reply, name, mount as OciDigest);
     }
     const dir = await this.uploads();
     await this.sweep(dir);
@@ -123,23 +140,27 @@ export class Pusher {
       req.raw.resume();
       return sendOciError(reply, 'BLOB_UPLOAD_UNKNOWN', `no upload ${id}`);
     }
-    const have = (await stat(path)).size;
-    const range = req.headers['content-range'];
-    if (range !== undefined) {
-      const m = /^(?:bytes )?(\d+)-(\d+)$/.exec(range);
-      const length = Number(req.headers['content-length']);
-      if (!m || Number(m[1]) !== have || Number(m[2]) < Number(m[1]) || (Number.isFinite(length) && length !== Number(m[2]) - Number(m[1]) + 1)) {
-        req.raw.resume();
-        return reply
-          .code(416)
-          .header('location', `/v2/${name}/blobs/uploads/${id}`)
-          .header('range', `0-${Math.max(0, have - 1)}`)
-          .type('application/json')
-          .send({ errors: [{ code: 'BLOB_UPLOAD_INVALID', message: `chunk ${range} does not continue the ${have} bytes received` }] });
-      }
-    }
+    if (await this.outOfOrder(req, reply, name, id, path)) return reply;
     await this.append(req, path);
     return this.accepted(reply, name, id, (await stat(path)).size);
+  }
+
+  /**
+   * A chunk whose Content-Range does not start where the session ends is refused with 416 and
+   * the session's current Range; the session is kept, so the client can ask where it stands
+   * (GET) and go on from there.
+   */
+  private async outOfOrder(req: Req, reply: FastifyReply, name: string, id: string, path: string): Promise<boolean> {
+    const range = req.headers['content-range'];
+    if (range === undefined) return false;
+    const have = (await stat(path)).size;
+    const m = /^(?:bytes )?(\d+)-(\d+)$/.exec(range);
+    const length = Number(req.headers['content-length']);
+    if (m && Number(m[1]) === have && Number(m[2]) >= Number(m[1]) && (!Number.isFinite(length) || length === Number(m[2]) - Number(m[1]) + 1)) return false;
+    req.raw.resume();
+    reply.header('location', `/v2/${name}/blobs/uploads/${id}`).header('range', `0-${Math.max(0, have - 1)}`);
+    sendOciError(reply, 'BLOB_UPLOAD_INVALID', `upload ${id}: chunk ${range} does not continue the ${have} bytes received`, undefined, 416);
+    return true;
   }
 
   /** PUT: the last chunk (optional) and the digest; the blob enters the store only if it matches. */
@@ -149,6 +170,7 @@ export class Pusher {
       req.raw.resume();
       return sendOciError(reply, 'BLOB_UPLOAD_UNKNOWN', `no upload ${id}`);
     }
+    if (await this.outOfOrder(req, reply, name, id, path)) return reply;
     await this.append(req, path);
     return this.finish(reply, name, path, req.query.digest);
   }
@@ -167,41 +189,52 @@ export class Pusher {
     return reply.code(204).send();
   }
 
-  /** Every blob a manifest needs, from the store; a child manifest of an index is read for its own. */
-  private async needs(parsed: ParsedManifest): Promise<{ blobs: ArtifactRecord['blobs']; children: StoredManifest[] } | { missing: Digest }> {
+  /**
+   * Every blob a manifest needs, from the store (by sha256, whatever name the manifest uses),
+   * but foreign layers, which registries never hold. A child manifest of an index is read for
+   * its own blobs, and recorded from its own bytes.
+   */
+  private async needs(parsed: ParsedManifest<OciDigest>): Promise<{ blobs: ArtifactRecord['blobs']; children: StoredManifest[] } | { missing: OciDigest }> {
+    const view = await this.view();
     const blobs: ArtifactRecord['blobs'] = [];
     const children: StoredManifest[] = [];
-    const add = async (d: { digest: Digest; size: number; mediaType: string }): Promise<boolean> => {
-      const have = await this.store.blobs.stat(d.digest);
-      if (!have || have.size !== d.size) return false;
-      blobs.push({ digest: d.digest, size: d.size, mediaType: d.mediaType });
-      return true;
+    const add = async (d: { digest: OciDigest; size: number; mediaType: string }): Promise<Digest | undefined> => {
+      const digest = view.address(d.digest);
+      const have = digest && (await this.store.blobs.stat(digest));
+      if (!digest || !have || have.size !== d.size) return undefined;
+      blobs.push({ digest, size: d.size, mediaType: d.mediaType });
+      return digest;
+    };
+    const addImage = async (m: Extract<ParsedManifest<OciDigest>, { kind: 'image' }>): Promise<OciDigest | undefined> => {
+      for (const d of [m.config, ...m.layers.filter((l) => !isForeignLayer(l.mediaType))]) if (!(await add(d))) return d.digest;
+      return undefined;
     };
     if (parsed.kind === 'image') {
-      for (const d of [parsed.config, ...parsed.layers]) if (!(await add(d))) return { missing: d.digest };
-      return { blobs, children };
+      const missing = await addImage(parsed);
+      return missing ? { missing } : { blobs, children };
     }
     for (const d of parsed.manifests) {
-      if (!(await add(d))) return { missing: d.digest };
-      const bytes = await readBlobBytes(this.store.blobs, d.digest);
-      let child: ParsedManifest;
+      const digest = await add(d);
+      if (!digest) return { missing: d.digest };
+      let child: ParsedManifest<OciDigest>;
       try {
-        child = parseManifest(bytes, d.mediaType);
+        child = parseManifest(await readBlobBytes(this.store.blobs, digest), d.mediaType, { sha512: true });
       } catch {
         return { missing: d.digest };
       }
-      children.push({ digest: d.digest, mediaType: child.mediaType, size: d.size });
-      if (child.kind === 'image') for (const x of [child.config, ...child.layers]) if (!(await add(x))) return { missing: x.digest };
+      children.push(storedManifest(digest, d.size, child));
+      const missing = child.kind === 'image' ? await addImage(child) : undefined;
+      if (missing) return { missing };
     }
     return { blobs, children };
   }
 
   /** PUT /v2/<name>/manifests/<tag|digest>: checked, stored byte for byte, one artifact per tag or digest. */
   async putManifest(req: Req, reply: FastifyReply, name: string, reference: string): Promise<FastifyReply> {
-    const byDigest = isDigest(reference);
+    const byDigest = isOciDigest(reference);
     if (!byDigest && !isTag(reference)) {
       req.raw.resume();
-      return sendOciError(reply, 'TAG_INVALID', `"${reference}" is neither a tag nor a sha256 digest`, undefined, 400);
+      return sendOciError(reply, 'TAG_INVALID', `"${reference}" is neither a tag nor a sha256 or sha512 digest`, undefined, 400);
     }
     const parts: Buffer[] = [];
     let n = 0;
@@ -212,9 +245,9 @@ export class Pusher {
     }
     const bytes = Buffer.concat(parts);
     const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
-    let parsed: ParsedManifest;
+    let parsed: ParsedManifest<OciDigest>;
     try {
-      parsed = parseManifest(bytes, contentType);
+      parsed = parseManifest(bytes, contentType, { sha512: true });
     } catch (e) {
       return sendOciError(reply, 'MANIFEST_INVALID', e instanceof ManifestError ? e.message : 'unreadable manifest');
     }
@@ -222,18 +255,13 @@ export class Pusher {
       return sendOciError(reply, 'MANIFEST_INVALID', `Content-Type ${contentType} but the manifest says ${parsed.mediaType}`);
     }
     const digest = digestOf(bytes);
-    if (byDigest && reference !== digest) return sendOciError(reply, 'DIGEST_INVALID', `the manifest hashes to ${digest}, not ${reference}`);
+    const sha512 = isSha512Digest(reference) ? sha512Of(bytes) : undefined;
+    const named: OciDigest = sha512 ?? digest;
+    if (byDigest && reference !== named) return sendOciError(reply, 'DIGEST_INVALID', `the manifest hashes to ${named}, not ${reference}`);
     const needs = await this.needs(parsed);
     if ('missing' in needs) return sendOciError(reply, 'MANIFEST_BLOB_UNKNOWN', `blob unknown to registry: ${needs.missing}`, { digest: needs.missing });
 
-    const top: StoredManifest = {
-      digest,
-      mediaType: parsed.mediaType,
-      size: bytes.length,
-      ...(parsed.subject ? { subject: parsed.subject.digest } : {}),
-      ...(parsed.artifactType ? { artifactType: parsed.artifactType } : {}),
-      ...(parsed.annotations ? { annotations: parsed.annotations } : {}),
-    };
+    const top = storedManifest(digest, bytes.length, parsed);
     const tag = byDigest ? undefined : reference;
     const metadata: OciImageMetadata = { refName: tag ? `${name}:${tag}` : `${name}@${digest}`, ...(tag ? { tag } : {}), platforms: [], manifests: [top, ...needs.children] };
     const record: ArtifactRecord = {
@@ -251,9 +279,10 @@ export class Pusher {
     await this.store.withWriteLock('push', async () => {
       await this.store.blobs.put(Readable.from([bytes]), `oci:${record.key}`, { digest, size: bytes.length });
       await this.store.meta.putArtifacts([record], null);
+      if (sha512) await nameBySha512(this.store, sha512, digest);
       await audit(this.store, { actor, action: 'oci.push', subject: record.key, outcome: 'stored', detail: { mediaType: parsed.mediaType, size: bytes.length } });
     });
-    reply.code(201).header('location', `/v2/${name}/manifests/${digest}`).header('docker-content-digest', digest).header('content-length', 0);
+    reply.code(201).header('location', `/v2/${name}/manifests/${named}`).header('docker-content-digest', named).header('content-length', 0);
     if (parsed.subject) reply.header('oci-subject', parsed.subject.digest);
     return reply.send();
   }
@@ -261,11 +290,13 @@ export class Pusher {
   /** DELETE of a manifest (every artifact with that digest in the repository) or of a tag (the manifest stays). */
   async deleteManifest(req: Req, reply: FastifyReply, name: string, reference: string): Promise<FastifyReply> {
     const actor = await this.actor(req.headers.authorization);
-    const repo = (await this.view()).find(name);
+    const view = await this.view();
+    const repo = view.find(name);
     if (!repo) return sendOciError(reply, 'NAME_UNKNOWN', `repository name not known to registry: ${name}`, { name });
     const rows = (await this.store.meta.listArtifacts({ ecosystem: 'oci' })).filter((a) => a.name === name || repo.storedNames.has(a.name));
-    if (isDigest(reference)) {
-      const gone = rows.filter((a) => a.digest === reference);
+    if (isOciDigest(reference)) {
+      const digest = view.address(reference);
+      const gone = rows.filter((a) => a.digest === digest);
       if (gone.length === 0) return sendOciError(reply, 'MANIFEST_UNKNOWN', `manifest unknown: ${name}@${reference}`);
       await this.store.withWriteLock('push', async () => {
         await this.store.meta.deleteArtifacts('oci', gone.map((a) => a.key));

@@ -6,7 +6,7 @@ import type { LockedArtifact, LockedBlob } from '../../manifest/lockfile.js';
 import type { ResolveContext } from '../ecosystem.js';
 import { type Descriptor, ManifestError, type ParsedManifest, parseManifest } from './manifest.js';
 import { type Platform, formatPlatform, parsePlatform, platformMatches } from './platform.js';
-import type { OciImageMetadata, StoredManifest } from './record.js';
+import { type OciImageMetadata, type StoredManifest, storedManifest } from './record.js';
 import { type FetchedManifest, type RegistryClient, registryBase, registryClient } from './registry-client.js';
 import { type ImageReference, formatReference, parseReference, repositoryName } from './reference.js';
 import type { ImagesSection, RegistriesSection } from './schema.js';
@@ -31,14 +31,7 @@ class ImageParts {
   async addManifest(m: FetchedManifest, parsed: ParsedManifest): Promise<void> {
     if (this.blobs.has(m.digest)) return;
     await this.ctx.store.blobs.put(Readable.from([m.bytes]), `${this.label} manifest ${m.digest}`, { digest: m.digest, size: m.bytes.length });
-    this.manifests.push({
-      digest: m.digest,
-      mediaType: parsed.mediaType,
-      size: m.bytes.length,
-      ...(parsed.subject ? { subject: parsed.subject.digest } : {}),
-      ...(parsed.artifactType ? { artifactType: parsed.artifactType } : {}),
-      ...(parsed.annotations ? { annotations: parsed.annotations } : {}),
-    });
+    this.manifests.push(storedManifest(m.digest, m.bytes.length, parsed));
     this.blobs.set(m.digest, { digest: m.digest, size: m.bytes.length, mediaType: parsed.mediaType, url: this.client.manifestUrl(this.path, m.digest) });
     if (parsed.kind === 'image') {
       for (const d of [parsed.config, ...parsed.layers]) this.addBlob(d);

@@ -1,14 +1,18 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type Digest, isDigest } from '../../core/digest.js';
+import { readBlobBytes } from '../../core/blobstore.js';
+import type { Digest } from '../../core/digest.js';
 import type { ServeContext } from '../ecosystem.js';
 import { tokenFromHeader } from '../http/authorization.js';
 import { sendBlob } from '../http/blob.js';
 import { perRevision } from '../http/revision-cache.js';
 import { bearerChallenge } from './challenge.js';
 import { sendOciError } from './errors.js';
+import { type OciDigest, isOciDigest, parseManifest } from './manifest.js';
 import { OCI_INDEX } from './media-types.js';
 import { Pusher } from './push.js';
 import { isRepositoryPath, isTag } from './reference.js';
+import type { StoredManifest } from './record.js';
+import { sha512Names } from './sha512.js';
 import { RegistryView, type RepoView } from './view.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -43,8 +47,21 @@ function paginate(req: FastifyRequest<{ Querystring: Query }>, reply: FastifyRep
 export function serveOci(app: FastifyInstance, ctx: ServeContext): void {
   const view = perRevision(ctx.store, async () => {
     const bundles = new Map((await ctx.store.meta.listBundles()).map((b) => [b.id, { creator: b.creator, sequence: b.sequence }]));
-    return new RegistryView(await ctx.store.meta.listArtifacts({ ecosystem: 'oci' }), bundles);
+    return new RegistryView(await ctx.store.meta.listArtifacts({ ecosystem: 'oci' }), bundles, await sha512Names(ctx.store));
   });
+
+  // The spec's artifactType of an image manifest without one is its config's media type.
+  // Records hold only a declared artifactType (those written before this rule too), so the
+  // fallback is read from the manifest's own bytes, once per digest.
+  const configTypes = new Map<Digest, string | undefined>();
+  const artifactType = async (m: StoredManifest): Promise<string | undefined> => {
+    if (m.artifactType) return m.artifactType;
+    if (!configTypes.has(m.digest)) {
+      const parsed = parseManifest(await readBlobBytes(ctx.store.blobs, m.digest), m.mediaType, { sha512: true });
+      configTypes.set(m.digest, parsed.kind === 'image' ? parsed.config.mediaType : undefined);
+    }
+    return configTypes.get(m.digest);
+  };
 
   const apiVersion = async (req: FastifyRequest, reply: FastifyReply) => {
     if (req.url === '/v2' || req.url.startsWith('/v2/')) reply.header('docker-distribution-api-version', 'registry/2.0');
@@ -54,37 +71,47 @@ export function serveOci(app: FastifyInstance, ctx: ServeContext): void {
   app.addHook('onRequest', apiVersion);
   app.addHook('onSend', apiVersion);
 
-  const manifest = async (req: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply, repo: RepoView, reference: string) => {
-    const byDigest = isDigest(reference);
-    if (!byDigest && !isTag(reference)) return sendOciError(reply, reference.includes(':') ? 'DIGEST_INVALID' : 'MANIFEST_INVALID', `"${reference}" is neither a tag nor a sha256 digest`, undefined, 400);
-    const m = byDigest ? repo.manifests.get(reference) : repo.tags.get(reference);
-    if (!m) return sendOciError(reply, 'MANIFEST_UNKNOWN', `manifest unknown: ${repo.name}:${reference}`, { name: repo.name, reference });
-    reply.header('docker-content-digest', m.digest);
+  const manifest = async (req: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply, v: RegistryView, repo: RepoView, reference: string) => {
+    const byDigest = isOciDigest(reference);
+    // A name no tag can have is simply not there (the spec's 404); only a malformed digest is the client's error.
+    if (!byDigest && reference.includes(':')) return sendOciError(reply, 'DIGEST_INVALID', `"${reference}" is neither a tag nor a sha256 or sha512 digest`);
+    const address = byDigest ? v.address(reference) : undefined;
+    const m = byDigest ? address && repo.manifests.get(address) : isTag(reference) ? repo.tags.get(reference) : undefined;
+    if (!m) return sendOciError(reply, 'MANIFEST_UNKNOWN', `manifest unknown: ${repo.name}${byDigest ? '@' : ':'}${reference}`, { name: repo.name, reference });
+    reply.header('docker-content-digest', byDigest ? reference : m.digest);
     return sendBlob(req, reply, ctx.store, m, { contentType: m.mediaType, cacheControl: byDigest ? IMMUTABLE : 'no-cache' });
   };
 
   // Blobs are content-addressed and readers may read every repository, so a blob the store
   // holds is served under any name: a pushed layer is there before its manifest, as clients expect.
-  const blob = async (req: FastifyRequest, reply: FastifyReply, repo: RepoView | undefined, name: string, digest: string) => {
-    if (!isDigest(digest)) return sendOciError(reply, 'DIGEST_INVALID', `"${digest}" is not a sha256 digest`);
-    const b = repo?.blobs.get(digest) ?? (await ctx.store.blobs.stat(digest));
-    if (!b) return sendOciError(reply, 'BLOB_UNKNOWN', `blob unknown to ${name}: ${digest}`, { digest });
+  const blob = async (req: FastifyRequest, reply: FastifyReply, v: RegistryView, repo: RepoView | undefined, name: string, digest: string) => {
+    if (!isOciDigest(digest)) return sendOciError(reply, 'DIGEST_INVALID', `"${digest}" is not a sha256 or sha512 digest`);
+    const address = v.address(digest);
+    const b = address && (repo?.blobs.get(address) ?? (await ctx.store.blobs.stat(address)));
+    if (!address || !b) return sendOciError(reply, 'BLOB_UNKNOWN', `blob unknown to ${name}: ${digest}`, { digest });
     reply.header('docker-content-digest', digest);
-    return sendBlob(req, reply, ctx.store, { digest, size: b.size }, { contentType: 'application/octet-stream', cacheControl: IMMUTABLE });
+    return sendBlob(req, reply, ctx.store, { digest: address, size: b.size }, { contentType: 'application/octet-stream', cacheControl: IMMUTABLE });
   };
 
-  const referrers = (req: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply, repo: RepoView | undefined, digest: Digest) => {
+  const referrers = async (req: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply, v: RegistryView, repo: RepoView | undefined, digest: OciDigest) => {
     const filter = req.query.artifactType;
-    const manifests = [...(repo?.manifests.values() ?? [])]
-      .filter((m) => m.subject === digest && (!filter || m.artifactType === filter))
-      .sort((a, b) => (a.digest < b.digest ? -1 : 1))
-      .map((m) => ({
+    // A subject may be named by either algorithm: the same bytes are the same subject.
+    const same = (d: OciDigest) => v.address(d) ?? d;
+    const subject = same(digest);
+    const manifests = [];
+    for (const m of repo?.manifests.values() ?? []) {
+      if (!m.subject || same(m.subject) !== subject) continue;
+      const type = await artifactType(m);
+      if (filter && type !== filter) continue;
+      manifests.push({
         mediaType: m.mediaType,
-        digest: m.digest,
+        digest: v.nameOf(m.digest),
         size: m.size,
-        ...(m.artifactType ? { artifactType: m.artifactType } : {}),
+        ...(type ? { artifactType: type } : {}),
         ...(m.annotations ? { annotations: m.annotations } : {}),
-      }));
+      });
+    }
+    manifests.sort((a, b) => (a.digest < b.digest ? -1 : 1));
     if (filter) reply.header('oci-filters-applied', 'artifactType');
     return reply.code(200).type(OCI_INDEX).send(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests })));
   };
@@ -115,12 +142,12 @@ export function serveOci(app: FastifyInstance, ctx: ServeContext): void {
     if (!validName(reply, name)) return reply;
     const repo = v.find(name, req.query.ns);
     if (kind === 'referrers') {
-      if (!isDigest(ref)) return sendOciError(reply, 'DIGEST_INVALID', `"${ref}" is not a sha256 digest`);
-      return referrers(req, reply, repo, ref);
+      if (!isOciDigest(ref)) return sendOciError(reply, 'DIGEST_INVALID', `"${ref}" is not a sha256 or sha512 digest`);
+      return referrers(req, reply, v, repo, ref);
     }
-    if (kind === 'blobs') return blob(req, reply, repo, name, ref);
+    if (kind === 'blobs') return blob(req, reply, v, repo, name, ref);
     if (!repo) return sendOciError(reply, 'NAME_UNKNOWN', `repository name not known to registry: ${name}`, { name });
-    if (kind === 'manifests') return manifest(req, reply, repo, ref);
+    if (kind === 'manifests') return manifest(req, reply, v, repo, ref);
     if (ref !== 'list') return sendOciError(reply, 'NAME_INVALID', `no such endpoint: /v2/${rest}`, undefined, 404);
     const page = paginate(req, reply, [...repo.tags.keys()].sort(), `/v2/${name}/tags/list`);
     return page && reply.send({ name, tags: page });

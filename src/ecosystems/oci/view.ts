@@ -1,5 +1,6 @@
 import type { StoredArtifact } from '../../core/artifact.js';
-import type { Digest } from '../../core/digest.js';
+import { type Digest, type Sha512Digest, isDigest } from '../../core/digest.js';
+import type { OciDigest } from './manifest.js';
 import { readOciMetadata, type StoredManifest } from './record.js';
 import { DOCKER_HUB } from './reference.js';
 
@@ -27,12 +28,21 @@ export function servedName(stored: string): string {
 export class RegistryView {
   readonly repos = new Map<string, RepoView>();
 
+  /** sha256 → the sha512 a client named the same bytes by. */
+  private readonly sha512Of = new Map<Digest, Sha512Digest>();
+
   /**
    * `bundles` gives each bundle's creator and sequence: a tag set by a bundle is not taken over
    * by a bundle of the same creator with a lower sequence imported later (no rollback by
-   * replaying an old bundle); otherwise the newest import or push of a tag wins.
+   * replaying an old bundle); otherwise the newest import or push of a tag wins. `sha512`
+   * maps the sha512 names clients pushed content by to the sha256 it is stored under.
    */
-  constructor(artifacts: readonly StoredArtifact[], bundles: ReadonlyMap<string, { creator: string; sequence: number }> = new Map()) {
+  constructor(
+    artifacts: readonly StoredArtifact[],
+    bundles: ReadonlyMap<string, { creator: string; sequence: number }> = new Map(),
+    private readonly sha512: ReadonlyMap<Sha512Digest, Digest> = new Map(),
+  ) {
+    for (const [long, short] of sha512) this.sha512Of.set(short, long);
     const setBy = new Map<string, { creator: string; sequence: number } | undefined>();
     for (const a of [...artifacts].sort((x, y) => x.id - y.id)) {
       const m = readOciMetadata(a.metadata);
@@ -41,7 +51,12 @@ export class RegistryView {
       let repo = this.repos.get(name);
       if (!repo) this.repos.set(name, (repo = { name, storedNames: new Set(), tags: new Map(), manifests: new Map(), blobs: new Map() }));
       repo.storedNames.add(a.name);
-      for (const man of m.manifests) repo.manifests.set(man.digest, man);
+      // Every record of a digest describes the same bytes; an older index push wrote bare
+      // ones (digest, type, size), which must not hide what the manifest's own record says.
+      for (const man of m.manifests) {
+        const prior = repo.manifests.get(man.digest);
+        repo.manifests.set(man.digest, prior ? { ...prior, ...man } : man);
+      }
       for (const b of a.blobs) repo.blobs.set(b.digest, { size: b.size, ...(b.mediaType ? { mediaType: b.mediaType } : {}) });
       const top = m.manifests.find((x) => x.digest === a.digest);
       if (m.tag && top) {
@@ -53,6 +68,17 @@ export class RegistryView {
         repo.tags.set(m.tag, top);
       }
     }
+    for (const repo of this.repos.values()) for (const [tag, m] of repo.tags) repo.tags.set(tag, repo.manifests.get(m.digest)!);
+  }
+
+  /** The sha256 the store holds content under, for a sha256 or a sha512 name; undefined for a sha512 never pushed. */
+  address(digest: OciDigest): Digest | undefined {
+    return isDigest(digest) ? digest : this.sha512.get(digest);
+  }
+
+  /** The digest clients know a manifest by: the sha512 it was pushed as, if it was. */
+  nameOf(digest: Digest): OciDigest {
+    return this.sha512Of.get(digest) ?? digest;
   }
 
   /**

@@ -1,0 +1,38 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { BlobInfo } from '../../core/blobstore.js';
+import type { Digest, Sha512Digest } from '../../core/digest.js';
+import type { Store } from '../../core/store.js';
+
+/**
+ * The sha512 names of pushed content, as refs of the `oci` ecosystem under the name `sha512`:
+ * ref the hex, value the sha256 the bytes are stored under. A name is written only after the
+ * bytes were hashed both ways, so it is as good as the store's own address.
+ */
+const REF_NAME = 'sha512';
+
+export async function sha512Names(store: Store): Promise<Map<Sha512Digest, Digest>> {
+  return new Map((await store.meta.listRefs('oci', REF_NAME)).map((r) => [`sha512:${r.ref}` as Sha512Digest, r.value as Digest]));
+}
+
+/** Records that `sha512` names the blob stored as `sha256`; the caller holds the write lock. */
+export async function nameBySha512(store: Store, sha512: Sha512Digest, sha256: Digest): Promise<void> {
+  await store.meta.setRef('oci', REF_NAME, sha512.slice(7), sha256);
+}
+
+export function sha512Of(data: Uint8Array): Sha512Digest {
+  return `sha512:${createHash('sha512').update(data).digest('hex')}`;
+}
+
+/** A file's sha256 (its store address) and sha512, in one read. */
+export async function hashFileBoth(path: string): Promise<BlobInfo & { sha512: Sha512Digest }> {
+  const a = createHash('sha256');
+  const b = createHash('sha512');
+  let size = 0;
+  for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    a.update(c as Buffer);
+    b.update(c as Buffer);
+    size += (c as Buffer).length;
+  }
+  return { digest: `sha256:${a.digest('hex')}`, size, sha512: `sha512:${b.digest('hex')}` };
+}
