@@ -136,6 +136,7 @@ test('npm lock: a re-lock downloads no tarball the store holds with the lock\'s 
   const first = await lock(reporter);
   assert.equal(tarballGets(), 45, 'every carried tarball once: vite, esbuild, two Linux builds, left-pad, 40 fillers');
   assert.ok(lines.some((l) => /^npm: 45\/45 package\(s\) pinned/.test(l)), lines.join('\n'));
+  assert.deepEqual(first.excluded, [{ ecosystem: 'npm', key: '@esbuild/darwin-arm64@0.21.5', name: '@esbuild/darwin-arm64', version: '0.21.5', reason: 'os darwin, cpu arm64 match no target (linux/amd64, linux/arm64)', requiredBy: ['esbuild@0.21.5 (optional)'] }]);
   await writeLockFile(join(dir, 'airlock.lock'), first);
 
   // lock → lock: the blobs are stored, no artifact rows yet; the previous lock says which blob has which integrity.

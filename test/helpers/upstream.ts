@@ -58,6 +58,10 @@ export async function startUpstream(t: TestContext, files: Record<string, Upstre
     let status = 200;
     const headers: Record<string, string | number> = f.noRange ? {} : { 'accept-ranges': 'bytes' };
     const m = f.noRange ? null : /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    if (m && Number(m[1]) >= f.body.length) {
+      res.writeHead(416, { 'content-range': `bytes */${f.body.length}` }).end();
+      return;
+    }
     if (m) {
       const start = Number(m[1]);
       const end = m[2] ? Math.min(Number(m[2]), f.body.length - 1) : f.body.length - 1;
