@@ -220,6 +220,41 @@ export class HttpClient {
     });
   }
 
+  /**
+   * A remote file's size without its body: HEAD's Content-Length, else the total of a
+   * one-byte Range's Content-Range (servers that refuse HEAD, as GET-signed URLs do), else
+   * the Content-Length of the whole answer when Range is ignored (its body is not read);
+   * undefined when the server tells none of these. Encoded answers say nothing of the size.
+   */
+  async remoteSize(url: string, opts: { headers?: Record<string, string>; label?: string } = {}): Promise<number | undefined> {
+    const label = opts.label ?? url;
+    const headers = opts.headers ?? {};
+    const lengthOf = (res: Dispatcher.ResponseData): number | undefined => {
+      const encoding = String(res.headers['content-encoding'] ?? 'identity');
+      const n = Number(res.headers['content-length'] ?? NaN);
+      return encoding === 'identity' && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+    };
+    return this.withRetries(label, url, async () => {
+      const head = await request(url, { dispatcher: await this.agent(), method: 'HEAD', headers: { ...this.headers, ...headers } });
+      await head.body.dump();
+      if (RETRY_STATUS.has(head.statusCode)) throw new Transient(`HTTP ${head.statusCode}`, retryAfter(head.headers['retry-after']));
+      const known = head.statusCode >= 200 && head.statusCode < 300 ? lengthOf(head) : undefined;
+      if (known !== undefined) return known;
+      const res = await this.send(url, { ...headers, range: 'bytes=0-0' });
+      const range = String(res.headers['content-range'] ?? '');
+      if (res.statusCode === 416) {
+        // An empty file has no byte 0.
+        await res.body.dump();
+        const total = /^bytes \*\/(\d+)$/.exec(range);
+        return total ? Number(total[1]) : undefined;
+      }
+      await this.failOn(res, label, url, (s) => s === 200 || s === 206);
+      const size = res.statusCode === 206 ? /^bytes \d+-\d+\/(\d+)$/.exec(range)?.[1] : lengthOf(res);
+      await res.body.dump();
+      return size === undefined ? undefined : Number(size);
+    });
+  }
+
   async download(req: DownloadRequest): Promise<DownloadResult> {
     const label = req.label ?? req.url;
     await this.withRetries(label, req.url, () => this.attempt(req, label));
@@ -310,3 +345,24 @@ export class HttpClient {
   }
 }
 
+/**
+ * Runs `work` over `items` with at most `limit` in flight. After a failure no new item
+ * starts; the call waits for those running (they may hold files or the store) and then
+ * throws the first error.
+ */
+export async function inParallel<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const lane = async () => {
+    while (!failure && next < items.length) {
+      const i = next++;
+      try {
+        await work(items[i]!, i);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (failure) throw failure.error;
+}

@@ -4,7 +4,7 @@ import type { HttpClient } from '../core/http.js';
 import type { TokenRole } from '../core/metadata.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
-import type { LockedArtifact } from '../manifest/lockfile.js';
+import type { ExcludedArtifact, LockedArtifact } from '../manifest/lockfile.js';
 import type { Target } from '../manifest/target.js';
 
 export interface ResolveContext {
@@ -14,6 +14,8 @@ export interface ResolveContext {
   reporter: Reporter;
   /** Directory of the airlock.yaml being locked; relative paths in it resolve against this. */
   manifestDir: string;
+  /** Records what the inputs named but the lock leaves out, for `lock --explain`. */
+  exclude?(entry: ExcludedArtifact): void;
 }
 
 export interface ServeContext {

@@ -22,6 +22,20 @@ export interface ManifestStamp {
   digest: Digest;
 }
 
+/**
+ * What a manifest's inputs named but the lock does not carry, and why (an npm build for a
+ * platform no target has), so `lock --explain` can say so without resolving again.
+ */
+export interface ExcludedArtifact {
+  ecosystem: string;
+  key: string;
+  name: string;
+  version: string;
+  reason: string;
+  /** Who asked for it, as the ecosystem's explanations name them. */
+  requiredBy: string[];
+}
+
 export interface Lockfile {
   lockVersion: typeof LOCK_VERSION;
   name: string;
@@ -29,6 +43,8 @@ export interface Lockfile {
   /** Absent in locks written before airlock recorded it; those are never called stale. */
   manifest?: ManifestStamp;
   artifacts: LockedArtifact[];
+  /** Absent when nothing was left out, so such locks read as before. */
+  excluded?: ExcludedArtifact[];
 }
 
 const digest = z.string().refine(isDigest, 'expected sha256:<64 hex>');
@@ -57,6 +73,17 @@ export const lockedArtifactSchema = z
   })
   .strict();
 
+const excludedSchema = z
+  .object({
+    ecosystem: z.string().min(1),
+    key: z.string().min(1),
+    name: z.string().min(1),
+    version: z.string(),
+    reason: z.string().min(1),
+    requiredBy: z.array(z.string()),
+  })
+  .strict();
+
 const lockSchema = z
   .object({
     lockVersion: z.literal(LOCK_VERSION),
@@ -64,12 +91,19 @@ const lockSchema = z
     target: targetSchema,
     manifest: z.object({ file: z.string().min(1), digest }).strict().optional(),
     artifacts: z.array(lockedArtifactSchema),
+    excluded: z.array(excludedSchema).optional(),
   })
   .strict();
 
-/** Deterministic bytes: artifacts sorted by ecosystem and key, keys sorted. */
+/** Deterministic bytes: artifacts and exclusions sorted by ecosystem and key, keys sorted; no `excluded` when empty. */
 export function serializeLock(lock: Lockfile): string {
-  return canonicalJson({ ...lock, artifacts: [...lock.artifacts].sort(compareArtifacts) });
+  const { excluded, ...rest } = lock;
+  const byKey = (a: { ecosystem: string; key: string }, b: { ecosystem: string; key: string }) => (a.ecosystem < b.ecosystem ? -1 : a.ecosystem > b.ecosystem ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  return canonicalJson({
+    ...rest,
+    artifacts: [...lock.artifacts].sort(compareArtifacts),
+    ...(excluded?.length ? { excluded: excluded.map((e) => ({ ...e, requiredBy: [...new Set(e.requiredBy)].sort() })).sort(byKey) } : {}),
+  });
 }
 
 export function parseLock(text: string, file: string): Lockfile {
@@ -96,6 +130,12 @@ export function parseLock(text: string, file: string): Lockfile {
     const id = `${a.ecosystem}:${a.key}`;
     if (seen.has(id)) throw new AirlockError('LOCK_INVALID', `${file}: artifact ${id} is listed twice`);
     seen.add(id);
+  }
+  const left = new Set<string>();
+  for (const e of lock.excluded ?? []) {
+    const id = `${e.ecosystem}:${e.key}`;
+    if (left.has(id)) throw new AirlockError('LOCK_INVALID', `${file}: excluded ${id} is listed twice`);
+    left.add(id);
   }
   return lock;
 }

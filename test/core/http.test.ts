@@ -61,6 +61,21 @@ test('a server that ignores Range restarts cleanly; 416 on a complete partial me
   assert.equal(again.digest, digestOf(BODY));
 });
 
+test('remoteSize: HEAD, else a one-byte Range (an empty file answers 416), else the length of an answer that ignores Range; 404 names the label', async (t) => {
+  const up = await startUpstream(t, {
+    '/head': { body: BODY },
+    '/range': { body: BODY, noHead: true },
+    '/empty': { body: Buffer.alloc(0), noHead: true },
+    '/plain': { body: BODY, noHead: true, noRange: true },
+    '/chunked': { body: BODY, noHead: true, noRange: true, chunked: true },
+  });
+  const c = client(t);
+  const sizes = [];
+  for (const p of ['/head', '/range', '/empty', '/plain', '/chunked']) sizes.push(await c.remoteSize(`${up.url}${p}`));
+  assert.deepEqual(sizes, [BODY.length, BODY.length, 0, BODY.length, undefined]);
+  await assert.rejects(c.remoteSize(`${up.url}/nope`, { label: 'files:nope' }), /files:nope: http:\/\/127\.0\.0\.1:\d+\/nope returned 404 Not Found/);
+});
+
 test('a partial file from an earlier run is resumed, not re-downloaded', async (t) => {
   const dir = await tempDir(t);
   const up = await startUpstream(t, { '/a': { body: BODY } });

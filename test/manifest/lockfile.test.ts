@@ -32,3 +32,14 @@ test('parseLock refuses what it cannot trust, naming the file', () => {
   const dup = { ...good, artifacts: [art('a'), art('a')] };
   assert.throws(() => parseLock(JSON.stringify(dup), 'x.lock'), /x\.lock: artifact files:a is listed twice/);
 });
+
+test('excluded: sorted and deduplicated in the bytes, left out when empty, refused twice', () => {
+  const left = (key: string, requiredBy: string[]) => ({ ecosystem: 'npm', key, name: key.split('@')[0]!, version: '1.0.0', reason: 'os darwin matches no target (linux/amd64)', requiredBy });
+  const a = serializeLock({ ...lock(['a']), excluded: [left('y@1.0.0', ['b', 'a', 'b']), left('x@1.0.0', [])] });
+  assert.equal(a, serializeLock({ ...lock(['a']), excluded: [left('x@1.0.0', []), left('y@1.0.0', ['a', 'b'])] }));
+  assert.deepEqual(parseLock(a, 'airlock.lock').excluded?.map((e) => [e.key, e.requiredBy]), [['x@1.0.0', []], ['y@1.0.0', ['a', 'b']]]);
+  assert.equal(serializeLock({ ...lock(['a']), excluded: [] }), serializeLock(lock(['a'])), 'a lock with nothing left out reads as before');
+  assert.equal(parseLock(serializeLock(lock(['a'])), 'old.lock').excluded, undefined);
+  const dup = { ...(JSON.parse(a) as Record<string, unknown>), excluded: [left('x@1.0.0', []), left('x@1.0.0', [])] };
+  assert.throws(() => parseLock(JSON.stringify(dup), 'x.lock'), /x\.lock: excluded npm:x@1\.0\.0 is listed twice/);
+});

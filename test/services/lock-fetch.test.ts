@@ -51,8 +51,50 @@ test('lock is deterministic and records a download when no sha256 is given', asy
     ['x/a.bin', digestOf(a), a.length],
   ]);
   assert.ok(reporter.lines.some((l) => /files:b\.txt: no sha256 given; recorded sha256:/.test(l)));
-  // The second lock downloaded only the file without a declared digest again.
-  assert.equal(up.requests.filter((r) => r.path === '/a.bin').length, 1);
+  // A declared sha256 needs only the size: no lock downloads it; the one without is downloaded each time.
+  assert.deepEqual(up.requests.filter((r) => r.path === '/a.bin').map((r) => r.method), ['HEAD', 'HEAD']);
+  assert.equal(up.requests.filter((r) => r.path === '/dl/b.txt' && r.method === 'GET').length, 2);
+});
+
+test('lock: a declared sha256 is sized by HEAD, else by a one-byte Range, else by a download; fetch checks what HEAD said', async (t) => {
+  const a = bytes(300_000, 31);
+  const b = bytes(200_000, 32);
+  const c = bytes(100_000, 33);
+  const d = bytes(50_000, 34);
+  const { dir, store, http, up } = await setup(t, {
+    '/a.bin': { body: a },
+    '/b.bin': { body: b, noHead: true },
+    '/c.bin': { body: c, noHead: true, noRange: true, chunked: true },
+    '/d.bin': { body: d, headSize: d.length + 1 },
+  });
+  const yaml = join(dir, 'airlock.yaml');
+  await writeFile(yaml, `name: t
+files:
+${[['a', a], ['b', b], ['c', c], ['d', d]].map(([n, x]) => `  - url: ${up.url}/${String(n)}.bin
+    sha256: ${digestOf(x as Buffer).slice(7)}
+`).join('')}`);
+  const lock = await lockManifest(await readManifest(yaml), { store, http, reporter: silentReporter, manifestDir: dir });
+  assert.deepEqual(lock.artifacts.map((x) => [x.key, x.digest, x.size]), [
+    ['a.bin', digestOf(a), a.length],
+    ['b.bin', digestOf(b), b.length],
+    ['c.bin', digestOf(c), c.length],
+    ['d.bin', digestOf(d), d.length + 1],
+  ]);
+  const by = (p: string) => up.requests.filter((r) => r.path === p).map((r) => `${r.method} ${r.range ?? ''}`.trim());
+  assert.deepEqual(by('/a.bin'), ['HEAD']);
+  assert.deepEqual(by('/b.bin'), ['HEAD', 'GET bytes=0-0']);
+  assert.deepEqual(by('/c.bin'), ['HEAD', 'GET bytes=0-0', 'GET'], 'a server that ignores HEAD and Range: the file is downloaded');
+  assert.ok(up.sent() <= c.length * 2 + 1, `one byte of b; c whole, and at most once more cut short: ${up.sent()} bytes`);
+  assert.equal((await store.blobs.stat(digestOf(c)))?.size, c.length, 'what lock downloads it keeps');
+  assert.equal(await store.blobs.stat(digestOf(a)), undefined, 'downloading is fetch\'s job');
+
+  // A HEAD that lied about the size poisons nothing: fetch checks size and digest, stores nothing for it.
+  const reporter = collecting();
+  await assert.rejects(fetchLock(lock, { store, http, reporter }), /1 of 4 artifact\(s\) could not be fetched: files:d\.bin/);
+  assert.match(reporter.lines.join('\n'), /files:d\.bin: expected 50001 bytes, the server offers 50000/);
+  assert.equal(await store.blobs.stat(digestOf(d)), undefined);
+  assert.equal(await store.meta.getArtifact('files', 'd.bin'), undefined);
+  assert.equal((await store.meta.getArtifact('files', 'a.bin'))?.size, a.length);
 });
 
 function lockFor(up: { url: string }, entries: [string, Buffer, Buffer?][]) {

@@ -63,24 +63,27 @@ interface Explanation {
   requiredBy: string[];
   asked: string[];
   passedOver: string[];
+  /** Why the lock leaves it out; absent for what it carries. */
+  excluded?: string;
 }
 
 /** The lock's own record of a project's choice: nothing is resolved again. */
 function explain(lock: Lockfile, name: string): Explanation[] {
   const wanted = name.replace(/[-_.]+/g, '-').toLowerCase();
-  return lock.artifacts
-    .filter((a) => a.name === name || a.name === wanted)
-    .map((a) => {
-      const m = a.metadata as Partial<Omit<Explanation, 'key' | 'version'>>;
-      return {
-        key: `${a.ecosystem}:${a.key}`,
-        version: a.version,
-        targets: m.targets ?? [],
-        requiredBy: m.requiredBy ?? [],
-        asked: m.asked ?? [],
-        passedOver: m.passedOver ?? [],
-      };
-    });
+  const named = (a: { name: string }) => a.name === name || a.name === wanted;
+  const carried = lock.artifacts.filter(named).map((a) => {
+    const m = a.metadata as Partial<Omit<Explanation, 'key' | 'version'>>;
+    return {
+      key: `${a.ecosystem}:${a.key}`,
+      version: a.version,
+      targets: m.targets ?? [],
+      requiredBy: m.requiredBy ?? [],
+      asked: m.asked ?? [],
+      passedOver: m.passedOver ?? [],
+    };
+  });
+  const left = (lock.excluded ?? []).filter(named).map((e) => ({ key: `${e.ecosystem}:${e.key}`, version: e.version, targets: [], requiredBy: e.requiredBy, asked: [], passedOver: [], excluded: e.reason }));
+  return [...carried, ...left];
 }
 
 function printExplanation(name: string, rows: Explanation[]): void {
@@ -89,6 +92,10 @@ function printExplanation(name: string, rows: Explanation[]): void {
     return;
   }
   for (const r of rows) {
+    if (r.excluded !== undefined) {
+      process.stdout.write(`${r.key}: not carried: ${r.excluded}${r.requiredBy.length ? `; required by ${r.requiredBy.join(', ')}` : ''}\n`);
+      continue;
+    }
     process.stdout.write(`${r.key} (version ${r.version || '-'})\n`);
     if (r.targets.length) process.stdout.write(`  for: ${r.targets.join('; ')}\n`);
     if (r.requiredBy.length) process.stdout.write(`  required by: ${r.requiredBy.join(', ')}\n`);

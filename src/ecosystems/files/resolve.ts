@@ -1,18 +1,27 @@
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { parseDigest } from '../../core/digest.js';
+import { type Digest, parseDigest } from '../../core/digest.js';
 import { tempPathFor } from '../../core/fsutil.js';
+import { inParallel } from '../../core/http.js';
 import type { LockedArtifact } from '../../manifest/lockfile.js';
 import type { ResolveContext } from '../ecosystem.js';
 import { type FileEntry, type FilesSection, servedPathOf } from './schema.js';
 
+/** Requests at once: enough to hide each one's round trip, few enough for one upstream. */
+const CONCURRENCY = 8;
+
 /**
- * Pins each file by digest and size. A declared sha256 already in the store needs no
- * network; anything else is downloaded into the store (and so is ready for fetch/bundle).
+ * Pins each file by digest and size. A declared sha256 needs only the size, which the store
+ * knows for a blob it holds and the upstream tells by HEAD or a one-byte Range; downloading
+ * it is fetch's job, and fetch checks both digest and size, so a server that misstates the
+ * size fails that fetch and stores nothing. A file without a sha256 is downloaded into the
+ * store: that is how its digest is learnt.
  */
 export async function resolveFiles(section: FilesSection, ctx: ResolveContext): Promise<LockedArtifact[]> {
-  const out: LockedArtifact[] = [];
-  for (const entry of section) out.push(await resolveOne(entry, ctx));
+  const out: LockedArtifact[] = new Array(section.length);
+  await inParallel(section, CONCURRENCY, async (entry, i) => {
+    out[i] = await resolveOne(entry, ctx);
+  });
   return out;
 }
 
@@ -21,24 +30,11 @@ async function resolveOne(entry: FileEntry, ctx: ResolveContext): Promise<Locked
   const label = `files:${path}`;
   const declared = entry.sha256 ? parseDigest(entry.sha256, label) : undefined;
   let blob = declared ? await ctx.store.blobs.stat(declared) : undefined;
-  if (!blob) {
-    const dest = tempPathFor(join(await ctx.store.blobs.tempDir(), 'x'));
-    const progress = ctx.reporter.progress(label, undefined);
-    try {
-      blob = await ctx.http.download({
-        url: entry.url,
-        dest,
-        label,
-        ...(declared ? { expectedDigest: declared } : {}),
-        onProgress: (done) => progress.update(done),
-      });
-      await ctx.store.blobs.adopt(dest, blob);
-    } finally {
-      progress.finish();
-      await rm(dest, { force: true });
-    }
-    if (!declared) ctx.reporter.info(`${label}: no sha256 given; recorded ${blob.digest} from what ${entry.url} served`);
+  if (!blob && declared) {
+    const size = await ctx.http.remoteSize(entry.url, { label });
+    if (size !== undefined) blob = { digest: declared, size };
   }
+  blob ??= await download(entry, label, declared, ctx);
   return {
     ecosystem: 'files',
     key: path,
@@ -50,4 +46,24 @@ async function resolveOne(entry: FileEntry, ctx: ResolveContext): Promise<Locked
     metadata: {},
     blobs: [{ digest: blob.digest, size: blob.size, url: entry.url }],
   };
+}
+
+async function download(entry: FileEntry, label: string, declared: Digest | undefined, ctx: ResolveContext): Promise<{ digest: Digest; size: number }> {
+  const dest = tempPathFor(join(await ctx.store.blobs.tempDir(), 'x'));
+  const progress = ctx.reporter.progress(label, undefined);
+  try {
+    const blob = await ctx.http.download({
+      url: entry.url,
+      dest,
+      label,
+      ...(declared ? { expectedDigest: declared } : {}),
+      onProgress: (done) => progress.update(done),
+    });
+    await ctx.store.blobs.adopt(dest, blob);
+    if (!declared) ctx.reporter.info(`${label}: no sha256 given; recorded ${blob.digest} from what ${entry.url} served`);
+    return blob;
+  } finally {
+    progress.finish();
+    await rm(dest, { force: true });
+  }
 }

@@ -17,6 +17,67 @@ export interface LockedPackage {
   optional: boolean;
   /** `package-lock.json: node_modules/x/node_modules/y`, for messages. */
   origin: string;
+  /** Who depends on this copy, and with what range. */
+  dependents: Dependent[];
+}
+
+/** One dependency on a package, as `lock --explain` tells it. */
+export interface Dependent {
+  /** `vite@5.4.0`, or the project: `app@1.0.0 (package-lock.json)`. */
+  by: string;
+  /** The name it is asked by (an alias's own name). */
+  as: string;
+  /** The range, as written: `^0.21.3`, `npm:other@^1`. */
+  range: string;
+  kind?: 'optional' | 'peer' | 'dev';
+}
+
+const DEPENDENCY_FIELDS = [
+  ['dependencies', undefined],
+  ['optionalDependencies', 'optional'],
+  ['peerDependencies', 'peer'],
+  ['devDependencies', 'dev'],
+] as const;
+
+/**
+ * The entry a dependency of the package at `from` resolves to, by Node's lookup: its own
+ * node_modules first, then each enclosing one up to the root's.
+ */
+function locate(from: string, dep: string, has: (key: string) => boolean): string | undefined {
+  let base = from;
+  for (;;) {
+    const key = base ? `${base}/node_modules/${dep}` : `node_modules/${dep}`;
+    if (has(key)) return key;
+    if (!base) return undefined;
+    const at = base.lastIndexOf('/node_modules/');
+    base = at < 0 ? '' : base.slice(0, at);
+  }
+}
+
+/** Every entry's dependents, by entry key. */
+function dependentsOf(packages: Record<string, Record<string, unknown>>, project: string): Map<string, Dependent[]> {
+  const out = new Map<string, Dependent[]>();
+  const has = (k: string) => k in packages;
+  for (const [key, p] of Object.entries(packages)) {
+    const name = typeof p.name === 'string' ? p.name : key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
+    const by = key === '' ? project : `${name}@${String(p.version)}`;
+    for (const [field, kind] of DEPENDENCY_FIELDS) {
+      // A dependency's devDependencies are never installed; only the project's are.
+      if (field === 'devDependencies' && key !== '') continue;
+      const deps = p[field];
+      if (!deps || typeof deps !== 'object') continue;
+      for (const [dep, range] of Object.entries(deps as Record<string, unknown>)) {
+        // npm lists an optional dependency under dependencies too.
+        if (field === 'dependencies' && (p.optionalDependencies as Record<string, unknown> | undefined)?.[dep] !== undefined) continue;
+        const at = locate(key, dep, has);
+        if (!at) continue;
+        const list = out.get(at) ?? [];
+        list.push({ by, as: dep, range: String(range), ...(kind ? { kind } : {}) });
+        out.set(at, list);
+      }
+    }
+  }
+  return out;
 }
 
 /**
@@ -34,8 +95,11 @@ export async function readPackageLock(path: string): Promise<LockedPackage[]> {
   return parsePackageLock(doc, path);
 }
 
-/** The same, for a lock already in memory (the one built from `packages:`). */
-export function parsePackageLock(raw: unknown, path: string): LockedPackage[] {
+/**
+ * The same, for a lock already in memory (the one built from `packages:`); `project` names
+ * the root as a dependent (default: its name and version, and the file).
+ */
+export function parsePackageLock(raw: unknown, path: string, project?: string): LockedPackage[] {
   const file = basename(path);
   const doc = (raw ?? {}) as { lockfileVersion?: unknown; packages?: Record<string, Record<string, unknown>> };
   if (doc.lockfileVersion !== 2 && doc.lockfileVersion !== 3) {
@@ -43,6 +107,9 @@ export function parsePackageLock(raw: unknown, path: string): LockedPackage[] {
       hint: 'run npm install --lockfile-version 3 to rewrite it',
     });
   }
+  const root = doc.packages?.[''] ?? {};
+  const rootName = typeof root.name === 'string' ? `${root.name}${typeof root.version === 'string' ? `@${root.version}` : ''} (${file})` : file;
+  const dependents = dependentsOf(doc.packages ?? {}, project ?? rootName);
   const out: LockedPackage[] = [];
   for (const [key, p] of Object.entries(doc.packages ?? {})) {
     if (key === '' || p.link || p.inBundle) continue;
@@ -66,6 +133,7 @@ export function parsePackageLock(raw: unknown, path: string): LockedPackage[] {
       dev: p.dev === true,
       optional: p.optional === true || p.devOptional === true,
       origin,
+      dependents: dependents.get(key) ?? [],
     });
   }
   return out;
