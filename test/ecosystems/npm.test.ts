@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { HttpClient } from '../../src/core/http.js';
@@ -201,4 +201,14 @@ test('npm lock --explain: dependents and the ranges they asked; a platform-exclu
   assert.deepEqual(json.explain.map((e) => [e.key, e.excluded]), [['npm:@esbuild/darwin-arm64@0.21.5', 'os darwin, cpu arm64 match no target (linux/amd64, linux/arm64)']]);
   const none = await airlock(['--home', home, 'lock', '--explain', 'nothing-like-it'], { cwd: dir });
   assert.match(none.stdout, /nothing-like-it: not in the lock/);
+});
+
+test('npm lock: a target platform that no platform-specific build fits is warned about, naming the platform', async (t) => {
+  const { dir, store, http } = await npmProject(t, 0);
+  const yaml = join(dir, 'airlock.yaml');
+  await writeFile(yaml, (await readFile(yaml, 'utf8')).replace('[linux/amd64, linux/arm64]', '[linux/amd64, linux/riscv64]'));
+  const warnings: string[] = [];
+  const reporter: Reporter = { info() {}, warn: (m) => warnings.push(m), progress: () => ({ update() {}, finish() {} }) };
+  await lockManifest(await readManifest(yaml), { store, http, reporter, manifestDir: dir });
+  assert.deepEqual(warnings, ['npm: no platform-specific package fits linux/riscv64 (3 are for other platforms, e.g. @esbuild/darwin-arm64@0.21.5): native builds will be missing there']);
 });

@@ -60,6 +60,8 @@ export async function resolveNpm(section: NpmSection, ctx: ResolveContext): Prom
     l.dependents.push(...p.dependents);
     left.set(key, l);
   };
+  const nativeBuilds = new Set<string>();
+  const nativeFits = new Set<string>();
   for (const lock of locks) {
     for (const p of lock) {
       if (p.dev && !section.includeDev) {
@@ -67,6 +69,10 @@ export async function resolveNpm(section: NpmSection, ctx: ResolveContext): Prom
         continue;
       }
       const targets = ctx.target.platforms.filter((_, i) => fitsPlatform(p, platforms[i]!));
+      if (p.os?.length || p.cpu?.length) {
+        nativeBuilds.add(`${p.name}@${p.version}`);
+        for (const t of targets) nativeFits.add(t);
+      }
       if (targets.length === 0) {
         if (!p.optional) ctx.reporter.warn(`${p.origin}: ${p.name}@${p.version} fits none of the target platforms; left out`);
         leaveOut(p, platformReason(p, ctx.target.platforms, ctx.target.libc));
@@ -79,6 +85,12 @@ export async function resolveNpm(section: NpmSection, ctx: ResolveContext): Prom
       w.dependents.push(...p.dependents);
       chosen.set(key, w);
     }
+  }
+  // A platform that no os/cpu-specific build fits is almost always a target the packages do not
+  // support (or a typo the vocabulary let through): its native modules would silently be missing.
+  for (const t of nativeBuilds.size ? ctx.target.platforms : []) {
+    if (nativeFits.has(t)) continue;
+    ctx.reporter.warn(`npm: no platform-specific package fits ${t} (${nativeBuilds.size} are for other platforms, e.g. ${[...nativeBuilds].sort()[0]}): native builds will be missing there`);
   }
   for (const [key, l] of left) {
     if (chosen.has(key)) continue;
