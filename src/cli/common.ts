@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { AirlockError } from '../core/errors.js';
 import { Store } from '../core/store.js';
+import { ECOSYSTEMS } from '../ecosystems/registry.js';
 import { createReporter } from './progress.js';
 import type { Reporter } from '../core/report.js';
 
@@ -42,4 +44,19 @@ export function printTable(headers: string[], rows: string[][]): void {
       .trimEnd();
   process.stdout.write(`${line(headers)}\n`);
   for (const r of rows) process.stdout.write(`${line(r)}\n`);
+}
+
+/** A commander option parser for a whole number in [min, max]; anything else is a usage error naming the option. */
+export function wholeNumberIn(what: string, min: number, max: number): (v: string) => number {
+  return (v) => {
+    const n = /^\d+$/.test(v) ? Number(v) : Number.NaN;
+    if (!(n >= min && n <= max)) throw new AirlockError('USAGE', `${what}: "${v.slice(0, 40)}" is not a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+/** `--ecosystem ID`: one of the registry's ids, so a typo is refused rather than matching nothing. */
+export function ecosystemId(v: string): string {
+  if (ECOSYSTEMS.some((e) => e.id === v)) return v;
+  throw new AirlockError('USAGE', `--ecosystem: "${v.slice(0, 40)}" is not an ecosystem (known: ${ECOSYSTEMS.map((e) => e.id).join(', ')})`);
 }

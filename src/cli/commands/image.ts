@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { AirlockError } from '../../core/errors.js';
 import { type SaveFormat, hostPlatform, saveImage } from '../../ecosystems/oci/save.js';
+import { PLATFORMS, normalizePlatform } from '../../manifest/target.js';
 import { globals, printJson, withStore } from '../common.js';
 
 export function register(program: Command): void {
@@ -14,8 +15,11 @@ export function register(program: Command): void {
     .option('--platform <os/arch>', `which platform of a multi-platform image (default: ${hostPlatform()})`)
     .action(async (ref: string, o: { out: string; format: string; platform?: string }, cmd: Command) => {
       if (o.format !== 'docker-archive' && o.format !== 'oci-archive') throw new AirlockError('USAGE', `--format: "${o.format}" (expected docker-archive or oci-archive)`);
-      if (o.platform !== undefined && !/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(o.platform)) throw new AirlockError('USAGE', `--platform: "${o.platform}" (expected os/arch[/variant])`);
-      const saved = await withStore(cmd, (store) => saveImage(store, ref, { out: o.out, format: o.format as SaveFormat, ...(o.platform ? { platform: o.platform } : {}) }));
+      const platform = o.platform === undefined ? undefined : normalizePlatform(o.platform);
+      if (o.platform !== undefined && !platform) {
+        throw new AirlockError('USAGE', `--platform: "${o.platform.slice(0, 40)}" is not a platform airlock knows (known: ${PLATFORMS.join(', ')})`);
+      }
+      const saved = await withStore(cmd, (store) => saveImage(store, ref, { out: o.out, format: o.format as SaveFormat, ...(platform ? { platform } : {}) }));
       if (globals(cmd).json) printJson(saved);
       else process.stdout.write(`${saved.file}: ${ref} (${saved.platform}, ${saved.digest})\n`);
     });

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Lockfile } from '../../manifest/lockfile.js';
 import { lockManifest, readLockFile, readManifest, writeLockFile } from '../../services/lock.js';
 import { fetchLock } from '../../services/fetch.js';
-import { globals, printJson, reporterFor, withStore } from '../common.js';
+import { globals, printJson, reporterFor, wholeNumberIn, withStore } from '../common.js';
 import { formatBytes } from '../format.js';
 import { defaultLockPath, httpClient } from '../inputs.js';
 import { dirname, resolve } from 'node:path';
@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .command('fetch')
     .description('download every artifact of the lock the store does not have, verifying each digest')
     .option('--lock <airlock.lock>', 'the lockfile', 'airlock.lock')
-    .option('--concurrency <n>', 'downloads at once', (v) => Math.max(1, Math.min(64, Number(v) || 4)), 4)
+    .option('--concurrency <n>', 'downloads at once (1 to 64)', wholeNumberIn('--concurrency', 1, 64), 4)
     .option('--ca-file <pem>', 'extra CA certificates for HTTPS upstreams')
     .action(async (o: { lock: string; concurrency: number; caFile?: string }, cmd: Command) => {
       await withStore(cmd, async (store) => {

@@ -3,7 +3,7 @@ import { artifactSummary } from '../../core/artifact.js';
 import { AirlockError } from '../../core/errors.js';
 import { verifyStore } from '../../services/verify-store.js';
 import { audit, localActor } from '../../audit/log.js';
-import { globals, printJson, printTable, reporterFor, withStore } from '../common.js';
+import { ecosystemId, globals, printJson, printTable, reporterFor, withStore } from '../common.js';
 import { formatBytes } from '../format.js';
 
 /** Commands about the store itself: init, list, verify, history. */
@@ -21,7 +21,7 @@ export function register(program: Command): void {
   program
     .command('list')
     .description('list the artifacts the store holds')
-    .option('--ecosystem <id>', 'only this ecosystem (files, ...)')
+    .option('--ecosystem <id>', 'only this ecosystem (files, pypi, npm, oci, hf, conda)', ecosystemId)
     .action(async (o: { ecosystem?: string }, cmd: Command) => {
       await withStore(cmd, async (store) => {
         const rows = await store.meta.listArtifacts(o.ecosystem ? { ecosystem: o.ecosystem } : {});

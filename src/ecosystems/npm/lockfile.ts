@@ -87,10 +87,19 @@ function dependentsOf(packages: Record<string, Record<string, unknown>>, project
  */
 export async function readPackageLock(path: string): Promise<LockedPackage[]> {
   let doc: unknown;
+  let text: string;
   try {
-    doc = JSON.parse(await readFile(path, 'utf8'));
+    text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new AirlockError('CONFIG_INVALID', `${path}: ${describeError(e)}`);
+    throw new AirlockError('CONFIG_INVALID', `${path}: cannot read (${describeError(e)})`);
+  }
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    // The parser's message quotes the file's text; a lockfile of another tool is the usual cause.
+    throw new AirlockError('CONFIG_INVALID', `${path}: not an npm package-lock (not JSON); yarn.lock and pnpm-lock.yaml are not read`, {
+      hint: 'npm install --package-lock-only writes a package-lock.json for the project',
+    });
   }
   return parsePackageLock(doc, path);
 }
