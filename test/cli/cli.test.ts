@@ -104,6 +104,8 @@ test('demo runs the whole loop offline', async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /7\. Download a file/);
   assert.match(r.stdout, /matches the upstream file/);
+  const listen = /serve --listen (127\.0\.0\.1:\d+)\n/.exec(r.stdout)?.[1];
+  assert.ok(listen && r.stdout.includes(`serving at http://${listen}\n`), `the command shown serves where the demo does: ${r.stdout}`);
 });
 
 test('serve on a wildcard address names the Host each request used, never 0.0.0.0; --base-url wins', async (t) => {

@@ -77,8 +77,8 @@ async function runDemo(dir: string): Promise<void> {
     process.stdout.write(`the connected store is ${rel(join(dir, 'low'))}, the closed one ${rel(join(dir, 'high'))}.\n`);
 
     step(1, 'Lock: pin every file by digest and size', `airlock --home ${rel(join(dir, 'low'))} lock -f ${rel(yaml)}`);
-    const lock = await lockManifest(await readManifest(yaml), { store: low, http, reporter, manifestDir: dir });
     const lockPath = join(dir, 'airlock.lock');
+    const lock = await lockManifest(await readManifest(yaml), { store: low, http, reporter, manifestDir: dir }, { manifest: yaml, lock: lockPath });
     await writeLockFile(lockPath, lock);
     for (const a of lock.artifacts) say(`${a.key}  ${a.size} bytes  ${a.digest.slice(0, 23)}…`);
 
@@ -103,9 +103,9 @@ async function runDemo(dir: string): Promise<void> {
       say(r.outcome === 'staged' ? `volume ${r.volume}: staged, waiting for ${r.missing.join(', ')}` : `volume ${r.volume}: ${r.outcome}, ${r.added} artifact(s) added`);
     }
 
-    step(6, 'Serve the closed store', `airlock --home ${rel(join(dir, 'high'))} serve --listen 127.0.0.1:8080`);
     app = await buildServer({ store: high, baseUrl: '', auth: 'none' });
     const served = await app.listen({ host: '127.0.0.1', port: 0 });
+    step(6, 'Serve the closed store', `airlock --home ${rel(join(dir, 'high'))} serve --listen ${new URL(served).host}`);
     say(`serving at ${served}`);
 
     const want = lock.artifacts.find((a) => a.key === 'demo/tools/hello-1.0.tar.gz')!;
