@@ -17,6 +17,19 @@ export interface Provider<F> {
   candidates(name: string): Promise<Candidate<F>[]>;
   /** Every Requires-Dist of the candidate (markers not yet evaluated) and its Provides-Extra. */
   dependencies(c: Candidate<F>): Promise<{ requires: Requirement[]; extras: string[] }>;
+  /**
+   * Why the newest version `wanted` accepts has no file for this target, or undefined when
+   * every such version has one. Without a version: the index lists no files at all.
+   */
+  unfit(name: string, wanted: (version: string) => boolean): Promise<Unfit | undefined>;
+}
+
+export interface Unfit {
+  version?: string;
+  /** How many versions of the project have no file for this target, this one included. */
+  versions: number;
+  /** The nearest files and why each was rejected, on one line. */
+  why: string;
 }
 
 export interface Pinned<F> {
@@ -112,6 +125,24 @@ export async function resolveRequirements<F>(
     }
   };
 
+  const noFile = async (need: Need, wanted: (v: string) => boolean): Promise<string> => {
+    const u = (await provider.unfit(need.name, wanted)) ?? (await provider.unfit(need.name, () => true));
+    const others = (u?.versions ?? 1) - 1;
+    const version = u?.version ? ` ${u.version}${others > 0 ? ` (nor of ${others} other version${others === 1 ? '' : 's'})` : ''}` : '';
+    return `no installable file of ${need.name}${version} for this target (asked by ${need.from})${u ? `: ${u.why}` : ''}`;
+  };
+  /** The clash, and why the newest version the requirements accept is out: no file for the target, or yanked. */
+  const noVersion = async (need: Need, needs: readonly Need[], all: readonly Candidate<F>[], wanted: (v: string) => boolean): Promise<string> => {
+    const versions = [...new Set(all.map((c) => c.version))].sort(rcompare).slice(0, 8);
+    const head = `no version of ${need.name} satisfies ${needs.map(describe).join(' and ')} (available: ${versions.join(', ')})`;
+    const u = await provider.unfit(need.name, wanted);
+    // admissible() takes every candidate `wanted` accepts unless it is yanked, so one found here was refused for that.
+    const yanked = all.find((c) => wanted(c.version));
+    if (u?.version && (!yanked || gt(u.version, yanked.version))) return `${head}; ${need.name} ${u.version} has no installable file for this target: ${u.why}`;
+    if (yanked) return `${head}; ${need.name} ${yanked.version} is yanked (only an == pin takes it, PEP 592)`;
+    return head;
+  };
+
   /**
    * Works through `queue` depth first. A dead end names the projects whose choices caused it;
    * a choice point whose project is not among them cannot help, so it passes the dead end up
@@ -149,14 +180,8 @@ export async function resolveRequirements<F>(
       const all = await provider.candidates(need.name);
       const cands = admissible(all, needs);
       if (cands.length === 0) {
-        const versions = [...new Set(all.map((c) => c.version))].sort(rcompare).slice(0, 8);
-        return fail(
-          depth,
-          all.length === 0
-            ? `no installable file of ${need.name} for this target (asked by ${need.from})`
-            : `no version of ${need.name} satisfies ${needs.map(describe).join(' and ')} (available: ${versions.join(', ')})`,
-          choosersOf(needs),
-        );
+        const wanted = (v: string): boolean => needs.every((n) => !n.specifier || contains(v, n.specifier, { prereleases: true }));
+        return fail(depth, all.length === 0 ? await noFile(need, wanted) : await noVersion(need, needs, all, wanted), choosersOf(needs));
       }
       const rest = queue.slice(i + 1);
       const culprits = choosersOf(needs);
