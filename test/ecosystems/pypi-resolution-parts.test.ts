@@ -6,7 +6,7 @@ import { evaluateMarker, parseMarker } from '../../src/ecosystems/pypi/markers.j
 import { parseRequirement } from '../../src/ecosystems/pypi/requirement.js';
 import { type Candidate, type Provider, resolveRequirements } from '../../src/ecosystems/pypi/resolver.js';
 import { contains } from '../../src/ecosystems/pypi/specifiers.js';
-import { listMisfits, misfitCheck } from '../../src/ecosystems/pypi/fit.js';
+import { fileCheck, listMisfits } from '../../src/ecosystems/pypi/fit.js';
 import type { IndexFile } from '../../src/ecosystems/pypi/index-client.js';
 import { type PythonTarget, describeTarget, markerEnvironment, supportedTags, wheelRank, wheelTags } from '../../src/ecosystems/pypi/tags.js';
 
@@ -132,7 +132,7 @@ test('PEP 440 specifiers match as packaging matches them', () => {
 const glibc217 = { platform: 'linux/amd64', python: '3.11' };
 const file = (filename: string, extra: Partial<IndexFile> = {}): IndexFile => ({ filename, url: `https://files.invalid/${filename}`, yanked: false, coreMetadata: false, ...extra });
 const why = (filename: string, t: PythonTarget = glibc217, extra: Partial<IndexFile> = {}, sdists: 'never' | 'fallback' = 'fallback', hashes?: Set<string>) =>
-  misfitCheck(t, sdists)(file(filename, extra), hashes)?.reason;
+  fileCheck(t, sdists).why(file(filename, extra), hashes)?.reason;
 
 test('a file that does not fit the target says why: Python, ABI, OS, architecture, libc, policy', () => {
   assert.equal(describeTarget(glibc217), 'linux/amd64 python 3.11 glibc-2.17', 'the default libc is named');
@@ -147,6 +147,9 @@ test('a file that does not fit the target says why: Python, ABI, OS, architectur
   assert.equal(why('native-1.0-cp311-cp311-macosx_11_0_arm64.whl'), 'is for macOS arm64');
   assert.equal(why('native-1.0-cp311-cp311-win_amd64.whl'), 'is for Windows amd64');
   assert.equal(why('native-1.0-cp311-cp311-manylinux_2_17_aarch64.whl'), 'is for Linux aarch64');
+  assert.equal(why('native-1.0-cp311-cp311-win32.whl', { platform: 'windows/amd64', python: '3.11' }), 'is for Windows x86');
+  assert.equal(why('native-1.0-cp311-cp311-macosx_14_0_arm64.whl', { platform: 'darwin/arm64', python: '3.11' }), "needs macOS >= 14.0 (airlock's darwin/arm64 target is macOS 11.0)");
+  assert.equal(why('native-1.0-cp311-cp311-macosx_11_0_x86_64.whl', { platform: 'darwin/arm64', python: '3.11' }), 'is for macOS x86_64');
   assert.equal(
     why('native-1.0-cp311-cp311-manylinux_2_28_x86_64.whl'),
     'needs glibc >= 2.28 (the target is glibc 2.17, the default — set target.libc: glibc-2.28)',
@@ -170,6 +173,10 @@ test('a file that does not fit the target says why: Python, ABI, OS, architectur
   assert.equal(why('native-1.0-py3-none-any.whl', glibc217, { sha256: 'a'.repeat(64) }, 'fallback', new Set(['b'.repeat(64)])), 'is not one of the --hash pins');
   assert.equal(why('native-1.0.tar.gz', glibc217, {}, 'never'), 'is an sdist and sdists: never (set pypi.sdists: fallback to take it)');
   assert.equal(why('native-1.0.tar.gz'), undefined);
+  const check = fileCheck(glibc217, 'never');
+  for (const f of ['native-1.0-cp311-cp311-manylinux_2_17_x86_64.whl', 'native-1.0-cp311-cp311-manylinux_2_28_x86_64.whl', 'native-1.0.tar.gz', 'native-1.0-py3-none-any.whl']) {
+    assert.equal(check.fits(file(f)), check.why(file(f)) === undefined, `${f}: fits and why agree`);
+  }
 });
 
 test('misfits are listed nearest first, at most three, on one line', () => {
@@ -180,7 +187,7 @@ test('misfits are listed nearest first, at most three, on one line', () => {
     'native-1.0.tar.gz',
     'native-1.0-cp312-cp312-manylinux_2_28_x86_64.whl',
     'native-1.0-cp311-cp311-manylinux_2_28_x86_64.whl',
-  ].map((filename) => misfitCheck(target, 'never')(file(filename))!);
+  ].map((filename) => fileCheck(target, 'never').why(file(filename))!);
   assert.equal(
     listMisfits(files),
     'native-1.0-cp311-cp311-manylinux_2_28_x86_64.whl needs glibc >= 2.28 (the target is glibc 2.17, the default — set target.libc: glibc-2.28); ' +

@@ -2,7 +2,7 @@ import { parseDistFilename } from './filename.js';
 import type { IndexFile } from './index-client.js';
 import type { PypiSection } from './schema.js';
 import { contains } from './specifiers.js';
-import { type PythonTarget, markerEnvironment, supportedTags, wheelMisfit } from './tags.js';
+import { type PythonTarget, markerEnvironment, supportedTags, wheelMisfit, wheelRank } from './tags.js';
 
 /** Why one file cannot serve a target; `distance` orders files by how near they came (lower is nearer). */
 export interface Misfit {
@@ -14,38 +14,45 @@ export interface Misfit {
 // After every wheel for the target's OS and architecture, before wheels for other machines.
 const SDIST_DISTANCE = 11.5;
 
+export interface FileCheck {
+  /** Whether the file can serve this target: the resolver asks this of every file, so it builds no reasons. */
+  fits(f: IndexFile, hashes?: ReadonlySet<string>): boolean;
+  /** Why not, undefined exactly when `fits`. */
+  why(f: IndexFile, hashes?: ReadonlySet<string>): Misfit | undefined;
+}
+
 /**
- * The one test of whether a file of a project can serve this target, returning why not:
- * its tags, Requires-Python, the project's `--hash` pins (when it has some) and the sdist
- * policy. Yanked files pass: PEP 592 depends on the requirement and is the resolver's.
+ * The one test of whether a file of a project can serve this target: its tags,
+ * Requires-Python, the project's `--hash` pins (when it has some) and the sdist policy.
+ * Yanked files pass: PEP 592 depends on the requirement and is the resolver's.
  */
-export function misfitCheck(t: PythonTarget, sdists: PypiSection['sdists']): (f: IndexFile, hashes?: ReadonlySet<string>) => Misfit | undefined {
+export function fileCheck(t: PythonTarget, sdists: PypiSection['sdists']): FileCheck {
   const ranks = new Map(supportedTags(t).map((tag, i) => [tag, i]));
   const python = markerEnvironment(t).python_full_version;
-  return (f, hashes) => {
-    const reasons: string[] = [];
-    let distance = 0;
-    if (parseDistFilename(f.filename)?.kind === 'sdist') {
-      if (sdists === 'never') {
-        reasons.push('is an sdist and sdists: never (set pypi.sdists: fallback to take it)');
-        distance += SDIST_DISTANCE;
-      }
-    } else {
-      const tags = wheelMisfit(f.filename, t, ranks);
-      if (tags) {
+  const sdist = (f: IndexFile): boolean => parseDistFilename(f.filename)?.kind === 'sdist';
+  const tagsFit = (f: IndexFile): boolean => (sdist(f) ? sdists !== 'never' : wheelRank(f.filename, ranks) !== undefined);
+  const pythonFits = (f: IndexFile): boolean => !f.requiresPython || contains(python, f.requiresPython, { prereleases: true });
+  const pinned = (f: IndexFile, hashes?: ReadonlySet<string>): boolean => !hashes || Boolean(f.sha256 && hashes.has(f.sha256));
+  return {
+    fits: (f, hashes) => tagsFit(f) && pythonFits(f) && pinned(f, hashes),
+    why: (f, hashes) => {
+      const reasons: string[] = [];
+      let distance = 0;
+      if (!tagsFit(f)) {
+        const tags = sdist(f) ? { reason: 'is an sdist and sdists: never (set pypi.sdists: fallback to take it)', distance: SDIST_DISTANCE } : wheelMisfit(f.filename, t, ranks)!;
         reasons.push(tags.reason);
         distance += tags.distance;
       }
-    }
-    if (f.requiresPython && !contains(python, f.requiresPython, { prereleases: true })) {
-      reasons.push(`requires Python ${f.requiresPython} (the target is ${python})`);
-      distance += 2;
-    }
-    if (hashes && !(f.sha256 && hashes.has(f.sha256))) {
-      reasons.push('is not one of the --hash pins');
-      distance += 1;
-    }
-    return reasons.length ? { filename: f.filename, reason: reasons.join(' and '), distance } : undefined;
+      if (!pythonFits(f)) {
+        reasons.push(`requires Python ${f.requiresPython} (the target is ${python})`);
+        distance += 2;
+      }
+      if (!pinned(f, hashes)) {
+        reasons.push('is not one of the --hash pins');
+        distance += 1;
+      }
+      return reasons.length ? { filename: f.filename, reason: reasons.join(' and '), distance } : undefined;
+    },
   };
 }
 

@@ -10,7 +10,7 @@ import type { LockedArtifact } from '../../manifest/lockfile.js';
 import type { ResolveContext } from '../ecosystem.js';
 import { parseCoreMetadata } from './core-metadata.js';
 import { parseDistFilename } from './filename.js';
-import { type Misfit, listMisfits, misfitCheck } from './fit.js';
+import { type FileCheck, type Misfit, fileCheck, listMisfits } from './fit.js';
 import { normalizeName } from './names.js';
 import { type IndexFile, IndexClient } from './index-client.js';
 import type { PypiFileMetadata } from './record.js';
@@ -38,7 +38,7 @@ interface Fetched {
 
 class IndexProvider implements Provider<IndexFile> {
   private readonly ranks: Map<string, number>;
-  private readonly misfit: ReturnType<typeof misfitCheck>;
+  private readonly check: FileCheck;
 
   constructor(
     private readonly index: IndexClient,
@@ -49,15 +49,14 @@ class IndexProvider implements Provider<IndexFile> {
     sdists: PypiSection['sdists'],
   ) {
     this.ranks = new Map(supportedTags(target).map((t, i) => [t, i]));
-    this.misfit = misfitCheck(target, sdists);
+    this.check = fileCheck(target, sdists);
   }
 
-  /** The project's files, each with its version and why it cannot serve this target (if it cannot). */
-  private async files(name: string): Promise<{ f: IndexFile; version: string; misfit: Misfit | undefined }[]> {
+  /** The project's distribution files, each with its version. */
+  private async files(name: string): Promise<{ f: IndexFile; version: string; kind: 'wheel' | 'sdist' }[]> {
     return (await this.index.files(name)).flatMap((f) => {
       const dist = parseDistFilename(f.filename);
-      if (!dist || dist.name !== name || !valid(dist.version)) return [];
-      return [{ f, version: dist.version, misfit: this.misfit(f, this.hashes.get(name)) }];
+      return dist && dist.name === name && valid(dist.version) ? [{ f, version: dist.version, kind: dist.kind }] : [];
     });
   }
 
@@ -67,9 +66,9 @@ class IndexProvider implements Provider<IndexFile> {
    */
   async candidates(name: string): Promise<Candidate<IndexFile>[]> {
     const best = new Map<string, { file: IndexFile; rank: number }>();
-    for (const { f, version, misfit } of await this.files(name)) {
-      if (misfit) continue;
-      const rank = parseDistFilename(f.filename)!.kind === 'wheel' ? wheelRank(f.filename, this.ranks)! : this.ranks.size + sdistRank(f.filename);
+    for (const { f, version, kind } of await this.files(name)) {
+      if (!this.check.fits(f, this.hashes.get(name))) continue;
+      const rank = kind === 'wheel' ? wheelRank(f.filename, this.ranks)! : this.ranks.size + sdistRank(f.filename);
       const prior = best.get(version);
       if (!prior || rank < prior.rank) best.set(version, { file: f, rank });
     }
@@ -83,7 +82,8 @@ class IndexProvider implements Provider<IndexFile> {
     if (files.length === 0) return { versions: 0, why: 'the index lists no files of it' };
     const misfits = new Map<string, Misfit[]>();
     const fitting = new Set<string>();
-    for (const { version, misfit } of files) {
+    for (const { f, version } of files) {
+      const misfit = this.check.why(f, this.hashes.get(name));
       if (misfit) misfits.set(version, [...(misfits.get(version) ?? []), misfit]);
       else fitting.add(version);
     }

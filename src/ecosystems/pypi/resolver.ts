@@ -105,8 +105,9 @@ export async function resolveRequirements<F>(
   constraints: readonly (Requirement & { from?: string })[] = [],
 ): Promise<Map<string, Pinned<F>>> {
   let steps = 0;
-  let deepest = { depth: -1, message: '' };
-  const fail = (depth: number, message: string, culprits: Set<string>): DeadEnd => {
+  // Explaining a dead end reads the project's files: done once, for the dead end reported.
+  let deepest: { depth: number; message?: () => Promise<string> } = { depth: -1 };
+  const fail = (depth: number, message: () => Promise<string>, culprits: Set<string>): DeadEnd => {
     if (depth >= deepest.depth) deepest = { depth, message };
     return { culprits };
   };
@@ -160,7 +161,7 @@ export async function resolveRequirements<F>(
         if (need.specifier && !contains(pin.candidate.version, need.specifier, { prereleases: true })) {
           return fail(
             depth,
-            `${need.name} ${pin.candidate.version} was chosen for ${pin.requiredBy.join(', ')}, but ${describe(need)} excludes it`,
+            async () => `${need.name} ${pin.candidate.version} was chosen for ${pin.requiredBy.join(', ')}, but ${describe(need)} excludes it`,
             new Set([need.name, ...choosersOf(needs)]),
           );
         }
@@ -181,7 +182,7 @@ export async function resolveRequirements<F>(
       const cands = admissible(all, needs);
       if (cands.length === 0) {
         const wanted = (v: string): boolean => needs.every((n) => !n.specifier || contains(v, n.specifier, { prereleases: true }));
-        return fail(depth, all.length === 0 ? await noFile(need, wanted) : await noVersion(need, needs, all, wanted), choosersOf(needs));
+        return fail(depth, () => (all.length === 0 ? noFile(need, wanted) : noVersion(need, needs, all, wanted)), choosersOf(needs));
       }
       const rest = queue.slice(i + 1);
       const culprits = choosersOf(needs);
@@ -202,7 +203,7 @@ export async function resolveRequirements<F>(
   const needs = new Map<string, Need[]>();
   for (const c of constraints.filter((r) => applies(r))) needs.set(c.name, [...(needs.get(c.name) ?? []), { ...c, from: c.from ?? 'constraint' }]);
   const done = await step({ pins: new Map(), needs }, roots_, 0);
-  if ('culprits' in done) throw new ResolutionError(deepest.message || 'the requirements cannot be satisfied together');
+  if ('culprits' in done) throw new ResolutionError(deepest.message ? await deepest.message() : 'the requirements cannot be satisfied together');
   const out = new Map<string, Pinned<F>>();
   for (const [name, pin] of done.pins) {
     const asked = done.needs.get(name) ?? [];

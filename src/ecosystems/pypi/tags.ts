@@ -13,7 +13,7 @@ export interface PythonTarget {
   libc?: string;
 }
 
-/** manylinux2014's floor: what most wheels on PyPI are built for, and what every supported distribution has. */
+/** The libc of a Linux target whose `target.libc` is not set: manylinux2014's glibc. */
 export const DEFAULT_LIBC = 'glibc-2.17';
 
 const LINUX_ARCH: Record<string, string> = { amd64: 'x86_64', arm64: 'aarch64', '386': 'i686', ppc64le: 'ppc64le', s390x: 's390x', arm: 'armv7l' };
