@@ -4,8 +4,11 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { evaluateMarker, parseMarker } from '../../src/ecosystems/pypi/markers.js';
 import { parseRequirement } from '../../src/ecosystems/pypi/requirement.js';
+import { type Candidate, type Provider, resolveRequirements } from '../../src/ecosystems/pypi/resolver.js';
 import { contains } from '../../src/ecosystems/pypi/specifiers.js';
-import { markerEnvironment, supportedTags, wheelRank, wheelTags } from '../../src/ecosystems/pypi/tags.js';
+import { fileCheck, listMisfits } from '../../src/ecosystems/pypi/fit.js';
+import type { IndexFile } from '../../src/ecosystems/pypi/index-client.js';
+import { type PythonTarget, describeTarget, markerEnvironment, supportedTags, wheelRank, wheelTags } from '../../src/ecosystems/pypi/tags.js';
 
 const fixture = async (name: string): Promise<string[]> =>
   (await readFile(fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url)), 'utf8')).trim().split('\n');
@@ -124,4 +127,90 @@ test('PEP 440 specifiers match as packaging matches them', () => {
   assert.equal(contains('2.0b1', '>=1.0', { prereleases: false }), false);
   assert.equal(contains('1.2.post1', '>1.2.post0', { prereleases: false }), true);
   assert.equal(contains('1.3.dev1', '>1.2.post0', { prereleases: false }), false);
+});
+
+const glibc217 = { platform: 'linux/amd64', python: '3.11' };
+const file = (filename: string, extra: Partial<IndexFile> = {}): IndexFile => ({ filename, url: `https://files.invalid/${filename}`, yanked: false, coreMetadata: false, ...extra });
+const why = (filename: string, t: PythonTarget = glibc217, extra: Partial<IndexFile> = {}, sdists: 'never' | 'fallback' = 'fallback', hashes?: Set<string>) =>
+  fileCheck(t, sdists).why(file(filename, extra), hashes)?.reason;
+
+test('a file that does not fit the target says why: Python, ABI, OS, architecture, libc, policy', () => {
+  assert.equal(describeTarget(glibc217), 'linux/amd64 python 3.11 glibc-2.17', 'the default libc is named');
+  assert.equal(describeTarget({ platform: 'darwin/arm64', python: '3.12' }), 'darwin/arm64 python 3.12');
+  assert.equal(why('native-1.0-cp311-cp311-manylinux_2_17_x86_64.whl'), undefined);
+  assert.equal(why('native-1.0-py3-none-any.whl'), undefined);
+  assert.equal(why('native-1.0-cp312-cp312-manylinux_2_17_x86_64.whl'), 'is for CPython 3.12');
+  assert.equal(why('native-1.0-cp312-abi3-manylinux_2_17_x86_64.whl'), 'needs CPython >= 3.12 (abi3)');
+  assert.equal(why('native-1.0-py2-none-any.whl'), 'is for Python 2');
+  assert.equal(why('native-1.0-pp310-pypy310_pp73-manylinux_2_17_x86_64.whl'), 'is for PyPy 3.10, not CPython');
+  assert.equal(why('native-1.0-cp311-cp311d-manylinux_2_17_x86_64.whl'), 'has ABI cp311d (the target takes cp311, abi3 or none)');
+  assert.equal(why('native-1.0-cp311-cp311-macosx_11_0_arm64.whl'), 'is for macOS arm64');
+  assert.equal(why('native-1.0-cp311-cp311-win_amd64.whl'), 'is for Windows amd64');
+  assert.equal(why('native-1.0-cp311-cp311-manylinux_2_17_aarch64.whl'), 'is for Linux aarch64');
+  assert.equal(why('native-1.0-cp311-cp311-win32.whl', { platform: 'windows/amd64', python: '3.11' }), 'is for Windows x86');
+  assert.equal(why('native-1.0-cp311-cp311-macosx_14_0_arm64.whl', { platform: 'darwin/arm64', python: '3.11' }), "needs macOS >= 14.0 (airlock's darwin/arm64 target is macOS 11.0)");
+  assert.equal(why('native-1.0-cp311-cp311-macosx_11_0_x86_64.whl', { platform: 'darwin/arm64', python: '3.11' }), 'is for macOS x86_64');
+  assert.equal(
+    why('native-1.0-cp311-cp311-manylinux_2_28_x86_64.whl'),
+    'needs glibc >= 2.28 (the target is glibc 2.17, the default — set target.libc: glibc-2.28)',
+  );
+  assert.equal(
+    why('native-1.0-cp311-cp311-manylinux_2_34_x86_64.whl', { ...glibc217, libc: 'glibc-2.28' }),
+    'needs glibc >= 2.34 (the target is glibc 2.28 — set target.libc: glibc-2.34)',
+  );
+  assert.equal(
+    why('native-1.0-cp311-cp311-musllinux_1_2_x86_64.whl'),
+    'is musllinux, needs musl >= 1.2 (the target is glibc 2.17, the default — set target.libc: musl-1.2)',
+  );
+  assert.equal(
+    why('native-1.0-cp311-cp311-manylinux2014_x86_64.whl', { ...glibc217, libc: 'musl-1.1' }),
+    'is manylinux, needs glibc >= 2.17 (the target is musl 1.1 — set target.libc: glibc-2.17)',
+  );
+  assert.equal(why('native-1.0-cp311-cp311-musllinux_1_2_x86_64.whl', { ...glibc217, libc: 'musl-1.1' }), 'needs musl >= 1.2 (the target is musl 1.1 — set target.libc: musl-1.2)');
+  assert.equal(why('native-1.0-cp312-cp312-macosx_11_0_arm64.whl'), 'is for macOS arm64 and is for CPython 3.12');
+  assert.equal(why('native-1.0-py3-none-any.whl', glibc217, { requiresPython: '>=3.12' }), 'requires Python >=3.12 (the target is 3.11.0)');
+  assert.equal(why('native-1.0-py3-none-any.whl', glibc217, { yanked: 'broken build' }), undefined, 'PEP 592 is the resolver\'s: it depends on the requirement');
+  assert.equal(why('native-1.0-py3-none-any.whl', glibc217, { sha256: 'a'.repeat(64) }, 'fallback', new Set(['b'.repeat(64)])), 'is not one of the --hash pins');
+  assert.equal(why('native-1.0.tar.gz', glibc217, {}, 'never'), 'is an sdist and sdists: never (set pypi.sdists: fallback to take it)');
+  assert.equal(why('native-1.0.tar.gz'), undefined);
+  const check = fileCheck(glibc217, 'never');
+  for (const f of ['native-1.0-cp311-cp311-manylinux_2_17_x86_64.whl', 'native-1.0-cp311-cp311-manylinux_2_28_x86_64.whl', 'native-1.0.tar.gz', 'native-1.0-py3-none-any.whl']) {
+    assert.equal(check.fits(file(f)), check.why(file(f)) === undefined, `${f}: fits and why agree`);
+  }
+});
+
+test('misfits are listed nearest first, at most three, on one line', () => {
+  const target = glibc217;
+  const files = [
+    'native-1.0-cp311-cp311-win_amd64.whl',
+    'native-1.0-cp311-cp311-macosx_11_0_arm64.whl',
+    'native-1.0.tar.gz',
+    'native-1.0-cp312-cp312-manylinux_2_28_x86_64.whl',
+    'native-1.0-cp311-cp311-manylinux_2_28_x86_64.whl',
+  ].map((filename) => fileCheck(target, 'never').why(file(filename))!);
+  assert.equal(
+    listMisfits(files),
+    'native-1.0-cp311-cp311-manylinux_2_28_x86_64.whl needs glibc >= 2.28 (the target is glibc 2.17, the default — set target.libc: glibc-2.28); ' +
+      'native-1.0-cp312-cp312-manylinux_2_28_x86_64.whl needs glibc >= 2.28 (the target is glibc 2.17, the default — set target.libc: glibc-2.28) and is for CPython 3.12; ' +
+      'native-1.0.tar.gz is an sdist and sdists: never (set pypi.sdists: fallback to take it); and 2 more',
+  );
+  assert.equal(listMisfits(files.slice(0, 2)), 'native-1.0-cp311-cp311-macosx_11_0_arm64.whl is for macOS arm64; native-1.0-cp311-cp311-win_amd64.whl is for Windows amd64');
+});
+
+test('a version refused only for being yanked is named as such', async () => {
+  const cands: Candidate<string>[] = [
+    { name: 'native', version: '2.0', file: 'native-2.0-py3-none-any.whl', yanked: true },
+    { name: 'native', version: '1.0', file: 'native-1.0-py3-none-any.whl', yanked: false },
+  ];
+  const provider: Provider<string> = {
+    candidates: async () => cands,
+    dependencies: async () => ({ requires: [], extras: [] }),
+    unfit: async () => undefined,
+  };
+  const env = markerEnvironment(glibc217);
+  await assert.rejects(
+    resolveRequirements([parseRequirement('native>=2')], env, provider),
+    (e: Error) => e.message === 'no version of native satisfies native>=2 from root (available: 2.0, 1.0); native 2.0 is yanked (only an == pin takes it, PEP 592)',
+  );
+  assert.equal((await resolveRequirements([parseRequirement('native==2.0')], env, provider)).get('native')?.candidate.version, '2.0');
 });

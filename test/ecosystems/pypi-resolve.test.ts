@@ -70,12 +70,44 @@ test('extras pull their dependencies; an impossible set explains which requireme
   );
   await assert.rejects(
     resolvePypi(pypiSectionSchema.parse({ index: index.url, requirements: ['future'] }), ctx),
-    /no installable file of future for this target \(asked by airlock\.yaml\)/,
+    /no installable file of future 1\.0 for this target \(asked by airlock\.yaml\): future-1\.0-py3-none-any\.whl requires Python >=3\.13 \(the target is 3\.11\.0\)$/,
   );
-  await assert.rejects(resolvePypi(pypiSectionSchema.parse({ index: index.url, requirements: ['nothing-here'] }), ctx), /no installable file of nothing-here/);
+  await assert.rejects(resolvePypi(pypiSectionSchema.parse({ index: index.url, requirements: ['nothing-here'] }), ctx), /no installable file of nothing-here for this target \(asked by airlock\.yaml\): the index lists no files of it$/);
   await assert.rejects(
     resolvePypi(pypiSectionSchema.parse({ index: index.url, requirements: ['app'] }), { ...ctx, target: { platforms: ['linux/amd64'], python: [] } }),
     /target\.python must list/,
+  );
+});
+
+test('no file fits: the error names the target, its libc, and the nearest files with the reason each was rejected', async (t) => {
+  const dir = await tempDir(t);
+  const wheels = await buildWheels(dir);
+  for (const tag of ['cp312-cp312-manylinux_2_28_x86_64', 'cp311-cp311-macosx_11_0_arm64', 'cp311-cp311-win_amd64', 'cp311-cp311-musllinux_1_2_x86_64']) makeWheel(wheels, 'native', '1.0', '', `--tag=${tag}`);
+  makeWheel(wheels, 'native', '1.0', '', '--sdist=2.2');
+  makeWheel(wheels, 'native', '0.9', '', '--tag=cp310-cp310-manylinux_2_17_x86_64');
+  makeWheel(wheels, 'lib', '3.0', '', '--tag=cp311-cp311-manylinux_2_17_aarch64');
+  const index = await startStaticIndex(t, wheels, join(dir, 'index'), { format: 'json', metadata: true });
+  const ctx = { ...(await context(t, dir)), target: { platforms: ['linux/amd64'], python: ['3.11'] } };
+  const message = async (o: Record<string, unknown>) => {
+    try {
+      await resolvePypi(pypiSectionSchema.parse({ index: index.url, ...o }), ctx);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    assert.fail('resolved');
+  };
+  const native = await message({ requirements: ['native'], sdists: 'never' });
+  assert.equal(
+    native,
+    'pypi (linux/amd64 python 3.11 glibc-2.17): no installable file of native 1.0 (nor of 1 other version) for this target (asked by airlock.yaml): ' +
+      'native-1.0-cp312-cp312-manylinux_2_28_x86_64.whl needs glibc >= 2.28 (the target is glibc 2.17, the default — set target.libc: glibc-2.28) and is for CPython 3.12; ' +
+      'native-1.0-cp311-cp311-musllinux_1_2_x86_64.whl is musllinux, needs musl >= 1.2 (the target is glibc 2.17, the default — set target.libc: musl-1.2); ' +
+      'native-1.0.tar.gz is an sdist and sdists: never (set pypi.sdists: fallback to take it); and 2 more',
+  );
+  assert.match(await message({ requirements: ['native<1'], sdists: 'never' }), /no installable file of native 0\.9 \(nor of 1 other version\) for this target \(asked by airlock\.yaml\): native-0\.9-cp310-cp310-manylinux_2_17_x86_64\.whl is for CPython 3\.10$/);
+  assert.equal(
+    await message({ requirements: ['lib>=3.0'] }),
+    'pypi (linux/amd64 python 3.11 glibc-2.17): no version of lib satisfies lib>=3.0 from airlock.yaml (available: 2.0, 1.0); lib 3.0 has no installable file for this target: lib-3.0-cp311-cp311-manylinux_2_17_aarch64.whl is for Linux aarch64',
   );
 });
 
@@ -99,7 +131,7 @@ test('requirement files: continuations, comments, -r, -c, --hash; errors name fi
   ]);
 
   await writeFile(join(dir, 'sub', 'more.txt'), `armhelper --hash=sha256:${'0'.repeat(64)}\n`);
-  await assert.rejects(resolvePypi(section, ctx), /no installable file of armhelper for this target \(asked by .*more\.txt:1\)/);
+  await assert.rejects(resolvePypi(section, ctx), /no installable file of armhelper 1\.0 for this target \(asked by .*more\.txt:1\): armhelper-1\.0-py3-none-any\.whl is not one of the --hash pins$/);
   const bad = async (text: string, pattern: RegExp) => {
     await writeFile(join(dir, 'bad.txt'), text);
     await assert.rejects(resolvePypi(pypiSectionSchema.parse({ index: index.url, requirementFiles: ['bad.txt'] }), ctx), pattern);

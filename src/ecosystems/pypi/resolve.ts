@@ -10,18 +10,19 @@ import type { LockedArtifact } from '../../manifest/lockfile.js';
 import type { ResolveContext } from '../ecosystem.js';
 import { parseCoreMetadata } from './core-metadata.js';
 import { parseDistFilename } from './filename.js';
+import { type FileCheck, type Misfit, fileCheck, listMisfits } from './fit.js';
 import { normalizeName } from './names.js';
 import { type IndexFile, IndexClient } from './index-client.js';
 import type { PypiFileMetadata } from './record.js';
 import { type Requirement, parseRequirement } from './requirement.js';
-import { type Candidate, type Pinned, type Provider, ResolutionError, resolveRequirements } from './resolver.js';
+import { type Candidate, type Pinned, type Provider, ResolutionError, type Unfit, resolveRequirements } from './resolver.js';
 import { type PinnedDist, type PinnedFile, readPythonLockfile } from './lockfiles.js';
 import { type Marker, type MarkerEnvironment, MarkerError, evaluateMarker } from './markers.js';
 import { readRequirementsFile } from './requirements-file.js';
 import { readSdistMetadata, readZipSdistMetadata } from './sdist-metadata.js';
 import { contains } from './specifiers.js';
 import type { PypiSection } from './schema.js';
-import { type PythonTarget, markerEnvironment, supportedTags, wheelRank } from './tags.js';
+import { type PythonTarget, describeTarget, markerEnvironment, supportedTags, wheelRank } from './tags.js';
 import { type RangeReader, ZIP_TAIL, readWheelMetadata } from './wheel-metadata.js';
 
 /** Core metadata of one file, fetched once per run whatever the number of targets. */
@@ -37,16 +38,26 @@ interface Fetched {
 
 class IndexProvider implements Provider<IndexFile> {
   private readonly ranks: Map<string, number>;
+  private readonly check: FileCheck;
 
   constructor(
     private readonly index: IndexClient,
-    private readonly target: PythonTarget,
+    target: PythonTarget,
     private readonly metadata: (f: IndexFile, c: Candidate<IndexFile>) => Promise<Fetched>,
     /** `--hash` pins from requirements files: only these files may be chosen for the project. */
     private readonly hashes: ReadonlyMap<string, ReadonlySet<string>>,
-    private readonly sdists: PypiSection['sdists'],
+    sdists: PypiSection['sdists'],
   ) {
     this.ranks = new Map(supportedTags(target).map((t, i) => [t, i]));
+    this.check = fileCheck(target, sdists);
+  }
+
+  /** The project's distribution files, each with its version. */
+  private async files(name: string): Promise<{ f: IndexFile; version: string; kind: 'wheel' | 'sdist' }[]> {
+    return (await this.index.files(name)).flatMap((f) => {
+      const dist = parseDistFilename(f.filename);
+      return dist && dist.name === name && valid(dist.version) ? [{ f, version: dist.version, kind: dist.kind }] : [];
+    });
   }
 
   /**
@@ -55,22 +66,30 @@ class IndexProvider implements Provider<IndexFile> {
    */
   async candidates(name: string): Promise<Candidate<IndexFile>[]> {
     const best = new Map<string, { file: IndexFile; rank: number }>();
-    const python = markerEnvironment(this.target).python_full_version;
-    for (const f of await this.index.files(name)) {
-      const dist = parseDistFilename(f.filename);
-      if (!dist || dist.name !== name || !valid(dist.version)) continue;
-      const pinned = this.hashes.get(name);
-      if (pinned && !(f.sha256 && pinned.has(f.sha256))) continue;
-      if (f.requiresPython && !contains(python, f.requiresPython, { prereleases: true })) continue;
-      const rank =
-        dist.kind === 'wheel' ? wheelRank(f.filename, this.ranks) : this.sdists === 'never' ? undefined : this.ranks.size + sdistRank(f.filename);
-      if (rank === undefined) continue;
-      const prior = best.get(dist.version);
-      if (!prior || rank < prior.rank) best.set(dist.version, { file: f, rank });
+    for (const { f, version, kind } of await this.files(name)) {
+      if (!this.check.fits(f, this.hashes.get(name))) continue;
+      const rank = kind === 'wheel' ? wheelRank(f.filename, this.ranks)! : this.ranks.size + sdistRank(f.filename);
+      const prior = best.get(version);
+      if (!prior || rank < prior.rank) best.set(version, { file: f, rank });
     }
     return [...best.entries()]
       .sort(([a], [b]) => rcompare(a, b))
       .map(([version, { file }]) => ({ name, version, file, yanked: file.yanked !== false }));
+  }
+
+  async unfit(name: string, wanted: (version: string) => boolean): Promise<Unfit | undefined> {
+    const files = await this.files(name);
+    if (files.length === 0) return { versions: 0, why: 'the index lists no files of it' };
+    const misfits = new Map<string, Misfit[]>();
+    const fitting = new Set<string>();
+    for (const { f, version } of files) {
+      const misfit = this.check.why(f, this.hashes.get(name));
+      if (misfit) misfits.set(version, [...(misfits.get(version) ?? []), misfit]);
+      else fitting.add(version);
+    }
+    const unfit = [...misfits.keys()].filter((v) => !fitting.has(v)).sort(rcompare);
+    const version = unfit.find(wanted);
+    return version === undefined ? undefined : { version, versions: unfit.length, why: listMisfits(misfits.get(version)!) };
   }
 
   async dependencies(c: Candidate<IndexFile>): Promise<{ requires: Requirement[]; extras: string[] }> {
@@ -173,7 +192,8 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
       try {
         pins = await resolveRequirements(roots, markerEnvironment(target), new IndexProvider(index, target, metadataOf, hashes, section.sdists), constraints);
       } catch (e) {
-        if (e instanceof ResolutionError) throw new AirlockError('CONFLICT', `pypi (${label}): ${e.message}`);
+        // The effective libc too, default or not: a wheel's fit often turns on it.
+        if (e instanceof ResolutionError) throw new AirlockError('CONFLICT', `pypi (${describeTarget(target)}): ${e.message}`);
         throw e;
       }
     }

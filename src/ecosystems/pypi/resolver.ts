@@ -17,6 +17,19 @@ export interface Provider<F> {
   candidates(name: string): Promise<Candidate<F>[]>;
   /** Every Requires-Dist of the candidate (markers not yet evaluated) and its Provides-Extra. */
   dependencies(c: Candidate<F>): Promise<{ requires: Requirement[]; extras: string[] }>;
+  /**
+   * Why the newest version `wanted` accepts has no file for this target, or undefined when
+   * every such version has one. Without a version: the index lists no files at all.
+   */
+  unfit(name: string, wanted: (version: string) => boolean): Promise<Unfit | undefined>;
+}
+
+export interface Unfit {
+  version?: string;
+  /** How many versions of the project have no file for this target, this one included. */
+  versions: number;
+  /** The nearest files and why each was rejected, on one line. */
+  why: string;
 }
 
 export interface Pinned<F> {
@@ -92,8 +105,9 @@ export async function resolveRequirements<F>(
   constraints: readonly (Requirement & { from?: string })[] = [],
 ): Promise<Map<string, Pinned<F>>> {
   let steps = 0;
-  let deepest = { depth: -1, message: '' };
-  const fail = (depth: number, message: string, culprits: Set<string>): DeadEnd => {
+  // Explaining a dead end reads the project's files: done once, for the dead end reported.
+  let deepest: { depth: number; message?: () => Promise<string> } = { depth: -1 };
+  const fail = (depth: number, message: () => Promise<string>, culprits: Set<string>): DeadEnd => {
     if (depth >= deepest.depth) deepest = { depth, message };
     return { culprits };
   };
@@ -110,6 +124,24 @@ export async function resolveRequirements<F>(
       if (e instanceof MarkerError) throw new ResolutionError(`${from}: ${e.message}`);
       throw e;
     }
+  };
+
+  const noFile = async (need: Need, wanted: (v: string) => boolean): Promise<string> => {
+    const u = (await provider.unfit(need.name, wanted)) ?? (await provider.unfit(need.name, () => true));
+    const others = (u?.versions ?? 1) - 1;
+    const version = u?.version ? ` ${u.version}${others > 0 ? ` (nor of ${others} other version${others === 1 ? '' : 's'})` : ''}` : '';
+    return `no installable file of ${need.name}${version} for this target (asked by ${need.from})${u ? `: ${u.why}` : ''}`;
+  };
+  /** The clash, and why the newest version the requirements accept is out: no file for the target, or yanked. */
+  const noVersion = async (need: Need, needs: readonly Need[], all: readonly Candidate<F>[], wanted: (v: string) => boolean): Promise<string> => {
+    const versions = [...new Set(all.map((c) => c.version))].sort(rcompare).slice(0, 8);
+    const head = `no version of ${need.name} satisfies ${needs.map(describe).join(' and ')} (available: ${versions.join(', ')})`;
+    const u = await provider.unfit(need.name, wanted);
+    // admissible() takes every candidate `wanted` accepts unless it is yanked, so one found here was refused for that.
+    const yanked = all.find((c) => wanted(c.version));
+    if (u?.version && (!yanked || gt(u.version, yanked.version))) return `${head}; ${need.name} ${u.version} has no installable file for this target: ${u.why}`;
+    if (yanked) return `${head}; ${need.name} ${yanked.version} is yanked (only an == pin takes it, PEP 592)`;
+    return head;
   };
 
   /**
@@ -129,7 +161,7 @@ export async function resolveRequirements<F>(
         if (need.specifier && !contains(pin.candidate.version, need.specifier, { prereleases: true })) {
           return fail(
             depth,
-            `${need.name} ${pin.candidate.version} was chosen for ${pin.requiredBy.join(', ')}, but ${describe(need)} excludes it`,
+            async () => `${need.name} ${pin.candidate.version} was chosen for ${pin.requiredBy.join(', ')}, but ${describe(need)} excludes it`,
             new Set([need.name, ...choosersOf(needs)]),
           );
         }
@@ -149,14 +181,8 @@ export async function resolveRequirements<F>(
       const all = await provider.candidates(need.name);
       const cands = admissible(all, needs);
       if (cands.length === 0) {
-        const versions = [...new Set(all.map((c) => c.version))].sort(rcompare).slice(0, 8);
-        return fail(
-          depth,
-          all.length === 0
-            ? `no installable file of ${need.name} for this target (asked by ${need.from})`
-            : `no version of ${need.name} satisfies ${needs.map(describe).join(' and ')} (available: ${versions.join(', ')})`,
-          choosersOf(needs),
-        );
+        const wanted = (v: string): boolean => needs.every((n) => !n.specifier || contains(v, n.specifier, { prereleases: true }));
+        return fail(depth, () => (all.length === 0 ? noFile(need, wanted) : noVersion(need, needs, all, wanted)), choosersOf(needs));
       }
       const rest = queue.slice(i + 1);
       const culprits = choosersOf(needs);
@@ -177,7 +203,7 @@ export async function resolveRequirements<F>(
   const needs = new Map<string, Need[]>();
   for (const c of constraints.filter((r) => applies(r))) needs.set(c.name, [...(needs.get(c.name) ?? []), { ...c, from: c.from ?? 'constraint' }]);
   const done = await step({ pins: new Map(), needs }, roots_, 0);
-  if ('culprits' in done) throw new ResolutionError(deepest.message || 'the requirements cannot be satisfied together');
+  if ('culprits' in done) throw new ResolutionError(deepest.message ? await deepest.message() : 'the requirements cannot be satisfied together');
   const out = new Map<string, Pinned<F>>();
   for (const [name, pin] of done.pins) {
     const asked = done.needs.get(name) ?? [];
