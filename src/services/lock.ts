@@ -6,8 +6,9 @@ import { AirlockError, describeError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fsutil.js';
 import type { ResolveContext } from '../ecosystems/ecosystem.js';
 import { ECOSYSTEMS } from '../ecosystems/registry.js';
-import { type ExcludedArtifact, type Lockfile, LOCK_VERSION, parseLock, serializeLock } from '../manifest/lockfile.js';
+import { type ExcludedArtifact, type LockedArtifact, type Lockfile, LOCK_VERSION, parseLock, serializeLock } from '../manifest/lockfile.js';
 import { type Manifest, loadManifest } from '../manifest/manifest.js';
+import { pushAll } from '../core/arrays.js';
 
 /** Each ecosystem's airlock.yaml key and schema, for the manifest parser. */
 export function manifestSections(): ReadonlyMap<string, z.ZodType> {
@@ -30,13 +31,13 @@ export function readManifest(path: string): Promise<Manifest> {
  */
 export async function lockManifest(manifest: Manifest, ctx: Omit<ResolveContext, 'target'>, paths?: { manifest: string; lock: string }): Promise<Lockfile> {
   return ctx.store.withWriteLock('lock', async () => {
-    const artifacts = [];
+    const artifacts: LockedArtifact[] = [];
     const excluded: ExcludedArtifact[] = [];
     for (const { manifest: m } of ECOSYSTEMS) {
       const section = m && manifest.sections[m.key];
       if (!m || section === undefined) continue;
       const settings = m.settings ? manifest.sections[m.settings.key] : undefined;
-      artifacts.push(...(await m.resolve(section, { ...ctx, target: manifest.target, exclude: (e) => excluded.push(e) }, settings)));
+      pushAll(artifacts, await m.resolve(section, { ...ctx, target: manifest.target, exclude: (e) => excluded.push(e) }, settings));
     }
     const stamp = paths && { file: relative(dirname(resolve(paths.lock)), resolve(paths.manifest)), digest: manifest.digest };
     return { lockVersion: LOCK_VERSION, name: manifest.name, target: manifest.target, ...(stamp ? { manifest: stamp } : {}), artifacts, ...(excluded.length ? { excluded } : {}) };

@@ -1,5 +1,6 @@
 import { AirlockError } from '../../core/errors.js';
 import { parseYamlInput } from './inputs.js';
+import { pushAll } from '../../core/arrays.js';
 
 /** What a conda environment.yml asks for: its channels and its conda dependencies. */
 export interface EnvironmentFile {
@@ -20,13 +21,13 @@ export function parseEnvironmentFile(text: string, file: string): EnvironmentFil
   for (const c of Array.isArray(d.channels) ? d.channels : []) {
     if (typeof c !== 'string') throw new AirlockError('CONFIG_INVALID', `${file}: channels: ${JSON.stringify(c)} is not a channel name or URL`);
     if (c === 'nodefaults') continue;
-    channels.push(...(c === 'defaults' ? DEFAULTS : [c]));
+    pushAll(channels, c === 'defaults' ? DEFAULTS : [c]);
   }
   const specs: string[] = [];
   const pip: string[] = [];
   for (const dep of d.dependencies) {
     if (typeof dep === 'string') specs.push(dep);
-    else if (dep && typeof dep === 'object' && Array.isArray((dep as { pip?: unknown }).pip)) pip.push(...((dep as { pip: unknown[] }).pip.map(String)));
+    else if (dep && typeof dep === 'object' && Array.isArray((dep as { pip?: unknown }).pip)) pushAll(pip, (dep as { pip: unknown[] }).pip.map(String));
     else throw new AirlockError('CONFIG_INVALID', `${file}: dependencies: ${JSON.stringify(dep)} is neither a match spec nor a pip: list`);
   }
   return { channels, specs, pip };

@@ -16,6 +16,7 @@ import { escapedName, tarballFile } from './names.js';
 import { fitsPlatform, npmPlatforms } from './platform.js';
 import { type NpmVersionMetadata, readNpmMetadata } from './record.js';
 import type { NpmSection } from './schema.js';
+import { pushAll } from '../../core/arrays.js';
 
 /** Packuments and tarballs at once: enough to hide each request's round trip, few enough for one registry. */
 const CONCURRENCY = 8;
@@ -57,7 +58,7 @@ export async function resolveNpm(section: NpmSection, ctx: ResolveContext): Prom
   const leaveOut = (p: LockedPackage, reason: string) => {
     const key = `${p.name}@${p.version}`;
     const l = left.get(key) ?? { pkg: p, reason, dependents: [] };
-    l.dependents.push(...p.dependents);
+    pushAll(l.dependents, p.dependents);
     left.set(key, l);
   };
   const nativeBuilds = new Set<string>();
@@ -82,7 +83,7 @@ export async function resolveNpm(section: NpmSection, ctx: ResolveContext): Prom
       const w = chosen.get(key) ?? { pkg: p, targets: new Set<string>(), dependents: [] };
       w.pkg = p;
       for (const t of targets) w.targets.add(t);
-      w.dependents.push(...p.dependents);
+      pushAll(w.dependents, p.dependents);
       chosen.set(key, w);
     }
   }

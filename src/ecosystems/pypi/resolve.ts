@@ -24,6 +24,7 @@ import { contains } from './specifiers.js';
 import type { PypiSection } from './schema.js';
 import { type PythonTarget, describeTarget, markerEnvironment, supportedTags, wheelRank } from './tags.js';
 import { type RangeReader, ZIP_TAIL, readWheelMetadata } from './wheel-metadata.js';
+import { pushAll } from '../../core/arrays.js';
 
 /** Core metadata of one file, fetched once per run whatever the number of targets. */
 interface Fetched {
@@ -126,7 +127,7 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
       roots.push({ ...r.requirement, from: r.origin });
       if (r.sha256.length) hashes.set(r.requirement.name, new Set([...(hashes.get(r.requirement.name) ?? []), ...r.sha256]));
     }
-    constraints.push(...parsed.constraints.map((c) => ({ ...c.requirement, from: c.origin })));
+    pushAll(constraints, parsed.constraints.map((c) => ({ ...c.requirement, from: c.origin })));
   }
   const fetched = new Map<string, Promise<Fetched>>();
   const download = async (url: string, label: string, digest?: string): Promise<BlobInfo> => {
@@ -182,7 +183,7 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
   };
 
   const pinned: PinnedDist[] = [];
-  for (const f of section.lockfiles) pinned.push(...(await readPythonLockfile(resolvePath(ctx.manifestDir, f))));
+  for (const f of section.lockfiles) pushAll(pinned, await readPythonLockfile(resolvePath(ctx.manifestDir, f)));
 
   const chosen: Chosen = new Map();
   for (const target of targetsOf(ctx)) {
