@@ -56,3 +56,9 @@ test('errors quote at most an 80-character prefix of any value: unknown keys at 
     });
   }
 });
+
+test('files: a file:, ftp:, data: or gopher: URL is CONFIG_INVALID naming its line', () => {
+  for (const url of ['file:///etc/passwd', 'ftp://example.org/a', 'data:text/plain,hi', 'gopher://example.org/a']) {
+    configInvalid(() => parse(`name: x\nfiles:\n  - url: https://example.org/a\n  - url: ${url}\n`), /^airlock\.yaml:4: files\.1\.url: expected an http:\/\/ or https:\/\/ URL$/);
+  }
+});
