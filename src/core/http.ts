@@ -58,6 +58,18 @@ class Transient extends Error {
   }
 }
 
+/**
+ * Why a request failed for good: what undici refuses before sending (a scheme other than
+ * http or https, a malformed argument) or no URL at all fails the same way on every attempt.
+ * 4xx answers are decided where the status is read. Undefined for anything else.
+ */
+function cannotSucceed(e: unknown): string | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (code === 'UND_ERR_INVALID_ARG') return /protocol/i.test((e as Error).message) ? 'only http:// and https:// URLs can be fetched' : describeError(e);
+  if (code === 'ERR_INVALID_URL') return 'not a valid URL';
+  return undefined;
+}
+
 function retryAfter(h: string | string[] | undefined): number | undefined {
   const v = Number(Array.isArray(h) ? h[0] : h);
   return Number.isFinite(v) && v >= 0 ? Math.min(v, 60) * 1000 : undefined;
@@ -110,6 +122,8 @@ export class HttpClient {
         return await attempt();
       } catch (e) {
         if (e instanceof AirlockError) throw e;
+        const permanent = cannotSucceed(e);
+        if (permanent) throw new AirlockError('HTTP_ERROR', `${label}: ${url}: ${permanent}`);
         last = e instanceof Transient ? e.message : describeError(e);
         if (i === this.retries) break;
         const wait = e instanceof Transient && e.retryAfterMs !== undefined ? e.retryAfterMs : this.backoffMs * 2 ** i * (0.5 + Math.random());

@@ -78,12 +78,16 @@ export function parseTrustPolicy(text: string, file: string): TrustPolicy {
   };
 }
 
+/** How far ahead of this clock a statement's time may be: machines on either side of the gap drift apart a little. */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
 export type Verdict = { ok: true; counted: Partial<Record<Role, string[]>>; signedAt?: string } | { ok: false; reasons: string[] };
 
 /**
  * Whether a bundle's custody satisfies the policy: each required role reaches its threshold
  * with distinct, known, unrevoked keys; with separateDuties no key counts in two roles; and
- * the origin signed it within maxAge. Every shortfall is named.
+ * the origin signed it within maxAge. A statement dated beyond the clock-skew allowance is
+ * refused, so a future date cannot make a bundle look younger than it is. Every shortfall is named.
  */
 export function evaluateCustody(policy: TrustPolicy, sigs: readonly ExaminedSignature[], now: Date): Verdict {
   const nameOf = new Map(Object.entries(policy.keys).map(([name, k]) => [k.keyId, name]));
@@ -93,6 +97,9 @@ export function evaluateCustody(policy: TrustPolicy, sigs: readonly ExaminedSign
     if (s.status === 'bad-signature') reasons.push(`custody line ${s.line}: the signature does not verify (edited or forged)`);
     if (s.status === 'not-a-statement') reasons.push(`custody line ${s.line}: not an airlock custody statement`);
     if (s.status === 'other-bundle') reasons.push(`custody line ${s.line}: ${s.role} signature by ${nameOf.get(s.keyId!) ?? s.keyId!.slice(0, 12)} is for another bundle`);
+    if (s.status === 'valid' && Date.parse(s.time!) > now.getTime() + CLOCK_SKEW_MS) {
+      reasons.push(`custody line ${s.line}: ${s.role} signature by ${nameOf.get(s.keyId!) ?? s.keyId!.slice(0, 12)} is dated ${s.time}, later than now plus the 5-minute clock-skew allowance (now ${now.toISOString()})`);
+    }
   }
   const counted: Partial<Record<Role, string[]>> = {};
   const rolesOfKey = new Map<string, Set<Role>>();

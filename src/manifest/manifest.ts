@@ -1,4 +1,5 @@
-import { type Document, LineCounter, isMap, isScalar, parseDocument } from 'yaml';
+import { stat } from 'node:fs/promises';
+import { type Alias, type Document, LineCounter, isMap, isScalar, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { type Digest, digestOf } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
@@ -16,6 +17,19 @@ export interface Manifest {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
+/** Far beyond any real manifest; a bigger file is a mistake or an attack, and is refused before it is read. */
+const MAX_MANIFEST_BYTES = 16 << 20;
+/**
+ * How many alias expansions toJS allows: aliases that expand exponentially (billion laughs)
+ * reach it quickly, while a manifest sharing a few anchors stays far below.
+ */
+const MAX_ALIAS_COUNT = 100;
+/** How much of any value an error quotes: enough to recognise it, never a whole pasted blob. */
+const QUOTE = 80;
+
+const clip = (s: string): string => (s.length > QUOTE ? `${s.slice(0, QUOTE)}…` : s);
+const tooBig = (file: string, bytes: number) => new AirlockError('CONFIG_INVALID', `${file}: ${bytes} bytes, more than the 16 MiB a manifest may be`);
+
 class Located {
   constructor(
     private readonly doc: Document,
@@ -25,6 +39,23 @@ class Located {
 
   /** `file:LINE: field: message`, the line of the key the path names (or the deepest node it reaches). */
   error(path: (string | number)[], message: string): AirlockError {
+    return new AirlockError('CONFIG_INVALID', `${this.file}:${this.lineOf(path)}: ${path.length ? `${path.map((p) => clip(String(p))).join('.')}: ` : ''}${message}`);
+  }
+
+  /** The line of the first alias (`*name`) the document has that `pick` chooses, else 1. */
+  aliasLine(pick: (alias: Alias) => boolean): number {
+    let line = 1;
+    visit(this.doc, {
+      Alias: (_key, node) => {
+        if (!pick(node)) return undefined;
+        line = this.lines.linePos(node.range?.[0] ?? 0).line;
+        return visit.BREAK;
+      },
+    });
+    return line;
+  }
+
+  private lineOf(path: (string | number)[]): number {
     let line = 1;
     for (let n = path.length; n >= 0; n--) {
       const range = this.rangeOf(path.slice(0, n));
@@ -33,8 +64,7 @@ class Located {
         break;
       }
     }
-    const field = path.length ? `${path.join('.')}: ` : '';
-    return new AirlockError('CONFIG_INVALID', `${this.file}:${line}: ${field}${message}`);
+    return line;
   }
 
   /** A mapping entry is reported at its key, which may sit on a line above a block value. */
@@ -51,16 +81,18 @@ class Located {
 
 /** Parses airlock.yaml; `sections` maps each ecosystem's key to its schema. */
 export function parseManifest(text: string, file: string, sections: ReadonlyMap<string, z.ZodType>): Manifest {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_MANIFEST_BYTES) throw tooBig(file, bytes);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const loc = new Located(doc, lines, file);
   const yamlError = doc.errors[0];
   if (yamlError) {
     const line = lines.linePos(yamlError.pos[0]).line;
-    throw new AirlockError('CONFIG_INVALID', `${file}:${line}: YAML: ${yamlError.message.split('\n')[0]}`);
+    throw new AirlockError('CONFIG_INVALID', `${file}:${line}: YAML: ${clip(yamlError.message.split('\n')[0]!)}`);
   }
   if (!isMap(doc.contents)) throw loc.error([], 'expected a mapping with name, target and ecosystem sections');
-  const raw = doc.toJS() as Record<string, unknown>;
+  const raw = toJS(doc, loc, file);
   const allowed = ['name', 'target', ...sections.keys()];
   for (const key of Object.keys(raw)) {
     if (!allowed.includes(key)) throw loc.error([key], `unknown key (allowed: ${allowed.join(', ')})`);
@@ -80,6 +112,21 @@ export function parseManifest(text: string, file: string, sections: ReadonlyMap<
   return { name: raw.name, target: target.data, sections: out, digest: digestOf(text) };
 }
 
+/**
+ * The document as plain values. The yaml library refuses aliases that expand too far and
+ * aliases to anchors not (yet) defined by throwing; both are the file's fault, so they are
+ * reported at the line of the alias.
+ */
+function toJS(doc: Document, loc: Located, file: string): Record<string, unknown> {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as Record<string, unknown>;
+  } catch (e) {
+    if (!(e instanceof ReferenceError)) throw e;
+    if (/unresolved alias/i.test(e.message)) throw new AirlockError('CONFIG_INVALID', `${file}:${loc.aliasLine((a) => a.resolve(doc) === undefined)}: YAML: an alias names an anchor not defined before it`);
+    throw new AirlockError('CONFIG_INVALID', `${file}:${loc.aliasLine(() => true)}: YAML: aliases expand to too many nodes (more than ${MAX_ALIAS_COUNT}: anchors nested too deep, or a resource exhaustion attack)`);
+  }
+}
+
 function fromZod(loc: Located, prefix: (string | number)[], err: z.ZodError): AirlockError {
   const issue = err.issues[0]!;
   const path = [...prefix, ...(issue.path as (string | number)[])];
@@ -90,5 +137,7 @@ function fromZod(loc: Located, prefix: (string | number)[], err: z.ZodError): Ai
 }
 
 export async function loadManifest(path: string, sections: ReadonlyMap<string, z.ZodType>): Promise<Manifest> {
+  const size = (await stat(path).catch(() => undefined))?.size ?? 0;
+  if (size > MAX_MANIFEST_BYTES) throw tooBig(path, size);
   return parseManifest(await readConfigText(path), path, sections);
 }

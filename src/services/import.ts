@@ -3,6 +3,7 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { type ArtifactRecord, artifactLabel } from '../core/artifact.js';
 import { type Digest, HashingStream, hexOf } from '../core/digest.js';
 import { AirlockError, describeError, isAirlockError } from '../core/errors.js';
 import { crashPoint } from '../core/faults.js';
@@ -155,8 +156,9 @@ async function importVolume(store: Store, file: string, reporter: Reporter, opts
   const m = info.manifest;
   const base = { file, bundleId: info.bundleId, name: m.name, volume: info.volume, volumes: m.volumes, added: 0, existing: 0 };
   if (sink.skipReason === 'imported') {
-    await store.meta.recordImport({ bundleId: info.bundleId, source: file, volumes: [info.volume], outcome: 'unchanged' });
-    return { ...base, outcome: 'unchanged', missing: [] };
+    const restored = await restoreRemoved(store, info, reporter);
+    await store.meta.recordImport({ bundleId: info.bundleId, source: file, volumes: [info.volume], outcome: 'unchanged', artifactsAdded: restored });
+    return { ...base, outcome: 'unchanged', added: restored, missing: [] };
   }
   if (sink.skipReason === undefined) {
     await store.meta.stageVolume(
@@ -204,6 +206,28 @@ async function importVolume(store: Store, file: string, reporter: Reporter, opts
     detail: { file, sequence: m.sequence, creator: m.creator, added: res.added, existing: res.existing },
   });
   return { ...base, outcome: 'imported', missing: [], ...res };
+}
+
+/**
+ * An imported bundle imported again registers anew what was deleted from it since (an admin
+ * removing an image): the bundle was accepted once and its blobs stayed in the store, only
+ * the rows went. Returns how many came back.
+ */
+async function restoreRemoved(store: Store, info: VolumeInfo, reporter: Reporter): Promise<number> {
+  const gone: ArtifactRecord[] = [];
+  for (const a of info.manifest.artifacts) if (!(await store.meta.getArtifact(a.ecosystem, a.key))) gone.push(a);
+  if (gone.length === 0) return 0;
+  for (const a of gone) {
+    for (const b of a.blobs) {
+      if (!(await store.blobs.stat(b.digest))) {
+        throw new AirlockError('STORE_CORRUPT', `bundle ${info.manifest.name}: ${artifactLabel(a)} was deleted and its blob ${b.digest} is no longer in the store`, { hint: 'airlock verify lists what the store is missing' });
+      }
+    }
+  }
+  await store.meta.putArtifacts(gone, info.bundleId);
+  await audit(store, { actor: localActor(), action: 'import', subject: `${info.manifest.name} ${info.bundleId}`, outcome: 'restored', detail: { artifacts: gone.map(artifactLabel) } });
+  reporter.info(`bundle ${info.manifest.name}: ${gone.length} deleted artifact(s) registered again`);
+  return gone.length;
 }
 
 /**

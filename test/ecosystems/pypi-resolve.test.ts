@@ -137,7 +137,7 @@ test('requirement files: continuations, comments, -r, -c, --hash; errors name fi
     await assert.rejects(resolvePypi(pypiSectionSchema.parse({ index: index.url, requirementFiles: ['bad.txt'] }), ctx), pattern);
   };
   await bad('app\n-e .\n', /bad\.txt:2: option -e is not supported here/);
-  await bad('app\n\nlib >= nope\n', /bad\.txt:3: "lib >= nope": "?>=nope"? is not a PEP 440 version specifier/);
+  await bad('app\n\nlib >= nope\n', /bad\.txt:3: "?>=nope"? is not a PEP 440 version specifier/);
   await bad('app --hash=md5:abc\n', /bad\.txt:1: --hash md5:abc is not sha256/);
   await bad('-r missing.txt\n', /missing\.txt: cannot read/);
 });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
+import { headerSafe } from '../http/errors.js';
 import { perRevision } from '../http/revision-cache.js';
 import { type HfFile, type HfSnapshot, repoKey } from './record.js';
 import { commitFor, hubView } from './view.js';
@@ -9,11 +10,20 @@ import { commitFor, hubView } from './view.js';
 const PAGE = 1000;
 const REPO = '([^/]+(?:/[^/]+)?)';
 
+/** A path part's second decoding (revisions and file paths arrive escaped once more); a broken escape stays as sent and simply matches nothing. */
+function decodePart(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
 type Req = FastifyRequest<{ Params: { '*'?: string }; Querystring: Record<string, string | undefined> }>;
 
-/** A miss as the Hub reports it: the Python client reads X-Error-Code to tell these apart. */
+/** A miss as the Hub reports it: the Python client reads X-Error-Code to tell these apart. The message quotes the request, so its header copy is made header-safe. */
 function miss(reply: FastifyReply, code: 'RepoNotFound' | 'RevisionNotFound' | 'EntryNotFound', message: string): FastifyReply {
-  return reply.code(404).header('x-error-code', code).header('x-error-message', message).type('application/json').send({ error: message });
+  return reply.code(404).header('x-error-code', code).header('x-error-message', headerSafe(message)).type('application/json').send({ error: message });
 }
 
 /** A file as the tree and paths-info APIs list it. */
@@ -125,14 +135,14 @@ export function serveHf(app: FastifyInstance, ctx: ServeContext): void {
     const api = new RegExp(`^api/(models|datasets)/${REPO}(?:/(revision|tree|paths-info)/([^/]+)(?:/(.*))?)?$`).exec(rest);
     if (api) {
       const type = api[1] === 'models' ? 'model' : 'dataset';
-      const [repo, kind, rev, sub] = [api[2]!, api[3], api[4] ? decodeURIComponent(api[4]) : 'main', api[5] ? decodeURIComponent(api[5]) : ''];
+      const [repo, kind, rev, sub] = [api[2]!, api[3], api[4] ? decodePart(api[4]) : 'main', api[5] ? decodePart(api[5]) : ''];
       if (!kind || kind === 'revision') return info(reply, type, repo, rev);
       if (kind === 'tree') return tree(req, reply, type, repo, rev, sub.replace(/\/+$/, ''));
       if (req.method === 'POST') return pathsInfo(req, reply, type, repo, rev);
     }
     const file = new RegExp(`^(datasets/)?${REPO}/resolve/([^/]+)/(.+)$`).exec(rest);
     if (file && (req.method === 'GET' || req.method === 'HEAD')) {
-      return resolve(req, reply, file[1] ? 'dataset' : 'model', file[2]!, decodeURIComponent(file[3]!), decodeURIComponent(file[4]!));
+      return resolve(req, reply, file[1] ? 'dataset' : 'model', file[2]!, decodePart(file[3]!), decodePart(file[4]!));
     }
     return miss(reply, 'EntryNotFound', `/hf/${rest} is not an endpoint of this mirror`);
   };

@@ -6,11 +6,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { audit } from '../../audit/log.js';
-import type { ArtifactRecord } from '../../core/artifact.js';
+import type { ArtifactRecord, StoredArtifact } from '../../core/artifact.js';
 import { readBlobBytes } from '../../core/blobstore.js';
 import { type Digest, digestOf, isSha512Digest } from '../../core/digest.js';
 import { hashFile } from '../../core/fsutil.js';
 import type { Store } from '../../core/store.js';
+import type { ServeContext } from '../ecosystem.js';
 import { sendOciError } from './errors.js';
 import { ManifestError, type OciDigest, type ParsedManifest, isOciDigest, parseManifest } from './manifest.js';
 import { isForeignLayer, isManifestType } from './media-types.js';
@@ -26,6 +27,11 @@ const ABANDONED_MS = 24 * 3600_000;
 /** How often starting an upload looks for abandoned ones. */
 const SWEEP_EVERY_MS = 3600_000;
 
+/** The bundles some artifacts came in, sorted; empty for content pushed here. */
+function bundlesOf(rows: readonly StoredArtifact[]): string[] {
+  return [...new Set(rows.flatMap((a) => (a.bundleId ? [a.bundleId] : [])))].sort();
+}
+
 type Req = FastifyRequest<{ Querystring: Record<string, string | undefined> }>;
 
 /**
@@ -38,7 +44,19 @@ export class Pusher {
     private readonly store: Store,
     private readonly view: () => Promise<RegistryView>,
     private readonly actor: (header: string | undefined) => Promise<string>,
+    private readonly token: ServeContext['token'],
   ) {}
+
+  /**
+   * Content that came in a bundle was custody-checked on the way in; a publisher's delete would
+   * quietly undo that, so only an admin may remove it. Sends the refusal and returns true when refused.
+   */
+  private async refuseBundleDelete(req: Req, reply: FastifyReply, what: string, rows: readonly StoredArtifact[]): Promise<boolean> {
+    const bundles = bundlesOf(rows);
+    if (bundles.length === 0 || (await this.token(req.headers.authorization))?.role === 'admin') return false;
+    sendOciError(reply, 'DENIED', `${what} came in bundle ${bundles.join(', ')}; only an admin token may delete it`, { bundles });
+    return true;
+  }
 
   private lastSweep = 0;
 
@@ -298,17 +316,20 @@ export class Pusher {
       const digest = view.address(reference);
       const gone = rows.filter((a) => a.digest === digest);
       if (gone.length === 0) return sendOciError(reply, 'MANIFEST_UNKNOWN', `manifest unknown: ${name}@${reference}`);
+      if (await this.refuseBundleDelete(req, reply, `${name}@${reference}`, gone)) return reply;
       await this.store.withWriteLock('push', async () => {
         await this.store.meta.deleteArtifacts('oci', gone.map((a) => a.key));
-        await audit(this.store, { actor, action: 'oci.delete', subject: `${name}@${reference}`, outcome: 'deleted', detail: { artifacts: gone.map((a) => a.key) } });
+        await audit(this.store, { actor, action: 'oci.delete', subject: `${name}@${reference}`, outcome: 'deleted', detail: { artifacts: gone.map((a) => a.key), bundles: bundlesOf(gone) } });
       });
       return reply.code(202).send();
     }
     const tagged = rows.filter((a) => (a.metadata as { tag?: string }).tag === reference);
     if (tagged.length === 0) return sendOciError(reply, 'MANIFEST_UNKNOWN', `manifest unknown: ${name}:${reference}`);
+    if (await this.refuseBundleDelete(req, reply, `${name}:${reference}`, tagged)) return reply;
     await this.store.withWriteLock('push', async () => {
-      // The manifests stay reachable by digest: each untagged copy replaces a tagged one.
-      const keep: ArtifactRecord[] = tagged.map((a) => {
+      // The manifests stay reachable by digest: each untagged copy replaces a tagged one, and
+      // keeps the bundle it came in, so it stays an admin's to delete.
+      const keep: (ArtifactRecord & { bundleId: string | null })[] = tagged.map((a) => {
         const m = a.metadata as unknown as OciImageMetadata;
         const { tag: _tag, ...rest } = m;
         return {
@@ -322,11 +343,14 @@ export class Pusher {
           ...(a.source ? { source: a.source } : {}),
           metadata: { ...rest, refName: `${a.name}@${a.digest}` } as unknown as Record<string, unknown>,
           blobs: a.blobs,
+          bundleId: a.bundleId,
         };
       });
       await this.store.meta.deleteArtifacts('oci', tagged.map((a) => a.key));
-      await this.store.meta.putArtifacts(keep, null);
-      await audit(this.store, { actor, action: 'oci.delete', subject: `${name}:${reference}`, outcome: 'untagged', detail: { artifacts: tagged.map((a) => a.key) } });
+      for (const bundleId of new Set(keep.map((k) => k.bundleId))) {
+        await this.store.meta.putArtifacts(keep.filter((k) => k.bundleId === bundleId).map(({ bundleId: _b, ...k }) => k), bundleId);
+      }
+      await audit(this.store, { actor, action: 'oci.delete', subject: `${name}:${reference}`, outcome: 'untagged', detail: { artifacts: tagged.map((a) => a.key), bundles: bundlesOf(tagged) } });
     });
     return reply.code(202).send();
   }

@@ -36,6 +36,20 @@ function logicalLines(text: string): { line: number; text: string }[] {
   return out;
 }
 
+/**
+ * Errors quote at most this much of what failed: a file named by `-r` may be anything
+ * (`-r /etc/passwd`), and its lines must not come back out in an error.
+ */
+const QUOTE = 16;
+const clip = (token: string): string => (token.length > QUOTE ? `${token.slice(0, QUOTE)}…` : token);
+
+/** A requirement parser's message without the line it quotes: the line number names it, and quoted fragments are cut short. */
+function reasonOf(message: string, spec: string): string {
+  const own = `"${spec}": `;
+  const reason = message.startsWith(own) ? message.slice(own.length) : message;
+  return reason.replace(/"([^"]*)"/g, (_m, q: string) => `"${clip(q)}"`);
+}
+
 const INCLUDE = /^(-r|--requirement|-c|--constraint)(?:\s+|=)(\S+)$/;
 
 /**
@@ -61,12 +75,12 @@ export async function readRequirementsFile(path: string, seen: Set<string> = new
       continue;
     }
     if (l.startsWith('-')) {
-      throw new AirlockError('CONFIG_INVALID', `${origin}: option ${l.split(/[\s=]/)[0]} is not supported here (use -r, -c and --hash; the index is set in airlock.yaml)`);
+      throw new AirlockError('CONFIG_INVALID', `${origin}: option ${clip(l.split(/[\s=]/)[0]!)} is not supported here (use -r, -c and --hash; the index is set in airlock.yaml)`);
     }
     const sha256: string[] = [];
     const spec = l.replace(/\s--hash[=\s]+(\S+)/g, (_m, h: string) => {
       const m = /^sha256:([0-9a-fA-F]{64})$/.exec(h);
-      if (!m) throw new AirlockError('CONFIG_INVALID', `${origin}: --hash ${h} is not sha256:<64 hex>`);
+      if (!m) throw new AirlockError('CONFIG_INVALID', `${origin}: --hash ${clip(h)} is not sha256:<64 hex>`);
       sha256.push(m[1]!.toLowerCase());
       return '';
     });
@@ -74,7 +88,7 @@ export async function readRequirementsFile(path: string, seen: Set<string> = new
     try {
       out.requirements.push({ requirement: parseRequirement(spec), origin, sha256 });
     } catch (e) {
-      throw new AirlockError('CONFIG_INVALID', `${origin}: ${(e as Error).message}`);
+      throw new AirlockError('CONFIG_INVALID', `${origin}: ${reasonOf((e as Error).message, spec)}`);
     }
   }
   return out;

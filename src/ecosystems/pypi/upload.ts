@@ -80,12 +80,19 @@ class Rejected extends Error {
   }
 }
 
+/** PEP 508's project name. */
+const PROJECT_NAME = /^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$/i;
+
 /** Checks the form against the file and builds the artifact, with the core metadata blob for wheels. */
 async function describe(fields: Map<string, string>, f: Received): Promise<{ record: ArtifactRecord; coreMetadata?: Buffer }> {
   if (fields.get(':action') !== 'file_upload') throw new Rejected(400, `unsupported :action ${fields.get(':action') ?? '(none)'}`);
   const dist = parseDistFilename(f.filename);
   if (!dist) throw new Rejected(400, `${f.filename}: not a wheel or sdist filename`);
   const formName = fields.get('name');
+  // The name ends up in index pages and paths; only what PEP 508 allows may get that far.
+  for (const n of [formName, dist.name]) {
+    if (n !== undefined && !PROJECT_NAME.test(n)) throw new Rejected(400, `${JSON.stringify(n.slice(0, 80))} is not a valid project name (PEP 508: letters, digits, . _ -, beginning and ending with a letter or digit)`);
+  }
   if (!formName || normalizeName(formName) !== dist.name) throw new Rejected(400, `${f.filename}: the form names project ${formName ?? '(none)'}`);
   const claimed = fields.get('sha256_digest');
   if (claimed && (!isHex64(claimed.toLowerCase()) || `sha256:${claimed.toLowerCase()}` !== f.blob.digest)) {
