@@ -51,7 +51,7 @@ export async function checkSequence(store: Store, bundleId: Digest, m: BundleMan
   if (clash) {
     throw new AirlockError('CUSTODY_REFUSED', `bundle ${m.name}: sequence ${m.sequence} from ${m.creator} was already imported as ${clash.id} (a replay or a reused number)`);
   }
-  const highest = Math.max(0, ...mine.map((b) => b.sequence));
+  const highest = mine.reduce((n, b) => Math.max(n, b.sequence), 0);
   if (m.sequence < highest) return `bundle ${m.name}: sequence ${m.sequence} from ${m.creator} fills a gap (highest imported: ${highest})`;
   if (m.sequence > highest + 1) {
     const used = new Set(mine.map((b) => b.sequence));

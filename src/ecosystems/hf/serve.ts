@@ -6,6 +6,7 @@ import { headerSafe } from '../http/errors.js';
 import { perRevision } from '../http/revision-cache.js';
 import { type HfFile, type HfSnapshot, repoKey } from './record.js';
 import { commitFor, hubView } from './view.js';
+import { pushAll } from '../../core/arrays.js';
 
 const PAGE = 1000;
 const REPO = '([^/]+(?:/[^/]+)?)';
@@ -112,7 +113,7 @@ export function serveHf(app: FastifyInstance, ctx: ServeContext): void {
     for (const p of asked) {
       const f = s.files.find((x) => x.path === p);
       if (f) out.push(entry(f));
-      else if (s.files.some((x) => x.path.startsWith(`${p}/`))) out.push(...children(s, p.split('/').slice(0, -1).join('/')).filter((e) => (e as { path: string }).path === p));
+      else if (s.files.some((x) => x.path.startsWith(`${p}/`))) pushAll(out, children(s, p.split('/').slice(0, -1).join('/')).filter((e) => (e as { path: string }).path === p));
     }
     return reply.send(out);
   };

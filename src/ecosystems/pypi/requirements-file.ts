@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { AirlockError } from '../../core/errors.js';
 import { readConfigText } from '../../core/fsutil.js';
 import { type Requirement, parseRequirement } from './requirement.js';
+import { pushAll } from '../../core/arrays.js';
 
 /** A requirement with where it was written, and the hashes pip's --hash pinned it to. */
 export interface FileRequirement {
@@ -70,8 +71,8 @@ export async function readRequirementsFile(path: string, seen: Set<string> = new
       const target = resolve(dirname(file), include[2]!);
       const inner = await readRequirementsFile(target, seen);
       const isConstraint = include[1] === '-c' || include[1] === '--constraint';
-      out.constraints.push(...inner.constraints, ...(isConstraint ? inner.requirements : []));
-      if (!isConstraint) out.requirements.push(...inner.requirements);
+      pushAll(out.constraints, inner.constraints);
+      pushAll(isConstraint ? out.constraints : out.requirements, inner.requirements);
       continue;
     }
     if (l.startsWith('-')) {
