@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { type Digest, HashingStream, hexOf } from '../core/digest.js';
 import { AirlockError, describeError, isAirlockError } from '../core/errors.js';
 import { crashPoint } from '../core/faults.js';
-import { fsyncDir, fsyncFile, tempFileOwner, tempPathFor } from '../core/fsutil.js';
+import { fsyncDir, fsyncFile, openInputFile, tempFileOwner, tempPathFor } from '../core/fsutil.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
 import type { BundleManifest } from '../bundle/format.js';
@@ -136,8 +136,7 @@ async function importVolume(store: Store, file: string, reporter: Reporter, opts
   crashPoint('import:start');
   let info: VolumeInfo;
   try {
-    const input = createReadStream(file, { highWaterMark: 1 << 20 });
-    info = await readVolume(input, label, sink);
+    info = await readVolume(await openInputFile(file), label, sink);
   } catch (e) {
     await sink.rollback();
     const message = isAirlockError(e) ? e.message : describeError(e);
