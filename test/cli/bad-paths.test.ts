@@ -41,6 +41,11 @@ async function world(t: TestContext): Promise<World> {
   return { dir, home, lock, key: join(keys, 'k.key'), bundle };
 }
 
+/** `image save` checks its output before looking for the image, so no image is needed to see it refuse. */
+function imageSave(w: World): (out: string) => string[] {
+  return (out) => ['--home', w.home, 'image', 'save', 'example.invalid/none:1', '-o', out];
+}
+
 /** Commands that write a file the user names, as a function of that name. */
 function writers(w: World): Record<string, (out: string) => string[]> {
   return {
@@ -86,7 +91,7 @@ test('an existing directory as an output is refused before anything is written',
   const w = await world(t);
   const target = join(w.dir, 'already-a-dir');
   await mkdir(target);
-  for (const [what, args] of Object.entries(writers(w))) {
+  for (const [what, args] of Object.entries({ ...writers(w), 'image save -o': imageSave(w) })) {
     const r = await airlock(args(target), { cwd: w.dir });
     assertOneLineError(r, target, what);
     assert.match(r.stderr, /is a directory/, what);
@@ -95,9 +100,18 @@ test('an existing directory as an output is refused before anything is written',
   }
 });
 
+test('a Node error that reaches the top unwrapped but names its file is one line with that path, not "internal error"', async (t) => {
+  const w = await world(t);
+  const keys = join(w.dir, 'keys');
+  await mkdir(join(keys, 'k5.pub'));
+  const r = await airlock(['--home', w.home, 'key', 'generate', '--name', 'k5', '--out', keys]);
+  assertOneLineError(r, join(keys, 'k5.pub'), 'key generate over a directory');
+  assert.match(r.stderr, /k5\.pub: is a directory\n$/);
+});
+
 test('/proc and /sys as outputs are refused in one line (and never hang)', async (t) => {
   const w = await world(t);
-  for (const [what, args] of Object.entries(writers(w))) {
+  for (const [what, args] of Object.entries({ ...writers(w), 'image save -o': imageSave(w) })) {
     for (const out of ['/proc/airlock-out', '/proc/airlock-dir/out', '/sys/airlock-out']) {
       const r = await run('timeout', ['60', AIRLOCK, ...args(out)], { cwd: w.dir });
       assertOneLineError(r, out, `${what} ${out}`);
@@ -185,6 +199,9 @@ test('a read-only place and a full file system: refused in one line, nothing lef
     assert.match(f.stderr, /no space left on the device/, what);
     assert.deepEqual(f.full, ['filler'], `${what}: no temp file or partial output on the full file system`);
   }
+  const ro = join(w.dir, 'ro', 'image.tar');
+  const image = await withMounts(w.dir, imageSave(w)(ro));
+  assertOneLineError(image, ro, 'image save -o read-only');
   const bundle = await withMounts(w.dir, writers(w)['bundle create -o']!(join(w.dir, 'full', 'out.airlock')));
   assert.match(bundle.stderr, /out\.airlock: no space left on the device: it needs \d+ bytes, \d+ are free; nothing was written/);
   for (const home of [join(w.dir, 'ro', 'home')]) {

@@ -75,6 +75,7 @@ function familiar(repo: string, tag: string): string {
  * docker-archive, `manifest.json` naming the same blobs.
  */
 export async function saveImage(store: Store, text: string, opts: SaveOptions): Promise<{ digest: Digest; platform: string; file: string }> {
+  await prepareOutput(opts.out);
   const { artifact, ref } = await findImage(store, text);
   const label = `oci:${text}`;
   const platform = parsePlatform(opts.platform ?? hostPlatform());
@@ -87,7 +88,6 @@ export async function saveImage(store: Store, text: string, opts: SaveOptions): 
   }
   const refName = `${artifact.name}:${tag}`;
   const index = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: desc.mediaType, digest: desc.digest, size: desc.size, annotations: { 'io.containerd.image.name': refName, 'org.opencontainers.image.ref.name': tag } }] };
-  await prepareOutput(opts.out);
   const tmp = tempPathFor(opts.out);
   const unmark = removeOnInterrupt(tmp);
   try {
