@@ -151,23 +151,24 @@ test('an unusable --home (a file, /proc, /sys) is refused in one line naming it'
 });
 
 const MOUNTS = `set -e
-mount -t tmpfs -o size=64k airlock-full "$FULL"
-dd if=/dev/zero of="$FULL/filler" bs=4096 2>/dev/null || true
+mount -t tmpfs -o size=\${FULL_SIZE:-64k} airlock-full "$FULL"
+[ -n "$FULL_SIZE" ] || dd if=/dev/zero of="$FULL/filler" bs=4096 2>/dev/null || true
 mount -t tmpfs -o ro airlock-ro "$RO"
 set +e
 "$@"
 rc=$?
-ls -A "$FULL" > "$LISTING.full"
-ls -A "$RO" > "$LISTING.ro"
+(cd "$FULL" && find . -mindepth 1 | sort) > "$LISTING.full"
+(cd "$RO" && find . -mindepth 1 | sort) > "$LISTING.ro"
 exit $rc`;
 
 /**
- * Runs airlock in its own mount namespace with a full 64 KiB tmpfs at FULL and a read-only
- * tmpfs at RO; what each held afterwards is read back, since the mounts vanish with it.
+ * Runs airlock in its own mount namespace with a full 64 KiB tmpfs at FULL (or an empty one
+ * of `fullSize`) and a read-only tmpfs at RO; what each held afterwards is read back, since
+ * the mounts vanish with it.
  */
-async function withMounts(dir: string, args: string[]): Promise<RunResult & { full: string[]; ro: string[] }> {
-  const env = { FULL: join(dir, 'full'), RO: join(dir, 'ro'), LISTING: join(dir, 'listing') };
-  const r = await run('unshare', ['-m', 'sh', '-c', MOUNTS, 'sh', AIRLOCK, ...args], { env, cwd: dir });
+async function withMounts(dir: string, args: string[], o: { fullSize?: string; command?: string } = {}): Promise<RunResult & { full: string[]; ro: string[] }> {
+  const env = { FULL: join(dir, 'full'), RO: join(dir, 'ro'), LISTING: join(dir, 'listing'), ...(o.fullSize ? { FULL_SIZE: o.fullSize } : {}) };
+  const r = await run('unshare', ['-m', 'sh', '-c', MOUNTS, 'sh', o.command ?? AIRLOCK, ...args], { env, cwd: dir });
   const list = async (f: string): Promise<string[]> => (await readFile(f, 'utf8').catch(() => '')).split('\n').filter(Boolean);
   return { ...r, full: await list(`${env.LISTING}.full`), ro: await list(`${env.LISTING}.ro`) };
 }
@@ -197,7 +198,7 @@ test('a read-only place and a full file system: refused in one line, nothing lef
     // A set names the volume that did not fit: out.vol-001-of-002.airlock.
     assertOneLineError(f, join(w.dir, 'full', 'out.'), `${what} full`);
     assert.match(f.stderr, /no space left on the device/, what);
-    assert.deepEqual(f.full, ['filler'], `${what}: no temp file or partial output on the full file system`);
+    assert.deepEqual(f.full, ['./filler'], `${what}: no temp file or partial output on the full file system`);
   }
   const ro = join(w.dir, 'ro', 'image.tar');
   const image = await withMounts(w.dir, imageSave(w)(ro));
@@ -210,4 +211,43 @@ test('a read-only place and a full file system: refused in one line, nothing lef
   }
   const sign = await withMounts(w.dir, ['--home', w.home, 'key', 'generate', '--name', 'k4', '--out', join(w.dir, 'ro', 'keys')]);
   assertOneLineError(sign, join(w.dir, 'ro', 'keys'), 'key generate --out read-only');
+});
+
+test('import into a store whose file system fills up: one line naming the bundle and the store, nothing staged', async (t) => {
+  const dir = await tempDir(t);
+  if (!(await mountsWork(dir))) {
+    t.skip('cannot mount a tmpfs here (needs root and unshare -m)');
+    return;
+  }
+  const store = await Store.open(join(dir, 'low'));
+  const lockfile = await seedLock(store, { 'big.bin': bytes(2_000_000, 7) }, 'too-big');
+  await store.close();
+  const lock = join(dir, 'airlock.lock');
+  await writeLockFile(lock, lockfile);
+  const bundle = join(dir, 'too-big.airlock');
+  assert.equal((await airlock(['--home', join(dir, 'low'), 'bundle', 'create', '--lock', lock, '-o', bundle])).code, 0);
+  const home = join(dir, 'full', 'home');
+  // 1 MiB: room for the store's database, not for the 2 MB blob.
+  const r = await withMounts(dir, ['--home', home, 'import', bundle], { fullSize: '1m' });
+  assertOneLineError(r, bundle, 'import into a full store');
+  assert.match(r.stderr, new RegExp(`cannot stage into the store at ${home} \\(no space left on the device\\): the bundle needs 2000000 bytes, \\d+ are free\\n$`));
+  const staged = r.full.filter((p) => /^\.\/home\/(staging|tmp|blobs)\/./.test(p) || p.includes('.tmp-'));
+  assert.deepEqual(staged, [], 'nothing staged or half-written in the store');
+});
+
+test('a blob written into a store on a full file system names the artifact and the store', async (t) => {
+  const dir = await tempDir(t);
+  if (!(await mountsWork(dir))) {
+    t.skip('cannot mount a tmpfs here (needs root and unshare -m)');
+    return;
+  }
+  const blobstore = new URL('../../src/core/fs-blobstore.js', import.meta.url).href;
+  const script = `const { FsBlobStore } = await import(${JSON.stringify(blobstore)});
+const { Readable } = await import('node:stream');
+const root = process.env.FULL + '/blobs';
+const s = new FsBlobStore(root, process.env.FULL + '/tmp');
+await s.put(Readable.from([Buffer.alloc(200000)]), 'files:upload.bin').then(() => console.log('stored'), (e) => console.log(e.message));`;
+  const r = await withMounts(dir, ['--input-type=module', '-e', script], { fullSize: '64k', command: process.execPath });
+  assert.ok(r.stdout.startsWith(`files:upload.bin: cannot write to the store at ${join(dir, 'full', 'blobs')} (no space left on the device)`), r.stdout + r.stderr);
+  assert.deepEqual(r.full.filter((p) => p.includes('.tmp-')), []);
 });
