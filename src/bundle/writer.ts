@@ -174,7 +174,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WrittenBund
   const wanted = Array.from({ length: volumes }, (_, i) => i + 1).filter((v) => opts.onlyVolume === undefined || v === opts.onlyVolume);
   // A set of one is just a bundle: it carries exactly the name the user gave.
   const fileOf = (v: number): string => (volumes === 1 ? opts.out : volumeFileName(opts.out, v, volumes));
-  for (const v of wanted) await prepareOutput(fileOf(v));
+  for (const v of wanted) if (fileOf(v) !== opts.out) await prepareOutput(fileOf(v));
   const files: string[] = [];
   const unmark: (() => void)[] = [];
   try {

@@ -66,6 +66,11 @@ export function ioReason(e: unknown): string {
   }
 }
 
+/** An error from a system call (it has a syscall and an errno code), as opposed to a bug or a refusal. */
+export function isSystemError(e: unknown): e is NodeJS.ErrnoException {
+  return typeof (e as NodeJS.ErrnoException | undefined)?.syscall === 'string';
+}
+
 function isErrno(e: unknown, ...codes: string[]): boolean {
   return codes.includes((e as NodeJS.ErrnoException | undefined)?.code ?? '');
 }

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { type Digest, HashingStream, hexOf } from '../core/digest.js';
 import { AirlockError, describeError, isAirlockError } from '../core/errors.js';
 import { crashPoint } from '../core/faults.js';
-import { freeSpace, fsyncDir, fsyncFile, ioReason, openInputFile, tempFileOwner, tempPathFor } from '../core/fsutil.js';
+import { freeSpace, fsyncDir, fsyncFile, ioReason, isSystemError, openInputFile, tempFileOwner, tempPathFor } from '../core/fsutil.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
 import type { BundleManifest } from '../bundle/format.js';
@@ -140,7 +140,7 @@ async function sweepTemps(dir: string): Promise<void> {
  * read-only) or the bundle file's (a failing disk); either way one line says which and where.
  */
 async function ioFailure(e: unknown, store: Store, file: string, sink: StagingSink): Promise<unknown> {
-  if (isAirlockError(e) || (e as NodeJS.ErrnoException).code === undefined || (e as NodeJS.ErrnoException).code === 'ENOENT') return e;
+  if (!isSystemError(e) || e.code === 'ENOENT') return e;
   if (sink.writeFailed === undefined) return new AirlockError('IO_ERROR', `${file}: cannot read (${ioReason(e)})`);
   const need = sink.info ? `: the bundle needs ${sink.info.manifest.blobs.reduce((n, b) => n + b.size, 0)} bytes` : '';
   const free = await freeSpace(store.home);
@@ -201,7 +201,7 @@ async function importVolume(store: Store, file: string, reporter: Reporter, opts
     res = await commitBundle(store, info, reporter);
   } catch (caught) {
     // Reassembling chunked blobs writes into the store's file system too.
-    const e = isAirlockError(caught) || (caught as NodeJS.ErrnoException).code === undefined ? caught : new AirlockError('IO_ERROR', `bundle ${m.name}: cannot finish the import into the store at ${store.home} (${ioReason(caught)})`);
+    const e = !isSystemError(caught) ? caught : new AirlockError('IO_ERROR', `bundle ${m.name}: cannot finish the import into the store at ${store.home} (${ioReason(caught)})`);
     const message = isAirlockError(e) ? e.message : describeError(e);
     await store.meta.recordImport({ bundleId: info.bundleId, source: file, volumes: received, outcome: 'refused', message });
     await audit(store, { actor: localActor(), action: 'import', subject: `${m.name} ${info.bundleId}`, outcome: 'refused', detail: { file, message } });

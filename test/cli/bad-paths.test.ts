@@ -233,6 +233,15 @@ test('import into a store whose file system fills up: one line naming the bundle
   assert.match(r.stderr, new RegExp(`cannot stage into the store at ${home} \\(no space left on the device\\): the bundle needs 2000000 bytes, \\d+ are free\\n$`));
   const staged = r.full.filter((p) => /^\.\/home\/(staging|tmp|blobs)\/./.test(p) || p.includes('.tmp-'));
   assert.deepEqual(staged, [], 'nothing staged or half-written in the store');
+
+  // Two volumes whose chunks fit when staged, but not once more while being joined back together.
+  const set = await airlock(['--home', join(dir, 'low'), 'bundle', 'create', '--lock', lock, '--split', '1100K', '-o', join(dir, 'set.airlock')]);
+  assert.equal(set.code, 0, set.stderr);
+  const volumes = set.stdout.trim().split('\n');
+  assert.equal(volumes.length, 2);
+  const joined = await withMounts(dir, ['--home', home, 'import', ...volumes], { fullSize: '3m' });
+  assertOneLineError(joined, `bundle too-big: cannot finish the import into the store at ${home} (no space left on the device)`, 'reassembly on a full store');
+  assert.deepEqual(joined.full.filter((p) => p.includes('.tmp-')), [], 'no half-joined blob left');
 });
 
 test('a blob written into a store on a full file system names the artifact and the store', async (t) => {
