@@ -61,6 +61,8 @@ function padding(size: number): Buffer {
 
 export function createTarWriter(output: Writable): TarWriter {
   const write = async (chunk: Uint8Array): Promise<void> => {
+    // A failed output never drains: waiting for it would hang.
+    if (output.errored) throw output.errored;
     if (chunk.length === 0) return;
     if (!output.write(chunk)) await once(output, 'drain');
   };
@@ -226,6 +228,13 @@ export async function* readTar(input: Readable, opts: { label: string; limits?: 
   try {
     for (;;) {
       const h = await reader.exact(BLOCK);
+      // A file that does not even start like a tar was never an archive: "truncated" would mislead.
+      if (reader.offset === h.length) {
+        if (h.length === 0) throw invalid('not an airlock bundle (the file is empty)');
+        // A real header with a bad checksum (ustar magic intact) is a damaged archive, below.
+        const header = h.length === BLOCK && (h.equals(ZERO_BLOCK) || checksumOk(h) || h.toString('latin1', 257, 262) === 'ustar');
+        if (!header) throw invalid('not an airlock bundle (no tar header at the start)');
+      }
       if (h.length === 0) throw invalid('truncated: the archive ends without its end-of-archive marker');
       if (h.length < BLOCK) throw invalid(`truncated: the archive ends inside a header at byte ${reader.offset}`);
       if (h.equals(ZERO_BLOCK)) {

@@ -6,7 +6,7 @@ import type { ArtifactRecord } from '../core/artifact.js';
 import type { BlobStore } from '../core/blobstore.js';
 import { type Digest, HashingStream } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
-import { fsyncDir, fsyncFile, tempPathFor } from '../core/fsutil.js';
+import { fsyncDir, fsyncFile, prepareOutput, removeOnInterrupt, tempPathFor, writeError } from '../core/fsutil.js';
 import type { Progress, Reporter } from '../core/report.js';
 import type { Target } from '../manifest/target.js';
 import {
@@ -38,7 +38,7 @@ export interface WriteBundleOptions {
   blobs: BlobStore;
   header: BundleHeader;
   artifacts: readonly ArtifactRecord[];
-  /** Output path `NAME.airlock`; volume sets derive their names from it. */
+  /** Output path `NAME.airlock`; sets of more than one volume derive their names from it. */
   out: string;
   /** Largest volume in bytes; undefined writes one file. */
   split?: number;
@@ -158,9 +158,11 @@ async function hashChunks(
 /**
  * Writes a bundle: a tar that is an OCI image layout, metadata first, blobs after, fixed
  * headers so the same input always gives the same bytes. Each volume goes to a temp file and
- * is renamed into place only when complete.
+ * is renamed into place only when complete; a run that fails or is interrupted removes the
+ * volumes it already wrote, so a set is never left partial and looking complete.
  */
 export async function writeBundle(opts: WriteBundleOptions): Promise<WrittenBundle> {
+  await prepareOutput(opts.out);
   const { placements, volumes } = await placeBlobs(opts, distinctBlobs(opts.artifacts));
   const manifest = manifestFor(opts.header, opts.artifacts, volumes, placements);
   const manifestBytes = Buffer.from(serializeManifest(manifest));
@@ -169,20 +171,36 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WrittenBund
     throw new AirlockError('USAGE', `--volume ${opts.onlyVolume}: this bundle has ${volumes} volume(s)`);
   }
   if (opts.split !== undefined) checkVolumeSizes(manifest, manifestBytes.length, opts.split);
+  const wanted = Array.from({ length: volumes }, (_, i) => i + 1).filter((v) => opts.onlyVolume === undefined || v === opts.onlyVolume);
+  // A set of one is just a bundle: it carries exactly the name the user gave.
+  const fileOf = (v: number): string => (volumes === 1 ? opts.out : volumeFileName(opts.out, v, volumes));
+  for (const v of wanted) if (fileOf(v) !== opts.out) await prepareOutput(fileOf(v));
   const files: string[] = [];
-  for (let v = 1; v <= volumes; v++) {
-    if (opts.onlyVolume !== undefined && v !== opts.onlyVolume) continue;
-    const file = opts.split === undefined ? opts.out : volumeFileName(opts.out, v, volumes);
-    await writeVolume(opts, manifest, manifestBytes, bundleId, v, file);
-    files.push(file);
+  const unmark: (() => void)[] = [];
+  try {
+    for (const v of wanted) {
+      const file = fileOf(v);
+      unmark.push(await writeVolume(opts, manifest, manifestBytes, bundleId, v, file));
+      files.push(file);
+    }
+  } catch (e) {
+    for (const f of files) await rm(f, { force: true });
+    throw e;
+  } finally {
+    for (const u of unmark) u();
   }
   return { bundleId, manifest, files };
+}
+
+/** Bytes a volume takes on disk: the layout's own entries and every blob or chunk it carries. */
+function volumeBytes(manifest: BundleManifest, manifestLength: number, volume: number): number {
+  return metadataCost(manifestLength, manifest.volumes, imageRefs(manifest.artifacts)) + volumeContents(manifest, volume).reduce((n, e) => n + entryCost(e.size), 0);
 }
 
 /** The plan used estimates; the real manifest is known now, so prove every volume fits. */
 function checkVolumeSizes(manifest: BundleManifest, manifestLength: number, split: number): void {
   for (let v = 1; v <= manifest.volumes; v++) {
-    const size = metadataCost(manifestLength, manifest.volumes, imageRefs(manifest.artifacts)) + volumeContents(manifest, v).reduce((n, e) => n + entryCost(e.size), 0);
+    const size = volumeBytes(manifest, manifestLength, v);
     if (size > split) throw new AirlockError('INTERNAL', `volume ${v} would be ${size} bytes, over --split ${split}`);
   }
 }
@@ -194,12 +212,19 @@ async function writeVolume(
   bundleId: Digest,
   volume: number,
   file: string,
-): Promise<void> {
+): Promise<() => void> {
   const contents = volumeContents(manifest, volume);
   const total = contents.reduce((n, c) => n + c.size, 0);
   const progress = opts.reporter.progress(`volume ${volume}/${manifest.volumes}`, total);
   const tmp = tempPathFor(file);
-  const out = createWriteStream(tmp, { highWaterMark: 1 << 20 });
+  const unmark = removeOnInterrupt(tmp);
+  const out = createWriteStream(tmp, { flags: 'wx', highWaterMark: 1 << 20 });
+  // Whatever goes wrong with the output file is about `file`, not the temp name beside it.
+  let outputFailed: unknown;
+  let unmarkFile: (() => void) | undefined;
+  out.on('error', (e) => {
+    outputFailed ??= e;
+  });
   try {
     const tar = createTarWriter(out);
     await tar.addBuffer('oci-layout', Buffer.from(OCI_LAYOUT));
@@ -214,15 +239,26 @@ async function writeVolume(
     }
     await tar.finish();
     await finished(out);
-    await fsyncFile(tmp);
-    await rename(tmp, file);
+    try {
+      await fsyncFile(tmp);
+      // Marked before the rename: from that moment an interrupted run must take the volume away again.
+      unmarkFile = removeOnInterrupt(file);
+      await rename(tmp, file);
+    } catch (e) {
+      outputFailed ??= e;
+      throw e;
+    }
     await fsyncDir(dirname(file));
+    // Only a volume that is complete gets its "done" line; a failed one ends in the error alone.
+    progress.finish();
+    return unmarkFile;
   } catch (e) {
+    unmarkFile?.();
     out.destroy();
     await rm(tmp, { force: true });
-    throw e;
+    throw outputFailed === undefined ? e : await writeError(file, outputFailed, volumeBytes(manifest, manifestBytes.length, volume));
   } finally {
-    progress.finish();
+    unmark();
   }
 }
 

@@ -1,4 +1,4 @@
-/** Human sizes in binary units, for tables and progress lines. */
+/** Human sizes in binary units, for tables and progress lines; rates are fractional, so bytes are rounded. */
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = n;
@@ -7,5 +7,5 @@ export function formatBytes(n: number): string {
     v /= 1024;
     u++;
   }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+  return u === 0 ? `${Math.round(n)} B` : `${v.toFixed(1)} ${units[u]}`;
 }

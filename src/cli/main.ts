@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { describeError, isAirlockError } from '../core/errors.js';
+import { ioReason, removeInterruptedOutputs } from '../core/fsutil.js';
 import { COMMANDS } from './commands/index.js';
+import { stopProgressBars } from './progress.js';
 import { VERSION } from './version.js';
 
 function buildProgram(): Command {
@@ -16,8 +18,30 @@ function buildProgram(): Command {
   return program;
 }
 
-/** Exit codes: 0 success, 1 user error or refusal, 2 usage error. */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/**
+ * Ctrl-C or a kill: give the terminal back, remove this run's incomplete outputs, exit
+ * 128+signal. A command that handles the signal itself (serve drains its connections) has
+ * its own listener and takes the first one; a second one then ends the process here.
+ */
+function onSignal(signal: keyof typeof SIGNAL_EXIT): void {
+  if (process.listenerCount(signal) > 1) return;
+  stopProgressBars();
+  const removed = removeInterruptedOutputs();
+  process.stderr.write(`airlock: interrupted (${signal})${removed ? `; removed ${removed} incomplete file(s)` : ''}\n`);
+  process.exit(SIGNAL_EXIT[signal]);
+}
+
+/** A Node error that names its file but reached here unwrapped: still one line with the path. */
+function pathOf(e: unknown): string | undefined {
+  const p = (e as NodeJS.ErrnoException | undefined)?.path;
+  return typeof p === 'string' ? p : undefined;
+}
+
+/** Exit codes: 0 success, 1 user error or refusal, 2 usage error, 130/143 interrupted. */
 export async function main(argv: string[]): Promise<number> {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => onSignal(signal));
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -27,12 +51,16 @@ export async function main(argv: string[]): Promise<number> {
       // Help and version "errors" are successful exits; everything else commander throws is usage.
       return e.exitCode === 0 ? 0 : 2;
     }
+    // A failure while bars are drawn must still give the terminal back before it is reported.
+    stopProgressBars();
     if (isAirlockError(e)) {
       process.stderr.write(`airlock: error: ${e.message}\n`);
       if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
       return e.exitCode;
     }
-    process.stderr.write(`airlock: internal error: ${describeError(e)}\n`);
+    const path = pathOf(e);
+    if (path !== undefined) process.stderr.write(`airlock: error: ${path}: ${ioReason(e)}\n`);
+    else process.stderr.write(`airlock: internal error: ${describeError(e)}\n`);
     if (process.env.AIRLOCK_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     return 1;
   }

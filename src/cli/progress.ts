@@ -2,6 +2,19 @@ import cliProgress from 'cli-progress';
 import type { Progress, Reporter } from '../core/report.js';
 import { formatBytes } from './format.js';
 
+/** Bars being drawn now, so an interrupted run can give the terminal back (see stopProgressBars). */
+const drawing = new Set<cliProgress.MultiBar>();
+
+/**
+ * Stops every bar, which shows the cursor again and turns line wrap back on: cli-progress
+ * hides the one and turns off the other while it draws, and a process that exits on Ctrl-C
+ * without this leaves the user's terminal that way.
+ */
+export function stopProgressBars(): void {
+  for (const b of drawing) b.stop();
+  drawing.clear();
+}
+
 /**
  * Progress bars (bytes, rate, ETA) when stderr is a terminal — one bar per concurrent
  * transfer, stacked — and otherwise one plain line per finished transfer, so logs and CI
@@ -39,6 +52,7 @@ export function createReporter(opts: { json: boolean }): Reporter {
         },
         cliProgress.Presets.shades_classic,
       );
+      drawing.add(bars);
       active++;
       const all = total ?? 0;
       const bar = bars.create(all, 0, { label, done: '0 B', all: total === undefined ? '?' : formatBytes(all), rate: '0 B' });
@@ -48,8 +62,9 @@ export function createReporter(opts: { json: boolean }): Reporter {
         },
         finish() {
           bar.stop();
-          if (--active === 0) {
-            bars?.stop();
+          if (--active === 0 && bars) {
+            bars.stop();
+            drawing.delete(bars);
             bars = undefined;
           }
         },

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { BlobInfo, BlobStore, ByteRange } from './blobstore.js';
 import { type Digest, HashingStream, hexOf, isHex64 } from './digest.js';
 import { AirlockError } from './errors.js';
-import { fsyncDir, tempPathFor } from './fsutil.js';
+import { fsyncDir, ioReason, tempPathFor } from './fsutil.js';
 
 /** pump's buffer size: two slots of 1 MiB keep a socket fed; the memory per download stays at 2 MiB. */
 const PUMP_CHUNK = 1 << 20;
@@ -88,7 +88,13 @@ export class FsBlobStore implements BlobStore {
     const hasher = new HashingStream();
     try {
       const out = createWriteStream(tmp, { flags: 'wx', highWaterMark: 1 << 20 });
-      await pipeline(source, hasher, out);
+      let outputFailed: unknown;
+      out.on('error', (e) => {
+        outputFailed ??= e;
+      });
+      await pipeline(source, hasher, out).catch((e: unknown) => {
+        throw outputFailed === undefined ? e : new AirlockError('IO_ERROR', `${label}: cannot write to the store at ${this.root} (${ioReason(outputFailed)})`);
+      });
       const blob = { digest: hasher.digest(), size: hasher.size };
       if (expected.digest && blob.digest !== expected.digest) {
         throw new AirlockError('DIGEST_MISMATCH', `${label}: expected ${expected.digest}, got ${blob.digest}`);

@@ -1,7 +1,7 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobStore } from './blobstore.js';
 import { FsBlobStore } from './fs-blobstore.js';
+import { ensureDir } from './fsutil.js';
 import type { MetadataStore } from './metadata.js';
 import { resolveHome } from './paths.js';
 import { SqliteMetadataStore } from './sqlite-metadata.js';
@@ -21,8 +21,8 @@ export class Store {
   /** Opens (creating on first use) the store at `home`. Idempotent. */
   static async open(homeOption?: string): Promise<Store> {
     const home = resolveHome(homeOption);
-    await mkdir(join(home, 'blobs'), { recursive: true });
-    await mkdir(join(home, 'staging'), { recursive: true });
+    await ensureDir(join(home, 'blobs'), `airlock home ${home}`);
+    await ensureDir(join(home, 'staging'), `airlock home ${home}`);
     const blobs = new FsBlobStore(join(home, 'blobs'), join(home, 'tmp'));
     const meta = new SqliteMetadataStore(join(home, 'airlock.db'));
     return new Store(home, blobs, meta);

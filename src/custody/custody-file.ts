@@ -1,11 +1,13 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { AirlockError, describeError } from '../core/errors.js';
-import { tempPathFor } from '../core/fsutil.js';
+import { writeFileAtomic } from '../core/fsutil.js';
 import type { Envelope } from './dsse.js';
 
 /**
  * Where a bundle's signatures live: `NAME.airlock.custody`, for a single file and for every
- * volume of a set (`NAME.vol-001-of-003.airlock`), since all volumes share one manifest.
+ * volume of a set (`NAME.vol-001-of-003.airlock`), since all volumes share one manifest. A
+ * set of one volume is written as `NAME.airlock` itself; a `NAME.vol-001-of-001.airlock`
+ * from an older airlock still finds the same custody file.
  */
 export function custodyPath(bundleFile: string): string {
   const set = /^(.*)\.vol-\d{3}-of-\d{3}\.airlock$/.exec(bundleFile);
@@ -55,7 +57,5 @@ export async function appendCustody(path: string, env: Envelope): Promise<void> 
     if (e.code === 'ENOENT') return '';
     throw e;
   });
-  const tmp = tempPathFor(path);
-  await writeFile(tmp, `${before}${before && !before.endsWith('\n') ? '\n' : ''}${JSON.stringify(env)}\n`);
-  await rename(tmp, path);
+  await writeFileAtomic(path, `${before}${before && !before.endsWith('\n') ? '\n' : ''}${JSON.stringify(env)}\n`);
 }

@@ -1,10 +1,8 @@
-import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { type Digest, digestOf } from '../core/digest.js';
-import { AirlockError, isAirlockError } from '../core/errors.js';
-import { writeFileAtomic } from '../core/fsutil.js';
+import { openInputFile, writeFileAtomic } from '../core/fsutil.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
 import { type BundleManifest, volumeContents } from '../bundle/format.js';
@@ -65,25 +63,10 @@ async function sequenceFor(store: Store, creator: string, lockKey: string): Prom
   return mine.last;
 }
 
-function open(file: string) {
-  return createReadStream(file, { highWaterMark: 1 << 20 });
-}
-
-async function withMissingFile<T>(file: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (!isAirlockError(e) && (e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new AirlockError('NOT_FOUND', `${file}: no such file`);
-    }
-    throw e;
-  }
-}
-
 /** Reads only a volume's metadata entries: what `bundle inspect` shows. */
 export async function readBundleHeader(file: string): Promise<VolumeInfo> {
   const sink: BlobSink = { start: async () => false, open: async () => undefined };
-  return withMissingFile(file, () => readVolume(open(file), basename(file), sink));
+  return readVolume(await openInputFile(file), basename(file), sink);
 }
 
 export interface VolumeSummary {
@@ -130,7 +113,7 @@ function discardingSink(): BlobSink {
 export async function verifyBundles(files: readonly string[], reporter: Reporter): Promise<VerifiedBundle[]> {
   const byId = new Map<Digest, VerifiedBundle>();
   for (const file of files) {
-    const info = await withMissingFile(file, () => readVolume(open(file), basename(file), discardingSink()));
+    const info = await readVolume(await openInputFile(file), basename(file), discardingSink());
     const b = byId.get(info.bundleId) ?? {
       bundleId: info.bundleId,
       name: info.manifest.name,

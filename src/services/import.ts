@@ -7,7 +7,7 @@ import { type ArtifactRecord, artifactLabel } from '../core/artifact.js';
 import { type Digest, HashingStream, hexOf } from '../core/digest.js';
 import { AirlockError, describeError, isAirlockError } from '../core/errors.js';
 import { crashPoint } from '../core/faults.js';
-import { fsyncDir, fsyncFile, tempFileOwner, tempPathFor } from '../core/fsutil.js';
+import { freeSpace, fsyncDir, fsyncFile, ioReason, isSystemError, openInputFile, tempFileOwner, tempPathFor } from '../core/fsutil.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
 import type { BundleManifest } from '../bundle/format.js';
@@ -48,6 +48,8 @@ class StagingSink implements BlobSink {
   skipReason: 'imported' | 'received' | undefined;
   private dir = '';
   readonly added: string[] = [];
+  /** The first failure writing into staging: a full or read-only store, not a bad bundle. */
+  writeFailed: unknown;
 
   constructor(
     private readonly store: Store,
@@ -84,6 +86,9 @@ class StagingSink implements BlobSink {
     if (await exists(final)) return undefined;
     const tmp = tempPathFor(final);
     const stream = createWriteStream(tmp, { flags: 'wx', highWaterMark: 1 << 20 });
+    stream.on('error', (e) => {
+      this.writeFailed ??= e;
+    });
     return {
       stream,
       commit: async () => {
@@ -131,16 +136,28 @@ async function sweepTemps(dir: string): Promise<void> {
   }
 }
 
+/**
+ * An errno error while importing is either the store's side (staging ran out of room, or is
+ * read-only) or the bundle file's (a failing disk); either way one line says which and where.
+ */
+async function ioFailure(e: unknown, store: Store, file: string, sink: StagingSink): Promise<unknown> {
+  if (!isSystemError(e) || e.code === 'ENOENT') return e;
+  if (sink.writeFailed === undefined) return new AirlockError('IO_ERROR', `${file}: cannot read (${ioReason(e)})`);
+  const need = sink.info ? `: the bundle needs ${sink.info.manifest.blobs.reduce((n, b) => n + b.size, 0)} bytes` : '';
+  const free = await freeSpace(store.home);
+  return new AirlockError('IO_ERROR', `${file}: cannot stage into the store at ${store.home} (${ioReason(sink.writeFailed)})${need}${free === undefined ? '' : `, ${free} are free`}`);
+}
+
 async function importVolume(store: Store, file: string, reporter: Reporter, opts: ImportOptions): Promise<VolumeResult> {
   const label = basename(file);
   const sink = new StagingSink(store, file, opts, reporter);
   crashPoint('import:start');
   let info: VolumeInfo;
   try {
-    const input = createReadStream(file, { highWaterMark: 1 << 20 });
-    info = await readVolume(input, label, sink);
-  } catch (e) {
+    info = await readVolume(await openInputFile(file), label, sink);
+  } catch (caught) {
     await sink.rollback();
+    const e = await ioFailure(caught, store, file, sink);
     const message = isAirlockError(e) ? e.message : describeError(e);
     await store.meta.recordImport({
       bundleId: sink.info?.bundleId ?? null,
@@ -184,7 +201,9 @@ async function importVolume(store: Store, file: string, reporter: Reporter, opts
   let res: { added: number; existing: number };
   try {
     res = await commitBundle(store, info, reporter);
-  } catch (e) {
+  } catch (caught) {
+    // Reassembling chunked blobs writes into the store's file system too.
+    const e = !isSystemError(caught) ? caught : new AirlockError('IO_ERROR', `bundle ${m.name}: cannot finish the import into the store at ${store.home} (${ioReason(caught)})`);
     const message = isAirlockError(e) ? e.message : describeError(e);
     await store.meta.recordImport({ bundleId: info.bundleId, source: file, volumes: received, outcome: 'refused', message });
     await audit(store, { actor: localActor(), action: 'import', subject: `${m.name} ${info.bundleId}`, outcome: 'refused', detail: { file, message } });

@@ -106,7 +106,7 @@ test('the reader refuses truncated and damaged archives', async () => {
   const flipped = Buffer.from(good);
   flipped[20] = flipped[20]! ^ 0x01;
   await rejected(flipped, 'BUNDLE_INVALID', /bad header checksum at byte 0/);
-  await rejected(Buffer.from('not a tar at all'), 'BUNDLE_INVALID', /ends inside a header/);
+  await rejected(Buffer.from('not a tar at all'), 'BUNDLE_INVALID', /x\.tar: not an airlock bundle \(no tar header at the start\)/);
 });
 
 test('sizes beyond 8 GiB use base-256 headers both ways', async () => {
@@ -166,4 +166,16 @@ test('the reader streams: a 64 MiB entry passes with bounded memory', async () =
   await writing;
   assert.equal(seen, size);
   assert.ok(process.memoryUsage().rss - before < 50 << 20, 'RSS grew by less than 50 MB');
+});
+
+test('a file that does not start with a tar header is "not an airlock bundle", never "truncated"', async () => {
+  const read = async (data: Buffer): Promise<unknown> => {
+    for await (const e of readTar(Readable.from([data]), { label: 'notes.txt' })) e.stream.resume();
+    return undefined;
+  };
+  await assert.rejects(read(Buffer.from('just text, not a tar at all\n')), /^AirlockError: notes\.txt: not an airlock bundle \(no tar header at the start\)$/);
+  await assert.rejects(read(Buffer.alloc(4096, 'text lines\n')), /notes\.txt: not an airlock bundle \(no tar header at the start\)/);
+  await assert.rejects(read(Buffer.alloc(0)), /notes\.txt: not an airlock bundle \(the file is empty\)/);
+  const real = await write(ENTRIES);
+  await assert.rejects(read(real.subarray(0, 1000)), /notes\.txt: truncated/, 'a real tar cut short is still truncated');
 });

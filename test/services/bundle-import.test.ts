@@ -7,6 +7,7 @@ import { digestOf } from '../../src/core/digest.js';
 import { Store } from '../../src/core/store.js';
 import { silentReporter } from '../../src/core/report.js';
 import { createBundle, readBundleHeader, verifyBundles } from '../../src/services/bundle.js';
+import { custodyPath } from '../../src/custody/custody-file.js';
 import { importBundles } from '../../src/services/import.js';
 import { verifyStore } from '../../src/services/verify-store.js';
 import { bytes, seedLock } from '../helpers/seed.js';
@@ -217,4 +218,20 @@ test('import sweeps temp files of dead processes only; a live server\'s upload i
   await importBundles(high, bundle.files, silentReporter);
   assert.equal(await readFile(live, 'utf8'), 'upload in progress');
   await assert.rejects(readFile(dead), /ENOENT/);
+});
+
+test('a --split set that fits in one volume is written under exactly the -o name, and its custody file is found either way', async (t) => {
+  const { dir, low, high } = await twoStores(t);
+  const lock = await seedLock(low, FILES);
+  const out = join(dir, 'app.airlock');
+  const w = await createBundle(low, lock, { ...opts, out, split: 10_000_000 });
+  assert.equal(w.manifest.volumes, 1);
+  assert.deepEqual(w.files, [out]);
+  assert.equal((await readBundleHeader(out)).bundleId, w.bundleId);
+  const again = await createBundle(low, lock, { ...opts, out, split: 10_000_000, onlyVolume: 1 });
+  assert.deepEqual(again.files, [out]);
+  assert.equal(custodyPath(out), `${out}.custody`);
+  assert.equal(custodyPath(volumeFileName(out, 1, 1)), `${out}.custody`, 'a set of one named by an older airlock');
+  const [r] = await importBundles(high, [out], silentReporter);
+  assert.equal(r!.outcome, 'imported');
 });

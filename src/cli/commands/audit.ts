@@ -1,8 +1,9 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { exportAudit, verifyExport } from '../../audit/export.js';
 import { verifyStoreAudit } from '../../audit/log.js';
 import { AirlockError, describeError } from '../../core/errors.js';
+import { writeFileAtomic } from '../../core/fsutil.js';
 import { loadPrivateKey } from '../../custody/keys.js';
 import { globals, printJson, printTable, withStore } from '../common.js';
 import { passphrase } from '../passphrase.js';
@@ -55,7 +56,7 @@ export function register(program: Command): void {
         const check = await verifyStoreAudit(store);
         if (!check.ok) throw new AirlockError('AUDIT_BROKEN', `audit log: ${check.why}; not exporting a broken chain`);
         const env = exportAudit(await store.meta.listAudit(), key);
-        await writeFile(o.out, `${JSON.stringify(env)}\n`);
+        await writeFileAtomic(o.out, `${JSON.stringify(env)}\n`);
         process.stdout.write(`${o.out}: ${check.count} entries, signed\n`);
       });
     });

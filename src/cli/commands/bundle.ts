@@ -52,7 +52,7 @@ export function register(program: Command): void {
     .description('write a bundle (fetching anything not yet in the store)')
     .option('-f, --file <airlock.yaml>', 'resolve this manifest first')
     .option('--lock <airlock.lock>', 'bundle exactly this lockfile (default: airlock.lock if present)')
-    .requiredOption('-o, --out <OUT.airlock>', 'output path; volume sets are named OUT.vol-NNN-of-MMM.airlock')
+    .requiredOption('-o, --out <OUT.airlock>', 'output file (missing directories are made); a set of more than one volume is named OUT.vol-NNN-of-MMM.airlock')
     .option('--split <size>', 'largest volume, e.g. 700M, 4.7G, 25GiB (K/M/G/T are decimal, Ki/Mi/Gi/Ti binary)')
     .option('--volume <n>', 'write only volume N of the set again', wholeNumber('--volume'))
     .option('--sequence <n>', 'bundle sequence number, for the receiver\'s replay protection (default: the next for this creator; the same lock keeps its number)', wholeNumber('--sequence'))

@@ -1,7 +1,8 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { AirlockError } from '../../core/errors.js';
+import { ensureDir } from '../../core/fsutil.js';
 import { resolveHome } from '../../core/paths.js';
 import { generateKey, keyIdOf, readPublicKey } from '../../custody/keys.js';
 import { globals, printJson, printTable } from '../common.js';
@@ -24,7 +25,7 @@ export function register(program: Command): void {
     .action(async (o: { name: string; out?: string; encrypt?: boolean }, cmd: Command) => {
       if (!NAME.test(o.name)) throw new AirlockError('USAGE', `--name: "${o.name}" (letters, digits, . _ -)`);
       const dir = keysDir(cmd, o.out);
-      await mkdir(dir, { recursive: true });
+      await ensureDir(dir, `--out ${dir}`);
       const secret = o.encrypt || process.env.AIRLOCK_KEY_PASSPHRASE ? await passphrase(`passphrase for ${o.name}.key: `, true) : undefined;
       const k = generateKey(secret);
       const priv = join(dir, `${o.name}.key`);

@@ -5,8 +5,8 @@ import type { StoredArtifact } from '../../core/artifact.js';
 import { readBlobBytes } from '../../core/blobstore.js';
 import type { Digest } from '../../core/digest.js';
 import { hexOf } from '../../core/digest.js';
-import { AirlockError } from '../../core/errors.js';
-import { tempPathFor } from '../../core/fsutil.js';
+import { AirlockError, isAirlockError } from '../../core/errors.js';
+import { prepareOutput, removeOnInterrupt, tempPathFor, writeError } from '../../core/fsutil.js';
 import type { Store } from '../../core/store.js';
 import { createTarWriter } from '../../bundle/tar.js';
 import { type Descriptor, type ParsedManifest, parseManifest } from './manifest.js';
@@ -75,6 +75,7 @@ function familiar(repo: string, tag: string): string {
  * docker-archive, `manifest.json` naming the same blobs.
  */
 export async function saveImage(store: Store, text: string, opts: SaveOptions): Promise<{ digest: Digest; platform: string; file: string }> {
+  await prepareOutput(opts.out);
   const { artifact, ref } = await findImage(store, text);
   const label = `oci:${text}`;
   const platform = parsePlatform(opts.platform ?? hostPlatform());
@@ -88,6 +89,7 @@ export async function saveImage(store: Store, text: string, opts: SaveOptions): 
   const refName = `${artifact.name}:${tag}`;
   const index = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: desc.mediaType, digest: desc.digest, size: desc.size, annotations: { 'io.containerd.image.name': refName, 'org.opencontainers.image.ref.name': tag } }] };
   const tmp = tempPathFor(opts.out);
+  const unmark = removeOnInterrupt(tmp);
   try {
     const out = createWriteStream(tmp, { flags: 'wx', highWaterMark: 1 << 20 });
     const tar = createTarWriter(out);
@@ -110,7 +112,9 @@ export async function saveImage(store: Store, text: string, opts: SaveOptions): 
     await rename(tmp, opts.out);
   } catch (e) {
     await rm(tmp, { force: true });
-    throw e;
+    throw isAirlockError(e) ? e : await writeError(opts.out, e);
+  } finally {
+    unmark();
   }
   return { digest: desc.digest, platform: formatPlatform(desc.platform ?? platform), file: opts.out };
 }
