@@ -59,8 +59,8 @@ export interface Ecosystem<Section = unknown, Settings = unknown> {
    * everything else writes.
    */
   access?(method: string, path: string): 'read' | 'write' | 'open' | undefined;
-  /** A 401/403 in the ecosystem's own error format, for clients that parse error bodies. */
-  authError?(reply: FastifyReply, status: 401 | 403, message: string): FastifyReply;
+  /** A refusal the server makes for the ecosystem (401, 403, 503), in its own error format, for clients that parse error bodies. */
+  errorBody?(reply: FastifyReply, status: 401 | 403 | 503, message: string): FastifyReply;
   /** The `WWW-Authenticate` challenge its clients follow on a 401 (default: Basic); `origin` as ServeContext.origin gives it. */
   challenge?(origin: string): string;
   /** Routes under `/<id>/`, reading the store (and writing it only for authorised uploads). */

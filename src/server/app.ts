@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { artifactSummary } from '../core/artifact.js';
+import { isAirlockError } from '../core/errors.js';
 import type { TokenRole } from '../core/metadata.js';
 import type { Store } from '../core/store.js';
 import { ECOSYSTEMS } from '../ecosystems/registry.js';
@@ -25,6 +26,9 @@ export interface ServerOptions {
  */
 export const IDLE_TIMEOUT_MS = 300_000;
 
+/** What a write refused for a busy store tells its client to wait; an import of a large bundle holds the lock for longer. */
+const RETRY_AFTER_S = 5;
+
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const OPEN_PATHS = new Set(['/healthz']);
 
@@ -45,7 +49,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     if (!needed) return;
     const token = await authenticate(req.headers.authorization, opts.store.meta);
     const deny = (status: 401 | 403, code: string, message: string) =>
-      owner?.authError ? owner.authError(reply, status, message) : sendError(reply, status, code, message);
+      owner?.errorBody ? owner.errorBody(reply, status, message) : sendError(reply, status, code, message);
     if (!token) {
       reply.header('www-authenticate', owner?.challenge?.(origin(req)) ?? 'Basic realm="airlock"');
       return deny(401, 'UNAUTHORIZED', 'a valid token is required (Basic with the token as password, or Bearer)');
@@ -57,6 +61,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'NOT_FOUND', `${req.method} ${req.url.split('?')[0]}: not found`));
   app.setErrorHandler((err: { statusCode?: number; message?: string }, req, reply) => {
+    if (isAirlockError(err) && err.code === 'STORE_LOCKED') {
+      // Another writer (an import, a long push) holds the store: the client may simply come back.
+      const path = req.url.split('?')[0]!;
+      const owner = ECOSYSTEMS.find((e) => `${path}/`.startsWith(e.prefix ?? `/${e.id}/`));
+      reply.header('retry-after', String(RETRY_AFTER_S));
+      const message = `the store is busy with another write; retry after ${RETRY_AFTER_S} s`;
+      return owner?.errorBody ? owner.errorBody(reply, 503, message) : sendError(reply, 503, 'UNAVAILABLE', message);
+    }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) req.log.error(err);
     return sendError(reply, status, status === 500 ? 'INTERNAL' : 'BAD_REQUEST', status === 500 ? 'internal error' : String(err.message));

@@ -1,5 +1,6 @@
 import type { Ecosystem } from '../ecosystem.js';
 import { npmClientConfig } from './client-config.js';
+import { npmError } from './errors.js';
 import { resolveNpm } from './resolve.js';
 import { type NpmSection, npmSectionSchema } from './schema.js';
 import { serveNpm } from './serve.js';
@@ -14,6 +15,7 @@ export const npmEcosystem: Ecosystem<NpmSection> = {
   serve: serveNpm,
   // npm audit POSTs a question; login PUTs credentials it checks itself.
   access: (method, path) => (path.startsWith('/npm/-/npm/v1/security/') ? 'read' : method === 'PUT' && path.startsWith('/npm/-/user/') ? 'open' : undefined),
+  errorBody: npmError,
   clients: ['npm'],
   clientConfig: npmClientConfig,
 };

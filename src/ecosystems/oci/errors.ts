@@ -16,8 +16,9 @@ export const OCI_ERRORS = {
   DENIED: 403,
   UNSUPPORTED: 405,
   TOOMANYREQUESTS: 429,
-  // distribution's, beyond the spec's list; docker and skopeo know it.
+  // distribution's, beyond the spec's list; docker and skopeo know them.
   TAG_INVALID: 400,
+  UNAVAILABLE: 503,
 } as const;
 
 export type OciErrorCode = keyof typeof OCI_ERRORS;

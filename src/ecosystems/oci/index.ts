@@ -24,7 +24,7 @@ async function fetchHeaders(url: string, http: HttpClient): Promise<Record<strin
 export const ociEcosystem: Ecosystem<ImagesSection, RegistriesSection> = {
   id: 'oci',
   prefix: '/v2/',
-  authError: (reply, status, message) => sendOciError(reply, status === 401 ? 'UNAUTHORIZED' : 'DENIED', message),
+  errorBody: (reply, status, message) => sendOciError(reply, status === 401 ? 'UNAUTHORIZED' : status === 403 ? 'DENIED' : 'UNAVAILABLE', message),
   challenge: bearerChallenge,
   manifest: { key: 'images', schema: imagesSectionSchema, settings: { key: 'registries', schema: registriesSchema }, resolve: resolveImages },
   serve: serveOci,
