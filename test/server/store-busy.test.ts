@@ -38,5 +38,4 @@ test('a write that cannot get the store lock in time answers 503 with Retry-Afte
   assert.equal(npm.statusCode, 503, npm.body);
   assert.equal(npm.headers['retry-after'], '5');
   assert.deepEqual(npm.json(), { error: 'the store is busy with another write; retry after 5 s' }, 'npm prints `error` from its own body shape');
-
 });
