@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type ReadStream, createReadStream, rmSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, statfs } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { BlobInfo } from './blobstore.js';
 import { HashingStream } from './digest.js';
 import { AirlockError, describeError, isAirlockError } from './errors.js';
+import { processAlive } from './write-lock.js';
 
 /** A temp name beside `target`, so the final rename never crosses a filesystem. */
 export function tempPathFor(target: string): string {
@@ -16,6 +17,26 @@ export function tempPathFor(target: string): string {
 export function tempFileOwner(name: string): number | undefined {
   const m = /^\.tmp-(\d+)-/.exec(name);
   return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Removes the temp files in `dir` whose writer has stopped (killed mid-upload, mid-import, a
+ * power cut): nothing else ever would. Files of live processes, and names tempPathFor did not
+ * make (resumable downloads), stay. Returns how many files and bytes went.
+ */
+export async function removeDeadTemps(dir: string): Promise<{ files: number; bytes: number }> {
+  let files = 0;
+  let bytes = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const pid = tempFileOwner(name);
+    if (pid === undefined || (pid !== process.pid && processAlive(pid))) continue;
+    const path = join(dir, name);
+    const size = (await stat(path).catch(() => undefined))?.size ?? 0;
+    await rm(path, { force: true });
+    files++;
+    bytes += size;
+  }
+  return { files, bytes };
 }
 
 export async function fsyncFile(path: string): Promise<void> {

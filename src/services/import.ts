@@ -7,12 +7,11 @@ import { type ArtifactRecord, artifactLabel } from '../core/artifact.js';
 import { type Digest, HashingStream, hexOf } from '../core/digest.js';
 import { AirlockError, describeError, isAirlockError } from '../core/errors.js';
 import { crashPoint } from '../core/faults.js';
-import { freeSpace, fsyncDir, fsyncFile, ioReason, isSystemError, openInputFile, tempFileOwner, tempPathFor } from '../core/fsutil.js';
+import { freeSpace, fsyncDir, fsyncFile, ioReason, isSystemError, openInputFile, removeDeadTemps, tempPathFor } from '../core/fsutil.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
 import type { BundleManifest } from '../bundle/format.js';
 import { audit, localActor } from '../audit/log.js';
-import { processAlive } from '../core/write-lock.js';
 import { type GateOptions, checkCustody, checkSequence } from '../custody/gate.js';
 import { type BlobSink, type BlobTarget, type VolumeInfo, readVolume } from '../bundle/reader.js';
 
@@ -120,19 +119,6 @@ async function refuseConflicts(store: Store, m: BundleManifest): Promise<void> {
         hint: 'an artifact never changes once stored; publish it under a new name or version',
       });
     }
-  }
-}
-
-/** Leftovers of a killed run: temp files are never valid, so they go. */
-/**
- * Removes temp files left by processes that died; `.tmp-<pid>-…` names say whose they are. A
- * live process's temp files are its own business (a server receiving an upload).
- */
-async function sweepTemps(dir: string): Promise<void> {
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const pid = tempFileOwner(name);
-    if (pid === undefined || (pid !== process.pid && processAlive(pid))) continue;
-    await rm(join(dir, name), { force: true });
   }
 }
 
@@ -320,9 +306,9 @@ export async function importBundles(store: Store, files: readonly string[], repo
       // A run killed right after its commit leaves its staging behind; the bundle is in.
       const row = await store.meta.getBundle(`sha256:${d}`);
       if (row?.status === 'imported') await rm(join(stagingRoot, d), { recursive: true, force: true });
-      else await sweepTemps(join(stagingRoot, d));
+      else await removeDeadTemps(join(stagingRoot, d));
     }
-    await sweepTemps(await store.blobs.tempDir());
+    await removeDeadTemps(await store.blobs.tempDir());
     const out: VolumeResult[] = [];
     for (const f of files) out.push(await importVolume(store, f, reporter, opts));
     return out;

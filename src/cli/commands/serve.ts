@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { AirlockError } from '../../core/errors.js';
+import { removeDeadTemps } from '../../core/fsutil.js';
 import { Store } from '../../core/store.js';
 import { ECOSYSTEMS } from '../../ecosystems/registry.js';
 import { globals } from '../common.js';
+import { formatBytes } from '../format.js';
 
 function parseListen(v: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(v);
@@ -25,6 +27,8 @@ export function register(program: Command): void {
         throw new AirlockError('USAGE', `--base-url: "${o.baseUrl}" is not an http:// or https:// URL (e.g. https://mirror.lab:8443)`);
       }
       const store = await Store.open(globals(cmd).home);
+      const swept = await removeDeadTemps(await store.blobs.tempDir());
+      if (swept.files) process.stderr.write(`airlock: removed ${swept.files} temp file(s), ${formatBytes(swept.bytes)}, left by stopped processes\n`);
       // A wildcard address is no place to send a client to (a registry's token realm, an npm
       // tarball): without --base-url each answer then names the Host its request used.
       const wildcard = host === '0.0.0.0' || host === '::';
