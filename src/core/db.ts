@@ -1,3 +1,5 @@
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { AirlockError } from './errors.js';
 
@@ -145,7 +147,29 @@ export function transaction<T>(db: DatabaseSync, fn: () => T): T {
     db.exec('COMMIT');
     return out;
   } catch (e) {
-    db.exec('ROLLBACK');
+    // SQLite has already rolled back after some failures (SQLITE_FULL, SQLITE_IOERR); a second
+    // ROLLBACK then fails with "no transaction is active" and must not hide the error that matters.
+    // (`db.isTransaction` would say so, but Node 22.15 lacks it.)
+    try {
+      db.exec('ROLLBACK');
+    } catch {
+      // nothing to undo
+    }
     throw e;
   }
+}
+
+/**
+ * A database failure as one line naming the file, with the free space beside it, since a full
+ * disk shows up as SQLite's "disk I/O error" or "database or disk is full" and nothing more.
+ */
+export function databaseFailure(path: string, what: string, e: unknown): AirlockError {
+  let free = '';
+  try {
+    const s = statfsSync(dirname(path));
+    free = ` (${s.bavail * s.bsize} bytes free)`;
+  } catch {
+    free = '';
+  }
+  return new AirlockError('IO_ERROR', `${path}: ${what}: ${e instanceof Error ? e.message : String(e)}${free}`, { cause: e });
 }

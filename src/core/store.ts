@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import type { BlobStore } from './blobstore.js';
+import { databaseFailure } from './db.js';
+import { isAirlockError } from './errors.js';
 import { FsBlobStore } from './fs-blobstore.js';
 import { ensureDir } from './fsutil.js';
 import type { MetadataStore } from './metadata.js';
@@ -24,7 +26,13 @@ export class Store {
     await ensureDir(join(home, 'blobs'), `airlock home ${home}`);
     await ensureDir(join(home, 'staging'), `airlock home ${home}`);
     const blobs = new FsBlobStore(join(home, 'blobs'), join(home, 'tmp'));
-    const meta = new SqliteMetadataStore(join(home, 'airlock.db'));
+    const dbPath = join(home, 'airlock.db');
+    let meta: SqliteMetadataStore;
+    try {
+      meta = new SqliteMetadataStore(dbPath);
+    } catch (e) {
+      throw isAirlockError(e) ? e : databaseFailure(dbPath, "cannot open the store's database", e);
+    }
     return new Store(home, blobs, meta);
   }
 

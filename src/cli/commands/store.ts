@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { artifactSummary } from '../../core/artifact.js';
+import { databaseFailure } from '../../core/db.js';
 import { AirlockError } from '../../core/errors.js';
 import { verifyStore } from '../../services/verify-store.js';
 import { audit, localActor } from '../../audit/log.js';
@@ -50,12 +52,17 @@ export function register(program: Command): void {
     .action(async (_o, cmd: Command) => {
       await withStore(cmd, async (store) => {
         const r = await verifyStore(store, reporterFor(cmd));
-        await audit(store, { actor: localActor(), action: 'verify', subject: store.home, outcome: r.problems.length ? 'problems' : 'ok', detail: { blobs: r.blobs, problems: r.problems.length } });
+        // The result first: a store too full to take the audit entry still deserves its answer.
         if (globals(cmd).json) printJson(r);
         else {
           process.stdout.write(
             `${r.blobs} blob(s), ${formatBytes(r.bytes)}, ${r.references} reference(s) checked: ${r.problems.length} problem(s)\n`,
           );
+        }
+        try {
+          await audit(store, { actor: localActor(), action: 'verify', subject: store.home, outcome: r.problems.length ? 'problems' : 'ok', detail: { blobs: r.blobs, problems: r.problems.length } });
+        } catch (e) {
+          throw databaseFailure(join(store.home, 'airlock.db'), 'cannot record the verification in the audit log', e);
         }
         if (r.problems.length > 0) {
           throw new AirlockError('STORE_CORRUPT', `store ${store.home}: ${r.problems.length} problem(s); first: ${r.problems[0]!.detail}`);
