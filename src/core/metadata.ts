@@ -117,6 +117,12 @@ export interface MetadataStore {
    */
   appendAudit(entry: Omit<AuditRow, 'id' | 'prevHash' | 'hash'>, hashOf: (e: Omit<AuditRow, 'id' | 'hash'>) => string): Promise<AuditRow>;
   listAudit(): Promise<AuditRow[]>;
+  /**
+   * The log in order, read a page at a time and handed out a row at a time, so walking a log
+   * of any size holds one entry in memory; `since` (an ISO 8601 UTC time as toISOString
+   * writes it) skips older entries.
+   */
+  iterateAudit(opts?: { since?: string }): AsyncIterable<AuditRow>;
   /** How many entries were appended and the last one's hash, kept apart from the rows themselves. */
   auditHead(): Promise<{ count: number; hash: string } | undefined>;
 

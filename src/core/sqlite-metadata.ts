@@ -19,6 +19,9 @@ type Row = Record<string, unknown>;
 
 const now = (): string => new Date().toISOString();
 
+/** Rows per query when walking the audit log; each is still handed out one at a time. */
+const AUDIT_PAGE = 500;
+
 export class SqliteMetadataStore implements MetadataStore {
   private readonly db: DatabaseSync;
   private blobsOf: StatementSync | undefined;
@@ -125,20 +128,22 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async listAudit(): Promise<AuditRow[]> {
-    return this.db
-      .prepare('SELECT * FROM audit_log ORDER BY id')
-      .all()
-      .map((r) => ({
-        id: Number(r.id),
-        at: String(r.at),
-        actor: String(r.actor),
-        action: String(r.action),
-        subject: String(r.subject),
-        outcome: String(r.outcome),
-        detail: String(r.detail),
-        prevHash: String(r.prev_hash),
-        hash: String(r.hash),
-      }));
+    return this.db.prepare('SELECT * FROM audit_log ORDER BY id').all().map(toAudit);
+  }
+
+  async *iterateAudit(opts: { since?: string } = {}): AsyncIterable<AuditRow> {
+    // Pages by id, not OFFSET: each page starts where the last ended, whatever was appended meanwhile.
+    const page = this.db.prepare(`SELECT * FROM audit_log WHERE id > ?${opts.since ? ' AND at >= ?' : ''} ORDER BY id LIMIT ${AUDIT_PAGE}`);
+    let after = 0;
+    for (;;) {
+      let n = 0;
+      for (const r of page.iterate(...(opts.since ? [after, opts.since] : [after]))) {
+        n++;
+        after = Number(r.id);
+        yield toAudit(r);
+      }
+      if (n < AUDIT_PAGE) return;
+    }
   }
 
   async *blobReferences(): AsyncIterable<{ digest: Digest; size: number; artifact: string }> {
@@ -350,6 +355,20 @@ function toBundle(r: Row): BundleRow {
     status: r.status as BundleRow['status'],
     firstSeenAt: String(r.first_seen_at),
     importedAt: (r.imported_at as string | null) ?? null,
+  };
+}
+
+function toAudit(r: Row): AuditRow {
+  return {
+    id: Number(r.id),
+    at: String(r.at),
+    actor: String(r.actor),
+    action: String(r.action),
+    subject: String(r.subject),
+    outcome: String(r.outcome),
+    detail: String(r.detail),
+    prevHash: String(r.prev_hash),
+    hash: String(r.hash),
   };
 }
 
