@@ -103,6 +103,17 @@ const MIGRATIONS: readonly string[] = [
     hash  TEXT NOT NULL
   );
   `,
+  // Who minted a token (npm login hands out tokens for a publisher's), so revoking a token
+  // revokes what it minted. Tokens minted before this learn their parent from the audit log,
+  // which names the minting token of every token.create (token names are never reused).
+  `
+  ALTER TABLE tokens ADD COLUMN parent_id INTEGER;
+  UPDATE tokens SET parent_id = (
+    SELECT p.id FROM audit_log a JOIN tokens p ON a.actor = 'token:' || p.name
+    WHERE a.action = 'token.create' AND a.subject = tokens.name AND p.id <> tokens.id
+    ORDER BY a.id LIMIT 1
+  );
+  `,
 ];
 
 export function openDatabase(path: string): DatabaseSync {

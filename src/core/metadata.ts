@@ -10,6 +10,15 @@ export interface TokenRow {
   createdAt: string;
   revokedAt: string | null;
   lastUsedAt: string | null;
+  /** The token that minted this one (npm login), which takes it along when revoked; null for `token create`. */
+  parent: string | null;
+}
+
+export interface RevokeResult {
+  /** Whether the named token was active until now. */
+  revoked: boolean;
+  /** Active tokens it had minted, revoked with it. */
+  children: string[];
 }
 
 export interface BundleRow {
@@ -126,10 +135,12 @@ export interface MetadataStore {
   /** How many entries were appended and the last one's hash, kept apart from the rows themselves. */
   auditHead(): Promise<{ count: number; hash: string } | undefined>;
 
-  createToken(name: string, role: TokenRole, hash: string): Promise<void>;
+  /** `parent`: the id of the token that minted this one. */
+  createToken(name: string, role: TokenRole, hash: string, parent?: number): Promise<void>;
   listTokens(): Promise<TokenRow[]>;
-  /** Returns false when no active token has that name. */
-  revokeToken(name: string): Promise<boolean>;
+  getToken(name: string): Promise<TokenRow | undefined>;
+  /** Revokes the token if active and, with `withChildren`, the active tokens it minted, in one transaction. */
+  revokeToken(name: string, withChildren: boolean): Promise<RevokeResult>;
   findActiveToken(hash: string): Promise<TokenRow | undefined>;
 
   close(): Promise<void>;

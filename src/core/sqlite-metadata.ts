@@ -11,6 +11,7 @@ import type {
   ImportRecord,
   ImportRow,
   MetadataStore,
+  RevokeResult,
   TokenRole,
   TokenRow,
 } from './metadata.js';
@@ -18,6 +19,9 @@ import type {
 type Row = Record<string, unknown>;
 
 const now = (): string => new Date().toISOString();
+
+/** Tokens with the name of the token that minted each. */
+const TOKENS = 'SELECT t.*, p.name AS parent_name FROM tokens t LEFT JOIN tokens p ON p.id = t.parent_id';
 
 /** Rows per query when walking the audit log; each is still handed out one at a time. */
 const AUDIT_PAGE = 500;
@@ -235,11 +239,11 @@ export class SqliteMetadataStore implements MetadataStore {
       }));
   }
 
-  async createToken(name: string, role: TokenRole, hash: string): Promise<void> {
+  async createToken(name: string, role: TokenRole, hash: string, parent?: number): Promise<void> {
     try {
       this.db
-        .prepare('INSERT INTO tokens (name, role, hash, created_at) VALUES (?, ?, ?, ?)')
-        .run(name, role, hash, now());
+        .prepare('INSERT INTO tokens (name, role, hash, created_at, parent_id) VALUES (?, ?, ?, ?, ?)')
+        .run(name, role, hash, now(), parent ?? null);
     } catch (e) {
       if (String((e as Error).message).includes('UNIQUE')) {
         throw new AirlockError('CONFLICT', `token "${name}" already exists`, {
@@ -251,19 +255,32 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async listTokens(): Promise<TokenRow[]> {
-    return this.db.prepare('SELECT * FROM tokens ORDER BY name').all().map(toToken);
+    return this.db.prepare(`${TOKENS} ORDER BY t.name`).all().map(toToken);
   }
 
-  async revokeToken(name: string): Promise<boolean> {
+  async getToken(name: string): Promise<TokenRow | undefined> {
+    const r = this.db.prepare(`${TOKENS} WHERE t.name = ?`).get(name);
+    return r ? toToken(r) : undefined;
+  }
+
+  async revokeToken(name: string, withChildren: boolean): Promise<RevokeResult> {
     // Revoked rows stay, so the record of who could read the store survives.
-    const r = this.db
-      .prepare('UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL')
-      .run(now(), name);
-    return Number(r.changes) > 0;
+    return transaction(this.db, () => {
+      const at = now();
+      const revoked = Number(this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL').run(at, name).changes) > 0;
+      const children = withChildren
+        ? this.db
+            .prepare('UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL AND parent_id = (SELECT id FROM tokens WHERE name = ?) RETURNING name')
+            .all(at, name)
+            .map((r) => String(r.name))
+            .sort()
+        : [];
+      return { revoked, children };
+    });
   }
 
   async findActiveToken(hash: string): Promise<TokenRow | undefined> {
-    const r = this.db.prepare('SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL').get(hash);
+    const r = this.db.prepare(`${TOKENS} WHERE t.hash = ? AND t.revoked_at IS NULL`).get(hash);
     if (!r) return undefined;
     this.db.prepare('UPDATE tokens SET last_used_at = ? WHERE id = ?').run(now(), r.id as number);
     return toToken(r);
@@ -380,5 +397,6 @@ function toToken(r: Row): TokenRow {
     createdAt: String(r.created_at),
     revokedAt: (r.revoked_at as string | null) ?? null,
     lastUsedAt: (r.last_used_at as string | null) ?? null,
+    parent: (r.parent_name as string | null) ?? null,
   };
 }

@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { valid } from 'semver';
 import { FailedLogins } from '../../audit/failures.js';
 import { audit } from '../../audit/log.js';
-import { createToken } from '../../services/tokens.js';
+import { isAirlockError } from '../../core/errors.js';
+import { mintToken } from '../../services/tokens.js';
 import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
 import { npmError } from './errors.js';
@@ -108,8 +109,13 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
       await failures.failed(req.ip, user);
       return npmError(reply, 401, 'log in with an airlock publisher token as the password');
     }
-    const issued = await createToken(ctx.store, `npm-${user.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40)}-${Date.now().toString(36)}`, 'publisher', `token:${presented.name}`);
-    return reply.code(201).send({ ok: true, id: `org.couchdb.user:${user}`, token: issued });
+    try {
+      const issued = await mintToken(ctx.store, presented.name, `npm-${user.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40)}`);
+      return reply.code(201).send({ ok: true, id: `org.couchdb.user:${user}`, token: issued.token });
+    } catch (e) {
+      if (isAirlockError(e) && (e.code === 'FORBIDDEN' || e.code === 'AUTH_REQUIRED')) return npmError(reply, e.code === 'FORBIDDEN' ? 403 : 401, e.message);
+      throw e;
+    }
   };
 
   const distTags = async (req: Req, reply: FastifyReply, name: string, tag: string | undefined) => {
