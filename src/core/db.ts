@@ -114,6 +114,17 @@ const MIGRATIONS: readonly string[] = [
     ORDER BY a.id LIMIT 1
   );
   `,
+  // The store's own identity, random, made once: two stores of one user on one host are two
+  // bundle creators, each numbering its bundles from 1, without the closed side calling the
+  // second a replay of the first.
+  `
+  CREATE TABLE store_info (
+    one        INTEGER PRIMARY KEY CHECK (one = 1),
+    id         TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  INSERT INTO store_info (one, id, created_at) VALUES (1, lower(hex(randomblob(16))), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+  `,
 ];
 
 export function openDatabase(path: string): DatabaseSync {

@@ -80,6 +80,8 @@ export interface CommitResult {
  * shared backend (PostgreSQL) is another implementation of this, so every method is async.
  */
 export interface MetadataStore {
+  /** The store's random identity (32 hex digits), made when the store was. */
+  storeId(): Promise<string>;
   listArtifacts(filter?: ArtifactFilter): Promise<StoredArtifact[]>;
   /**
    * Changes whenever any process commits artifacts, so a server may cache what it rendered

@@ -35,6 +35,10 @@ export class SqliteMetadataStore implements MetadataStore {
     this.db = openDatabase(path);
   }
 
+  async storeId(): Promise<string> {
+    return String(this.db.prepare('SELECT id FROM store_info WHERE one = 1').get()!.id);
+  }
+
   async listArtifacts(filter: ArtifactFilter = {}): Promise<StoredArtifact[]> {
     const where: string[] = [];
     const args: string[] = [];

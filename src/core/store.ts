@@ -14,6 +14,8 @@ import { acquireWriteLock } from './write-lock.js';
 export class Store {
   private constructor(
     readonly home: string,
+    /** Random, made with the store and kept in its database: what tells two stores of one user@host apart (bundle creators). */
+    readonly id: string,
     readonly blobs: BlobStore,
     readonly meta: MetadataStore,
   ) {}
@@ -25,7 +27,7 @@ export class Store {
     await mkdir(join(home, 'staging'), { recursive: true });
     const blobs = new FsBlobStore(join(home, 'blobs'), join(home, 'tmp'));
     const meta = new SqliteMetadataStore(join(home, 'airlock.db'));
-    return new Store(home, blobs, meta);
+    return new Store(home, await meta.storeId(), blobs, meta);
   }
 
   /** Where verified volumes of a bundle wait until the whole bundle is in. */

@@ -89,7 +89,7 @@ test('tokens: a store from before parents were recorded learns them from the aud
   await store.close();
   // Back to schema 2: the parent column did not exist and nothing recorded who minted what.
   const db = new DatabaseSync(join(home, 'airlock.db'));
-  db.exec('ALTER TABLE tokens DROP COLUMN parent_id; PRAGMA user_version = 2');
+  db.exec('ALTER TABLE tokens DROP COLUMN parent_id; DROP TABLE store_info; PRAGMA user_version = 2');
   db.close();
   const upgraded = await Store.open(home);
   t.after(() => upgraded.close());
