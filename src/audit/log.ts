@@ -2,7 +2,7 @@ import { hostname, userInfo } from 'node:os';
 import { canonicalJson } from '../core/canonical-json.js';
 import type { AuditRow } from '../core/metadata.js';
 import type { Store } from '../core/store.js';
-import { type ChainCheck, checkChain, entryHash } from './chain.js';
+import { type ChainCheck, ChainWalker, entryHash } from './chain.js';
 
 export interface AuditEvent {
   /** A token's name for the server, `user@host` for the CLI. */
@@ -31,9 +31,14 @@ export function audit(store: Store, e: AuditEvent): Promise<AuditRow> {
   );
 }
 
+/** Checks the store's chain against its head, reading the log a row at a time. */
 export async function verifyStoreAudit(store: Store): Promise<ChainCheck> {
-  const rows = await store.meta.listAudit();
   const head = await store.meta.auditHead();
-  if (!head && rows.length) return { ok: false, at: 1, why: 'the log has entries but no head record: it was tampered with' };
-  return checkChain(rows, head);
+  const walker = new ChainWalker();
+  for await (const r of store.meta.iterateAudit()) {
+    if (!head) return { ok: false, at: 1, why: 'the log has entries but no head record: it was tampered with' };
+    const bad = walker.next(r);
+    if (bad) return bad;
+  }
+  return walker.end(head);
 }

@@ -4,6 +4,7 @@ import { Store } from '../core/store.js';
 import { ECOSYSTEMS } from '../ecosystems/registry.js';
 import { createReporter } from './progress.js';
 import type { Reporter } from '../core/report.js';
+import { escapeText } from './render.js';
 
 /** Options every command inherits from the program (`--home`, `--json`). */
 export interface GlobalOptions {
@@ -34,8 +35,9 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Plain left-aligned columns for tables on a terminal. */
-export function printTable(headers: string[], rows: string[][]): void {
+/** Plain left-aligned columns for tables on a terminal; every cell escaped (render.ts). */
+export function printTable(headers: string[], cells: string[][]): void {
+  const rows = cells.map((r) => r.map(escapeText));
   const widths = headers.map((h) => h.length);
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
   const line = (cells: string[]): string =>

@@ -105,6 +105,28 @@ const MIGRATIONS: readonly string[] = [
     hash  TEXT NOT NULL
   );
   `,
+  // Who minted a token (npm login hands out tokens for a publisher's), so revoking a token
+  // revokes what it minted. Tokens minted before this learn their parent from the audit log,
+  // which names the minting token of every token.create (token names are never reused).
+  `
+  ALTER TABLE tokens ADD COLUMN parent_id INTEGER;
+  UPDATE tokens SET parent_id = (
+    SELECT p.id FROM audit_log a JOIN tokens p ON a.actor = 'token:' || p.name
+    WHERE a.action = 'token.create' AND a.subject = tokens.name AND p.id <> tokens.id
+    ORDER BY a.id LIMIT 1
+  );
+  `,
+  // The store's own identity, random, made once: two stores of one user on one host are two
+  // bundle creators, each numbering its bundles from 1, without the closed side calling the
+  // second a replay of the first.
+  `
+  CREATE TABLE store_info (
+    one        INTEGER PRIMARY KEY CHECK (one = 1),
+    id         TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  INSERT INTO store_info (one, id, created_at) VALUES (1, lower(hex(randomblob(16))), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+  `,
 ];
 
 export function openDatabase(path: string): DatabaseSync {

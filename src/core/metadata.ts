@@ -10,6 +10,15 @@ export interface TokenRow {
   createdAt: string;
   revokedAt: string | null;
   lastUsedAt: string | null;
+  /** The token that minted this one (npm login), which takes it along when revoked; null for `token create`. */
+  parent: string | null;
+}
+
+export interface RevokeResult {
+  /** Whether the named token was active until now. */
+  revoked: boolean;
+  /** Active tokens it had minted, revoked with it. */
+  children: string[];
 }
 
 export interface BundleRow {
@@ -71,6 +80,8 @@ export interface CommitResult {
  * shared backend (PostgreSQL) is another implementation of this, so every method is async.
  */
 export interface MetadataStore {
+  /** The store's random identity (32 hex digits), made when the store was. */
+  storeId(): Promise<string>;
   listArtifacts(filter?: ArtifactFilter): Promise<StoredArtifact[]>;
   /**
    * Changes whenever any process commits artifacts, so a server may cache what it rendered
@@ -117,13 +128,21 @@ export interface MetadataStore {
    */
   appendAudit(entry: Omit<AuditRow, 'id' | 'prevHash' | 'hash'>, hashOf: (e: Omit<AuditRow, 'id' | 'hash'>) => string): Promise<AuditRow>;
   listAudit(): Promise<AuditRow[]>;
+  /**
+   * The log in order, read a page at a time and handed out a row at a time, so walking a log
+   * of any size holds one entry in memory; `since` (an ISO 8601 UTC time as toISOString
+   * writes it) skips older entries.
+   */
+  iterateAudit(opts?: { since?: string }): AsyncIterable<AuditRow>;
   /** How many entries were appended and the last one's hash, kept apart from the rows themselves. */
   auditHead(): Promise<{ count: number; hash: string } | undefined>;
 
-  createToken(name: string, role: TokenRole, hash: string): Promise<void>;
+  /** `parent`: the id of the token that minted this one. */
+  createToken(name: string, role: TokenRole, hash: string, parent?: number): Promise<void>;
   listTokens(): Promise<TokenRow[]>;
-  /** Returns false when no active token has that name. */
-  revokeToken(name: string): Promise<boolean>;
+  getToken(name: string): Promise<TokenRow | undefined>;
+  /** Revokes the token if active and, with `withChildren`, the active tokens it minted, in one transaction. */
+  revokeToken(name: string, withChildren: boolean): Promise<RevokeResult>;
   findActiveToken(hash: string): Promise<TokenRow | undefined>;
 
   close(): Promise<void>;

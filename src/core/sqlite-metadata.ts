@@ -11,6 +11,7 @@ import type {
   ImportRecord,
   ImportRow,
   MetadataStore,
+  RevokeResult,
   TokenRole,
   TokenRow,
 } from './metadata.js';
@@ -19,6 +20,12 @@ type Row = Record<string, unknown>;
 
 const now = (): string => new Date().toISOString();
 
+/** Tokens with the name of the token that minted each. */
+const TOKENS = 'SELECT t.*, p.name AS parent_name FROM tokens t LEFT JOIN tokens p ON p.id = t.parent_id';
+
+/** Rows per query when walking the audit log; each is still handed out one at a time. */
+const AUDIT_PAGE = 500;
+
 export class SqliteMetadataStore implements MetadataStore {
   private readonly db: DatabaseSync;
   private blobsOf: StatementSync | undefined;
@@ -26,6 +33,10 @@ export class SqliteMetadataStore implements MetadataStore {
 
   constructor(path: string) {
     this.db = openDatabase(path);
+  }
+
+  async storeId(): Promise<string> {
+    return String(this.db.prepare('SELECT id FROM store_info WHERE one = 1').get()!.id);
   }
 
   async listArtifacts(filter: ArtifactFilter = {}): Promise<StoredArtifact[]> {
@@ -125,20 +136,22 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async listAudit(): Promise<AuditRow[]> {
-    return this.db
-      .prepare('SELECT * FROM audit_log ORDER BY id')
-      .all()
-      .map((r) => ({
-        id: Number(r.id),
-        at: String(r.at),
-        actor: String(r.actor),
-        action: String(r.action),
-        subject: String(r.subject),
-        outcome: String(r.outcome),
-        detail: String(r.detail),
-        prevHash: String(r.prev_hash),
-        hash: String(r.hash),
-      }));
+    return this.db.prepare('SELECT * FROM audit_log ORDER BY id').all().map(toAudit);
+  }
+
+  async *iterateAudit(opts: { since?: string } = {}): AsyncIterable<AuditRow> {
+    // Pages by id, not OFFSET: each page starts where the last ended, whatever was appended meanwhile.
+    const page = this.db.prepare(`SELECT * FROM audit_log WHERE id > ?${opts.since ? ' AND at >= ?' : ''} ORDER BY id LIMIT ${AUDIT_PAGE}`);
+    let after = 0;
+    for (;;) {
+      let n = 0;
+      for (const r of page.iterate(...(opts.since ? [after, opts.since] : [after]))) {
+        n++;
+        after = Number(r.id);
+        yield toAudit(r);
+      }
+      if (n < AUDIT_PAGE) return;
+    }
   }
 
   async *blobReferences(): AsyncIterable<{ digest: Digest; size: number; artifact: string }> {
@@ -230,11 +243,11 @@ export class SqliteMetadataStore implements MetadataStore {
       }));
   }
 
-  async createToken(name: string, role: TokenRole, hash: string): Promise<void> {
+  async createToken(name: string, role: TokenRole, hash: string, parent?: number): Promise<void> {
     try {
       this.db
-        .prepare('INSERT INTO tokens (name, role, hash, created_at) VALUES (?, ?, ?, ?)')
-        .run(name, role, hash, now());
+        .prepare('INSERT INTO tokens (name, role, hash, created_at, parent_id) VALUES (?, ?, ?, ?, ?)')
+        .run(name, role, hash, now(), parent ?? null);
     } catch (e) {
       if (String((e as Error).message).includes('UNIQUE')) {
         throw new AirlockError('CONFLICT', `token "${name}" already exists`, {
@@ -246,19 +259,32 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async listTokens(): Promise<TokenRow[]> {
-    return this.db.prepare('SELECT * FROM tokens ORDER BY name').all().map(toToken);
+    return this.db.prepare(`${TOKENS} ORDER BY t.name`).all().map(toToken);
   }
 
-  async revokeToken(name: string): Promise<boolean> {
+  async getToken(name: string): Promise<TokenRow | undefined> {
+    const r = this.db.prepare(`${TOKENS} WHERE t.name = ?`).get(name);
+    return r ? toToken(r) : undefined;
+  }
+
+  async revokeToken(name: string, withChildren: boolean): Promise<RevokeResult> {
     // Revoked rows stay, so the record of who could read the store survives.
-    const r = this.db
-      .prepare('UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL')
-      .run(now(), name);
-    return Number(r.changes) > 0;
+    return transaction(this.db, () => {
+      const at = now();
+      const revoked = Number(this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL').run(at, name).changes) > 0;
+      const children = withChildren
+        ? this.db
+            .prepare('UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL AND parent_id = (SELECT id FROM tokens WHERE name = ?) RETURNING name')
+            .all(at, name)
+            .map((r) => String(r.name))
+            .sort()
+        : [];
+      return { revoked, children };
+    });
   }
 
   async findActiveToken(hash: string): Promise<TokenRow | undefined> {
-    const r = this.db.prepare('SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL').get(hash);
+    const r = this.db.prepare(`${TOKENS} WHERE t.hash = ? AND t.revoked_at IS NULL`).get(hash);
     if (!r) return undefined;
     this.db.prepare('UPDATE tokens SET last_used_at = ? WHERE id = ?').run(now(), r.id as number);
     return toToken(r);
@@ -353,6 +379,20 @@ function toBundle(r: Row): BundleRow {
   };
 }
 
+function toAudit(r: Row): AuditRow {
+  return {
+    id: Number(r.id),
+    at: String(r.at),
+    actor: String(r.actor),
+    action: String(r.action),
+    subject: String(r.subject),
+    outcome: String(r.outcome),
+    detail: String(r.detail),
+    prevHash: String(r.prev_hash),
+    hash: String(r.hash),
+  };
+}
+
 function toToken(r: Row): TokenRow {
   return {
     id: Number(r.id),
@@ -361,5 +401,6 @@ function toToken(r: Row): TokenRow {
     createdAt: String(r.created_at),
     revokedAt: (r.revoked_at as string | null) ?? null,
     lastUsedAt: (r.last_used_at as string | null) ?? null,
+    parent: (r.parent_name as string | null) ?? null,
   };
 }

@@ -16,6 +16,8 @@ import { acquireWriteLock } from './write-lock.js';
 export class Store {
   private constructor(
     readonly home: string,
+    /** Random, made with the store and kept in its database: what tells two stores of one user@host apart (bundle creators). */
+    readonly id: string,
     readonly blobs: BlobStore,
     readonly meta: MetadataStore,
   ) {}
@@ -27,13 +29,14 @@ export class Store {
     await ensureDir(join(home, 'staging'), `airlock home ${home}`);
     const blobs = new FsBlobStore(join(home, 'blobs'), join(home, 'tmp'));
     const dbPath = join(home, 'airlock.db');
-    let meta: SqliteMetadataStore;
+    let meta: SqliteMetadataStore | undefined;
     try {
       meta = new SqliteMetadataStore(dbPath);
+      return new Store(home, await meta.storeId(), blobs, meta);
     } catch (e) {
+      await meta?.close();
       throw isAirlockError(e) ? e : databaseFailure(dbPath, "cannot open the store's database", e);
     }
-    return new Store(home, blobs, meta);
   }
 
   /** Where verified volumes of a bundle wait until the whole bundle is in. */

@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { audit, localActor } from '../audit/log.js';
-import { AirlockError } from '../core/errors.js';
+import { AirlockError, isAirlockError } from '../core/errors.js';
 import type { TokenRole, TokenRow } from '../core/metadata.js';
 import type { Store } from '../core/store.js';
 import { generateToken, hashToken } from '../server/auth.js';
@@ -16,7 +17,7 @@ export function parseRole(role: string): TokenRole {
 
 /** Returns the plaintext token: the only time it exists outside the client's hands. */
 export async function createToken(store: Store, name: string, role: TokenRole, actor = localActor()): Promise<string> {
-  if (!NAME.test(name)) throw new AirlockError('USAGE', `--name: "${name}" must be 1-64 of A-Z a-z 0-9 . _ -`);
+  if (!NAME.test(name)) throw new AirlockError('USAGE', `--name: "${name.slice(0, 80)}" must be 1-64 of A-Z a-z 0-9 . _ -`);
   const token = generateToken();
   await store.withWriteLock('token create', async () => {
     await store.meta.createToken(name, role, hashToken(token));
@@ -25,15 +26,59 @@ export async function createToken(store: Store, name: string, role: TokenRole, a
   return token;
 }
 
+/**
+ * A publisher token minted for the holder of `parent` (npm login), named `<base>-<random>`
+ * and recorded as `parent`'s child, so revoking `parent` revokes it. Only a token made with
+ * `token create` may mint: otherwise a minted token could outlive its parent's revocation
+ * through its own children.
+ */
+export async function mintToken(store: Store, parent: string, base: string): Promise<{ name: string; token: string }> {
+  const token = generateToken();
+  return store.withWriteLock('token create', async () => {
+    // Checked under the lock: a revocation of the parent cannot slip in between.
+    const p = await store.meta.getToken(parent);
+    if (!p || p.revokedAt) throw new AirlockError('AUTH_REQUIRED', `token "${parent}" is not active`);
+    if (p.parent) throw new AirlockError('FORBIDDEN', `token "${parent}" was itself minted by "${p.parent}"; log in with a token made by airlock token create`);
+    for (let attempt = 0; ; attempt++) {
+      // 40 random bits: parallel logins of one name never collide in practice, and if they do the next name is tried.
+      const name = `${base.slice(0, 53)}-${randomBytes(5).toString('hex')}`;
+      try {
+        await store.meta.createToken(name, 'publisher', hashToken(token), p.id);
+      } catch (e) {
+        if (isAirlockError(e) && e.code === 'CONFLICT' && attempt < 3) continue;
+        throw e;
+      }
+      await audit(store, { actor: `token:${parent}`, action: 'token.create', subject: name, outcome: 'created', detail: { role: 'publisher', parent } });
+      return { name, token };
+    }
+  });
+}
+
 export function listTokens(store: Store): Promise<TokenRow[]> {
   return store.meta.listTokens();
 }
 
-export async function revokeToken(store: Store, name: string): Promise<void> {
-  const done = await store.withWriteLock('token revoke', async () => {
-    const revoked = await store.meta.revokeToken(name);
-    if (revoked) await audit(store, { actor: localActor(), action: 'token.revoke', subject: name, outcome: 'revoked' });
-    return revoked;
+export interface Revocation {
+  /** The named token had been revoked before: only its children went now. */
+  alreadyRevoked: boolean;
+  children: string[];
+}
+
+/**
+ * Revokes a token and, unless `withChildren` is false, every active token it minted. A
+ * revoked token's children can be revoked later by revoking it again.
+ */
+export async function revokeToken(store: Store, name: string, opts: { withChildren?: boolean } = {}): Promise<Revocation> {
+  const withChildren = opts.withChildren ?? true;
+  const res = await store.withWriteLock('token revoke', async () => {
+    const r = await store.meta.revokeToken(name, withChildren);
+    const actor = localActor();
+    if (r.revoked) await audit(store, { actor, action: 'token.revoke', subject: name, outcome: 'revoked' });
+    for (const child of r.children) await audit(store, { actor, action: 'token.revoke', subject: child, outcome: 'revoked', detail: { parent: name } });
+    return r;
   });
-  if (!done) throw new AirlockError('NOT_FOUND', `token "${name}": no active token has that name`);
+  if (!res.revoked && res.children.length === 0) {
+    throw new AirlockError('NOT_FOUND', `token "${name}": no active token has that name${withChildren ? ', nor active tokens it minted' : ''}`);
+  }
+  return { alreadyRevoked: !res.revoked, children: res.children };
 }

@@ -5,7 +5,8 @@ import { verifyStoreAudit } from '../../audit/log.js';
 import { AirlockError, describeError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/fsutil.js';
 import { loadPrivateKey } from '../../custody/keys.js';
-import { globals, printJson, printTable, withStore } from '../common.js';
+import { globals, printJson, withStore } from '../common.js';
+import { escapeText, writeOut } from '../render.js';
 import { passphrase } from '../passphrase.js';
 
 async function readText(file: string): Promise<string> {
@@ -16,6 +17,12 @@ async function readText(file: string): Promise<string> {
   }
 }
 
+const AUDIT_WIDTHS = [5, 24, 24, 16, 32];
+
+function auditLine(cells: string[]): string {
+  return cells.map((c, i) => c.padEnd(AUDIT_WIDTHS[i] ?? 0)).join('  ').trimEnd();
+}
+
 export function register(program: Command): void {
   const auditCmd = program.command('audit').description('the store\'s tamper-evident audit log');
   auditCmd
@@ -24,10 +31,22 @@ export function register(program: Command): void {
     .option('--since <time>', 'only entries at or after this time (ISO 8601)')
     .action(async (o: { since?: string }, cmd: Command) => {
       if (o.since !== undefined && Number.isNaN(Date.parse(o.since))) throw new AirlockError('USAGE', `--since: "${o.since}" is not a time`);
+      const since = o.since === undefined ? undefined : new Date(o.since).toISOString();
       await withStore(cmd, async (store) => {
-        const rows = (await store.meta.listAudit()).filter((r) => !o.since || Date.parse(r.at) >= Date.parse(o.since));
-        if (globals(cmd).json) printJson(rows);
-        else printTable(['#', 'AT', 'ACTOR', 'ACTION', 'SUBJECT', 'OUTCOME'], rows.map((r) => [String(r.id), r.at, r.actor, r.action, r.subject, r.outcome]));
+        const rows = store.meta.iterateAudit(since ? { since } : {});
+        if (globals(cmd).json) {
+          let first = true;
+          for await (const r of rows) {
+            await writeOut(`${first ? '[\n' : ',\n'}  ${JSON.stringify(r)}`);
+            first = false;
+          }
+          await writeOut(first ? '[]\n' : '\n]\n');
+          return;
+        }
+        // A line per entry as it is read: columns are padded to a fixed width, never to the
+        // widest cell, which would mean holding the whole log first.
+        await writeOut(`${auditLine(['#', 'AT', 'ACTOR', 'ACTION', 'SUBJECT', 'OUTCOME'])}\n`);
+        for await (const r of rows) await writeOut(`${auditLine([String(r.id), r.at, r.actor, r.action, r.subject, r.outcome].map(escapeText))}\n`);
       });
     });
   auditCmd

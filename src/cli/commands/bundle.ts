@@ -2,6 +2,7 @@ import { userInfo, hostname } from 'node:os';
 import type { Command } from 'commander';
 import { parseSize } from '../../bundle/size.js';
 import { AirlockError } from '../../core/errors.js';
+import type { Store } from '../../core/store.js';
 import { hexOf } from '../../core/digest.js';
 import { custodyPath, readCustody } from '../../custody/custody-file.js';
 import { examineCustody } from '../../custody/examine.js';
@@ -24,11 +25,16 @@ function wholeNumber(what: string) {
   };
 }
 
-function defaultCreator(): string {
+/**
+ * `user@host/<store id, short>`: the closed side numbers bundles per creator, so two stores of
+ * one user on one host must not be one creator, or the second's bundle 1 is a replay.
+ */
+function defaultCreator(store: Store): string {
+  const store8 = store.id.slice(0, 8);
   try {
-    return `${userInfo().username}@${hostname()}`;
+    return `${userInfo().username}@${hostname()}/${store8}`;
   } catch {
-    return hostname();
+    return `${hostname()}/${store8}`;
   }
 }
 
@@ -56,7 +62,7 @@ export function register(program: Command): void {
     .option('--split <size>', 'largest volume, e.g. 700M, 4.7G, 25GiB (K/M/G/T are decimal, Ki/Mi/Gi/Ti binary)')
     .option('--volume <n>', 'write only volume N of the set again', wholeNumber('--volume'))
     .option('--sequence <n>', 'bundle sequence number, for the receiver\'s replay protection (default: the next for this creator; the same lock keeps its number)', wholeNumber('--sequence'))
-    .option('--creator <who>', 'who made the bundle (default: user@host)')
+    .option('--creator <who>', 'who made the bundle (default: user@host/<store id>, see airlock init)')
     .option('--ca-file <pem>', 'extra CA certificates for HTTPS upstreams')
     .option('--sign <key>', 'sign the new bundle as origin with this private key')
     .action(async (o: CreateOptions, cmd: Command) => {
@@ -71,7 +77,7 @@ export function register(program: Command): void {
             ...(split !== undefined ? { split } : {}),
             ...(o.volume !== undefined ? { onlyVolume: o.volume } : {}),
             ...(o.sequence !== undefined ? { sequence: o.sequence } : {}),
-            creator: o.creator ?? defaultCreator(),
+            creator: o.creator ?? defaultCreator(store),
             reporter,
           }),
         );

@@ -15,8 +15,8 @@ export function register(program: Command): void {
     .description('create the store (idempotent; every other command also creates it on first use)')
     .action(async (_o, cmd: Command) => {
       await withStore(cmd, async (store) => {
-        if (globals(cmd).json) printJson({ home: store.home });
-        else process.stdout.write(`store ready at ${store.home}\n`);
+        if (globals(cmd).json) printJson({ home: store.home, id: store.id });
+        else process.stdout.write(`store ready at ${store.home} (id ${store.id})\n`);
       });
     });
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { createToken, listTokens, parseRole, revokeToken } from '../../services/tokens.js';
 import { globals, printJson, printTable, withStore } from '../common.js';
+import { escapeText } from '../render.js';
 
 export function register(program: Command): void {
   const token = program.command('token').description('tokens for serve --auth required (reader, publisher, admin)');
@@ -30,20 +31,23 @@ export function register(program: Command): void {
           return;
         }
         printTable(
-          ['NAME', 'ROLE', 'CREATED', 'LAST USED', 'REVOKED'],
-          rows.map((r) => [r.name, r.role, r.createdAt, r.lastUsedAt ?? '-', r.revokedAt ?? '-']),
+          ['NAME', 'ROLE', 'CREATED', 'LAST USED', 'REVOKED', 'MINTED BY'],
+          rows.map((r) => [r.name, r.role, r.createdAt, r.lastUsedAt ?? '-', r.revokedAt ?? '-', r.parent ?? '-']),
         );
       });
     });
 
   token
     .command('revoke')
-    .description('revoke a token by name')
+    .description('revoke a token by name, and by default every token it minted (npm login): those stop working too')
     .argument('<name>')
-    .action(async (name: string, _o, cmd: Command) => {
+    .option('--with-children', 'also revoke the tokens it minted (the default; again on a revoked token, revokes the children it left)')
+    .option('--no-with-children', 'revoke only this token; the tokens it minted stay valid')
+    .action(async (name: string, o: { withChildren?: boolean }, cmd: Command) => {
       await withStore(cmd, async (store) => {
-        await revokeToken(store, name);
-        process.stdout.write(`token "${name}" revoked\n`);
+        const r = await revokeToken(store, name, { withChildren: o.withChildren !== false });
+        const minted = r.children.length ? `; and ${r.children.length} it minted: ${r.children.join(', ')}` : '';
+        process.stdout.write(`${escapeText(`token "${name}" ${r.alreadyRevoked ? 'was already revoked' : 'revoked'}${minted}`)}\n`);
       });
     });
 }

@@ -8,7 +8,7 @@ import { digestOf } from '../../core/digest.js';
 import type { Store } from '../../core/store.js';
 import { sendError } from '../http/errors.js';
 import { npmError } from './errors.js';
-import { tarballFile } from './names.js';
+import { isTagName, quoted, tarballFile } from './names.js';
 import type { NpmVersionMetadata } from './record.js';
 import { deprecatedRef, distTagRef, packageState } from './store-view.js';
 
@@ -38,14 +38,14 @@ async function publish(store: Store, reply: FastifyReply, name: string, body: Do
   const attachments = (body._attachments ?? {}) as Record<string, { data?: string; length?: number }>;
   const [version, ...more] = Object.keys(versions);
   if (!version || more.length) return npmError(reply, 400, 'a publish carries exactly one version');
-  if (!valid(version)) return npmError(reply, 400, `"${version}" is not a semver version`);
+  if (!valid(version)) return npmError(reply, 400, `${quoted(version)} is not a semver version`);
   const manifest = versions[version]!;
-  if (manifest.name !== name || manifest.version !== version) return npmError(reply, 400, `the version document says ${String(manifest.name)}@${String(manifest.version)}`);
+  if (manifest.name !== name || manifest.version !== version) return npmError(reply, 400, `the version document says ${quoted(manifest.name)}@${quoted(manifest.version)}`);
   const file = tarballFile(name, version);
   const attachment = attachments[file] ?? Object.values(attachments)[0];
   if (!attachment?.data || Object.keys(attachments).length !== 1) return npmError(reply, 400, `expected one attachment, ${file}`);
   const data = Buffer.from(attachment.data, 'base64');
-  if (attachment.length !== undefined && attachment.length !== data.length) return npmError(reply, 400, `the attachment is ${data.length} bytes, it says ${attachment.length}`);
+  if (attachment.length !== undefined && attachment.length !== data.length) return npmError(reply, 400, `the attachment is ${data.length} bytes, it says ${quoted(attachment.length)}`);
   const problem = integrityProblem(data, manifest.dist as Doc | undefined);
   if (problem) return npmError(reply, 400, `${name}@${version}: ${problem}`);
 
@@ -65,6 +65,8 @@ async function publish(store: Store, reply: FastifyReply, name: string, body: Do
     blobs: [{ digest, size: data.length }],
   };
   const tags = { latest: version, ...((body['dist-tags'] ?? {}) as Record<string, string>) };
+  const badTag = Object.keys(tags).find((t) => !isTagName(t));
+  if (badTag !== undefined) return npmError(reply, 400, `${quoted(badTag)} is not a dist-tag (URL-safe, at most 214 characters)`);
   return store.withWriteLock('npm publish', async () => {
     if (await store.meta.getArtifact('npm', record.key)) {
       return npmError(reply, 403, `You cannot publish over the previously published versions: ${version}.`);
@@ -113,7 +115,7 @@ async function update(store: Store, reply: FastifyReply, name: string, body: Doc
 export async function putPackage(store: Store, reply: FastifyReply, name: string, body: unknown, actor: string): Promise<FastifyReply> {
   if (!body || typeof body !== 'object') return sendError(reply, 400, 'BAD_REQUEST', 'expected a JSON packument');
   const doc = body as Doc;
-  if (doc.name !== undefined && doc.name !== name) return npmError(reply, 400, `the document is for ${String(doc.name)}, the URL for ${name}`);
+  if (doc.name !== undefined && doc.name !== name) return npmError(reply, 400, `the document is for ${quoted(doc.name)}, the URL for ${name}`);
   return doc._attachments ? publish(store, reply, name, doc, actor) : update(store, reply, name, doc, actor);
 }
 

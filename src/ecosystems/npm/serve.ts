@@ -1,21 +1,26 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { valid } from 'semver';
+import { FailedLogins } from '../../audit/failures.js';
 import { audit } from '../../audit/log.js';
-import { createToken } from '../../services/tokens.js';
+import { isAirlockError } from '../../core/errors.js';
+import { mintToken } from '../../services/tokens.js';
 import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
 import { npmError } from './errors.js';
 import { PageCache, sendPage } from '../http/revision-cache.js';
 import { ABBREVIATED, renderPackument, wantsAbbreviated } from './packument.js';
 import { deletePackage, putPackage } from './publish.js';
-import { packageNameFromPath } from './names.js';
+import { isTagName, isUserName, packageNameFromPath, quoted } from './names.js';
 import { readNpmMetadata } from './record.js';
 import { distTagRef, packageState } from './store-view.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** Base64 in JSON: a 100 MiB tarball is about 134 MiB of body. */
 const PUBLISH_LIMIT = 256 << 20;
-
+/** A login is a name and a password, read before anyone is known: nothing bigger is read. */
+const LOGIN_LIMIT = 4096;
+/** npm audit's question (gzipped), read without a token where reads are open; the answer does not depend on it. */
+const AUDIT_LIMIT = 1 << 20;
 
 type Req = FastifyRequest<{ Params: { '*'?: string }; Querystring: Record<string, string | undefined> }>;
 
@@ -42,7 +47,7 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
     const stem = `${name.split('/').pop()}-`;
     const version = file.startsWith(stem) && file.endsWith('.tgz') ? file.slice(stem.length, -4) : '';
     const hit = version ? await ctx.store.meta.getArtifact('npm', `${name}@${version}`) : undefined;
-    if (!hit || readNpmMetadata(hit.metadata)?.filename !== file) return npmError(reply, 404, `${name}: no tarball ${file}`);
+    if (!hit || readNpmMetadata(hit.metadata)?.filename !== file) return npmError(reply, 404, `${name}: no tarball ${quoted(file)}`);
     return sendBlob(req, reply, ctx.store, hit, { contentType: 'application/octet-stream', cacheControl: IMMUTABLE });
   };
 
@@ -74,17 +79,43 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
     return reply.send({ objects, total: names.length, time: new Date().toUTCString() });
   };
 
-  /** `npm login --auth-type=legacy`: the password must be an airlock publisher (or admin) token; a new publisher token comes back. */
-  const login = async (req: Req, reply: FastifyReply, user: string) => {
+  const failures = new FailedLogins(ctx.store, { action: 'npm.login', actor: 'npm-login' });
+  app.addHook('onClose', () => failures.flush());
+
+  /**
+   * `npm login --auth-type=legacy`: the password must be an airlock publisher (or admin)
+   * token; a new publisher token comes back. Anyone may ask, so the name is checked before it
+   * goes anywhere, and failures are limited per address and name (see FailedLogins).
+   */
+  const login = async (req: Req, reply: FastifyReply) => {
+    const m = /^org\.couchdb\.user:(.+)$/.exec(req.params['*'] ?? '');
+    let user: string | undefined;
+    try {
+      user = m ? decodeURIComponent(m[1]!) : undefined;
+    } catch {
+      user = undefined;
+    }
+    if (!user || !isUserName(user)) return npmError(reply, 400, `${quoted(user ?? req.params['*'])} is not a user name (lowercase, URL-safe, at most 214 characters)`);
     const body = (req.body ?? {}) as { name?: unknown; password?: unknown };
-    const name = typeof body.name === 'string' ? body.name : user;
+    const name = body.name === undefined ? user : body.name;
+    if (name !== user) return npmError(reply, 400, `the body logs in ${quoted(name)}, the URL ${quoted(user)}`);
+    const wait = await failures.retryAfter(req.ip, user);
+    if (wait) {
+      reply.header('retry-after', String(wait));
+      return npmError(reply, 429, `too many failed logins from this address or for this name; try again in ${wait} s`);
+    }
     const presented = typeof body.password === 'string' ? await ctx.token(`Bearer ${body.password}`) : undefined;
     if (!presented || presented.role === 'reader') {
-      await audit(ctx.store, { actor: `npm-login:${name}`, action: 'npm.login', subject: name, outcome: 'refused' });
+      await failures.failed(req.ip, user);
       return npmError(reply, 401, 'log in with an airlock publisher token as the password');
     }
-    const issued = await createToken(ctx.store, `npm-${name.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40)}-${Date.now().toString(36)}`, 'publisher', `token:${presented.name}`);
-    return reply.code(201).send({ ok: true, id: `org.couchdb.user:${name}`, token: issued });
+    try {
+      const issued = await mintToken(ctx.store, presented.name, `npm-${user.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40)}`);
+      return reply.code(201).send({ ok: true, id: `org.couchdb.user:${user}`, token: issued.token });
+    } catch (e) {
+      if (isAirlockError(e) && (e.code === 'FORBIDDEN' || e.code === 'AUTH_REQUIRED')) return npmError(reply, e.code === 'FORBIDDEN' ? 403 : 401, e.message);
+      throw e;
+    }
   };
 
   const distTags = async (req: Req, reply: FastifyReply, name: string, tag: string | undefined) => {
@@ -92,6 +123,7 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
     if (artifacts.length === 0) return npmError(reply, 404, `${name}: not found`);
     if (req.method === 'GET') return reply.send(input.distTags);
     if (!tag) return npmError(reply, 400, 'which tag?');
+    if (!isTagName(tag)) return npmError(reply, 400, `${quoted(tag)} is not a dist-tag (URL-safe, at most 214 characters)`);
     const actor = await ctx.actor(req.headers.authorization);
     if (req.method === 'DELETE') {
       if (tag === 'latest') return npmError(reply, 400, 'the latest tag cannot be removed');
@@ -102,7 +134,7 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
       return reply.send({ ok: true });
     }
     const version = typeof req.body === 'string' ? req.body : undefined;
-    if (!version || !valid(version) || !artifacts.some((a) => a.version === version)) return npmError(reply, 400, `${name} has no version ${String(version)}`);
+    if (!version || !valid(version) || !artifacts.some((a) => a.version === version)) return npmError(reply, 400, `${name} has no version ${quoted(version)}`);
     await ctx.store.withWriteLock('npm dist-tag', async () => {
       await ctx.store.meta.setRef('npm', name, distTagRef(tag), version);
       await audit(ctx.store, { actor, action: 'npm.dist-tag', subject: `${name}:${tag}`, outcome: 'set', detail: { version } });
@@ -119,9 +151,6 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
       return t ? reply.send({ username: t.name }) : npmError(reply, 401, 'not logged in');
     }
     if (rest === '-/v1/search') return search(req, reply);
-    if (rest === '-/npm/v1/security/advisories/bulk') return reply.send({});
-    const user = /^-\/user\/org\.couchdb\.user:(.+)$/.exec(rest);
-    if (user && method === 'PUT') return login(req, reply, decodeURIComponent(user[1]!));
     const tags = /^-\/package\/(.+?)\/dist-tags(?:\/([^/]+))?$/.exec(rest);
     if (tags) {
       const name = packageNameFromPath(tags[1]!);
@@ -130,7 +159,7 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
     // <name>[/-/<file>][/-rev/<rev>], the name possibly `@scope/name` with a real slash.
     const m = /^((?:@[^/]+(?:\/|%2[fF]))?[^/@][^/]*)(?:\/-\/([^/]+))?(?:\/-rev\/[^/]+)?$/.exec(rest);
     const name = m ? packageNameFromPath(m[1]!) : undefined;
-    if (!m || !name) return npmError(reply, 400, `invalid package name in /npm/${rest}`);
+    if (!m || !name) return npmError(reply, 400, `invalid package name in ${quoted(`/npm/${rest}`)}`);
     const file = m[2];
     const actor = () => ctx.actor(req.headers.authorization);
     if (file) {
@@ -156,6 +185,14 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
         done(Object.assign(new Error('the body is not JSON'), { statusCode: 400 }), undefined);
       }
     });
+    scope.setErrorHandler((err: { statusCode?: number; message?: string }, req, reply) => {
+      if (err.statusCode === 413) return npmError(reply, 413, `the body is too large: this endpoint takes at most ${req.routeOptions.bodyLimit} bytes`);
+      if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return npmError(reply, err.statusCode, String(err.message));
+      throw err;
+    });
+    // Routes that read a body before any token is checked take only what they need.
+    scope.route({ method: 'PUT', url: '/npm/-/user/*', handler: login, bodyLimit: LOGIN_LIMIT });
+    scope.route({ method: 'POST', url: '/npm/-/npm/v1/security/advisories/bulk', handler: (_req, reply) => reply.send({}), bodyLimit: AUDIT_LIMIT });
     scope.route({ method: ['GET', 'HEAD', 'PUT', 'DELETE', 'POST'], url: '/npm/*', handler, bodyLimit: PUBLISH_LIMIT });
   });
 }
