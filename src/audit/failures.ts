@@ -64,7 +64,8 @@ export class FailedLogins {
     blocking.throttled++;
     blocking.last = t;
     sample(blocking.seen, nameWindow ? address : name);
-    const ends = Math.max(...[nameWindow, addressWindow].map((w) => (w ? w.start + this.limits.windowMs : 0)));
+    const end = (w: typeof nameWindow): number => (w ? w.start + this.limits.windowMs : 0);
+    const ends = Math.max(end(nameWindow), end(addressWindow));
     return Math.max(1, Math.ceil((ends - t) / 1000));
   }
 
