@@ -1,25 +1,94 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Store } from '../../core/store.js';
+
+export interface Page {
+  revision: string;
+  body: Buffer;
+  etag: string;
+}
+
+/** What a server keeps of rendered pages at most, whatever their number or size. */
+export const PAGE_CACHE_BYTES = 64 << 20;
 
 /**
  * Rendered pages (simple indexes, packuments), reused while the store's revision is
  * unchanged: the server keeps no state of its own that could go stale, yet does not rebuild
- * a page per request.
+ * a page per request. Bounded by bytes, least recently used first out, so neither many
+ * small pages nor a few huge ones grow the server.
  */
 export class PageCache {
-  private readonly pages = new Map<string, { revision: string; body: Buffer; etag: string }>();
+  private readonly pages = new Map<string, Page>();
+  private held = 0;
 
-  async get(key: string, revision: string, render: () => Promise<Buffer | undefined>) {
+  constructor(private readonly maxBytes = PAGE_CACHE_BYTES) {}
+
+  /** Bytes of page bodies held now. */
+  get bytes(): number {
+    return this.held;
+  }
+
+  async get(key: string, revision: string, render: () => Promise<Buffer | undefined>): Promise<Page | undefined> {
     const hit = this.pages.get(key);
-    if (hit && hit.revision === revision) return hit;
+    if (hit) this.pages.delete(key);
+    if (hit && hit.revision === revision) {
+      this.pages.set(key, hit);
+      return hit;
+    }
+    if (hit) this.held -= hit.body.length;
     const body = await render();
     if (!body) return undefined;
     const page = { revision, body, etag: `"${createHash('sha256').update(body).digest('hex')}"` };
-    if (this.pages.size >= 10_000) this.pages.delete(this.pages.keys().next().value!);
     this.pages.set(key, page);
+    this.held += body.length;
+    for (const [oldest, p] of this.pages) {
+      if (this.held <= this.maxBytes || oldest === key) break;
+      this.pages.delete(oldest);
+      this.held -= p.body.length;
+    }
     return page;
   }
+}
+
+/**
+ * Pages that name the server's own origin (npm's tarball URLs) are rendered once with a
+ * placeholder, and each request's origin goes in at send time: on a wildcard listen every
+ * Host header names another origin, and a page per Host would let clients fill the cache.
+ * The placeholder is random per server, so no published text can imitate it.
+ */
+export class OriginPages {
+  readonly placeholder = `airlock-origin-${randomBytes(12).toString('hex')}`;
+  private readonly split = new WeakMap<Page, { parts: Buffer[]; last?: { origin: string; body: Buffer; etag: string } }>();
+
+  fill(page: Page, origin: string): { body: Buffer; etag: string } {
+    let entry = this.split.get(page);
+    if (!entry) {
+      entry = { parts: splitOn(page.body, Buffer.from(this.placeholder)) };
+      this.split.set(page, entry);
+    }
+    if (entry.last?.origin === origin) return entry.last;
+    // Inside JSON strings: a Host header's quote or backslash must not end the string.
+    const filler = Buffer.from(JSON.stringify(origin).slice(1, -1));
+    const pieces: Buffer[] = [];
+    entry.parts.forEach((part, i) => {
+      if (i > 0) pieces.push(filler);
+      pieces.push(part);
+    });
+    const body = Buffer.concat(pieces);
+    entry.last = { origin, body, etag: `"${createHash('sha256').update(page.etag).update(origin).digest('hex')}"` };
+    return entry.last;
+  }
+}
+
+function splitOn(body: Buffer, marker: Buffer): Buffer[] {
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (let at = body.indexOf(marker); at >= 0; at = body.indexOf(marker, from)) {
+    parts.push(body.subarray(from, at));
+    from = at + marker.length;
+  }
+  parts.push(body.subarray(from));
+  return parts;
 }
 
 /**

@@ -7,7 +7,7 @@ import { mintToken } from '../../services/tokens.js';
 import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
 import { npmError } from './errors.js';
-import { PageCache, sendPage } from '../http/revision-cache.js';
+import { OriginPages, PageCache, sendPage } from '../http/revision-cache.js';
 import { ABBREVIATED, renderPackument, wantsAbbreviated } from './packument.js';
 import { deletePackage, putPackage } from './publish.js';
 import { isTagName, isUserName, packageNameFromPath, quoted } from './names.js';
@@ -31,15 +31,16 @@ type Req = FastifyRequest<{ Params: { '*'?: string }; Querystring: Record<string
  */
 export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
   const pages = new PageCache();
+  const origins = new OriginPages();
   const packument = async (req: Req, reply: FastifyReply, name: string) => {
     const abbreviated = wantsAbbreviated(req.headers.accept);
-    const page = await pages.get(`${abbreviated ? 'a' : 'f'} ${ctx.origin(req)} ${name}`, await ctx.store.meta.revision(), async () => {
+    const page = await pages.get(`${abbreviated ? 'a' : 'f'} ${name}`, await ctx.store.meta.revision(), async () => {
       const { artifacts, input } = await packageState(ctx.store, name);
-      return artifacts.length ? Buffer.from(JSON.stringify(renderPackument(input, ctx.origin(req), abbreviated))) : undefined;
+      return artifacts.length ? Buffer.from(JSON.stringify(renderPackument(input, origins.placeholder, abbreviated))) : undefined;
     });
     if (!page) return npmError(reply, 404, 'Not found');
     reply.header('vary', 'Accept');
-    return sendPage(req, reply, page, abbreviated ? ABBREVIATED : 'application/json');
+    return sendPage(req, reply, origins.fill(page, ctx.origin(req)), abbreviated ? ABBREVIATED : 'application/json');
   };
 
   const tarball = async (req: Req, reply: FastifyReply, name: string, file: string) => {
