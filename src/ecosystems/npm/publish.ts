@@ -14,6 +14,17 @@ import { deprecatedRef, distTagRef, packageState } from './store-view.js';
 
 type Doc = Record<string, unknown>;
 
+/**
+ * Dist-tags a package may have. Each is a row written on publish; unbounded, one publish of
+ * 100,000 tags held the store and the event loop for half a minute. Real packages have a handful.
+ */
+export const MAX_DIST_TAGS = 100;
+
+/** A document's dist-tags, or the reason they are refused. */
+export function tooManyTags(name: string, tags: Record<string, unknown>): string | undefined {
+  const n = Object.keys(tags).length;
+  return n > MAX_DIST_TAGS ? `${name}: a package has at most ${MAX_DIST_TAGS} dist-tags; this document names ${n}` : undefined;
+}
 
 /** Checks a tarball against the `dist.integrity` (sha512) and `dist.shasum` (sha1) npm computed. */
 function integrityProblem(data: Buffer, dist: Doc | undefined): string | undefined {
@@ -65,6 +76,8 @@ async function publish(store: Store, reply: FastifyReply, name: string, body: Do
     blobs: [{ digest, size: data.length }],
   };
   const tags = { latest: version, ...((body['dist-tags'] ?? {}) as Record<string, string>) };
+  const tooMany = tooManyTags(name, tags);
+  if (tooMany) return npmError(reply, 400, tooMany);
   const badTag = Object.keys(tags).find((t) => !isTagName(t));
   if (badTag !== undefined) return npmError(reply, 400, `${quoted(badTag)} is not a dist-tag (URL-safe, at most 214 characters)`);
   return store.withWriteLock('npm publish', async () => {
@@ -101,6 +114,8 @@ async function update(store: Store, reply: FastifyReply, name: string, body: Doc
       }
     }
     const tags = (body['dist-tags'] ?? input.distTags) as Record<string, string>;
+    const tooMany = tooManyTags(name, tags);
+    if (tooMany) return npmError(reply, 400, tooMany);
     for (const [tag, v] of Object.entries(input.distTags)) if (tags[tag] !== v) await store.meta.setRef('npm', name, distTagRef(tag), tags[tag] ?? null);
     for (const [tag, v] of Object.entries(tags)) if (input.distTags[tag] !== v && typeof v === 'string') await store.meta.setRef('npm', name, distTagRef(tag), v);
     if (gone.length) {

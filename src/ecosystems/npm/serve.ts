@@ -3,13 +3,14 @@ import { valid } from 'semver';
 import { FailedLogins } from '../../audit/failures.js';
 import { audit } from '../../audit/log.js';
 import { isAirlockError } from '../../core/errors.js';
+import { JsonLimitError, parseJsonBounded } from '../../core/json.js';
 import { mintToken } from '../../services/tokens.js';
 import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
 import { npmError } from './errors.js';
 import { OriginPages, PageCache, sendPage } from '../http/revision-cache.js';
 import { ABBREVIATED, renderPackument, wantsAbbreviated } from './packument.js';
-import { deletePackage, putPackage } from './publish.js';
+import { MAX_DIST_TAGS, deletePackage, putPackage } from './publish.js';
 import { isTagName, isUserName, packageNameFromPath, quoted } from './names.js';
 import { readNpmMetadata } from './record.js';
 import { distTagRef, packageState } from './store-view.js';
@@ -136,6 +137,7 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
     }
     const version = typeof req.body === 'string' ? req.body : undefined;
     if (!version || !valid(version) || !artifacts.some((a) => a.version === version)) return npmError(reply, 400, `${name} has no version ${quoted(version)}`);
+    if (!(tag in input.distTags) && Object.keys(input.distTags).length >= MAX_DIST_TAGS) return npmError(reply, 400, `${name}: a package has at most ${MAX_DIST_TAGS} dist-tags`);
     await ctx.store.withWriteLock('npm dist-tag', async () => {
       await ctx.store.meta.setRef('npm', name, distTagRef(tag), version);
       await audit(ctx.store, { actor, action: 'npm.dist-tag', subject: `${name}:${tag}`, outcome: 'set', detail: { version } });
@@ -181,9 +183,9 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
       // npm audit gzips its question; the answer does not depend on it, so it is not read.
       if (req.headers['content-encoding']) return done(null, undefined);
       try {
-        done(null, body === '' ? undefined : JSON.parse(body as string));
-      } catch {
-        done(Object.assign(new Error('the body is not JSON'), { statusCode: 400 }), undefined);
+        done(null, body === '' ? undefined : parseJsonBounded(body as string));
+      } catch (e) {
+        done(Object.assign(new Error(e instanceof JsonLimitError ? `the body is ${e.message}` : 'the body is not JSON'), { statusCode: 400 }), undefined);
       }
     });
     scope.setErrorHandler((err: { statusCode?: number; message?: string }, req, reply) => {

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Store } from '../../src/core/store.js';
+import { MAX_DIST_TAGS } from '../../src/ecosystems/npm/publish.js';
+import { buildServer } from '../../src/server/app.js';
+import { createToken } from '../../src/services/tokens.js';
+import { tempDir } from '../helpers/tmp.js';
+
+test('npm: dist-tags are bounded per package, and publish bodies nested too deep are refused before anything is stored', async (t) => {
+  const store = await Store.open(join(await tempDir(t), 'home'));
+  const server = await buildServer({ store, baseUrl: 'http://mirror', auth: 'none' });
+  t.after(async () => {
+    await server.close();
+    await store.close();
+  });
+  const auth = { authorization: `Bearer ${await createToken(store, 'ci', 'publisher')}`, 'content-type': 'application/json' };
+  const tgz = Buffer.from('tarball');
+  const integrity = `sha512-${createHash('sha512').update(tgz).digest('base64')}`;
+  const doc = (version: string, tags: Record<string, string>, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({ name: 'p', 'dist-tags': tags, versions: { [version]: { name: 'p', version, dist: { integrity }, ...extra } }, _attachments: { [`p-${version}.tgz`]: { data: tgz.toString('base64'), length: tgz.length } } });
+
+  const many = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`t${i}`, '1.0.0']));
+  const started = Date.now();
+  const flood = await server.inject({ method: 'PUT', url: '/npm/p', headers: auth, payload: doc('1.0.0', many) });
+  assert.equal(flood.statusCode, 400, flood.body);
+  assert.deepEqual(flood.json(), { error: `p: a package has at most ${MAX_DIST_TAGS} dist-tags; this document names 100001` });
+  assert.ok(Date.now() - started < 5_000, 'refused without writing tag by tag');
+  assert.equal((await server.inject({ url: '/npm/p' })).statusCode, 404, 'nothing was stored');
+
+  const nested = `${'{"n":'.repeat(5_000)}"x"${'}'.repeat(5_000)}`;
+  const deep = await server.inject({ method: 'PUT', url: '/npm/p', headers: auth, payload: doc('1.0.0', {}, { deep: 'NESTED' }).replace('"NESTED"', nested) });
+  assert.equal(deep.statusCode, 400, deep.body);
+  assert.match(deep.body, /nested deeper than 64 levels/);
+
+  assert.equal((await server.inject({ method: 'PUT', url: '/npm/p', headers: auth, payload: doc('1.0.0', {}) })).statusCode, 201);
+  for (let i = 1; i < MAX_DIST_TAGS; i++) {
+    const r = await server.inject({ method: 'PUT', url: `/npm/-/package/p/dist-tags/t${i}`, headers: auth, payload: '"1.0.0"' });
+    assert.equal(r.statusCode, 201, r.body);
+  }
+  const over = await server.inject({ method: 'PUT', url: '/npm/-/package/p/dist-tags/one-more', headers: auth, payload: '"1.0.0"' });
+  assert.equal(over.statusCode, 400);
+  assert.deepEqual(over.json(), { error: `p: a package has at most ${MAX_DIST_TAGS} dist-tags` });
+  const moved = await server.inject({ method: 'PUT', url: '/npm/-/package/p/dist-tags/t1', headers: auth, payload: '"1.0.0"' });
+  assert.equal(moved.statusCode, 201, 'an existing tag may still move');
+});
