@@ -1,4 +1,5 @@
 import { type Digest, type Sha512Digest, isDigest, isSha512Digest } from '../../core/digest.js';
+import { JsonLimitError, parseJsonBounded } from '../../core/json.js';
 import { isIndexType, isManifestType } from './media-types.js';
 import type { Platform } from './platform.js';
 
@@ -43,6 +44,14 @@ function descriptor(v: unknown, where: string, sha512: boolean): Descriptor<OciD
   return out;
 }
 
+/** The image spec's annotations rule: a map of strings to strings, and nothing else. */
+function stringMap(v: unknown): Record<string, string> {
+  if (!v || typeof v !== 'object' || Array.isArray(v) || !Object.values(v).every((x) => typeof x === 'string')) {
+    throw new ManifestError('annotations must map strings to strings');
+  }
+  return v as Record<string, string>;
+}
+
 /**
  * Reads a manifest or index as an untrusted document. The media type comes from the
  * document's own `mediaType` when present (it must then agree with the one the registry
@@ -56,9 +65,9 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined, op
   if (bytes.length > MAX_MANIFEST) throw new ManifestError(`manifest is ${bytes.length} bytes (limit ${MAX_MANIFEST})`);
   let doc: Record<string, unknown>;
   try {
-    doc = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
-  } catch {
-    throw new ManifestError('manifest is not JSON');
+    doc = parseJsonBounded(bytes) as Record<string, unknown>;
+  } catch (e) {
+    throw new ManifestError(e instanceof JsonLimitError ? `manifest is ${e.message}` : 'manifest is not JSON');
   }
   if (!doc || typeof doc !== 'object' || doc.schemaVersion !== 2) throw new ManifestError('manifest is not schemaVersion 2');
   const declared = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
@@ -68,7 +77,7 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined, op
   const extra = {
     ...(doc.subject ? { subject: descriptor(doc.subject, 'subject', sha512) } : {}),
     ...(typeof doc.artifactType === 'string' ? { artifactType: doc.artifactType } : {}),
-    ...(doc.annotations && typeof doc.annotations === 'object' ? { annotations: doc.annotations as Record<string, string> } : {}),
+    ...(doc.annotations !== undefined ? { annotations: stringMap(doc.annotations) } : {}),
   };
   if (isIndexType(mediaType)) {
     if (!Array.isArray(doc.manifests)) throw new ManifestError('index has no manifests');
