@@ -1,4 +1,6 @@
 import { AirlockError } from '../../core/errors.js';
+import { redactUrl } from '../../core/redact.js';
+import { urlCredentialProblem } from '../../manifest/url.js';
 import { KNOWN_SUBDIRS } from './platforms.js';
 
 const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._+-]*$/;
@@ -9,10 +11,25 @@ export function isPackageFile(name: string): boolean {
   return PACKAGE_FILE.test(name) && !name.includes('..');
 }
 
+/** Where conda credentials would come from: nowhere yet, which the refusal says. */
+export const CHANNEL_CREDENTIALS = 'airlock sends no channel credentials yet, so use a channel that needs none';
+
+/**
+ * Why a channel entry must not be used as written: a URL with a password, a token in its
+ * query or conda's `/t/<token>/` path form, all of which the lock and the bundle would record.
+ */
+export function channelCredentialProblem(entry: string): string | undefined {
+  if (!/^https?:\/\//.test(entry)) return undefined;
+  if (URL.canParse(entry) && new URL(entry).pathname.split('/')[1] === 't') return `must not carry a token (/t/<token>/): it is written to airlock.lock and the bundle; ${CHANNEL_CREDENTIALS}`;
+  return urlCredentialProblem(entry, CHANNEL_CREDENTIALS);
+}
+
 /** A channel as airlock.yaml or an environment file names it: a URL, or a name under the alias. */
 export function channelUrl(entry: string, alias: string): string {
   if (/^https?:\/\//.test(entry)) {
-    if (!URL.canParse(entry)) throw new AirlockError('CONFIG_INVALID', `channel ${entry}: not a valid URL`);
+    if (!URL.canParse(entry)) throw new AirlockError('CONFIG_INVALID', `channel ${redactUrl(entry)}: not a valid URL`);
+    const bad = channelCredentialProblem(entry);
+    if (bad) throw new AirlockError('CONFIG_INVALID', `channel ${redactUrl(entry)}: ${bad}`);
     return entry.replace(/\/+$/, '');
   }
   const name = entry.replace(/^\/+|\/+$/g, '');
@@ -29,7 +46,7 @@ export function channelName(url: string): string {
   const u = new URL(url);
   const path = decodeURIComponent(u.pathname).replace(/^\/+|\/+$/g, '');
   const name = path || `${u.hostname}${u.port ? `-${u.port}` : ''}`;
-  if (!isChannelName(name)) throw new AirlockError('CONFIG_INVALID', `channel ${url}: its path cannot name a served channel`);
+  if (!isChannelName(name)) throw new AirlockError('CONFIG_INVALID', `channel ${redactUrl(url)}: its path cannot name a served channel`);
   return name;
 }
 
