@@ -1,4 +1,4 @@
-import { AirlockError } from '../../core/errors.js';
+import { AirlockError, quoteShort } from '../../core/errors.js';
 import { redactUrl } from '../../core/redact.js';
 import { urlCredentialProblem } from '../../manifest/url.js';
 import { KNOWN_SUBDIRS } from './platforms.js';
@@ -64,17 +64,28 @@ export interface PackageLocation {
   url: string;
 }
 
-/** `<channel>/<subdir>/<file>` from a package URL, as explicit files and locks give them. */
+/**
+ * `<channel>/<subdir>/<file>` from a package URL, as explicit files and locks give them.
+ * `raw` is a line of a file that may be anything, so messages name `where` and quote at most
+ * a short prefix of the part that failed (the scheme, the file name), never the line.
+ */
 export function parsePackageUrl(raw: string, where: string): PackageLocation {
-  if (!URL.canParse(raw)) throw new AirlockError('CONFIG_INVALID', `${where}: ${raw} is not a URL`);
+  if (!URL.canParse(raw)) throw new AirlockError('CONFIG_INVALID', `${where}: not a URL`);
   const u = new URL(raw);
-  if (!/^https?:$/.test(u.protocol)) throw new AirlockError('CONFIG_INVALID', `${where}: ${raw} is not an http(s) URL`);
+  if (!/^https?:$/.test(u.protocol)) throw new AirlockError('CONFIG_INVALID', `${where}: a ${quoteShort(u.protocol, 12)} URL is not an http(s) URL`);
+  const bad = urlCredentialProblem(raw, CHANNEL_CREDENTIALS);
+  if (bad) throw new AirlockError('CONFIG_INVALID', `${where}: the package URL ${bad}`);
   u.hash = '';
   const parts = u.pathname.split('/');
-  const filename = decodeURIComponent(parts.pop() ?? '');
+  let filename: string;
+  try {
+    filename = decodeURIComponent(parts.pop() ?? '');
+  } catch {
+    throw new AirlockError('CONFIG_INVALID', `${where}: the package URL's file name is not valid percent-encoding`);
+  }
   const subdir = parts.pop() ?? '';
   if (!isPackageFile(filename) || !KNOWN_SUBDIRS.has(subdir)) {
-    throw new AirlockError('CONFIG_INVALID', `${where}: ${raw} is not a conda package URL (<channel>/<subdir>/<name>-<version>-<build>.conda|.tar.bz2)`);
+    throw new AirlockError('CONFIG_INVALID', `${where}: ${quoteShort(filename)} in ${quoteShort(subdir, 20)} is not a conda package URL (<channel>/<subdir>/<name>-<version>-<build>.conda|.tar.bz2)`);
   }
   u.pathname = parts.join('/');
   return { channelUrl: u.toString().replace(/\/+$/, ''), subdir, filename, url: raw.replace(/#.*$/, '') };
