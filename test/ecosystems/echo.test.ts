@@ -40,6 +40,7 @@ test('conda explicit files: a line that is not a URL, not http(s), not a package
     [`${CF}/noarch/c-3-0.conda#${LONG}`, /neither a sha256 nor an md5/],
     [`https://alice:${SECRET}@conda.example/x/linux-64/a-1-0.conda`, /the package URL must not carry credentials/],
     [`${CF}/linux-64/a%zz-1-0.conda`, /file name is not valid percent-encoding/],
+    [`https://conda.example/t/${SECRET}/acme/linux-64/a-1-0.conda`, /the package URL must not carry a token \(\/t\/<token>\/\)/],
   ] as const) {
     refusedAt(() => parseExplicit(`# comment\n@EXPLICIT\n${CF}/noarch/a-1-0.conda\n${line}\n`, 'spec.txt'), new RegExp(`^spec\\.txt:4: .*${why.source}`));
   }

@@ -73,7 +73,7 @@ export function parsePackageUrl(raw: string, where: string): PackageLocation {
   if (!URL.canParse(raw)) throw new AirlockError('CONFIG_INVALID', `${where}: not a URL`);
   const u = new URL(raw);
   if (!/^https?:$/.test(u.protocol)) throw new AirlockError('CONFIG_INVALID', `${where}: a ${quoteShort(u.protocol, 12)} URL is not an http(s) URL`);
-  const bad = urlCredentialProblem(raw, CHANNEL_CREDENTIALS);
+  const bad = channelCredentialProblem(raw);
   if (bad) throw new AirlockError('CONFIG_INVALID', `${where}: the package URL ${bad}`);
   u.hash = '';
   const parts = u.pathname.split('/');
