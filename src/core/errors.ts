@@ -53,3 +53,15 @@ export function describeError(e: unknown): string {
   }
   return String(e);
 }
+
+/**
+ * A token from a file for a message: JSON-quoted (so one line, control characters escaped)
+ * and cut at `max` characters with `…`. Messages quote this much at most of what failed to
+ * parse, so a file that is not what it should be (`-r /etc/shadow`, a pasted secret) is never
+ * printed whole.
+ */
+export function quoteShort(s: string, max = 40): string {
+  if (s.length <= max) return JSON.stringify(s);
+  const end = /[\ud800-\udbff]/.test(s[max - 1]!) ? max - 1 : max;
+  return JSON.stringify(`${s.slice(0, end)}…`);
+}

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { EnvHttpProxyAgent, type Dispatcher, getGlobalDispatcher, interceptors, request, setGlobalDispatcher } from 'undici';
 import { type Digest, HashingStream } from './digest.js';
 import { AirlockError, describeError } from './errors.js';
+import { redactUrl } from './redact.js';
 import { hashFile } from './fsutil.js';
 
 export interface HttpClientOptions {
@@ -123,14 +124,14 @@ export class HttpClient {
       } catch (e) {
         if (e instanceof AirlockError) throw e;
         const permanent = cannotSucceed(e);
-        if (permanent) throw new AirlockError('HTTP_ERROR', `${label}: ${url}: ${permanent}`);
+        if (permanent) throw new AirlockError('HTTP_ERROR', `${label}: ${redactUrl(url)}: ${permanent}`);
         last = e instanceof Transient ? e.message : describeError(e);
         if (i === this.retries) break;
         const wait = e instanceof Transient && e.retryAfterMs !== undefined ? e.retryAfterMs : this.backoffMs * 2 ** i * (0.5 + Math.random());
         await sleep(wait);
       }
     }
-    throw new AirlockError('NETWORK_ERROR', `${label}: ${url} failed after ${this.retries + 1} attempts: ${last}`);
+    throw new AirlockError('NETWORK_ERROR', `${label}: ${redactUrl(url)} failed after ${this.retries + 1} attempts: ${last}`);
   }
 
   private async send(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
@@ -145,16 +146,16 @@ export class HttpClient {
     if (ok(res.statusCode)) return;
     await res.body.dump();
     if (res.statusCode === 404 || res.statusCode === 410) {
-      throw new AirlockError('NOT_FOUND', `${label}: ${url} returned ${res.statusCode} Not Found`);
+      throw new AirlockError('NOT_FOUND', `${label}: ${redactUrl(url)} returned ${res.statusCode} Not Found`);
     }
     if (RETRY_STATUS.has(res.statusCode)) throw new Transient(`HTTP ${res.statusCode}`, retryAfter(res.headers['retry-after']));
-    throw new AirlockError('HTTP_ERROR', `${label}: ${url} returned HTTP ${res.statusCode}`);
+    throw new AirlockError('HTTP_ERROR', `${label}: ${redactUrl(url)} returned HTTP ${res.statusCode}`);
   }
 
   async getText(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string>; body: string }> {
-    return this.withRetries(url, url, async () => {
+    return this.withRetries(redactUrl(url), url, async () => {
       const res = await this.send(url, headers);
-      await this.failOn(res, url, url, (s) => s >= 200 && s < 300);
+      await this.failOn(res, redactUrl(url), url, (s) => s >= 200 && s < 300);
       const flat: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
       return { status: res.statusCode, headers: flat, body: await res.body.text() };
@@ -166,7 +167,7 @@ export class HttpClient {
    * network errors, 429 and 5xx are retried. Bodies over `maxBytes` are refused.
    */
   async fetchSmall(url: string, opts: { method?: 'GET' | 'HEAD'; headers?: Record<string, string>; maxBytes: number; label?: string }): Promise<SmallResponse> {
-    const label = opts.label ?? url;
+    const label = opts.label ?? redactUrl(url);
     return this.withRetries(label, url, async () => {
       const res = await request(url, {
         dispatcher: await this.agent(),
@@ -185,7 +186,7 @@ export class HttpClient {
         n += (chunk as Buffer).length;
         if (n > opts.maxBytes) {
           res.body.destroy();
-          throw new AirlockError('HTTP_ERROR', `${label}: ${url} sent more than ${opts.maxBytes} bytes`);
+          throw new AirlockError('HTTP_ERROR', `${label}: ${redactUrl(url)} sent more than ${opts.maxBytes} bytes`);
         }
         parts.push(chunk as Buffer);
       }
@@ -197,7 +198,7 @@ export class HttpClient {
    * Bytes `start..end` (inclusive) of a remote file, or undefined when the server does not
    * do ranges (it answered 200 with the whole file, which is not read).
    */
-  async getRange(url: string, start: number, end: number, label = url): Promise<Buffer | undefined> {
+  async getRange(url: string, start: number, end: number, label = redactUrl(url)): Promise<Buffer | undefined> {
     return this.withRetries(label, url, async () => {
       const res = await this.send(url, { range: `bytes=${start}-${end}` });
       if (res.statusCode === 200) {
@@ -217,7 +218,7 @@ export class HttpClient {
    * §14.1.1), for when the size is not known beforehand; undefined when the server does not do
    * ranges.
    */
-  async getTail(url: string, length: number, label = url): Promise<{ data: Buffer; total: number } | undefined> {
+  async getTail(url: string, length: number, label = redactUrl(url)): Promise<{ data: Buffer; total: number } | undefined> {
     return this.withRetries(label, url, async () => {
       const res = await this.send(url, { range: `bytes=-${length}` });
       if (res.statusCode === 200) {
@@ -227,7 +228,7 @@ export class HttpClient {
       await this.failOn(res, label, url, (s) => s === 206);
       const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''));
       const data = Buffer.from(await res.body.arrayBuffer());
-      if (!range) throw new AirlockError('HTTP_ERROR', `${label}: ${url} answered a suffix range without a usable Content-Range`);
+      if (!range) throw new AirlockError('HTTP_ERROR', `${label}: ${redactUrl(url)} answered a suffix range without a usable Content-Range`);
       const [start, end, total] = [Number(range[1]), Number(range[2]), Number(range[3])];
       if (end !== total - 1 || data.length !== end - start + 1) throw new Transient(`asked for the last ${length} bytes, got ${start}-${end}/${total}`);
       return { data, total };
@@ -241,7 +242,7 @@ export class HttpClient {
    * undefined when the server tells none of these. Encoded answers say nothing of the size.
    */
   async remoteSize(url: string, opts: { headers?: Record<string, string>; label?: string } = {}): Promise<number | undefined> {
-    const label = opts.label ?? url;
+    const label = opts.label ?? redactUrl(url);
     const headers = opts.headers ?? {};
     const lengthOf = (res: Dispatcher.ResponseData): number | undefined => {
       const encoding = String(res.headers['content-encoding'] ?? 'identity');
@@ -270,7 +271,7 @@ export class HttpClient {
   }
 
   async download(req: DownloadRequest): Promise<DownloadResult> {
-    const label = req.label ?? req.url;
+    const label = req.label ?? redactUrl(req.url);
     await this.withRetries(label, req.url, () => this.attempt(req, label));
     const result = await hashFile(req.dest);
     const fail = (code: 'DIGEST_MISMATCH' | 'SIZE_MISMATCH', msg: string): never => {

@@ -45,7 +45,7 @@ test('conda explicit files: @EXPLICIT, then URLs with an md5 or sha256 after #',
     ],
   );
   assert.throws(() => parseExplicit(`${CF}/noarch/c-3-0.conda\n`, 'spec.txt'), /spec\.txt: no @EXPLICIT line/);
-  assert.throws(() => parseExplicit(`@EXPLICIT\n${CF}/noarch/c-3-0.conda#abc\n`, 'spec.txt'), /spec\.txt:2: #abc is neither a sha256 nor an md5/);
+  assert.throws(() => parseExplicit(`@EXPLICIT\n${CF}/noarch/c-3-0.conda#abc\n`, 'spec.txt'), /spec\.txt:2: the hash after # \("abc"\) is neither a sha256 nor an md5/);
 });
 
 test('conda locks: pixi.lock v6 and v4 and conda-lock.yml give the conda packages of the target subdirs', () => {

@@ -1,4 +1,4 @@
-import { AirlockError } from '../../core/errors.js';
+import { AirlockError, quoteShort } from '../../core/errors.js';
 import { parsePackageUrl } from './channel.js';
 import type { PinnedPackage } from './inputs.js';
 
@@ -7,7 +7,7 @@ function parseHashFragment(fragment: string, where: string): { sha256?: string; 
   const h = fragment.replace(/^sha256:/, '').toLowerCase();
   if (/^[0-9a-f]{64}$/.test(h)) return { sha256: h };
   if (/^[0-9a-f]{32}$/.test(h) && !fragment.startsWith('sha256:')) return { md5: h };
-  throw new AirlockError('CONFIG_INVALID', `${where}: #${fragment} is neither a sha256 nor an md5`);
+  throw new AirlockError('CONFIG_INVALID', `${where}: the hash after # (${quoteShort(fragment, 16)}) is neither a sha256 nor an md5`);
 }
 
 /**

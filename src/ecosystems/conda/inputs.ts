@@ -1,4 +1,4 @@
-import { parse as parseYaml } from 'yaml';
+import { YAMLError, parse as parseYaml } from 'yaml';
 import { AirlockError } from '../../core/errors.js';
 import type { PackageLocation } from './channel.js';
 
@@ -10,11 +10,17 @@ export interface PinnedPackage extends PackageLocation {
   origin: string;
 }
 
-/** A YAML input (environment.yml, pixi.lock, conda-lock.yml), or CONFIG_INVALID naming the file. */
+/**
+ * A YAML input (environment.yml, pixi.lock, conda-lock.yml), or CONFIG_INVALID naming
+ * file:line and the parser's error code: its message quotes the text around the error.
+ */
 export function parseYamlInput(text: string, file: string): unknown {
   try {
     return parseYaml(text);
   } catch (e) {
-    throw new AirlockError('CONFIG_INVALID', `${file}: not YAML (${(e as Error).message.split('\n')[0]})`);
+    if (e instanceof YAMLError) throw new AirlockError('CONFIG_INVALID', `${file}:${e.linePos?.[0].line ?? 1}: not YAML (${e.code})`);
+    // The yaml library refuses aliases that expand too far, or name no anchor, with a ReferenceError that quotes the alias.
+    if (e instanceof ReferenceError) throw new AirlockError('CONFIG_INVALID', `${file}: not YAML (an alias names no anchor, or aliases expand too far)`);
+    throw e;
   }
 }

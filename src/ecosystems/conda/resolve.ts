@@ -2,6 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Digest } from '../../core/digest.js';
 import { AirlockError } from '../../core/errors.js';
+import { redactUrl } from '../../core/redact.js';
 import { fileDigest, readConfigText, tempPathFor } from '../../core/fsutil.js';
 import type { LockedArtifact } from '../../manifest/lockfile.js';
 import type { ResolveContext } from '../ecosystem.js';
@@ -67,7 +68,7 @@ export async function resolveConda(section: CondaSection, ctx: ResolveContext): 
     if (!r) repodata.set(url, (r = fetchRepodata(url, ctx)));
     const label = `conda:${channelName(p.channelUrl)}/${p.subdir}`;
     const found = (await r).get(p.filename);
-    if (!found) throw new AirlockError('NOT_FOUND', `${p.origin}: ${p.filename} is not in ${url}`);
+    if (!found) throw new AirlockError('NOT_FOUND', `${p.origin}: ${p.filename} is not in ${redactUrl(url)}`);
     return { record: checkRecord(p.filename, found.record, label), text: found.text };
   };
 
@@ -85,7 +86,7 @@ export async function resolveConda(section: CondaSection, ctx: ResolveContext): 
     }
     const blob = record.sha256 && record.size !== undefined ? { digest: `sha256:${record.sha256}` as Digest, size: record.size } : await downloadChecked(p, record, label, ctx);
     const prior = out.get(key);
-    if (prior && prior.digest !== blob.digest) throw new AirlockError('CONFLICT', `${label}: ${prior.source} and ${p.url} are different files under one name`);
+    if (prior && prior.digest !== blob.digest) throw new AirlockError('CONFLICT', `${label}: ${redactUrl(prior.source ?? '')} and ${redactUrl(p.url)} are different files under one name`);
     const meta: CondaPackageMetadata = { channel, subdir: p.subdir, filename: p.filename, record: text };
     out.set(key, {
       ecosystem: 'conda',
@@ -125,7 +126,7 @@ async function downloadChecked(p: PinnedPackage, record: CondaRecord, label: str
     const blob = await ctx.http.download({ url: p.url, dest, label, ...(record.size !== undefined ? { expectedSize: record.size } : {}), ...(record.sha256 ?? p.sha256 ? { expectedDigest: `sha256:${record.sha256 ?? p.sha256!.toLowerCase()}` as Digest } : {}) });
     if (record.md5 && !record.sha256) {
       const md5 = (await fileDigest(dest, 'md5')).toString('hex');
-      if (md5 !== record.md5) throw new AirlockError('DIGEST_MISMATCH', `${label}: ${p.url} has md5 ${md5}, the channel's repodata says ${record.md5}`);
+      if (md5 !== record.md5) throw new AirlockError('DIGEST_MISMATCH', `${label}: ${redactUrl(p.url)} has md5 ${md5}, the channel's repodata says ${record.md5}`);
     }
     await ctx.store.blobs.adopt(dest, blob);
     return blob;

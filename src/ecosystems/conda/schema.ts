@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { httpUrlSchema } from '../../manifest/url.js';
+import { CHANNEL_CREDENTIALS, channelCredentialProblem } from './channel.js';
 
 /** Where a bare channel name (`conda-forge`) lives, as conda's own `channel_alias` default. */
 export const DEFAULT_CHANNEL_ALIAS = 'https://conda.anaconda.org';
@@ -10,8 +11,18 @@ const file = z.string().min(1);
 export const condaSectionSchema = z
   .object({
     /** Channel URLs, or names under `channelAlias` (`conda-forge`). */
-    channels: z.array(z.string().min(1)).default([]),
-    channelAlias: httpUrlSchema.default(DEFAULT_CHANNEL_ALIAS),
+    channels: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .superRefine((c, ctx) => {
+            const bad = channelCredentialProblem(c);
+            if (bad) ctx.addIssue({ code: 'custom', message: bad });
+          }),
+      )
+      .default([]),
+    channelAlias: httpUrlSchema(CHANNEL_CREDENTIALS).default(DEFAULT_CHANNEL_ALIAS),
     /** Match specs, solved for every target subdir plus noarch. */
     specs: z.array(z.string().min(1)).default([]),
     /** conda environment.yml files (their channels and dependencies), relative to airlock.yaml. */

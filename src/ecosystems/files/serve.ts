@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sendBlob } from '../http/blob.js';
 import { sendError } from '../http/errors.js';
 import type { ServeContext } from '../ecosystem.js';
-import { servedPathProblem } from './schema.js';
+import { checkServedPath } from './paths.js';
 
 const PREFIX = '/files/';
 
@@ -15,7 +15,7 @@ function servedPath(url: string): string | undefined {
   } catch {
     return undefined;
   }
-  return decoded && !servedPathProblem(decoded) ? decoded : undefined;
+  return checkServedPath(decoded) ? undefined : decoded;
 }
 
 /**

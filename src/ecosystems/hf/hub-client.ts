@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { AirlockError } from '../../core/errors.js';
+import { redactUrl } from '../../core/redact.js';
 import type { HttpClient } from '../../core/http.js';
 import type { HfSnapshot } from './record.js';
 
@@ -40,11 +41,11 @@ export class HubClient {
       throw new AirlockError('AUTH_REQUIRED', `${label}: the Hub refused access (HTTP ${res.status}${res.headers['x-error-code'] ? `, ${res.headers['x-error-code']}` : ''}); a gated or private repo needs HF_TOKEN`);
     }
     if (res.status === 404) throw new AirlockError('NOT_FOUND', `${label}: ${res.headers['x-error-message'] ?? missing}`);
-    if (res.status !== 200) throw new AirlockError('HTTP_ERROR', `${label}: ${url} returned HTTP ${res.status}`);
+    if (res.status !== 200) throw new AirlockError('HTTP_ERROR', `${label}: ${redactUrl(url)} returned HTTP ${res.status}`);
     try {
       return { body: JSON.parse(res.body.toString('utf8')), ...(res.headers.link ? { link: res.headers.link } : {}) };
     } catch {
-      throw new AirlockError('HTTP_ERROR', `${label}: ${url} did not answer JSON`);
+      throw new AirlockError('HTTP_ERROR', `${label}: ${redactUrl(url)} did not answer JSON`);
     }
   }
 

@@ -8,7 +8,7 @@ const REPO = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)?$/;
 /** The `huggingface:` section of airlock.yaml. */
 export const hfSectionSchema = z
   .object({
-    endpoint: httpUrlSchema
+    endpoint: httpUrlSchema('a Hub token comes from HF_TOKEN or the file huggingface-cli login writes')
       .default(DEFAULT_ENDPOINT),
     repos: z
       .array(

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { AirlockError, describeError } from '../../core/errors.js';
+import { AirlockError, describeError, quoteShort } from '../../core/errors.js';
+import { urlCredentialProblem } from '../../manifest/url.js';
 import { isPackageName } from './names.js';
 
 /** One package a package-lock pins. */
@@ -104,6 +105,24 @@ export async function readPackageLock(path: string): Promise<LockedPackage[]> {
   return parsePackageLock(doc, path);
 }
 
+/** What a JSON value is, for messages that must not quote it. */
+function kindOf(v: unknown): string {
+  if (Array.isArray(v)) return 'a list';
+  if (v === null || v === undefined) return 'missing';
+  return typeof v === 'object' ? 'a mapping' : `a ${typeof v}`;
+}
+
+/** `resolved` as a message may tell it: its scheme at most, never the rest (a git URL may carry a token). */
+function resolvedProblem(resolved: unknown): string | undefined {
+  if (resolved === undefined) return undefined;
+  if (typeof resolved !== 'string') return `resolved is ${kindOf(resolved)}`;
+  const scheme = /^([a-z][a-z0-9+.-]{0,30}):/i.exec(resolved)?.[1];
+  if (!scheme) return 'resolved is not a URL (a file dependency?); airlock carries registry tarballs';
+  if (!/^https?$/i.test(scheme) || !/^https?:\/\//i.test(resolved)) return `resolved is a ${scheme}: URL (a git or file dependency?); airlock carries registry tarballs`;
+  const bad = urlCredentialProblem(resolved, 'npm credentials come from .npmrc (//host/:_authToken=${TOKEN}), as npm reads them');
+  return bad ? `resolved ${bad}` : undefined;
+}
+
 /**
  * The same, for a lock already in memory (the one built from `packages:`); `project` names
  * the root as a dependent (default: its name and version, and the file).
@@ -112,7 +131,9 @@ export function parsePackageLock(raw: unknown, path: string, project?: string): 
   const file = basename(path);
   const doc = (raw ?? {}) as { lockfileVersion?: unknown; packages?: Record<string, Record<string, unknown>> };
   if (doc.lockfileVersion !== 2 && doc.lockfileVersion !== 3) {
-    throw new AirlockError('CONFIG_INVALID', `${path}: lockfileVersion ${String(doc.lockfileVersion)}; airlock reads 2 and 3 (npm 7 and later)`, {
+    const v = doc.lockfileVersion;
+    const seen = typeof v === 'number' ? String(v) : typeof v === 'string' ? quoteShort(v) : `is ${kindOf(v)}`;
+    throw new AirlockError('CONFIG_INVALID', `${path}: lockfileVersion ${seen}; airlock reads 2 and 3 (npm 7 and later)`, {
       hint: 'run npm install --lockfile-version 3 to rewrite it',
     });
   }
@@ -122,14 +143,15 @@ export function parsePackageLock(raw: unknown, path: string, project?: string): 
   const out: LockedPackage[] = [];
   for (const [key, p] of Object.entries(doc.packages ?? {})) {
     if (key === '' || p.link || p.inBundle) continue;
-    const origin = `${file}: ${key}`;
+    // Messages quote a short prefix of the key: the file may be anything, and the key is not yet known to be a package path.
+    const where = `${file}: packages ${quoteShort(key)}`;
     const at = key.lastIndexOf('node_modules/');
     const name = typeof p.name === 'string' ? p.name : key.slice(at + 'node_modules/'.length);
-    if (at < 0 || !isPackageName(name)) throw new AirlockError('CONFIG_INVALID', `${origin}: not a package path`);
-    if (typeof p.version !== 'string') throw new AirlockError('CONFIG_INVALID', `${origin}: no version`);
-    if (p.resolved !== undefined && (typeof p.resolved !== 'string' || !/^https?:\/\//.test(p.resolved))) {
-      throw new AirlockError('CONFIG_INVALID', `${origin}: resolved is ${String(p.resolved)} (a git or file dependency?); airlock carries registry tarballs`);
-    }
+    if (at < 0 || !isPackageName(name)) throw new AirlockError('CONFIG_INVALID', `${where}: not a package path`);
+    if (typeof p.version !== 'string') throw new AirlockError('CONFIG_INVALID', `${where}: no version`);
+    const bad = resolvedProblem(p.resolved);
+    if (bad) throw new AirlockError('CONFIG_INVALID', `${where}: ${bad}`);
+    const origin = `${file}: ${key}`;
     const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : undefined);
     out.push({
       name,

@@ -4,6 +4,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import type { BlobInfo } from '../../core/blobstore.js';
 import type { Digest } from '../../core/digest.js';
 import { AirlockError } from '../../core/errors.js';
+import { redactUrl } from '../../core/redact.js';
 import { fileDigest, tempPathFor } from '../../core/fsutil.js';
 import { inParallel } from '../../core/http.js';
 import type { Progress } from '../../core/report.js';
@@ -158,7 +159,7 @@ export async function resolveNpm(section: NpmSection, ctx: ResolveContext): Prom
           downloaded().update(bytes);
         });
         try {
-          if (wanted && wanted !== got.integrity) throw new AirlockError('DIGEST_MISMATCH', `${label}: ${url} does not match the lock's integrity (expected ${wanted}, got ${got.integrity})`);
+          if (wanted && wanted !== got.integrity) throw new AirlockError('DIGEST_MISMATCH', `${label}: ${redactUrl(url)} does not match the lock's integrity (expected ${wanted}, got ${got.integrity})`);
           if (!p.integrity) ctx.reporter.warn(`${p.origin}: no integrity in the lockfile; pinned what the registry served (${got.integrity})`);
           await ctx.store.blobs.adopt(got.file, got.blob);
         } finally {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Digest } from '../../core/digest.js';
 import { AirlockError } from '../../core/errors.js';
+import { redactUrl } from '../../core/redact.js';
 import type { HttpClient, SmallResponse } from '../../core/http.js';
 import { type Challenge, parseChallenge, tokenUrl } from './challenge.js';
 import { type Credential, findCredential } from './credentials.js';
@@ -114,8 +115,8 @@ export class RegistryClient {
     const url = this.manifestUrl(path, reference);
     const res = await this.get(path, url, { accept: MANIFEST_ACCEPT }, label);
     if (res.status === 404) return undefined;
-    if (res.status === 401 || res.status === 403) throw new AirlockError('AUTH_REQUIRED', `${label}: ${url} refused access (HTTP ${res.status})`);
-    if (res.status !== 200) throw new AirlockError('HTTP_ERROR', `${label}: ${url} returned HTTP ${res.status}`);
+    if (res.status === 401 || res.status === 403) throw new AirlockError('AUTH_REQUIRED', `${label}: ${redactUrl(url)} refused access (HTTP ${res.status})`);
+    if (res.status !== 200) throw new AirlockError('HTTP_ERROR', `${label}: ${redactUrl(url)} returned HTTP ${res.status}`);
     const digest = `sha256:${createHash('sha256').update(res.body).digest('hex')}` as Digest;
     const claimed = res.headers['docker-content-digest'];
     if (claimed && claimed.startsWith('sha256:') && claimed !== digest) {

@@ -31,7 +31,7 @@ export const registriesSchema = z.record(
   z.string().min(1),
   z
     .object({
-      mirror: httpUrlSchema.optional(),
+      mirror: httpUrlSchema('registry credentials come from container auth files (podman/docker login, REGISTRY_AUTH_FILE) or AIRLOCK_REGISTRY_USER/_PASSWORD').optional(),
       insecure: z.boolean().default(false),
     })
     .strict(),

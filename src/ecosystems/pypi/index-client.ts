@@ -1,4 +1,5 @@
 import { AirlockError, isAirlockError } from '../../core/errors.js';
+import { redactUrl } from '../../core/redact.js';
 import type { HttpClient } from '../../core/http.js';
 import { normalizeName } from './names.js';
 import { HTML_LEGACY, JSON_V1 } from './simple.js';
@@ -132,7 +133,7 @@ export class IndexClient {
     try {
       return type === JSON_V1 ? parseSimpleJson(page.body, url) : parseSimpleHtml(page.body, url);
     } catch (e) {
-      throw new AirlockError('HTTP_ERROR', `pypi: ${url} is not a readable simple index page (${(e as Error).message})`);
+      throw new AirlockError('HTTP_ERROR', `pypi: ${redactUrl(url)} is not a readable simple index page (${(e as Error).message})`);
     }
   }
 }

@@ -7,7 +7,7 @@ export const DEFAULT_INDEX = 'https://pypi.org/simple/';
 /** The `pypi:` section of airlock.yaml. */
 export const pypiSectionSchema = z
   .object({
-    index: httpUrlSchema
+    index: httpUrlSchema('airlock sends no credentials to a package index yet, so use one that needs none')
       .default(DEFAULT_INDEX),
     requirements: z
       .array(
