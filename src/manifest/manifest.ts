@@ -28,6 +28,20 @@ const MAX_ALIAS_COUNT = 100;
 const QUOTE = 80;
 
 const clip = (s: string): string => (s.length > QUOTE ? `${s.slice(0, QUOTE)}…` : s);
+/**
+ * The YAML parser holds ~3 KB per node with its source positions: 600,000 entries cost 1.8 GB
+ * before any check could run, and a million exhausted the heap. Lines plus commas bound the
+ * nodes from above (flow lists put many on one line), cheaply, before parsing.
+ */
+const MAX_MANIFEST_ITEMS = 400_000;
+
+function roughItemCount(text: string): number {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  for (let i = text.indexOf(','); i >= 0; i = text.indexOf(',', i + 1)) n++;
+  return n;
+}
+
 const tooBig = (file: string, bytes: number) => new AirlockError('CONFIG_INVALID', `${file}: ${bytes} bytes, more than the 16 MiB a manifest may be`);
 
 class Located {
@@ -83,6 +97,12 @@ class Located {
 export function parseManifest(text: string, file: string, sections: ReadonlyMap<string, z.ZodType>): Manifest {
   const bytes = Buffer.byteLength(text);
   if (bytes > MAX_MANIFEST_BYTES) throw tooBig(file, bytes);
+  const items = roughItemCount(text);
+  if (items > MAX_MANIFEST_ITEMS) {
+    throw new AirlockError('CONFIG_INVALID', `${file}: about ${items} entries (lines and list items), more than the ${MAX_MANIFEST_ITEMS} a manifest may hold`, {
+      hint: 'long lists belong in the files a manifest names: requirement files, package-locks, conda explicit files',
+    });
+  }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const loc = new Located(doc, lines, file);

@@ -62,3 +62,11 @@ test('files: a file:, ftp:, data: or gopher: URL is CONFIG_INVALID naming its li
     configInvalid(() => parse(`name: x\nfiles:\n  - url: https://example.org/a\n  - url: ${url}\n`), /^airlock\.yaml:4: files\.1\.url: expected an http:\/\/ or https:\/\/ URL$/);
   }
 });
+
+test('a manifest with more entries than it may hold is refused before parsing, in block or flow style', () => {
+  const block = `name: big\nfiles:\n${'  - url: http://a/x\n'.repeat(400_001)}`;
+  configInvalid(() => parse(block), /^airlock\.yaml: about 400004 entries \(lines and list items\), more than the 400000 a manifest may hold$/);
+  const flow = `name: big\npypi:\n  requirements: [${Array(400_001).fill('a').join(',')}]\n`;
+  configInvalid(() => parse(flow), /more than the 400000 a manifest may hold/);
+  assert.equal(parse(`name: ok\nfiles:\n${Array.from({ length: 10 }, (_, i) => `  - url: http://a/x${i}\n`).join('')}`).name, 'ok');
+});
