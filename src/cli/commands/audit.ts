@@ -76,7 +76,8 @@ export function register(program: Command): void {
         if (!check.ok) throw new AirlockError('AUDIT_BROKEN', `audit log: ${check.why}; not exporting a broken chain`);
         const env = exportAudit(await store.meta.listAudit(), key);
         await writeFileAtomic(o.out, `${JSON.stringify(env)}\n`);
-        process.stdout.write(`${o.out}: ${check.count} entries, signed\n`);
+        if (globals(cmd).json) printJson({ file: o.out, entries: check.count });
+        else process.stdout.write(`${o.out}: ${check.count} entries, signed\n`);
       });
     });
 }

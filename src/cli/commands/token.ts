@@ -15,7 +15,8 @@ export function register(program: Command): void {
       const role = parseRole(o.role);
       await withStore(cmd, async (store) => {
         const t = await createToken(store, o.name, role);
-        process.stdout.write(`${t}\n`);
+        if (globals(cmd).json) printJson({ name: o.name, role, token: t });
+        else process.stdout.write(`${t}\n`);
         process.stderr.write(`token "${o.name}" (${role}) created; it is shown only this once\n`);
       });
     });
@@ -46,6 +47,10 @@ export function register(program: Command): void {
     .action(async (name: string, o: { withChildren?: boolean }, cmd: Command) => {
       await withStore(cmd, async (store) => {
         const r = await revokeToken(store, name, { withChildren: o.withChildren !== false });
+        if (globals(cmd).json) {
+          printJson({ name, revoked: true, alreadyRevoked: r.alreadyRevoked, children: r.children });
+          return;
+        }
         const minted = r.children.length ? `; and ${r.children.length} it minted: ${r.children.join(', ')}` : '';
         process.stdout.write(`${escapeText(`token "${name}" ${r.alreadyRevoked ? 'was already revoked' : 'revoked'}${minted}`)}\n`);
       });

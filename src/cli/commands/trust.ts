@@ -28,7 +28,8 @@ export function register(program: Command): void {
           await audit(store, { actor: localActor(), action: 'trust.set', subject: file, outcome: 'installed', detail: { policy: JSON.parse(json) as unknown } });
         }),
       );
-      process.stdout.write(`trust policy from ${file} installed: roles ${Object.keys(policy.roles).join(', ')}; required ${policy.rules.requireRoles.join(', ')}\n`);
+      if (globals(cmd).json) printJson({ file, roles: Object.keys(policy.roles), requireRoles: policy.rules.requireRoles });
+      else process.stdout.write(`trust policy from ${file} installed: roles ${Object.keys(policy.roles).join(', ')}; required ${policy.rules.requireRoles.join(', ')}\n`);
     });
   trust
     .command('show')
