@@ -114,8 +114,6 @@ async function update(store: Store, reply: FastifyReply, name: string, body: Doc
       }
     }
     const tags = (body['dist-tags'] ?? input.distTags) as Record<string, string>;
-    const tooMany = tooManyTags(name, tags);
-    if (tooMany) return npmError(reply, 400, tooMany);
     for (const [tag, v] of Object.entries(input.distTags)) if (tags[tag] !== v) await store.meta.setRef('npm', name, distTagRef(tag), tags[tag] ?? null);
     for (const [tag, v] of Object.entries(tags)) if (input.distTags[tag] !== v && typeof v === 'string') await store.meta.setRef('npm', name, distTagRef(tag), v);
     if (gone.length) {
@@ -131,6 +129,9 @@ export async function putPackage(store: Store, reply: FastifyReply, name: string
   if (!body || typeof body !== 'object') return sendError(reply, 400, 'BAD_REQUEST', 'expected a JSON packument');
   const doc = body as Doc;
   if (doc.name !== undefined && doc.name !== name) return npmError(reply, 400, `the document is for ${quoted(doc.name)}, the URL for ${name}`);
+  // First, before any copy of a document that may hold a hundred thousand of them.
+  const tooMany = doc['dist-tags'] && typeof doc['dist-tags'] === 'object' ? tooManyTags(name, doc['dist-tags'] as Doc) : undefined;
+  if (tooMany) return npmError(reply, 400, tooMany);
   return doc._attachments ? publish(store, reply, name, doc, actor) : update(store, reply, name, doc, actor);
 }
 
