@@ -1,26 +1,13 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { type TestContext, test } from 'node:test';
-import { Store } from '../../src/core/store.js';
+import { test } from 'node:test';
 import { headerSafe } from '../../src/ecosystems/http/errors.js';
-import { buildServer } from '../../src/server/app.js';
-import { tempDir } from '../helpers/tmp.js';
-
-async function server(t: TestContext) {
-  const store = await Store.open(join(await tempDir(t), 'home'));
-  const app = await buildServer({ store, baseUrl: 'http://mirror', auth: 'none' });
-  t.after(async () => {
-    await app.close();
-    await store.close();
-  });
-  return app;
-}
+import { emptyServer } from '../helpers/server.js';
 
 /** Path segments a client can send that no header may carry as they are: CR/LF, NUL, beyond latin-1, and a broken escape. */
 const HOSTILE = ['a%0D%0AX-Injected:%201', 'a%00b', '%E2%82%AC', '%F0%9F%98%80', '%25E0'];
 
 test('hf: a path with control characters or non-latin-1 characters is a 404 with a header-safe X-Error-Message, never a 500', async (t) => {
-  const app = await server(t);
+  const { server: app } = await emptyServer(t);
   for (const bad of HOSTILE) {
     for (const url of [`/hf/${bad}`, `/hf/api/models/acme/${bad}`, `/hf/api/models/acme/m/revision/${bad}`, `/hf/api/models/acme/m/tree/main/${bad}`, `/hf/acme/m/resolve/${bad}/f.bin`]) {
       const res = await app.inject({ url });
@@ -34,7 +21,7 @@ test('hf: a path with control characters or non-latin-1 characters is a 404 with
 });
 
 test('other ecosystems: hostile path segments never make a 500', async (t) => {
-  const app = await server(t);
+  const { server: app } = await emptyServer(t);
   for (const bad of HOSTILE) {
     for (const url of [`/files/${bad}`, `/pypi/simple/${bad}/`, `/pypi/simple/${bad}`, `/npm/${bad}`, `/conda/${bad}/repodata.json`, `/v2/${bad}/tags/list`, `/v2/acme/manifests/${bad}`, `/v2/acme/blobs/uploads/${bad}`]) {
       const res = await app.inject({ url });

@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { Store } from '../../src/core/store.js';
 import { MAX_DIST_TAGS } from '../../src/ecosystems/npm/publish.js';
-import { buildServer } from '../../src/server/app.js';
 import { createToken } from '../../src/services/tokens.js';
-import { tempDir } from '../helpers/tmp.js';
+import { emptyServer } from '../helpers/server.js';
 
 test('npm: dist-tags are bounded per package, and publish bodies nested too deep are refused before anything is stored', async (t) => {
-  const store = await Store.open(join(await tempDir(t), 'home'));
-  const server = await buildServer({ store, baseUrl: 'http://mirror', auth: 'none' });
-  t.after(async () => {
-    await server.close();
-    await store.close();
-  });
+  const { store, server } = await emptyServer(t);
   const auth = { authorization: `Bearer ${await createToken(store, 'ci', 'publisher')}`, 'content-type': 'application/json' };
   const tgz = Buffer.from('tarball');
   const integrity = `sha512-${createHash('sha512').update(tgz).digest('base64')}`;

@@ -10,10 +10,10 @@ import { type Lockfile, serializeLock } from '../../src/manifest/lockfile.js';
 import { fetchLock } from '../../src/services/fetch.js';
 import { lockManifest, readManifest, writeLockFile } from '../../src/services/lock.js';
 import { packageNameFromPath } from '../../src/ecosystems/npm/names.js';
-import { buildServer } from '../../src/server/app.js';
 import { createToken } from '../../src/services/tokens.js';
 import { airlock } from '../helpers/cli.js';
 import { type WorldPackage, npmWorld } from '../helpers/npm-world.js';
+import { emptyServer } from '../helpers/server.js';
 import { tempDir } from '../helpers/tmp.js';
 
 test('npm names: scoped names arrive as %2f, %2F or a slash; anything else is refused', () => {
@@ -22,12 +22,7 @@ test('npm names: scoped names arrive as %2f, %2F or a slash; anything else is re
 });
 
 test('npm: packuments full and abbreviated, tarball URLs on this server, integrity checked on publish', async (t) => {
-  const store = await Store.open(join(await tempDir(t), 'home'));
-  const server = await buildServer({ store, baseUrl: 'http://mirror:8080', auth: 'none' });
-  t.after(async () => {
-    await server.close();
-    await store.close();
-  });
+  const { store, server } = await emptyServer(t, { baseUrl: 'http://mirror:8080' });
   const token = await createToken(store, 'ci', 'publisher');
   const tgz = Buffer.from('not really a tarball, but bytes with a digest');
   const integrity = `sha512-${createHash('sha512').update(tgz).digest('base64')}`;

@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { Store } from '../../src/core/store.js';
-import { buildServer } from '../../src/server/app.js';
 import { createToken } from '../../src/services/tokens.js';
-import { tempDir } from '../helpers/tmp.js';
+import { emptyServer } from '../helpers/server.js';
 
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 test('oci push: annotations nested deep, or not strings, are MANIFEST_INVALID and nothing is stored', async (t) => {
-  const store = await Store.open(join(await tempDir(t), 'home'));
-  const server = await buildServer({ store, baseUrl: 'http://mirror', auth: 'none' });
-  t.after(async () => {
-    await server.close();
-    await store.close();
-  });
+  const { store, server } = await emptyServer(t);
   const authorization = `Bearer ${await createToken(store, 'ci', 'publisher')}`;
   const config = Buffer.from('{"os":"linux","architecture":"amd64"}');
   const up = await server.inject({ method: 'POST', url: `/v2/team/app/blobs/uploads/?digest=${sha256(config)}`, headers: { authorization, 'content-type': 'application/octet-stream' }, payload: config });

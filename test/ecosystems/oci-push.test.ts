@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import type { StoredArtifact } from '../../src/core/artifact.js';
-import { Store } from '../../src/core/store.js';
 import { RegistryView } from '../../src/ecosystems/oci/view.js';
-import { buildServer } from '../../src/server/app.js';
 import { createToken } from '../../src/services/tokens.js';
-import { tempDir } from '../helpers/tmp.js';
+import { emptyServer } from '../helpers/server.js';
 
 const MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -25,12 +22,7 @@ interface Desc {
 
 /** An airlock registry on an empty store, driven through fastify's inject with a publisher token. */
 async function registry(t: TestContext) {
-  const store = await Store.open(join(await tempDir(t), 'home'));
-  const server = await buildServer({ store, baseUrl: 'http://mirror', auth: 'none' });
-  t.after(async () => {
-    await server.close();
-    await store.close();
-  });
+  const { store, server } = await emptyServer(t);
   const authorization = `Bearer ${await createToken(store, 'ci', 'publisher')}`;
   const req = (method: 'GET' | 'HEAD' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', url: string, body?: Buffer, headers: Record<string, string> = {}) =>
     server.inject({ method, url, headers: { authorization, ...headers }, ...(body ? { payload: body } : {}) });

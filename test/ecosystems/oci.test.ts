@@ -12,7 +12,7 @@ import { parsePlatform, platformMatches } from '../../src/ecosystems/oci/platfor
 import { formatReference, parseReference } from '../../src/ecosystems/oci/reference.js';
 import { registryBase } from '../../src/ecosystems/oci/registry-client.js';
 import { servedName } from '../../src/ecosystems/oci/view.js';
-import { tempDir } from '../helpers/tmp.js';
+import { emptyServer } from '../helpers/server.js';
 
 const D = `sha256:${'a'.repeat(64)}`;
 
@@ -120,15 +120,8 @@ test('a tag set by a newer bundle is not rolled back by an older bundle of the s
 });
 
 test('starting an upload removes sessions abandoned for a day, and keeps live ones', async (t) => {
-  const { Store } = await import('../../src/core/store.js');
-  const { buildServer } = await import('../../src/server/app.js');
   const { createToken } = await import('../../src/services/tokens.js');
-  const store = await Store.open(join(await tempDir(t), 'home'));
-  const server = await buildServer({ store, baseUrl: 'http://mirror', auth: 'none' });
-  t.after(async () => {
-    await server.close();
-    await store.close();
-  });
+  const { store, server } = await emptyServer(t);
   const uploads = join(await store.blobs.tempDir(), 'oci-uploads');
   await mkdir(uploads, { recursive: true });
   const [old, live] = [randomUUID(), randomUUID()];

@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { Store } from '../../src/core/store.js';
 import { OriginPages, PageCache } from '../../src/ecosystems/http/revision-cache.js';
-import { buildServer } from '../../src/server/app.js';
 import { createToken } from '../../src/services/tokens.js';
-import { tempDir } from '../helpers/tmp.js';
+import { emptyServer } from '../helpers/server.js';
 
 test('PageCache holds at most its byte budget, dropping the least recently used page first', async () => {
   const cache = new PageCache(10_000);
@@ -41,12 +38,7 @@ test('OriginPages: one rendering, each origin filled in at send time, JSON-escap
 });
 
 test('npm packuments on a wildcard listen name each request\'s Host; 600 Hosts share one cached rendering', async (t) => {
-  const store = await Store.open(join(await tempDir(t), 'home'));
-  const server = await buildServer({ store, baseUrl: '', auth: 'none' });
-  t.after(async () => {
-    await server.close();
-    await store.close();
-  });
+  const { store, server } = await emptyServer(t, { baseUrl: '' });
   const token = await createToken(store, 'ci', 'publisher');
   const tgz = Buffer.from('tarball bytes');
   const integrity = `sha512-${createHash('sha512').update(tgz).digest('base64')}`;

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { Store } from '../../src/core/store.js';
 import { digestOf } from '../../src/core/digest.js';
-import { buildServer } from '../../src/server/app.js';
 import { createToken } from '../../src/services/tokens.js';
-import { tempDir } from '../helpers/tmp.js';
+import { emptyServer } from '../helpers/server.js';
 
 function form(fields: Record<string, string>, file: { name: string; data: Buffer }): { payload: Buffer; headers: Record<string, string> } {
   const b = '----airlocktest';
@@ -17,12 +14,7 @@ function form(fields: Record<string, string>, file: { name: string; data: Buffer
 }
 
 async function server(t: TestContext) {
-  const store = await Store.open(join(await tempDir(t), 'home'));
-  const app = await buildServer({ store, baseUrl: 'http://mirror', auth: 'none' });
-  t.after(async () => {
-    await app.close();
-    await store.close();
-  });
+  const { store, server: app } = await emptyServer(t);
   const publisher = `Basic ${Buffer.from(`__token__:${await createToken(store, 'p', 'publisher')}`).toString('base64')}`;
   const upload = (name: string, filename: string) => {
     const data = Buffer.from(`an sdist of ${name}`);

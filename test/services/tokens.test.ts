@@ -4,19 +4,14 @@ import { DatabaseSync } from 'node:sqlite';
 import { type TestContext, test } from 'node:test';
 import { audit } from '../../src/audit/log.js';
 import { Store } from '../../src/core/store.js';
-import { buildServer } from '../../src/server/app.js';
 import { hashToken } from '../../src/server/auth.js';
 import { createToken, revokeToken } from '../../src/services/tokens.js';
 import { airlock } from '../helpers/cli.js';
+import { emptyServer } from '../helpers/server.js';
 import { tempDir } from '../helpers/tmp.js';
 
 async function app(t: TestContext) {
-  const store = await Store.open(join(await tempDir(t), 'home'));
-  const server = await buildServer({ store, baseUrl: 'http://mirror', auth: 'none' });
-  t.after(async () => {
-    await server.close();
-    await store.close();
-  });
+  const { store, server } = await emptyServer(t);
   const login = async (name: string, password: string) => {
     const res = await server.inject({
       method: 'PUT',
