@@ -57,3 +57,8 @@ test('target platforms: common aliases map to the vocabulary; unknown names are 
   fails('name: x\ntarget: { platforms: [linux/sparc64] }\n', /^airlock\.yaml:2: target\.platforms\.0: "linux\/sparc64" is not a platform airlock knows \(known: linux\/amd64, linux\/arm64, .*darwin\/arm64.*; aliases such as linux\/x86_64 and linux\/aarch64 are accepted\)$/);
   fails('name: x\ntarget: { platforms: [plan9/amd64] }\n', /"plan9\/amd64" is not a platform airlock knows/);
 });
+
+test('an image\'s own platforms: aliases map, names outside the vocabulary pass to the registry', () => {
+  const m = parse('name: x\nimages:\n  - ref: app:1\n    platforms: [linux/x86_64, linux/mips64le]\n');
+  assert.deepEqual((m.sections.images as { platforms: string[] }[])[0]!.platforms, ['linux/amd64', 'linux/mips64le']);
+});

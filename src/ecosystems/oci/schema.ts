@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { httpUrlSchema } from '../../manifest/url.js';
 import { ReferenceError, parseReference } from './reference.js';
+import { normalizePlatform } from '../../manifest/target.js';
 
 
 /** The `images:` section of airlock.yaml. */
@@ -16,7 +17,10 @@ export const imagesSectionSchema = z
           }
         }),
         /** Default: target.platforms; `all` keeps every platform of an index. */
-        platforms: z.union([z.literal('all'), z.array(z.string().regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, 'expected os/arch[/variant]')).min(1)]).optional(),
+        // Aliases map as in target.platforms; other names pass, since an image's platforms are its own and lock fails naming what it has.
+        platforms: z
+          .union([z.literal('all'), z.array(z.string().regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, 'expected os/arch[/variant]').transform((p) => normalizePlatform(p) ?? p)).min(1)])
+          .optional(),
         /** Signatures, SBOMs and attestations attached to the image (referrers API or tag fallback). */
         referrers: z.boolean().default(true),
       })
