@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { silentReporter } from '../../src/core/report.js';
+import { createBundle, verifyBundles } from '../../src/services/bundle.js';
+import { importBundles } from '../../src/services/import.js';
+import { createTarWriter } from '../../src/bundle/tar.js';
+import { PassThrough } from 'node:stream';
+import { bytes, seedLock } from '../helpers/seed.js';
+import { importOutcomes, storeSnapshot } from '../helpers/snapshot.js';
+import { twoStores } from '../helpers/stores.js';
+
+const opts = { sequence: 1, creator: 'test@host', reporter: silentReporter };
+
+/** A small set of several volumes with a chunked blob: every kind of entry a volume can hold. */
+async function smallSet(t: Parameters<typeof twoStores>[0]) {
+  const ctx = await twoStores(t);
+  const lock = await seedLock(ctx.low, { 'big.bin': bytes(14_000, 3), 'mid.bin': bytes(2500, 4), 'tiny.txt': Buffer.from('tiny\n') });
+  const w = await createBundle(ctx.low, lock, { ...opts, out: join(ctx.dir, 'set.airlock'), split: 12_000 });
+  assert.ok(w.manifest.volumes >= 2, `several volumes (${w.manifest.volumes})`);
+  assert.ok(w.manifest.blobs.some((p) => p.chunks), 'a chunked blob');
+  const volumes = await Promise.all(w.files.map((f) => readFile(f)));
+  return { ...ctx, w, volumes };
+}
+
+async function tarOf(entries: [string, Buffer][]): Promise<Buffer> {
+  const out = new PassThrough();
+  const parts: Buffer[] = [];
+  out.on('data', (c: Buffer) => parts.push(c));
+  const tar = createTarWriter(out);
+  for (const [name, data] of entries) await tar.addBuffer(name, data);
+  await tar.finish();
+  return Buffer.concat(parts);
+}
+
+test('every single-bit flip anywhere in a volume set is refused by bundle verify', async (t) => {
+  const { dir, w, volumes } = await smallSet(t);
+  const [ok] = await verifyBundles(w.files, silentReporter);
+  assert.equal(ok!.verified.length, w.manifest.volumes, 'the intact set verifies');
+  const total = volumes.reduce((n, v) => n + v.length, 0);
+  let x = 0x9e3779b9;
+  const rand = (n: number): number => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % n;
+  };
+  const file = join(dir, 'flipped.airlock');
+  const accepted: string[] = [];
+  const FLIPS = 1000;
+  for (let i = 0; i < FLIPS; i++) {
+    let at = rand(total * 8);
+    let v = 0;
+    while (at >= volumes[v]!.length * 8) at -= volumes[v++]!.length * 8;
+    const copy = Buffer.from(volumes[v]!);
+    copy[at >> 3] = copy[at >> 3]! ^ (1 << (at & 7));
+    await writeFile(file, copy);
+    const refused = await verifyBundles([file], silentReporter).then(
+      () => false,
+      () => true,
+    );
+    if (!refused) accepted.push(`volume ${v + 1} byte ${at >> 3} bit ${at & 7}`);
+  }
+  t.diagnostic(`${FLIPS} random flips over the whole set (${total} bytes): ${FLIPS - accepted.length} refused`);
+  assert.deepEqual(accepted, [], 'flips that passed verify');
+});
+
+test('bytes after the end-of-archive marker are refused by verify and import, the store unchanged', async (t) => {
+  const { dir, high, w, volumes } = await smallSet(t);
+  const blob = bytes(4096, 9);
+  const cases: [string, Buffer][] = [
+    ['one-byte', Buffer.concat([volumes[0]!, Buffer.from([0])])],
+    ['zero-block', Buffer.concat([volumes[0]!, Buffer.alloc(512)])],
+    ['garbage', Buffer.concat([volumes[0]!, bytes(1 << 20, 5)])],
+    ['second-tar', Buffer.concat([volumes[0]!, await tarOf([[`blobs/sha256/${'a'.repeat(64)}`, blob]])])],
+  ];
+  for (const [name, data] of cases) {
+    const file = join(dir, `${name}.airlock`);
+    await writeFile(file, data);
+    await assert.rejects(verifyBundles([file], silentReporter), new RegExp(`${name}\\.airlock: .*after the end-of-archive marker`), name);
+    const before = await storeSnapshot(high.home);
+    await assert.rejects(importBundles(high, [file], silentReporter), /after the end-of-archive marker/, name);
+    assert.equal(await storeSnapshot(high.home), before, `${name}: the store is unchanged`);
+    assert.equal(importOutcomes(high.home).at(-1), 'refused');
+  }
+  const res = await importBundles(high, w.files, silentReporter);
+  assert.equal(res.at(-1)!.outcome, 'imported', 'the intact set still imports');
+});
