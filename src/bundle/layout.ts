@@ -51,3 +51,10 @@ export function volumeIndex(manifest: { digest: Digest; size: number }, volume: 
     ],
   })}\n`;
 }
+
+const INDEX_TAIL = ']}\n';
+
+/** How every volume's index.json begins, whatever images follow: the reader checks these bytes before it knows the manifest. */
+export function volumeIndexHead(manifest: { digest: Digest; size: number }, volume: number, count: number): string {
+  return volumeIndex(manifest, volume, count).slice(0, -INDEX_TAIL.length);
+}

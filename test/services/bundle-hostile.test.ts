@@ -6,7 +6,8 @@ import { silentReporter } from '../../src/core/report.js';
 import { createBundle, verifyBundles } from '../../src/services/bundle.js';
 import { importBundles } from '../../src/services/import.js';
 import { createTarWriter } from '../../src/bundle/tar.js';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
+import { type BlobSink, readVolume } from '../../src/bundle/reader.js';
 import { bytes, seedLock } from '../helpers/seed.js';
 import { importOutcomes, storeSnapshot } from '../helpers/snapshot.js';
 import { twoStores } from '../helpers/stores.js';
@@ -86,4 +87,21 @@ test('bytes after the end-of-archive marker are refused by verify and import, th
   }
   const res = await importBundles(high, w.files, silentReporter);
   assert.equal(res.at(-1)!.outcome, 'imported', 'the intact set still imports');
+});
+
+test('every single-bit flip in index.json (its header, content and padding) is refused', async (t) => {
+  const { w, volumes } = await smallSet(t);
+  const v = volumes[0]!;
+  const sink: BlobSink = { start: async () => true, open: async () => undefined };
+  const read = (data: Buffer) => readVolume(Readable.from([data]), 'v.airlock', sink);
+  await read(v);
+  // The second and third blocks: index.json's header, then its content padded to a block.
+  assert.equal(v.toString('latin1', 1024, 1034), 'index.json');
+  const accepted: number[] = [];
+  for (let bit = 1024 * 8; bit < 2048 * 8; bit++) {
+    const copy = Buffer.from(v);
+    copy[bit >> 3] = copy[bit >> 3]! ^ (1 << (bit & 7));
+    if (await read(copy).then(() => true, () => false)) accepted.push(bit);
+  }
+  assert.deepEqual(accepted, [], `bits of ${w.files[0]} accepted`);
 });
