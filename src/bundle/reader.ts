@@ -34,6 +34,11 @@ export interface BlobTarget {
 
 /** Where the verified bytes of a volume go: a staging area on import, nowhere on verify. */
 export interface BlobSink {
+  /**
+   * Sees the bundle id index.json names before a byte of the manifest is read: what needs
+   * only the id (custody) is judged before an unsigned manifest costs any parsing.
+   */
+  admit?(bundleId: Digest): Promise<void>;
   /** Sees the manifest first; returning false skips the rest of the volume. */
   start(info: VolumeInfo): Promise<boolean>;
   /** A target for this blob's bytes, or undefined when the sink already holds it verified. */
@@ -114,6 +119,7 @@ async function readEntries(entries: AsyncIterator<TarEntry>, label: string, sink
   if (manifestEntry.size !== facts.manifest.size) {
     throw new AirlockError('SIZE_MISMATCH', `${label}: the bundle manifest is ${manifestEntry.size} bytes, index.json says ${facts.manifest.size}`);
   }
+  await sink.admit?.(facts.manifest.digest);
   const manifestBytes = await readAll(manifestEntry);
   const bundleId = manifestDigest(manifestBytes);
   if (bundleId !== facts.manifest.digest) {

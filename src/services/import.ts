@@ -58,17 +58,22 @@ class StagingSink implements BlobSink {
     private readonly reporter: Reporter,
   ) {}
 
-  async start(info: VolumeInfo): Promise<boolean> {
-    this.info = info;
-    const row = await this.store.meta.getBundle(info.bundleId);
+  async admit(bundleId: Digest): Promise<void> {
+    const row = await this.store.meta.getBundle(bundleId);
     if (row?.status === 'imported') {
       this.skipReason = 'imported';
-      return false;
+      return;
     }
-    // Custody and replay are judged on the manifest alone, before a byte of content is read.
-    const custody = await checkCustody(this.store, this.file, info.bundleId, info.manifest, this.opts);
+    // Custody is judged on the id alone, before the (unsigned until proven otherwise) manifest is parsed.
+    const custody = await checkCustody(this.store, this.file, bundleId, this.opts);
     if (custody.warn) this.reporter.warn(custody.message);
     else this.reporter.info(custody.message);
+  }
+
+  async start(info: VolumeInfo): Promise<boolean> {
+    this.info = info;
+    if (this.skipReason === 'imported') return false;
+    // Replay is judged on the manifest, before a byte of content is read.
     const sequence = await checkSequence(this.store, info.bundleId, info.manifest);
     if (sequence) this.reporter.info(sequence);
     if ((await this.store.meta.receivedVolumes(info.bundleId)).includes(info.volume)) {

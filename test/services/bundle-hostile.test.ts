@@ -7,7 +7,14 @@ import { createBundle, verifyBundles } from '../../src/services/bundle.js';
 import { importBundles } from '../../src/services/import.js';
 import { createTarWriter } from '../../src/bundle/tar.js';
 import { PassThrough, Readable } from 'node:stream';
-import { type BlobSink, readVolume } from '../../src/bundle/reader.js';
+import { type BlobSink, MAX_MANIFEST_BYTES, readVolume } from '../../src/bundle/reader.js';
+import { OCI_LAYOUT } from '../../src/bundle/format.js';
+import { volumeIndex, volumeIndexHead } from '../../src/bundle/layout.js';
+import { canonicalJson } from '../../src/core/canonical-json.js';
+import { digestOf } from '../../src/core/digest.js';
+import { generateKey } from '../../src/custody/keys.js';
+import { parseTrustPolicy } from '../../src/custody/policy.js';
+import { craftTar } from '../helpers/craft.js';
 import { bytes, seedLock } from '../helpers/seed.js';
 import { importOutcomes, storeSnapshot } from '../helpers/snapshot.js';
 import { twoStores } from '../helpers/stores.js';
@@ -104,4 +111,48 @@ test('every single-bit flip in index.json (its header, content and padding) is r
     if (await read(copy).then(() => true, () => false)) accepted.push(bit);
   }
   assert.deepEqual(accepted, [], `bits of ${w.files[0]} accepted`);
+});
+
+/** A volume of the given raw manifest bytes: the writer's layout around whatever a forger put there. */
+function forged(manifest: Buffer, volumes = 1): Promise<Buffer> {
+  const id = digestOf(manifest);
+  return craftTar([
+    { name: 'oci-layout', data: Buffer.from(OCI_LAYOUT) },
+    { name: 'index.json', data: Buffer.from(volumeIndex({ digest: id, size: manifest.length }, 1, volumes)) },
+    { name: 'blobs/', type: 'directory' },
+    { name: 'blobs/sha256/', type: 'directory' },
+    { name: `blobs/sha256/${id.slice(7)}`, data: manifest },
+  ]);
+}
+
+test('a 62 MB index.json of nested arrays is refused at once, without parsing it', async (t) => {
+  const { dir } = await twoStores(t);
+  const nested = Buffer.alloc(62_000_000, '[');
+  // The writer's own head claiming the largest manifest allowed, then the arrays: hashed in passing, never built.
+  const head = volumeIndexHead({ digest: `sha256:${'1'.repeat(64)}`, size: MAX_MANIFEST_BYTES }, 1, 1);
+  for (const [name, index] of [['garbage-head', nested], ['writer-head', Buffer.concat([Buffer.from(`${head},`), nested])]] as const) {
+    const file = join(dir, `${name}.airlock`);
+    await writeFile(file, await craftTar([{ name: 'oci-layout', data: Buffer.from(OCI_LAYOUT) }, { name: 'index.json', data: index }]));
+    const rss = process.memoryUsage().rss;
+    const started = performance.now();
+    await assert.rejects(verifyBundles([file], silentReporter), new RegExp(`${name}\\.airlock: (index\\.json is not the index airlock writes|archive ends before blobs/)`));
+    const ms = performance.now() - started;
+    const grew = process.memoryUsage().rss - rss;
+    t.diagnostic(`${name}: refused in ${ms.toFixed(0)} ms, RSS +${(grew / 2 ** 20).toFixed(0)} MiB`);
+    assert.ok(ms < 1000, `${name}: refused in under a second (${ms} ms)`);
+    assert.ok(grew < 100 * 2 ** 20, `${name}: RSS grew by less than 100 MiB`);
+  }
+});
+
+test('with a trust policy, custody is judged on the bundle id before the manifest is parsed', async (t) => {
+  const { dir, high } = await twoStores(t);
+  const k = generateKey();
+  await writeFile(join(dir, 'origin.pub'), k.publicPem);
+  const yaml = 'keys:\n  origin: origin.pub\nroles:\n  origin: { keys: [origin], threshold: 1 }\nrules: { requireRoles: [origin] }\n';
+  await high.meta.setTrustPolicy(canonicalJson(parseTrustPolicy(yaml, join(dir, 'trust.yaml'))), 'trust.yaml');
+  const file = join(dir, 'unsigned.airlock');
+  await writeFile(file, await forged(Buffer.from('{"not": "a manifest", "deep": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}\n')));
+  const before = await storeSnapshot(high.home);
+  await assert.rejects(importBundles(high, [file], silentReporter), (e: Error & { code?: string }) => e.code === 'CUSTODY_REFUSED' && /unsigned\.airlock: custody/.test(e.message));
+  assert.equal(await storeSnapshot(high.home), before);
 });
