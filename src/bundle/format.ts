@@ -3,6 +3,7 @@ import { type ArtifactRecord, compareArtifacts } from '../core/artifact.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { type Digest, digestOf, isDigest } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
+import { JsonLimitError, parseJsonBounded } from '../core/json.js';
 import { lockedArtifactSchema } from '../manifest/lockfile.js';
 import { type Target, targetSchema } from '../manifest/target.js';
 
@@ -93,8 +94,10 @@ export function manifestDigest(bytes: string | Uint8Array): Digest {
 export function parseManifest(bytes: Buffer, label: string): BundleManifest {
   let raw: unknown;
   try {
-    raw = JSON.parse(bytes.toString('utf8'));
-  } catch {
+    // Depth is bounded before parsing: a deep document parses, then overflows whatever walks it on import.
+    raw = parseJsonBounded(bytes);
+  } catch (e) {
+    if (e instanceof JsonLimitError) throw new AirlockError('BUNDLE_INVALID', `${label}: the bundle manifest is ${e.message}`);
     throw new AirlockError('BUNDLE_INVALID', `${label}: the bundle manifest is not valid JSON`);
   }
   const r = raw as { mediaType?: unknown; formatVersion?: unknown } | null;

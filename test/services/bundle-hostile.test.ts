@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { silentReporter } from '../../src/core/report.js';
@@ -8,7 +8,8 @@ import { importBundles } from '../../src/services/import.js';
 import { createTarWriter } from '../../src/bundle/tar.js';
 import { PassThrough, Readable } from 'node:stream';
 import { type BlobSink, MAX_MANIFEST_BYTES, readVolume } from '../../src/bundle/reader.js';
-import { OCI_LAYOUT } from '../../src/bundle/format.js';
+import { OCI_LAYOUT, serializeManifest } from '../../src/bundle/format.js';
+import type { Store } from '../../src/core/store.js';
 import { volumeIndex, volumeIndexHead } from '../../src/bundle/layout.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
 import { digestOf } from '../../src/core/digest.js';
@@ -155,4 +156,50 @@ test('with a trust policy, custody is judged on the bundle id before the manifes
   const before = await storeSnapshot(high.home);
   await assert.rejects(importBundles(high, [file], silentReporter), (e: Error & { code?: string }) => e.code === 'CUSTODY_REFUSED' && /unsigned\.airlock: custody/.test(e.message));
   assert.equal(await storeSnapshot(high.home), before);
+});
+
+/** A one-artifact files manifest as the writer would serialize it, `metadata` and `key` as given. */
+function manifestText(key: string, payload: Buffer, metadata: string): Buffer {
+  const digest = digestOf(payload);
+  const m = {
+    mediaType: 'application/vnd.airlock.bundle.manifest.v1+json' as const,
+    formatVersion: 1 as const,
+    name: 'forged',
+    sequence: 1,
+    creator: 'mallory',
+    target: { platforms: ['linux/amd64'], python: [] },
+    lockDigest: digestOf('lock'),
+    volumes: 1,
+    artifacts: [{ ecosystem: 'files', key, name: key, version: '', digest, size: payload.length, metadata: { x: 'PLACEHOLDER' }, blobs: [{ digest, size: payload.length }] }],
+    blobs: [{ digest, size: payload.length, volume: 1 }],
+  };
+  return Buffer.from(serializeManifest(m).replace('"PLACEHOLDER"', metadata));
+}
+
+async function forgedBundle(file: string, manifest: Buffer, payload: Buffer): Promise<void> {
+  const head = await forged(manifest);
+  const tail = await craftTar([{ name: `blobs/sha256/${digestOf(payload).slice(7)}`, data: payload }]);
+  // Both halves end in the end-of-archive blocks: the bundle has them once, after its last blob.
+  await writeFile(file, Buffer.concat([head.subarray(0, head.length - 1024), tail]));
+}
+
+/** Refused by bundle verify and by import with the same message, and the store unchanged. */
+async function refusedEverywhere(high: Store, file: string, pattern: RegExp): Promise<void> {
+  await assert.rejects(verifyBundles([file], silentReporter), pattern, 'bundle verify');
+  const before = await storeSnapshot(high.home);
+  await assert.rejects(importBundles(high, [file], silentReporter), pattern, 'import');
+  assert.equal(await storeSnapshot(high.home), before, 'the store is unchanged');
+  assert.deepEqual(await readdir(join(high.home, 'staging')).catch(() => []), [], 'nothing left in staging');
+}
+
+test('a manifest nested thousands deep is refused by verify and import alike, nothing staged', async (t) => {
+  const { dir, high } = await twoStores(t);
+  const payload = Buffer.from('alpha\n');
+  const file = join(dir, 'deep.airlock');
+  await forgedBundle(file, manifestText('a.txt', payload, `${'['.repeat(4400)}${']'.repeat(4400)}`), payload);
+  await refusedEverywhere(high, file, /deep\.airlock: the bundle manifest is nested deeper than \d+ levels/);
+  const ok = join(dir, 'shallow.airlock');
+  await forgedBundle(ok, manifestText('a.txt', payload, '[[1]]'), payload);
+  const [r] = await importBundles(high, [ok], silentReporter);
+  assert.equal(r!.outcome, 'imported', 'the same bundle with shallow metadata imports');
 });
