@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ArtifactRecord } from '../core/artifact.js';
 import { type Digest, HashingStream, digestOf } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
 import {
@@ -45,6 +46,11 @@ export interface BlobSink {
   open(entry: VolumeEntry): Promise<BlobTarget | undefined>;
 }
 
+export interface ReadOptions {
+  /** The ecosystems' own rules for an artifact (bundle/ knows none); what it returns refuses the volume. */
+  checkArtifact?(a: ArtifactRecord): string | undefined;
+}
+
 /** The largest bundle manifest a reader takes in (docs/bundle-format.md, Limits). */
 export const MAX_MANIFEST_BYTES = 64 << 20;
 /**
@@ -77,17 +83,17 @@ function firstDifference(a: Buffer, b: Buffer): number {
  * functions give, and every blob is hashed on its way to the sink. Nothing reaches the sink's
  * final place unverified, and no byte of the volume goes unchecked.
  */
-export async function readVolume(input: Readable, label: string, sink: BlobSink): Promise<VolumeInfo & { skipped: boolean }> {
+export async function readVolume(input: Readable, label: string, sink: BlobSink, opts: ReadOptions = {}): Promise<VolumeInfo & { skipped: boolean }> {
   const entries = readTar(input, { label })[Symbol.asyncIterator]();
   try {
-    return await readEntries(entries, label, sink);
+    return await readEntries(entries, label, sink, opts);
   } finally {
     await entries.return?.(undefined);
     input.destroy();
   }
 }
 
-async function readEntries(entries: AsyncIterator<TarEntry>, label: string, sink: BlobSink): Promise<VolumeInfo & { skipped: boolean }> {
+async function readEntries(entries: AsyncIterator<TarEntry>, label: string, sink: BlobSink, opts: ReadOptions): Promise<VolumeInfo & { skipped: boolean }> {
   const invalid = (msg: string): AirlockError => new AirlockError('BUNDLE_INVALID', `${label}: ${msg}`);
   const checkHeader = (e: TarEntry): void => {
     const want = tarHeader(e.name, e.size, e.type === 'directory' ? '5' : '0');
@@ -126,6 +132,12 @@ async function readEntries(entries: AsyncIterator<TarEntry>, label: string, sink
     throw new AirlockError('DIGEST_MISMATCH', `${label}: the bundle manifest is corrupt: index.json names ${facts.manifest.digest}, content hashes to ${bundleId}`);
   }
   const manifest = parseManifest(manifestBytes, label);
+  if (opts.checkArtifact) {
+    for (const a of manifest.artifacts) {
+      const bad = opts.checkArtifact(a);
+      if (bad) throw invalid(`bundle manifest artifact ${a.ecosystem}:${a.key}: ${bad}`);
+    }
+  }
   if (manifest.volumes !== facts.volumes) {
     throw invalid(`index.json says ${facts.volumes} volumes, the manifest says ${manifest.volumes}`);
   }

@@ -7,6 +7,8 @@ import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
 import { type BundleManifest, volumeContents } from '../bundle/format.js';
 import { type BlobSink, type VolumeInfo, readVolume } from '../bundle/reader.js';
+import type { ArtifactRecord } from '../core/artifact.js';
+import { ECOSYSTEMS } from '../ecosystems/registry.js';
 import { type WrittenBundle, writeBundle } from '../bundle/writer.js';
 import { type Lockfile, serializeLock } from '../manifest/lockfile.js';
 import { recordsOf } from './fetch.js';
@@ -63,10 +65,23 @@ async function sequenceFor(store: Store, creator: string, lockKey: string): Prom
   return mine.last;
 }
 
+/** An artifact checked by its own ecosystem's rules; one no ecosystem here knows has none to break. */
+function checkArtifact(a: ArtifactRecord): string | undefined {
+  return ECOSYSTEMS.find((e) => e.id === a.ecosystem)?.checkArtifact?.(a);
+}
+
+/**
+ * How every service reads a volume file: inspect, verify and import run the same checks, so
+ * `bundle verify` refuses whatever import would refuse for the bundle's own sake.
+ */
+export async function readBundleVolume(file: string, sink: BlobSink): Promise<VolumeInfo & { skipped: boolean }> {
+  return readVolume(await openInputFile(file), basename(file), sink, { checkArtifact });
+}
+
 /** Reads only a volume's metadata entries: what `bundle inspect` shows. */
 export async function readBundleHeader(file: string): Promise<VolumeInfo> {
   const sink: BlobSink = { start: async () => false, open: async () => undefined };
-  return readVolume(await openInputFile(file), basename(file), sink);
+  return readBundleVolume(file, sink);
 }
 
 export interface VolumeSummary {
@@ -113,7 +128,7 @@ function discardingSink(): BlobSink {
 export async function verifyBundles(files: readonly string[], reporter: Reporter): Promise<VerifiedBundle[]> {
   const byId = new Map<Digest, VerifiedBundle>();
   for (const file of files) {
-    const info = await readVolume(await openInputFile(file), basename(file), discardingSink());
+    const info = await readBundleVolume(file, discardingSink());
     const b = byId.get(info.bundleId) ?? {
       bundleId: info.bundleId,
       name: info.manifest.name,

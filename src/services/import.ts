@@ -7,14 +7,15 @@ import { type ArtifactRecord, artifactLabel } from '../core/artifact.js';
 import { type Digest, HashingStream, hexOf } from '../core/digest.js';
 import { AirlockError, describeError, isAirlockError } from '../core/errors.js';
 import { crashPoint } from '../core/faults.js';
-import { freeSpace, fsyncDir, fsyncFile, ioReason, isSystemError, openInputFile, tempFileOwner, tempPathFor } from '../core/fsutil.js';
+import { freeSpace, fsyncDir, fsyncFile, ioReason, isSystemError, tempFileOwner, tempPathFor } from '../core/fsutil.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
 import type { BundleManifest } from '../bundle/format.js';
 import { audit, localActor } from '../audit/log.js';
 import { processAlive } from '../core/write-lock.js';
 import { type GateOptions, checkCustody, checkSequence } from '../custody/gate.js';
-import { type BlobSink, type BlobTarget, type VolumeInfo, readVolume } from '../bundle/reader.js';
+import type { BlobSink, BlobTarget, VolumeInfo } from '../bundle/reader.js';
+import { readBundleVolume } from './bundle.js';
 
 export type VolumeOutcome = 'imported' | 'staged' | 'unchanged';
 
@@ -159,7 +160,7 @@ async function importVolume(store: Store, file: string, reporter: Reporter, opts
   crashPoint('import:start');
   let info: VolumeInfo;
   try {
-    info = await readVolume(await openInputFile(file), label, sink);
+    info = await readBundleVolume(file, sink);
   } catch (caught) {
     await sink.rollback();
     const e = await ioFailure(caught, store, file, sink);

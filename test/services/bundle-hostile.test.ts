@@ -203,3 +203,19 @@ test('a manifest nested thousands deep is refused by verify and import alike, no
   const [r] = await importBundles(high, [ok], silentReporter);
   assert.equal(r!.outcome, 'imported', 'the same bundle with shallow metadata imports');
 });
+
+test('a files artifact whose key is not a served path is refused by verify and import, naming it', async (t) => {
+  const { dir, high } = await twoStores(t);
+  const payload = Buffer.from('evil\n');
+  const cases: [string, string, RegExp][] = [
+    ['dotdot', '../../EVIL_KEY', /dotdot\.airlock: bundle manifest artifact files:\.\.\/\.\.\/EVIL_KEY: key has an empty, '\.' or '\.\.' segment/],
+    ['absolute', '/abs/EVIL_KEY2', /absolute\.airlock: bundle manifest artifact files:\/abs\/EVIL_KEY2: key must be relative/],
+    ['backslash', 'a\\b', /backslash\.airlock: bundle manifest artifact files:a\\b: key must use \//],
+  ];
+  for (const [name, key, pattern] of cases) {
+    const file = join(dir, `${name}.airlock`);
+    await forgedBundle(file, manifestText(key, payload, '{}'), payload);
+    await refusedEverywhere(high, file, pattern);
+  }
+  assert.deepEqual(await high.meta.listArtifacts(), []);
+});
