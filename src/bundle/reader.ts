@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished } from 'node:stream/promises';
 import type { ArtifactRecord } from '../core/artifact.js';
-import { type Digest, HashingStream, digestOf } from '../core/digest.js';
+import { type Digest, digestOf } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
 import {
   type BundleManifest,
@@ -176,10 +176,12 @@ async function readEntries(entries: AsyncIterator<TarEntry>, label: string, sink
   return { ...info, skipped: false };
 }
 
+/** One buffer of the entry's size, filled in place: no list of chunks and no second copy beside it. */
 async function readAll(e: TarEntry): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of e.stream) parts.push(c as Buffer);
-  return Buffer.concat(parts);
+  const out = Buffer.allocUnsafe(e.size);
+  let at = 0;
+  for await (const c of e.chunks) at += c.copy(out, at);
+  return out;
 }
 
 /**
@@ -192,7 +194,7 @@ async function readIndex(e: TarEntry, label: string): Promise<{ facts: IndexFact
   let head = Buffer.alloc(0);
   let facts: IndexFacts | undefined;
   const want = Math.min(e.size, INDEX_HEAD);
-  for await (const chunk of e.stream as AsyncIterable<Buffer>) {
+  for await (const chunk of e.chunks) {
     hash.update(chunk);
     if (facts) continue;
     head = Buffer.concat([head, chunk.subarray(0, want - head.length)]);
@@ -225,22 +227,42 @@ function indexFacts(head: Buffer, label: string): IndexFacts {
 
 async function copyVerified(e: TarEntry, want: VolumeEntry, sink: BlobSink, what: () => string): Promise<void> {
   const target = await sink.open(want);
-  const h = new HashingStream();
+  // Bytes the sink already holds are hashed all the same: this volume's copy must be intact too.
+  // A plain loop rather than a pipeline: a volume of many small blobs would otherwise leave
+  // several stream objects of garbage per blob, and the heap grows with them.
+  const hash = createHash('sha256');
   try {
-    // Bytes the sink already holds are hashed all the same: this volume's copy must be intact too.
-    if (target) await pipeline(e.stream, h, target.stream);
-    else await pipeline(e.stream, h, async (src: AsyncIterable<Buffer>) => {
-      for await (const _ of src);
-    });
+    for await (const chunk of e.chunks) {
+      hash.update(chunk);
+      if (target && !target.stream.write(chunk)) await drained(target.stream);
+    }
+    if (target) {
+      target.stream.end();
+      await finished(target.stream);
+    }
   } catch (err) {
     await target?.abort();
     throw err;
   }
-  if (h.digest() !== want.digest) {
+  const got: Digest = `sha256:${hash.digest('hex')}`;
+  if (got !== want.digest) {
     await target?.abort();
-    throw new AirlockError('DIGEST_MISMATCH', `${what()} is corrupt: expected ${want.digest}, got ${h.digest()}`);
+    throw new AirlockError('DIGEST_MISMATCH', `${what()} is corrupt: expected ${want.digest}, got ${got}`);
   }
   await target?.commit();
+}
+
+/** Resolves on 'drain', rejects if the stream fails first (a full disk never drains). */
+function drained(w: Writable): Promise<void> {
+  if (w.errored) return Promise.reject(w.errored);
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error): void => {
+      w.off('drain', done).off('error', done);
+      if (err) reject(err);
+      else resolve();
+    };
+    w.on('drain', done).on('error', done);
+  });
 }
 
 /** For messages only: the first artifact that needs a blob. */

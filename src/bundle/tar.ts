@@ -118,7 +118,12 @@ export interface TarEntry {
   /** The raw header block, for a reader that knows which bytes a header must have. */
   header: Buffer;
   /** Must be consumed (or resumed) before the next entry is asked for. */
-  stream: Readable;
+  readonly stream: Readable;
+  /**
+   * The same bytes without a stream around them (use one or the other): a volume of many small
+   * blobs would otherwise leave a stream's worth of garbage per entry.
+   */
+  readonly chunks: AsyncIterable<Buffer>;
 }
 
 /** Pull-style access to a stream's bytes without copying body chunks. */
@@ -290,11 +295,22 @@ export async function* readTar(input: Readable, opts: { label: string; limits?: 
           yield chunk;
         }
       };
-      const stream = Readable.from(body(), { objectMode: false, highWaterMark: 1 << 20 });
-      yield { name, type: isDir ? 'directory' : 'file', size, header: h, stream };
+      const chunks = body();
+      let stream: Readable | undefined;
+      yield {
+        name,
+        type: isDir ? 'directory' : 'file',
+        size,
+        header: h,
+        chunks,
+        get stream() {
+          stream ??= Readable.from(chunks, { objectMode: false, highWaterMark: 1 << 20 });
+          return stream;
+        },
+      };
       if (left > 0) {
         // The consumer skipped the body; read past it ourselves.
-        if (!stream.destroyed) stream.destroy();
+        if (stream && !stream.destroyed) stream.destroy();
         while (left > 0) {
           const chunk = await reader.upTo(left);
           if (chunk.length === 0) throw invalid(`truncated: the archive ends inside entry "${name}"`);
