@@ -32,7 +32,8 @@ export function imageRefs(artifacts: readonly ArtifactRecord[]): ImageRef[] {
   return artifacts
     .filter((a) => a.mediaType && IMAGE_MEDIA_TYPES.has(a.mediaType) && typeof a.metadata.refName === 'string')
     .map((a) => ({ mediaType: a.mediaType!, digest: a.digest, size: a.size, refName: a.metadata.refName as string }))
-    .sort((a, b) => (a.refName < b.refName ? -1 : a.refName > b.refName ? 1 : 0));
+    // Ties broken by digest: the writer lists artifacts in lock order, a reader in manifest order, and both must get the same index.
+    .sort((a, b) => (a.refName < b.refName ? -1 : a.refName > b.refName ? 1 : a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
 }
 
 /** The OCI `index.json` of one volume: the bundle manifest, which volume this is, and the images. */

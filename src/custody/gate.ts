@@ -19,9 +19,10 @@ export async function installedPolicy(store: Store): Promise<TrustPolicy | undef
 }
 
 /**
- * The custody check before a bundle's manifest is parsed (it needs only the id signatures sign): with a trust policy installed the
- * signatures beside the bundle must satisfy it (or an audited override says why not);
- * without one the import goes on and says custody is not enforced.
+ * The custody check, made before a bundle's manifest is even read (signatures sign its id,
+ * which is all it needs): with a trust policy installed the signatures beside the bundle
+ * must satisfy it (or an audited override says why not); without one the import goes on
+ * and says custody is not enforced.
  */
 export async function checkCustody(store: Store, file: string, bundleId: Digest, opts: GateOptions): Promise<{ warn: boolean; message: string }> {
   const policy = await installedPolicy(store);
