@@ -3,6 +3,7 @@ import { type ArtifactRecord, compareArtifacts } from '../core/artifact.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { type Digest, digestOf, isDigest } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
+import { JsonLimitError, parseJsonBounded } from '../core/json.js';
 import { lockedArtifactSchema } from '../manifest/lockfile.js';
 import { type Target, targetSchema } from '../manifest/target.js';
 
@@ -59,7 +60,12 @@ const placementSchema = z
   })
   .strict();
 
-const manifestSchema = z
+const artifactSchema = lockedArtifactSchema.omit({ blobs: true }).extend({
+  blobs: z.array(z.object({ digest, size: z.number().int().nonnegative(), mediaType: z.string().optional() }).strict()).min(1),
+});
+
+/** Everything but the two long lists, which are checked entry by entry (parseManifest says why). */
+const headSchema = z
   .object({
     mediaType: z.literal(MANIFEST_MEDIA_TYPE),
     formatVersion: z.literal(FORMAT_VERSION),
@@ -69,10 +75,8 @@ const manifestSchema = z
     target: targetSchema,
     lockDigest: digest,
     volumes: z.number().int().min(1).max(9999),
-    artifacts: z.array(lockedArtifactSchema.omit({ blobs: true }).extend({
-      blobs: z.array(z.object({ digest, size: z.number().int().nonnegative(), mediaType: z.string().optional() }).strict()).min(1),
-    })),
-    blobs: z.array(placementSchema),
+    artifacts: z.array(z.unknown()),
+    blobs: z.array(z.unknown()),
   })
   .strict();
 
@@ -93,8 +97,10 @@ export function manifestDigest(bytes: string | Uint8Array): Digest {
 export function parseManifest(bytes: Buffer, label: string): BundleManifest {
   let raw: unknown;
   try {
-    raw = JSON.parse(bytes.toString('utf8'));
-  } catch {
+    // Depth is bounded before parsing: a deep document parses, then overflows whatever walks it on import.
+    raw = parseJsonBounded(bytes);
+  } catch (e) {
+    if (e instanceof JsonLimitError) throw new AirlockError('BUNDLE_INVALID', `${label}: the bundle manifest is ${e.message}`);
     throw new AirlockError('BUNDLE_INVALID', `${label}: the bundle manifest is not valid JSON`);
   }
   const r = raw as { mediaType?: unknown; formatVersion?: unknown } | null;
@@ -104,12 +110,22 @@ export function parseManifest(bytes: Buffer, label: string): BundleManifest {
       `${label}: bundle format ${String(r?.mediaType)} version ${String(r?.formatVersion)} is not supported (this airlock reads ${MANIFEST_MEDIA_TYPE} version ${FORMAT_VERSION})`,
     );
   }
-  const parsed = manifestSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new AirlockError('BUNDLE_INVALID', `${label}: bundle manifest field ${issue.path.join('.')}: ${issue.message}`);
-  }
-  const m = parsed.data as BundleManifest;
+  const fail = (issue: z.core.$ZodIssue, at: (string | number)[]): never => {
+    throw new AirlockError('BUNDLE_INVALID', `${label}: bundle manifest field ${[...at, ...issue.path].join('.')}: ${issue.message}`);
+  };
+  const head = headSchema.safeParse(raw);
+  if (!head.success) fail(head.error.issues[0]!, []);
+  // Each entry is checked alone and the parsed JSON kept, not zod's copy: a copy of every entry
+  // doubled the manifest's memory (these schemas have no defaults or transforms, so the two are equal).
+  const m = { ...head.data!, artifacts: (raw as BundleManifest).artifacts, blobs: (raw as BundleManifest).blobs } as BundleManifest;
+  m.artifacts.forEach((a, i) => {
+    const r = artifactSchema.safeParse(a);
+    if (!r.success) fail(r.error.issues[0]!, ['artifacts', i]);
+  });
+  m.blobs.forEach((p, i) => {
+    const r = placementSchema.safeParse(p);
+    if (!r.success) fail(r.error.issues[0]!, ['blobs', i]);
+  });
   checkConsistency(m, label);
   return m;
 }

@@ -32,7 +32,8 @@ export function imageRefs(artifacts: readonly ArtifactRecord[]): ImageRef[] {
   return artifacts
     .filter((a) => a.mediaType && IMAGE_MEDIA_TYPES.has(a.mediaType) && typeof a.metadata.refName === 'string')
     .map((a) => ({ mediaType: a.mediaType!, digest: a.digest, size: a.size, refName: a.metadata.refName as string }))
-    .sort((a, b) => (a.refName < b.refName ? -1 : a.refName > b.refName ? 1 : 0));
+    // Ties broken by digest: the writer lists artifacts in lock order, a reader in manifest order, and both must get the same index.
+    .sort((a, b) => (a.refName < b.refName ? -1 : a.refName > b.refName ? 1 : a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
 }
 
 /** The OCI `index.json` of one volume: the bundle manifest, which volume this is, and the images. */
@@ -50,4 +51,11 @@ export function volumeIndex(manifest: { digest: Digest; size: number }, volume: 
       ...images.map((i) => ({ mediaType: i.mediaType, digest: i.digest, size: i.size, annotations: { [REF_NAME_ANNOTATION]: i.refName } })),
     ],
   })}\n`;
+}
+
+const INDEX_TAIL = ']}\n';
+
+/** How every volume's index.json begins, whatever images follow: the reader checks these bytes before it knows the manifest. */
+export function volumeIndexHead(manifest: { digest: Digest; size: number }, volume: number, count: number): string {
+  return volumeIndex(manifest, volume, count).slice(0, -INDEX_TAIL.length);
 }

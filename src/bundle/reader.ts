@@ -1,18 +1,21 @@
+import { createHash } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
-import { finished, pipeline } from 'node:stream/promises';
-import { type Digest, HashingStream, isDigest } from '../core/digest.js';
+import { finished } from 'node:stream/promises';
+import type { ArtifactRecord } from '../core/artifact.js';
+import { type Digest, digestOf } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
 import {
   type BundleManifest,
-  MANIFEST_MEDIA_TYPE,
-  OCI_INDEX_MEDIA_TYPE,
+  OCI_LAYOUT,
   VOLUME_ANNOTATION,
   type VolumeEntry,
+  blobEntryName,
   manifestDigest,
   parseManifest,
   volumeContents,
 } from './format.js';
-import { type TarEntry, readTar } from './tar.js';
+import { imageRefs, volumeIndex, volumeIndexHead } from './layout.js';
+import { type TarEntry, readTar, tarHeader } from './tar.js';
 
 /** What the first entries of a volume say, before any blob is read. */
 export interface VolumeInfo {
@@ -32,29 +35,34 @@ export interface BlobTarget {
 
 /** Where the verified bytes of a volume go: a staging area on import, nowhere on verify. */
 export interface BlobSink {
+  /**
+   * Sees the bundle id index.json names before a byte of the manifest is read: what needs
+   * only the id (custody) is judged before an unsigned manifest costs any parsing.
+   */
+  admit?(bundleId: Digest): Promise<void>;
   /** Sees the manifest first; returning false skips the rest of the volume. */
   start(info: VolumeInfo): Promise<boolean>;
   /** A target for this blob's bytes, or undefined when the sink already holds it verified. */
   open(entry: VolumeEntry): Promise<BlobTarget | undefined>;
 }
 
-const MAX_METADATA = 64 << 20;
+export interface ReadOptions {
+  /** The ecosystems' own rules for an artifact (bundle/ knows none); what it returns refuses the volume. */
+  checkArtifact?(a: ArtifactRecord): string | undefined;
+}
+
+/** The largest bundle manifest a reader takes in (docs/bundle-format.md, Limits). */
+export const MAX_MANIFEST_BYTES = 64 << 20;
+/**
+ * index.json beyond the manifest's descriptor lists the images, each shorter than its own
+ * artifact's record in the manifest: it can never need more room than this plus the manifest.
+ */
+const INDEX_ALLOWANCE = 4096;
+/** Enough of index.json to hold the manifest's descriptor, which the writer puts first. */
+const INDEX_HEAD = 1024;
 const BLOB_NAME = /^blobs\/sha256\/([0-9a-f]{64})$/;
-
-async function readSmall(e: TarEntry, label: string): Promise<Buffer> {
-  if (e.size > MAX_METADATA) throw new AirlockError('BUNDLE_INVALID', `${label}: ${e.name} is ${e.size} bytes, over the ${MAX_METADATA}-byte limit`);
-  const parts: Buffer[] = [];
-  for await (const c of e.stream) parts.push(c as Buffer);
-  return Buffer.concat(parts);
-}
-
-function parseJson(bytes: Buffer, label: string, name: string): unknown {
-  try {
-    return JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw new AirlockError('BUNDLE_INVALID', `${label}: ${name} is not valid JSON`);
-  }
-}
+const DESCRIPTOR = /"digest":"(sha256:[0-9a-f]{64})","size":(\d{1,15}),/;
+const VOLUME = new RegExp(`"${VOLUME_ANNOTATION.replace(/\./g, '\\.')}":"(\\d{1,4})/(\\d{1,4})"`);
 
 interface IndexFacts {
   manifest: { digest: Digest; size: number };
@@ -62,134 +70,203 @@ interface IndexFacts {
   volumes: number;
 }
 
-/** Finds the one bundle manifest in index.json and the volume annotation beside it. */
-function readIndex(bytes: Buffer, label: string): IndexFacts {
-  const bad = (msg: string): never => {
-    throw new AirlockError('BUNDLE_INVALID', `${label}: index.json ${msg}`);
-  };
-  const idx = parseJson(bytes, label, 'index.json') as { schemaVersion?: unknown; mediaType?: unknown; manifests?: unknown };
-  if (idx?.schemaVersion !== 2) bad('is not an OCI image index (schemaVersion must be 2)');
-  if (idx.mediaType !== undefined && idx.mediaType !== OCI_INDEX_MEDIA_TYPE) bad(`has media type ${String(idx.mediaType)}`);
-  if (!Array.isArray(idx.manifests)) bad('has no manifests list');
-  const ours = (idx.manifests as Record<string, unknown>[]).filter((m) => m?.mediaType === MANIFEST_MEDIA_TYPE);
-  if (ours.length === 0) {
-    throw new AirlockError('BUNDLE_INVALID', `${label}: not an airlock bundle (index.json references no ${MANIFEST_MEDIA_TYPE})`);
-  }
-  if (ours.length > 1) bad('references more than one bundle manifest');
-  const d = ours[0]!;
-  if (!isDigest(d.digest) || typeof d.size !== 'number') bad('has a malformed bundle manifest descriptor');
-  const ann = (d.annotations ?? {}) as Record<string, unknown>;
-  const m = /^(\d{1,4})\/(\d{1,4})$/.exec(String(ann[VOLUME_ANNOTATION] ?? ''));
-  if (!m) bad(`lacks the ${VOLUME_ANNOTATION} annotation`);
-  const volume = Number(m![1]);
-  const volumes = Number(m![2]);
-  if (volume < 1 || volume > volumes) bad(`says volume ${volume} of ${volumes}`);
-  return { manifest: { digest: d.digest as Digest, size: d.size as number }, volume, volumes };
+function firstDifference(a: Buffer, b: Buffer): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
 }
 
 /**
- * Reads one volume of an untrusted bundle as a stream: layout metadata first (checked against
- * each other), then every blob hashed on its way to the sink. Nothing reaches the sink's final
- * place unverified; any surprise (an extra, missing, resized or corrupt blob) throws.
+ * Reads one volume of an untrusted bundle as a stream and accepts only the exact bytes the
+ * writer makes for its manifest and volume number: every header, every padding byte, the
+ * layout's own files and the end of the archive are compared with what the writer's pure
+ * functions give, and every blob is hashed on its way to the sink. Nothing reaches the sink's
+ * final place unverified, and no byte of the volume goes unchecked.
  */
-export async function readVolume(input: Readable, label: string, sink: BlobSink): Promise<VolumeInfo & { skipped: boolean }> {
+export async function readVolume(input: Readable, label: string, sink: BlobSink, opts: ReadOptions = {}): Promise<VolumeInfo & { skipped: boolean }> {
   const entries = readTar(input, { label })[Symbol.asyncIterator]();
-  const next = async (want: string): Promise<TarEntry> => {
-    for (;;) {
-      const r = await entries.next();
-      if (r.done) throw new AirlockError('BUNDLE_INVALID', `${label}: archive ends before ${want}`);
-      if (r.value.type === 'directory') {
-        if (r.value.name !== 'blobs/' && r.value.name !== 'blobs/sha256/') {
-          throw new AirlockError('BUNDLE_INVALID', `${label}: unexpected directory ${r.value.name}`);
-        }
-        continue;
-      }
-      return r.value;
-    }
-  };
-  const expectName = async (name: string): Promise<TarEntry> => {
-    const e = await next(name);
-    if (e.name !== name) {
-      throw new AirlockError('BUNDLE_INVALID', `${label}: expected ${name} as the next entry, found ${e.name} (not an airlock bundle, or damaged)`);
-    }
-    return e;
-  };
-
-  const layout = parseJson(await readSmall(await expectName('oci-layout'), label), label, 'oci-layout') as { imageLayoutVersion?: unknown };
-  if (layout?.imageLayoutVersion !== '1.0.0') {
-    throw new AirlockError('BUNDLE_VERSION', `${label}: OCI layout version ${String(layout?.imageLayoutVersion)} is not supported`);
-  }
-  const index = readIndex(await readSmall(await expectName('index.json'), label), label);
-  const manifestBytes = await readSmall(await expectName(`blobs/sha256/${index.manifest.digest.slice(7)}`), label);
-  const bundleId = manifestDigest(manifestBytes);
-  if (bundleId !== index.manifest.digest || manifestBytes.length !== index.manifest.size) {
-    throw new AirlockError('DIGEST_MISMATCH', `${label}: the bundle manifest is corrupt: index.json names ${index.manifest.digest}, content hashes to ${bundleId}`);
-  }
-  const manifest = parseManifest(manifestBytes, label);
-  if (manifest.volumes !== index.volumes) {
-    throw new AirlockError('BUNDLE_INVALID', `${label}: index.json says ${index.volumes} volumes, the manifest says ${manifest.volumes}`);
-  }
-  const info: VolumeInfo = { bundleId, manifest, manifestBytes, volume: index.volume };
-  if (!(await sink.start(info))) {
+  try {
+    return await readEntries(entries, label, sink, opts);
+  } finally {
     await entries.return?.(undefined);
     input.destroy();
-    return { ...info, skipped: true };
+  }
+}
+
+async function readEntries(entries: AsyncIterator<TarEntry>, label: string, sink: BlobSink, opts: ReadOptions): Promise<VolumeInfo & { skipped: boolean }> {
+  const invalid = (msg: string): AirlockError => new AirlockError('BUNDLE_INVALID', `${label}: ${msg}`);
+  const checkHeader = (e: TarEntry): void => {
+    const want = tarHeader(e.name, e.size, e.type === 'directory' ? '5' : '0');
+    if (!e.header.equals(want)) throw invalid(`the tar header of ${e.name} is not the one airlock writes (header byte ${firstDifference(e.header, want)} differs)`);
+  };
+  const expectEntry = async (name: string, what = name): Promise<TarEntry> => {
+    const r = await entries.next();
+    if (r.done) throw invalid(`archive ends before ${what}`);
+    if (r.value.name !== name) throw invalid(`expected ${what} as the next entry, found ${r.value.name} (not an airlock bundle, or damaged)`);
+    checkHeader(r.value);
+    return r.value;
+  };
+
+  const layout = await expectEntry('oci-layout');
+  if (layout.size !== OCI_LAYOUT.length || !(await readAll(layout)).equals(Buffer.from(OCI_LAYOUT))) {
+    throw new AirlockError('BUNDLE_VERSION', `${label}: oci-layout is not ${OCI_LAYOUT} (not a bundle this airlock reads)`);
   }
 
-  const expected = new Map(volumeContents(manifest, index.volume).map((e) => [e.digest, e]));
-  const owners = ownersOf(manifest);
-  for (;;) {
+  const indexEntry = await expectEntry('index.json');
+  if (indexEntry.size > INDEX_ALLOWANCE + MAX_MANIFEST_BYTES) throw invalid(`index.json is ${indexEntry.size} bytes, more than airlock ever writes`);
+  const { facts, digest: indexDigest } = await readIndex(indexEntry, label);
+
+  const dirs = await expectEntry('blobs/');
+  if (dirs.type !== 'directory') throw invalid('blobs/ is not a directory');
+  const sha = await expectEntry('blobs/sha256/');
+  if (sha.type !== 'directory') throw invalid('blobs/sha256/ is not a directory');
+
+  const manifestEntry = await expectEntry(blobEntryName(facts.manifest.digest), 'the bundle manifest');
+  if (manifestEntry.size !== facts.manifest.size) {
+    throw new AirlockError('SIZE_MISMATCH', `${label}: the bundle manifest is ${manifestEntry.size} bytes, index.json says ${facts.manifest.size}`);
+  }
+  await sink.admit?.(facts.manifest.digest);
+  const manifestBytes = await readAll(manifestEntry);
+  const bundleId = manifestDigest(manifestBytes);
+  if (bundleId !== facts.manifest.digest) {
+    throw new AirlockError('DIGEST_MISMATCH', `${label}: the bundle manifest is corrupt: index.json names ${facts.manifest.digest}, content hashes to ${bundleId}`);
+  }
+  const manifest = parseManifest(manifestBytes, label);
+  if (opts.checkArtifact) {
+    for (const a of manifest.artifacts) {
+      const bad = opts.checkArtifact(a);
+      if (bad) throw invalid(`bundle manifest artifact ${a.ecosystem}:${a.key}: ${bad}`);
+    }
+  }
+  if (manifest.volumes !== facts.volumes) {
+    throw invalid(`index.json says ${facts.volumes} volumes, the manifest says ${manifest.volumes}`);
+  }
+  const index = volumeIndex(facts.manifest, facts.volume, manifest.volumes, imageRefs(manifest.artifacts));
+  if (Buffer.byteLength(index) !== indexEntry.size || digestOf(index) !== indexDigest) {
+    throw invalid(`index.json is not the index airlock writes for this manifest (volume ${facts.volume}/${manifest.volumes})`);
+  }
+
+  const info: VolumeInfo = { bundleId, manifest, manifestBytes, volume: facts.volume };
+  if (!(await sink.start(info))) return { ...info, skipped: true };
+
+  const contents = volumeContents(manifest, facts.volume);
+  const pending = new Set(contents.map((c) => c.digest));
+  const about = (e: VolumeEntry): string => `blob ${e.digest} (${ownerOf(manifest, e.source)})`;
+  for (const want of contents) {
     const r = await entries.next();
-    if (r.done) break;
+    if (r.done) {
+      throw invalid(`${about(want)} is listed for volume ${facts.volume} but missing (${pending.size} missing in all)`);
+    }
     const e = r.value;
-    if (e.type === 'directory') throw new AirlockError('BUNDLE_INVALID', `${label}: unexpected directory ${e.name}`);
-    const m = BLOB_NAME.exec(e.name);
-    const want = m ? expected.get(`sha256:${m[1]}`) : undefined;
-    if (!want) {
-      throw new AirlockError('BUNDLE_INVALID', `${label}: entry ${e.name} is not listed for volume ${index.volume} in the bundle manifest`);
+    if (e.name !== blobEntryName(want.digest)) {
+      const m = BLOB_NAME.exec(e.name);
+      if (m && pending.has(`sha256:${m[1]}`)) throw invalid(`entry ${e.name} is out of place: airlock writes ${blobEntryName(want.digest)} first`);
+      throw invalid(`entry ${e.name} is not listed for volume ${facts.volume} in the bundle manifest`);
     }
-    const what = `blob ${want.digest} (${owners.get(want.source) ?? 'unknown artifact'})`;
     if (e.size !== want.size) {
-      throw new AirlockError('SIZE_MISMATCH', `${label}: ${what} is ${e.size} bytes, the manifest says ${want.size}`);
+      throw new AirlockError('SIZE_MISMATCH', `${label}: ${about(want)} is ${e.size} bytes, the manifest says ${want.size}`);
     }
-    await copyVerified(e, want, sink, `${label}: ${what}`);
-    expected.delete(want.digest);
+    checkHeader(e);
+    await copyVerified(e, want, sink, () => `${label}: ${about(want)}`);
+    pending.delete(want.digest);
   }
-  const missing = [...expected.values()][0];
-  if (missing) {
-    throw new AirlockError(
-      'BUNDLE_INVALID',
-      `${label}: blob ${missing.digest} (${owners.get(missing.source) ?? 'unknown artifact'}) is listed for volume ${index.volume} but missing (${expected.size} missing in all)`,
-    );
-  }
+  // Asking for one more entry is what makes the tar reader check the end-of-archive marker and that nothing follows it.
+  const extra = await entries.next();
+  if (!extra.done) throw invalid(`entry ${extra.value.name} is not listed for volume ${facts.volume} in the bundle manifest`);
   return { ...info, skipped: false };
 }
 
-async function copyVerified(e: TarEntry, want: VolumeEntry, sink: BlobSink, what: string): Promise<void> {
-  const target = await sink.open(want);
-  const h = new HashingStream();
-  if (!target) {
-    // Already held verified (a resumed import): drain without hashing.
-    e.stream.resume();
-    await finished(e.stream);
-    return;
-  }
-  try {
-    await pipeline(e.stream, h, target.stream);
-  } catch (err) {
-    await target.abort();
-    throw err;
-  }
-  if (h.digest() !== want.digest) {
-    await target.abort();
-    throw new AirlockError('DIGEST_MISMATCH', `${what} is corrupt: expected ${want.digest}, got ${h.digest()}`);
-  }
-  await target.commit();
+/** One buffer of the entry's size, filled in place: no list of chunks and no second copy beside it. */
+async function readAll(e: TarEntry): Promise<Buffer> {
+  const out = Buffer.allocUnsafe(e.size);
+  let at = 0;
+  for await (const c of e.chunks) at += c.copy(out, at);
+  return out;
 }
 
-/** For messages: which artifact each blob belongs to. */
-function ownersOf(m: BundleManifest): Map<Digest, string> {
-  const out = new Map<Digest, string>();
-  for (const a of m.artifacts) for (const b of a.blobs) if (!out.has(b.digest)) out.set(b.digest, `${a.ecosystem}:${a.key}`);
-  return out;
+/**
+ * index.json comes before the manifest that decides its exact bytes, so it is not parsed:
+ * its head must be the writer's own for the descriptor found there, and the rest is hashed
+ * to be compared once the manifest is known. Memory stays at INDEX_HEAD whatever its size.
+ */
+async function readIndex(e: TarEntry, label: string): Promise<{ facts: IndexFacts; digest: Digest }> {
+  const hash = createHash('sha256');
+  let head = Buffer.alloc(0);
+  let facts: IndexFacts | undefined;
+  const want = Math.min(e.size, INDEX_HEAD);
+  for await (const chunk of e.chunks) {
+    hash.update(chunk);
+    if (facts) continue;
+    head = Buffer.concat([head, chunk.subarray(0, want - head.length)]);
+    if (head.length < want) continue;
+    facts = indexFacts(head, label);
+    if (e.size > INDEX_ALLOWANCE + facts.manifest.size) {
+      throw new AirlockError('BUNDLE_INVALID', `${label}: index.json is ${e.size} bytes, more than airlock writes beside a ${facts.manifest.size}-byte manifest`);
+    }
+  }
+  return { facts: facts ?? indexFacts(head, label), digest: `sha256:${hash.digest('hex')}` };
+}
+
+function indexFacts(head: Buffer, label: string): IndexFacts {
+  const text = head.toString('latin1');
+  const d = DESCRIPTOR.exec(text);
+  const v = VOLUME.exec(text);
+  if (d && v) {
+    const facts = { manifest: { digest: d[1] as Digest, size: Number(d[2]) }, volume: Number(v[1]), volumes: Number(v[2]) };
+    const expected = volumeIndexHead(facts.manifest, facts.volume, facts.volumes);
+    if (text.startsWith(expected)) {
+      if (facts.volume < 1 || facts.volume > facts.volumes) throw new AirlockError('BUNDLE_INVALID', `${label}: index.json says volume ${facts.volume} of ${facts.volumes}`);
+      if (facts.manifest.size > MAX_MANIFEST_BYTES) {
+        throw new AirlockError('BUNDLE_INVALID', `${label}: the bundle manifest is ${facts.manifest.size} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit`);
+      }
+      return facts;
+    }
+  }
+  throw new AirlockError('BUNDLE_INVALID', `${label}: index.json is not the index airlock writes (not an airlock bundle, or damaged)`);
+}
+
+async function copyVerified(e: TarEntry, want: VolumeEntry, sink: BlobSink, what: () => string): Promise<void> {
+  const target = await sink.open(want);
+  // Bytes the sink already holds are hashed all the same: this volume's copy must be intact too.
+  // A plain loop rather than a pipeline: a volume of many small blobs would otherwise leave
+  // several stream objects of garbage per blob, and the heap grows with them.
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of e.chunks) {
+      hash.update(chunk);
+      if (target && !target.stream.write(chunk)) await drained(target.stream);
+    }
+    if (target) {
+      target.stream.end();
+      await finished(target.stream);
+    }
+  } catch (err) {
+    await target?.abort();
+    throw err;
+  }
+  const got: Digest = `sha256:${hash.digest('hex')}`;
+  if (got !== want.digest) {
+    await target?.abort();
+    throw new AirlockError('DIGEST_MISMATCH', `${what()} is corrupt: expected ${want.digest}, got ${got}`);
+  }
+  await target?.commit();
+}
+
+/** Resolves on 'drain', rejects if the stream fails first (a full disk never drains). */
+function drained(w: Writable): Promise<void> {
+  if (w.errored) return Promise.reject(w.errored);
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error): void => {
+      w.off('drain', done).off('error', done);
+      if (err) reject(err);
+      else resolve();
+    };
+    w.on('drain', done).on('error', done);
+  });
+}
+
+/** For messages only: the first artifact that needs a blob. */
+function ownerOf(m: BundleManifest, blob: Digest): string {
+  const a = m.artifacts.find((x) => x.blobs.some((b) => b.digest === blob));
+  return a ? `${a.ecosystem}:${a.key}` : 'unknown artifact';
 }

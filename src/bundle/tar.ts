@@ -12,6 +12,8 @@ import { AirlockError } from '../core/errors.js';
 
 const BLOCK = 512;
 const ZERO_BLOCK = Buffer.alloc(BLOCK);
+/** The two zero blocks that end every archive the writer makes. */
+export const END_OF_ARCHIVE = Buffer.alloc(2 * BLOCK);
 const OCTAL_SIZE_LIMIT = 8 ** 11; // 11 octal digits; larger sizes use GNU base-256
 
 export interface TarWriter {
@@ -27,7 +29,8 @@ function octal(value: number, width: number): string {
   return `${value.toString(8).padStart(width - 1, '0')}\0`;
 }
 
-function header(name: string, size: number, type: '0' | '5'): Buffer {
+/** The exact header block the writer emits for an entry: the reader compares against it byte for byte. */
+export function tarHeader(name: string, size: number, type: '0' | '5'): Buffer {
   if (Buffer.byteLength(name) > 100 || !/^[\x21-\x7e]+$/.test(name)) {
     throw new AirlockError('INTERNAL', `tar entry name "${name}" is not short printable ASCII`);
   }
@@ -54,7 +57,8 @@ function header(name: string, size: number, type: '0' | '5'): Buffer {
   return h;
 }
 
-function padding(size: number): Buffer {
+/** The zero bytes that fill an entry of `size` bytes to a whole block. */
+export function tarPadding(size: number): Buffer {
   const rem = size % BLOCK;
   return rem === 0 ? Buffer.alloc(0) : ZERO_BLOCK.subarray(0, BLOCK - rem);
 }
@@ -68,15 +72,15 @@ export function createTarWriter(output: Writable): TarWriter {
   };
   return {
     async addDirectory(name) {
-      await write(header(name, 0, '5'));
+      await write(tarHeader(name, 0, '5'));
     },
     async addBuffer(name, data) {
-      await write(header(name, data.length, '0'));
+      await write(tarHeader(name, data.length, '0'));
       await write(data);
-      await write(padding(data.length));
+      await write(tarPadding(data.length));
     },
     async addStream(name, size, source) {
-      await write(header(name, size, '0'));
+      await write(tarHeader(name, size, '0'));
       let n = 0;
       for await (const chunk of source as AsyncIterable<Buffer>) {
         n += chunk.length;
@@ -84,11 +88,10 @@ export function createTarWriter(output: Writable): TarWriter {
         await write(chunk);
       }
       if (n !== size) throw new AirlockError('INTERNAL', `tar entry ${name}: source ended after ${n} of ${size} bytes`);
-      await write(padding(size));
+      await write(tarPadding(size));
     },
     async finish() {
-      await write(ZERO_BLOCK);
-      await write(ZERO_BLOCK);
+      await write(END_OF_ARCHIVE);
       output.end();
     },
   };
@@ -112,8 +115,15 @@ export interface TarEntry {
   name: string;
   type: 'file' | 'directory';
   size: number;
+  /** The raw header block, for a reader that knows which bytes a header must have. */
+  header: Buffer;
   /** Must be consumed (or resumed) before the next entry is asked for. */
-  stream: Readable;
+  readonly stream: Readable;
+  /**
+   * The same bytes without a stream around them (use one or the other): a volume of many small
+   * blobs would otherwise leave a stream's worth of garbage per entry.
+   */
+  readonly chunks: AsyncIterable<Buffer>;
 }
 
 /** Pull-style access to a stream's bytes without copying body chunks. */
@@ -212,6 +222,33 @@ function checkName(name: string, isDir: boolean, limits: TarLimits): string | un
   return undefined;
 }
 
+/** A non-zero header block checked as the reader must: checksum, type, name and size. Throws naming `label` and the byte offset. */
+function parseTarHeader(h: Buffer, offset: number, label: string, limits: TarLimits = DEFAULT_TAR_LIMITS): { name: string; isDir: boolean; size: number } {
+  const invalid = (msg: string): AirlockError => new AirlockError('BUNDLE_INVALID', `${label}: ${msg}`);
+  const unsafe = (name: string, msg: string): AirlockError => new AirlockError('BUNDLE_UNSAFE', `${label}: tar entry "${name}": ${msg}`);
+  if (!checksumOk(h)) throw invalid(`damaged: bad header checksum at byte ${offset}`);
+  const prefix = field(h, 345, 155);
+  const base = field(h, 0, 100);
+  const name = prefix ? `${prefix}/${base}` : base;
+  const flag = String.fromCharCode(h[156]!);
+  const isDir = flag === '5';
+  if (!isDir && flag !== '0' && flag !== '\0') {
+    throw unsafe(name, `${TYPE_NAMES[flag] ?? `entry type '${flag}'`} not allowed (only regular files and directories)`);
+  }
+  const bad = checkName(name, isDir, limits);
+  if (bad) throw unsafe(name, bad);
+  const size = numeric(h, 124, 12);
+  if (size === undefined) throw invalid(`damaged: entry "${name}" has an unreadable size`);
+  if (size > limits.maxEntrySize) throw unsafe(name, `${size} bytes, over the ${limits.maxEntrySize}-byte limit`);
+  if (isDir && size !== 0) throw unsafe(name, 'directory with content');
+  return { name, isDir, size };
+}
+
+/** Whether a first block is a tar header at all (a zero block, a valid checksum, or the ustar magic), so "not a bundle" is told from "damaged". */
+function looksLikeTarHeader(h: Buffer): boolean {
+  return h.length === BLOCK && (h.equals(ZERO_BLOCK) || checksumOk(h) || h.toString('latin1', 257, 262) === 'ustar');
+}
+
 /**
  * Reads an untrusted tar as entries, in archive order. An archive that ends without its
  * end-of-archive blocks is truncated, never a silent short read.
@@ -232,35 +269,22 @@ export async function* readTar(input: Readable, opts: { label: string; limits?: 
       if (reader.offset === h.length) {
         if (h.length === 0) throw invalid('not an airlock bundle (the file is empty)');
         // A real header with a bad checksum (ustar magic intact) is a damaged archive, below.
-        const header = h.length === BLOCK && (h.equals(ZERO_BLOCK) || checksumOk(h) || h.toString('latin1', 257, 262) === 'ustar');
-        if (!header) throw invalid('not an airlock bundle (no tar header at the start)');
+        if (!looksLikeTarHeader(h)) throw invalid('not an airlock bundle (no tar header at the start)');
       }
       if (h.length === 0) throw invalid('truncated: the archive ends without its end-of-archive marker');
       if (h.length < BLOCK) throw invalid(`truncated: the archive ends inside a header at byte ${reader.offset}`);
       if (h.equals(ZERO_BLOCK)) {
         const second = await reader.exact(BLOCK);
         if (second.length < BLOCK || !second.equals(ZERO_BLOCK)) throw invalid('truncated: incomplete end-of-archive marker');
+        // Bytes past the marker are covered by no header and no digest: a place to smuggle data.
+        if ((await reader.upTo(1)).length > 0) throw invalid(`data after the end-of-archive marker at byte ${reader.offset - 1}`);
         return;
       }
-      if (!checksumOk(h)) throw invalid(`damaged: bad header checksum at byte ${reader.offset - BLOCK}`);
-      const prefix = field(h, 345, 155);
-      const base = field(h, 0, 100);
-      const name = prefix ? `${prefix}/${base}` : base;
-      const flag = String.fromCharCode(h[156]!);
-      const isDir = flag === '5';
-      if (!isDir && flag !== '0' && flag !== '\0') {
-        throw unsafe(name, `${TYPE_NAMES[flag] ?? `entry type '${flag}'`} not allowed (only regular files and directories)`);
-      }
-      const bad = checkName(name, isDir, limits);
-      if (bad) throw unsafe(name, bad);
+      const { name, isDir, size } = parseTarHeader(h, reader.offset - BLOCK, label, limits);
       const key = name.endsWith('/') ? name.slice(0, -1) : name;
       if (seen.has(key)) throw unsafe(name, 'duplicate name');
       seen.add(key);
       if (++count > limits.maxEntries) throw unsafe(name, `more than ${limits.maxEntries} entries`);
-      const size = numeric(h, 124, 12);
-      if (size === undefined) throw invalid(`damaged: entry "${name}" has an unreadable size`);
-      if (size > limits.maxEntrySize) throw unsafe(name, `${size} bytes, over the ${limits.maxEntrySize}-byte limit`);
-      if (isDir && size !== 0) throw unsafe(name, 'directory with content');
 
       let left = size;
       const body = async function* (): AsyncGenerator<Buffer> {
@@ -271,11 +295,22 @@ export async function* readTar(input: Readable, opts: { label: string; limits?: 
           yield chunk;
         }
       };
-      const stream = Readable.from(body(), { objectMode: false, highWaterMark: 1 << 20 });
-      yield { name, type: isDir ? 'directory' : 'file', size, stream };
+      const chunks = body();
+      let stream: Readable | undefined;
+      yield {
+        name,
+        type: isDir ? 'directory' : 'file',
+        size,
+        header: h,
+        chunks,
+        get stream() {
+          stream ??= Readable.from(chunks, { objectMode: false, highWaterMark: 1 << 20 });
+          return stream;
+        },
+      };
       if (left > 0) {
         // The consumer skipped the body; read past it ourselves.
-        if (!stream.destroyed) stream.destroy();
+        if (stream && !stream.destroyed) stream.destroy();
         while (left > 0) {
           const chunk = await reader.upTo(left);
           if (chunk.length === 0) throw invalid(`truncated: the archive ends inside entry "${name}"`);
@@ -283,7 +318,11 @@ export async function* readTar(input: Readable, opts: { label: string; limits?: 
         }
       }
       const pad = (BLOCK - (size % BLOCK)) % BLOCK;
-      if (pad && (await reader.exact(pad)).length < pad) throw invalid(`truncated: the archive ends inside entry "${name}"`);
+      if (pad) {
+        const fill = await reader.exact(pad);
+        if (fill.length < pad) throw invalid(`truncated: the archive ends inside entry "${name}"`);
+        if (fill.some((b) => b !== 0)) throw invalid(`damaged: non-zero padding after entry "${name}" at byte ${reader.offset - pad}`);
+      }
     }
   } finally {
     await reader.close();

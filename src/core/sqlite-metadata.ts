@@ -29,6 +29,8 @@ const AUDIT_PAGE = 500;
 export class SqliteMetadataStore implements MetadataStore {
   private readonly db: DatabaseSync;
   private blobsOf: StatementSync | undefined;
+  /** Prepared once: import asks once per artifact, and each statement holds native memory until a GC finds it. */
+  private artifactByKey: StatementSync | undefined;
   private ownCommits = 0;
 
   constructor(path: string) {
@@ -71,7 +73,8 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async getArtifact(ecosystem: string, key: string): Promise<StoredArtifact | undefined> {
-    const r = this.db.prepare('SELECT * FROM artifacts WHERE ecosystem = ? AND key = ?').get(ecosystem, key);
+    this.artifactByKey ??= this.db.prepare('SELECT * FROM artifacts WHERE ecosystem = ? AND key = ?');
+    const r = this.artifactByKey.get(ecosystem, key);
     return r ? this.toArtifact(r) : undefined;
   }
 

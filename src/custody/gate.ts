@@ -19,11 +19,12 @@ export async function installedPolicy(store: Store): Promise<TrustPolicy | undef
 }
 
 /**
- * The custody check before a bundle's blobs are read: with a trust policy installed the
- * signatures beside the bundle must satisfy it (or an audited override says why not);
- * without one the import goes on and says custody is not enforced.
+ * The custody check, made before a bundle's manifest is even read (signatures sign its id,
+ * which is all it needs): with a trust policy installed the signatures beside the bundle
+ * must satisfy it (or an audited override says why not); without one the import goes on
+ * and says custody is not enforced.
  */
-export async function checkCustody(store: Store, file: string, bundleId: Digest, m: BundleManifest, opts: GateOptions): Promise<{ warn: boolean; message: string }> {
+export async function checkCustody(store: Store, file: string, bundleId: Digest, opts: GateOptions): Promise<{ warn: boolean; message: string }> {
   const policy = await installedPolicy(store);
   if (!policy) return { warn: true, message: `${basename(file)}: custody is not enforced (no trust policy; see airlock trust set)` };
   const sigs = examineCustody(await readCustody(custodyPath(file)), hexOf(bundleId));
@@ -34,7 +35,7 @@ export async function checkCustody(store: Store, file: string, bundleId: Digest,
   }
   const why = verdict.reasons.join('; ');
   if (opts.override) {
-    await audit(store, { actor: localActor(), action: 'custody.override', subject: `${m.name} ${bundleId}`, outcome: 'overridden', detail: { reason: opts.override, failed: verdict.reasons } });
+    await audit(store, { actor: localActor(), action: 'custody.override', subject: `${basename(file)} ${bundleId}`, outcome: 'overridden', detail: { reason: opts.override, failed: verdict.reasons } });
     return { warn: true, message: `${basename(file)}: custody OVERRIDDEN (${opts.override}): ${why}` };
   }
   throw new AirlockError('CUSTODY_REFUSED', `${basename(file)}: custody: ${why}`, { hint: `signatures are read from ${custodyPath(file)}` });

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import type { ArtifactRecord } from '../core/artifact.js';
 import type { HttpClient } from '../core/http.js';
 import type { TokenRole } from '../core/metadata.js';
 import type { Reporter } from '../core/report.js';
@@ -63,6 +64,12 @@ export interface Ecosystem<Section = unknown, Settings = unknown> {
   errorBody?(reply: FastifyReply, status: 401 | 403 | 503, message: string): FastifyReply;
   /** The `WWW-Authenticate` challenge its clients follow on a 401 (default: Basic); `origin` as ServeContext.origin gives it. */
   challenge?(origin: string): string;
+  /**
+   * What is wrong with an artifact record a bundle carries, by the rules the ecosystem's own
+   * lock and serve apply (a files key is a served path), or undefined. A bundle is checked
+   * with it before anything is staged; an artifact from a forged manifest never reached resolve.
+   */
+  checkArtifact?(a: ArtifactRecord): string | undefined;
   /** Routes under `/<id>/`, reading the store (and writing it only for authorised uploads). */
   serve(app: FastifyInstance, ctx: ServeContext): void | Promise<void>;
   /** The client names `airlock client-config` accepts for this ecosystem (pip, uv, ...). */

@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { Writable } from 'node:stream';
 import { type Digest, digestOf } from '../core/digest.js';
 import { openInputFile, writeFileAtomic } from '../core/fsutil.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
 import { type BundleManifest, volumeContents } from '../bundle/format.js';
 import { type BlobSink, type VolumeInfo, readVolume } from '../bundle/reader.js';
+import type { ArtifactRecord } from '../core/artifact.js';
+import { ECOSYSTEMS } from '../ecosystems/registry.js';
 import { type WrittenBundle, writeBundle } from '../bundle/writer.js';
 import { type Lockfile, serializeLock } from '../manifest/lockfile.js';
 import { recordsOf } from './fetch.js';
@@ -63,10 +64,23 @@ async function sequenceFor(store: Store, creator: string, lockKey: string): Prom
   return mine.last;
 }
 
+/** An artifact checked by its own ecosystem's rules; one no ecosystem here knows has none to break. */
+function checkArtifact(a: ArtifactRecord): string | undefined {
+  return ECOSYSTEMS.find((e) => e.id === a.ecosystem)?.checkArtifact?.(a);
+}
+
+/**
+ * How every service reads a volume file: inspect, verify and import run the same checks, so
+ * `bundle verify` refuses whatever import would refuse for the bundle's own sake.
+ */
+export async function readBundleVolume(file: string, sink: BlobSink): Promise<VolumeInfo & { skipped: boolean }> {
+  return readVolume(await openInputFile(file), basename(file), sink, { checkArtifact });
+}
+
 /** Reads only a volume's metadata entries: what `bundle inspect` shows. */
 export async function readBundleHeader(file: string): Promise<VolumeInfo> {
   const sink: BlobSink = { start: async () => false, open: async () => undefined };
-  return readVolume(await openInputFile(file), basename(file), sink);
+  return readBundleVolume(file, sink);
 }
 
 export interface VolumeSummary {
@@ -90,21 +104,8 @@ export interface VerifiedBundle {
   missing: number[];
 }
 
-function discardingSink(): BlobSink {
-  return {
-    start: async () => true,
-    open: async () => ({
-      stream: new Writable({
-        highWaterMark: 1 << 20,
-        write(_c, _e, cb) {
-          cb();
-        },
-      }),
-      commit: async () => {},
-      abort: async () => {},
-    }),
-  };
-}
+/** Verify keeps nothing: the reader hashes every blob it is given no target for. */
+const discardingSink: BlobSink = { start: async () => true, open: async () => undefined };
 
 /**
  * Checks the structure and every digest of the given volume files without any store. Whole
@@ -113,7 +114,7 @@ function discardingSink(): BlobSink {
 export async function verifyBundles(files: readonly string[], reporter: Reporter): Promise<VerifiedBundle[]> {
   const byId = new Map<Digest, VerifiedBundle>();
   for (const file of files) {
-    const info = await readVolume(await openInputFile(file), basename(file), discardingSink());
+    const info = await readBundleVolume(file, discardingSink);
     const b = byId.get(info.bundleId) ?? {
       bundleId: info.bundleId,
       name: info.manifest.name,

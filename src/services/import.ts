@@ -7,13 +7,14 @@ import { type ArtifactRecord, artifactLabel } from '../core/artifact.js';
 import { type Digest, HashingStream, hexOf } from '../core/digest.js';
 import { AirlockError, describeError, isAirlockError } from '../core/errors.js';
 import { crashPoint } from '../core/faults.js';
-import { freeSpace, fsyncDir, fsyncFile, ioReason, isSystemError, openInputFile, removeDeadTemps, tempPathFor } from '../core/fsutil.js';
+import { freeSpace, fsyncDir, fsyncFile, ioReason, isSystemError, removeDeadTemps, tempPathFor } from '../core/fsutil.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
 import type { BundleManifest } from '../bundle/format.js';
 import { audit, localActor } from '../audit/log.js';
 import { type GateOptions, checkCustody, checkSequence } from '../custody/gate.js';
-import { type BlobSink, type BlobTarget, type VolumeInfo, readVolume } from '../bundle/reader.js';
+import type { BlobSink, BlobTarget, VolumeInfo } from '../bundle/reader.js';
+import { readBundleVolume } from './bundle.js';
 
 export type VolumeOutcome = 'imported' | 'staged' | 'unchanged';
 
@@ -57,17 +58,22 @@ class StagingSink implements BlobSink {
     private readonly reporter: Reporter,
   ) {}
 
-  async start(info: VolumeInfo): Promise<boolean> {
-    this.info = info;
-    const row = await this.store.meta.getBundle(info.bundleId);
+  async admit(bundleId: Digest): Promise<void> {
+    const row = await this.store.meta.getBundle(bundleId);
     if (row?.status === 'imported') {
       this.skipReason = 'imported';
-      return false;
+      return;
     }
-    // Custody and replay are judged on the manifest alone, before a byte of content is read.
-    const custody = await checkCustody(this.store, this.file, info.bundleId, info.manifest, this.opts);
+    // Custody is judged on the id alone, before the (unsigned until proven otherwise) manifest is parsed.
+    const custody = await checkCustody(this.store, this.file, bundleId, this.opts);
     if (custody.warn) this.reporter.warn(custody.message);
     else this.reporter.info(custody.message);
+  }
+
+  async start(info: VolumeInfo): Promise<boolean> {
+    this.info = info;
+    if (this.skipReason === 'imported') return false;
+    // Replay is judged on the manifest, before a byte of content is read.
     const sequence = await checkSequence(this.store, info.bundleId, info.manifest);
     if (sequence) this.reporter.info(sequence);
     if ((await this.store.meta.receivedVolumes(info.bundleId)).includes(info.volume)) {
@@ -140,7 +146,7 @@ async function importVolume(store: Store, file: string, reporter: Reporter, opts
   crashPoint('import:start');
   let info: VolumeInfo;
   try {
-    info = await readVolume(await openInputFile(file), label, sink);
+    info = await readBundleVolume(file, sink);
   } catch (caught) {
     await sink.rollback();
     const e = await ioFailure(caught, store, file, sink);

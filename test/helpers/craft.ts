@@ -2,6 +2,7 @@ import tarStream from 'tar-stream';
 import { digestOf, type Digest } from '../../src/core/digest.js';
 import { type BundleManifest, OCI_LAYOUT, serializeManifest } from '../../src/bundle/format.js';
 import { volumeIndex } from '../../src/bundle/layout.js';
+import { END_OF_ARCHIVE, tarHeader, tarPadding } from '../../src/bundle/tar.js';
 
 export interface CraftEntry {
   name: string;
@@ -10,30 +11,49 @@ export interface CraftEntry {
   linkname?: string;
 }
 
-/** Builds a tar with whatever entries a hostile bundle might carry (tar-stream lets us). */
+/**
+ * Builds a tar with whatever entries a hostile bundle might carry. Regular files and
+ * directories with names the writer accepts get the writer's own bytes (the reader takes no
+ * other); everything else (links, devices, long names) comes from tar-stream, which makes them.
+ */
 export async function craftTar(entries: CraftEntry[]): Promise<Buffer> {
+  const out: Buffer[] = [];
+  for (const e of entries) {
+    const plain = (e.type === undefined || e.type === 'file' || e.type === 'directory') && e.name.length <= 100 && /^[\x21-\x7e]+$/.test(e.name);
+    if (!plain) {
+      out.push(await tarStreamEntry(e));
+      continue;
+    }
+    const data = e.data ?? Buffer.alloc(0);
+    out.push(tarHeader(e.name, data.length, e.type === 'directory' ? '5' : '0'), data, tarPadding(data.length));
+  }
+  out.push(END_OF_ARCHIVE);
+  return Buffer.concat(out);
+}
+
+/** One entry as tar-stream writes it, without its end-of-archive blocks. */
+async function tarStreamEntry(e: CraftEntry): Promise<Buffer> {
   const pack = tarStream.pack();
   const out: Buffer[] = [];
   pack.on('data', (c: unknown) => out.push(c as Buffer));
   const done = new Promise<void>((res, rej) => pack.on('end', res).on('error', rej));
-  for (const e of entries) {
-    await new Promise<void>((res, rej) => {
-      const header = {
-        name: e.name,
-        type: e.type ?? 'file',
-        mode: e.type === 'directory' ? 0o755 : 0o644,
-        mtime: new Date(0),
-        ...(e.linkname ? { linkname: e.linkname } : {}),
-        ...(e.type === 'character-device' ? { devmajor: 1, devminor: 3 } : {}),
-      };
-      const cb = (err?: Error | null): void => (err ? rej(err) : res());
-      if (e.type === 'file' || e.type === undefined) pack.entry(header, e.data ?? Buffer.alloc(0), cb);
-      else pack.entry(header, cb);
-    });
-  }
+  await new Promise<void>((res, rej) => {
+    const header = {
+      name: e.name,
+      type: e.type ?? 'file',
+      mode: e.type === 'directory' ? 0o755 : 0o644,
+      mtime: new Date(0),
+      ...(e.linkname ? { linkname: e.linkname } : {}),
+      ...(e.type === 'character-device' ? { devmajor: 1, devminor: 3 } : {}),
+    };
+    const cb = (err?: Error | null): void => (err ? rej(err) : res());
+    if (e.type === 'file' || e.type === undefined) pack.entry(header, e.data ?? Buffer.alloc(0), cb);
+    else pack.entry(header, cb);
+  });
   pack.finalize();
   await done;
-  return Buffer.concat(out);
+  const all = Buffer.concat(out);
+  return all.subarray(0, all.length - END_OF_ARCHIVE.length);
 }
 
 /** The metadata entries of a bundle volume for `manifest`, as the writer lays them out. */
