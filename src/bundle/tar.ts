@@ -250,12 +250,22 @@ function looksLikeTarHeader(h: Buffer): boolean {
 }
 
 /**
+ * How strictly an archive is read. `bundle`: airlock's own format, where every byte is
+ * accounted for, so nothing may follow the end-of-archive blocks. `upstream`: archives others
+ * made (sdists), which tar tools pad with zeros to a whole record (10 KiB by default); what
+ * follows the end-of-archive is not read.
+ */
+export type TarPolicy = 'bundle' | 'upstream';
+
+/**
  * Reads an untrusted tar as entries, in archive order. An archive that ends without its
  * end-of-archive blocks is truncated, never a silent short read.
  */
-export async function* readTar(input: Readable, opts: { label: string; limits?: Partial<TarLimits> }): AsyncGenerator<TarEntry> {
+export async function* readTar(input: Readable, opts: { label: string; limits?: Partial<TarLimits>; policy?: TarPolicy }): AsyncGenerator<TarEntry> {
   const limits = { ...DEFAULT_TAR_LIMITS, ...opts.limits };
   const { label } = opts;
+  const bundle = (opts.policy ?? 'bundle') === 'bundle';
+  const notOne = bundle ? 'not an airlock bundle' : 'not a tar archive';
   const invalid = (msg: string): AirlockError => new AirlockError('BUNDLE_INVALID', `${label}: ${msg}`);
   const unsafe = (name: string, msg: string): AirlockError =>
     new AirlockError('BUNDLE_UNSAFE', `${label}: tar entry "${name}": ${msg}`);
@@ -267,17 +277,18 @@ export async function* readTar(input: Readable, opts: { label: string; limits?: 
       const h = await reader.exact(BLOCK);
       // A file that does not even start like a tar was never an archive: "truncated" would mislead.
       if (reader.offset === h.length) {
-        if (h.length === 0) throw invalid('not an airlock bundle (the file is empty)');
+        if (h.length === 0) throw invalid(`${notOne} (the file is empty)`);
         // A real header with a bad checksum (ustar magic intact) is a damaged archive, below.
-        if (!looksLikeTarHeader(h)) throw invalid('not an airlock bundle (no tar header at the start)');
+        if (!looksLikeTarHeader(h)) throw invalid(`${notOne} (no tar header at the start)`);
       }
       if (h.length === 0) throw invalid('truncated: the archive ends without its end-of-archive marker');
       if (h.length < BLOCK) throw invalid(`truncated: the archive ends inside a header at byte ${reader.offset}`);
       if (h.equals(ZERO_BLOCK)) {
         const second = await reader.exact(BLOCK);
         if (second.length < BLOCK || !second.equals(ZERO_BLOCK)) throw invalid('truncated: incomplete end-of-archive marker');
-        // Bytes past the marker are covered by no header and no digest: a place to smuggle data.
-        if ((await reader.upTo(1)).length > 0) throw invalid(`data after the end-of-archive marker at byte ${reader.offset - 1}`);
+        // In a bundle, bytes past the marker are covered by no header and no digest: a place to smuggle data.
+        if (bundle && (await reader.upTo(1)).length > 0) throw invalid(`data after the end-of-archive marker at byte ${reader.offset - 1}`);
+        input.resume();
         return;
       }
       const { name, isDir, size } = parseTarHeader(h, reader.offset - BLOCK, label, limits);

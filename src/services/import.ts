@@ -103,7 +103,13 @@ class StagingSink implements BlobSink {
         crashPoint('import:staged-blob');
       },
       abort: async () => {
-        stream.destroy();
+        // A stream destroyed before its file is open still opens (creates) it, then closes:
+        // removing the file before that would leave an empty temp file behind.
+        if (!stream.closed) {
+          const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+          stream.destroy();
+          await closed;
+        }
         await rm(tmp, { force: true });
       },
     };

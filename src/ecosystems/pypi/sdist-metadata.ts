@@ -15,7 +15,7 @@ const MAX_PKG_INFO = 1 << 20;
 export async function readSdistMetadata(source: Readable, label: string): Promise<Buffer> {
   let found: Buffer | undefined;
   try {
-    for await (const e of readTar(source.pipe(createGunzip()), { label })) {
+    for await (const e of readTar(source.pipe(createGunzip()), { label, policy: 'upstream' })) {
       if (e.type === 'file' && /^[^/]+\/PKG-INFO$/.test(e.name) && !found) {
         if (e.size > MAX_PKG_INFO) throw new AirlockError('BUNDLE_INVALID', `${label}: PKG-INFO is ${e.size} bytes`);
         const parts: Buffer[] = [];
