@@ -48,6 +48,21 @@ export async function fsyncFile(path: string): Promise<void> {
   }
 }
 
+/**
+ * The errors that mean "this filesystem or platform cannot sync a directory", not "the sync
+ * failed": fsync(2) gives EINVAL for a descriptor that does not support synchronization, and
+ * some network and FUSE filesystems ENOTSUP/EOPNOTSUPP; on Windows libuv cannot open a
+ * directory as a file (EISDIR) or FlushFileBuffers refuses a directory handle (EPERM); some
+ * platforms refuse fsync on a descriptor opened read-only (EBADF). Anything else (EIO above
+ * all) means the rename may not be on the disk and must not pass silently.
+ */
+const FSYNC_DIR_HARMLESS = new Set(['EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EISDIR', 'EBADF', 'EPERM']);
+
+export function fsyncDirHarmless(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code !== undefined && FSYNC_DIR_HARMLESS.has(code);
+}
+
 /** Makes a rename durable: the directory entry must reach the disk too. */
 export async function fsyncDir(dir: string): Promise<void> {
   try {
@@ -57,8 +72,8 @@ export async function fsyncDir(dir: string): Promise<void> {
     } finally {
       await fh.close();
     }
-  } catch {
-    // Some filesystems refuse fsync on directories; the data itself is already synced.
+  } catch (e) {
+    if (!fsyncDirHarmless(e)) throw e;
   }
 }
 
