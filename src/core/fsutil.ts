@@ -63,6 +63,27 @@ export function fsyncDirHarmless(e: unknown): boolean {
   return code !== undefined && FSYNC_DIR_HARMLESS.has(code);
 }
 
+/**
+ * A configuration file that may be absent (a credential file): undefined when it is not
+ * there; CONFIG_INVALID naming it when it is there but cannot be read as UTF-8 text. The
+ * message never quotes the content, which may be a secret.
+ */
+export async function readOptionalConfig(path: string): Promise<string | undefined> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new AirlockError('CONFIG_INVALID', `${path}: cannot be read (${code ?? describeError(e)})`);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new AirlockError('CONFIG_INVALID', `${path}: is not UTF-8 text`);
+  }
+}
+
 /** Makes a rename durable: the directory entry must reach the disk too. */
 export async function fsyncDir(dir: string): Promise<void> {
   try {
