@@ -39,28 +39,55 @@ function pathOf(e: unknown): string | undefined {
   return typeof p === 'string' ? p : undefined;
 }
 
+/**
+ * `--json` is known before commander parses (a usage error may come first): a global option,
+ * so anywhere before `--`.
+ */
+function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/** Commander's own error text (and the help it adds) goes nowhere: main prints the error as JSON. */
+function silenceErrors(c: Command): void {
+  c.configureOutput({ writeErr: () => {}, outputError: () => {} });
+  for (const sub of c.commands) silenceErrors(sub);
+}
+
+/** With `--json`, a failure is one JSON line on stderr, so stdout holds only results. */
+function report(json: boolean, code: string, message: string, hint?: string, label = 'error'): void {
+  if (json) process.stderr.write(`${JSON.stringify({ error: { code, message, ...(hint ? { hint } : {}) } })}\n`);
+  else {
+    process.stderr.write(`airlock: ${label}: ${message}\n`);
+    if (hint) process.stderr.write(`hint: ${hint}\n`);
+  }
+}
+
 /** Exit codes: 0 success, 1 user error or refusal, 2 usage error, 130/143 interrupted. */
 export async function main(argv: string[]): Promise<number> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => onSignal(signal));
   const program = buildProgram();
+  const json = wantsJson(argv);
+  if (json) silenceErrors(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {
       // Help and version "errors" are successful exits; everything else commander throws is usage.
-      return e.exitCode === 0 ? 0 : 2;
+      if (e.exitCode === 0) return 0;
+      if (json) report(true, 'USAGE', e.message.replace(/^error: /, ''));
+      return 2;
     }
     // A failure while bars are drawn must still give the terminal back before it is reported.
     stopProgressBars();
     if (isAirlockError(e)) {
-      process.stderr.write(`airlock: error: ${e.message}\n`);
-      if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
+      report(json, e.code, e.message, e.hint);
       return e.exitCode;
     }
     const path = pathOf(e);
-    if (path !== undefined) process.stderr.write(`airlock: error: ${path}: ${ioReason(e)}\n`);
-    else process.stderr.write(`airlock: internal error: ${describeError(e)}\n`);
+    if (path !== undefined) report(json, 'IO_ERROR', `${path}: ${ioReason(e)}`);
+    else report(json, 'INTERNAL', describeError(e), undefined, 'internal error');
     if (process.env.AIRLOCK_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     return 1;
   }

@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'BUNDLE_INVALID'
+  /** An upstream sent something unusable at lock time (a wheel without METADATA, a manifest that does not parse): not the user's input, not a bundle. */
+  | 'UPSTREAM_INVALID'
   | 'BUNDLE_UNSAFE'
   | 'BUNDLE_VERSION'
   | 'STORE_LOCKED'

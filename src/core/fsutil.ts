@@ -48,6 +48,42 @@ export async function fsyncFile(path: string): Promise<void> {
   }
 }
 
+/**
+ * The errors that mean "this filesystem or platform cannot sync a directory", not "the sync
+ * failed": fsync(2) gives EINVAL for a descriptor that does not support synchronization, and
+ * some network and FUSE filesystems ENOTSUP/EOPNOTSUPP; on Windows libuv cannot open a
+ * directory as a file (EISDIR) or FlushFileBuffers refuses a directory handle (EPERM); some
+ * platforms refuse fsync on a descriptor opened read-only (EBADF). Anything else (EIO above
+ * all) means the rename may not be on the disk and must not pass silently.
+ */
+const FSYNC_DIR_HARMLESS = new Set(['EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EISDIR', 'EBADF', 'EPERM']);
+
+export function fsyncDirHarmless(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code !== undefined && FSYNC_DIR_HARMLESS.has(code);
+}
+
+/**
+ * A configuration file that may be absent (a credential file): undefined when it is not
+ * there; CONFIG_INVALID naming it when it is there but cannot be read as UTF-8 text. The
+ * message never quotes the content, which may be a secret.
+ */
+export async function readOptionalConfig(path: string): Promise<string | undefined> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new AirlockError('CONFIG_INVALID', `${path}: cannot be read (${code ?? describeError(e)})`);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new AirlockError('CONFIG_INVALID', `${path}: is not UTF-8 text`);
+  }
+}
+
 /** Makes a rename durable: the directory entry must reach the disk too. */
 export async function fsyncDir(dir: string): Promise<void> {
   try {
@@ -57,8 +93,8 @@ export async function fsyncDir(dir: string): Promise<void> {
     } finally {
       await fh.close();
     }
-  } catch {
-    // Some filesystems refuse fsync on directories; the data itself is already synced.
+  } catch (e) {
+    if (!fsyncDirHarmless(e)) throw e;
   }
 }
 

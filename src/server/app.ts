@@ -1,4 +1,5 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { artifactSummary } from '../core/artifact.js';
 import { isAirlockError } from '../core/errors.js';
 import type { TokenRole } from '../core/metadata.js';
@@ -13,7 +14,8 @@ export interface ServerOptions {
   baseUrl: string;
   /** `required`: every read needs a reader token. Writes always need a publisher token. */
   auth: 'none' | 'required';
-  logger?: boolean;
+  /** Request and error logs as JSON lines; without it the server logs nothing (tests build many servers). */
+  logger?: { level: LogLevel; stream: NodeJS.WritableStream };
   /** Close a connection on which nothing has moved for this long (default IDLE_TIMEOUT_MS). */
   idleTimeoutMs?: number;
 }
@@ -29,13 +31,43 @@ export const IDLE_TIMEOUT_MS = 300_000;
 /** What a write refused for a busy store tells its client to wait; an import of a large bundle holds the lock for longer. */
 const RETRY_AFTER_S = 5;
 
+/** pino's levels (fastify's logger). */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const OPEN_PATHS = new Set(['/healthz']);
+
+/** The path only: a query string may carry a token or a signed URL's signature. */
+function requestFields(req: { method: string; url: string }): { method: string; path: string } {
+  return { method: req.method, path: req.url.split('?')[0]! };
+}
+
+/**
+ * One line per request, when its response is done, instead of fastify's two (whose `req`
+ * would be the whole URL): method, path, status, milliseconds; the request id is on every line.
+ */
+class RequestLog extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
+    const fields = { ...requestFields(req), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 };
+    if (error) req.log.error({ ...fields, err: error }, 'request errored');
+    else req.log.info(fields, 'request');
+  }
+}
 
 /** One process, one port, every ecosystem under its own prefix; it only ever reads the store. */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const origin = (req: FastifyRequest) => opts.baseUrl || `${req.protocol}://${req.headers.host}`;
-  const app = Fastify({ logger: opts.logger ?? false, exposeHeadRoutes: false, return503OnClosing: true, connectionTimeout: opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS });
+  const app = Fastify({
+    logger: opts.logger ? { level: opts.logger.level, stream: opts.logger.stream, serializers: { req: requestFields } } : false,
+    logController: new RequestLog(),
+    // Unique across restarts, so an id an operator got from a 500 body finds one request in the logs.
+    genReqId: () => randomUUID(),
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    connectionTimeout: opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
+  });
 
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0]!;
@@ -70,8 +102,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       return owner?.errorBody ? owner.errorBody(reply, 503, message) : sendError(reply, 503, 'UNAVAILABLE', message);
     }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) req.log.error(err);
-    return sendError(reply, status, status === 500 ? 'INTERNAL' : 'BAD_REQUEST', status === 500 ? 'internal error' : String(err.message));
+    if (status !== 500) return sendError(reply, status, 'BAD_REQUEST', String(err.message));
+    req.log.error({ err, path: req.url.split('?')[0] }, 'internal error');
+    return sendError(reply, 500, 'INTERNAL', `internal error (request ${req.id})`);
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -21,7 +21,7 @@ const HEX32 = /^[0-9a-f]{32}$/;
 /** A record is usable when it names itself consistently and its hashes are well formed. */
 export function checkRecord(filename: string, r: unknown, label: string): CondaRecord {
   const bad = (why: string): never => {
-    throw new AirlockError('HTTP_ERROR', `${label}: the repodata record of ${filename} ${why}`);
+    throw new AirlockError('UPSTREAM_INVALID', `${label}: the repodata record of ${filename} ${why}`);
   };
   if (!r || typeof r !== 'object' || Array.isArray(r)) return bad('is not an object');
   const rec = r as CondaRecord;
@@ -44,15 +44,15 @@ export function parseRepodata(text: string, label: string): Repodata {
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new AirlockError('HTTP_ERROR', `${label}: repodata.json is not JSON (${(e as Error).message})`);
+    throw new AirlockError('UPSTREAM_INVALID', `${label}: repodata.json is not JSON (${(e as Error).message})`);
   }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new AirlockError('HTTP_ERROR', `${label}: repodata.json is not an object`);
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new AirlockError('UPSTREAM_INVALID', `${label}: repodata.json is not an object`);
   const texts = recordTexts(text);
   const out: Repodata = new Map();
   for (const key of ['packages', 'packages.conda'] as const) {
     const section = (doc as Record<string, unknown>)[key];
     if (section === undefined) continue;
-    if (!section || typeof section !== 'object' || Array.isArray(section)) throw new AirlockError('HTTP_ERROR', `${label}: repodata.json's ${key} is not an object`);
+    if (!section || typeof section !== 'object' || Array.isArray(section)) throw new AirlockError('UPSTREAM_INVALID', `${label}: repodata.json's ${key} is not an object`);
     for (const [filename, record] of Object.entries(section)) out.set(filename, { record: record as CondaRecord, text: texts.get(`${key}\0${filename}`)! });
   }
   return out;

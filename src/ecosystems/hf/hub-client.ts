@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { AirlockError } from '../../core/errors.js';
+import { readOptionalConfig } from '../../core/fsutil.js';
 import { redactUrl } from '../../core/redact.js';
 import type { HttpClient } from '../../core/http.js';
 import type { HfSnapshot } from './record.js';
@@ -19,8 +19,12 @@ export interface TreeEntry {
 export async function hubToken(env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
   if (env.HF_TOKEN) return env.HF_TOKEN;
   const path = env.HF_TOKEN_PATH ?? join(env.HF_HOME ?? join(homedir(), '.cache', 'huggingface'), 'token');
-  const t = (await readFile(path, 'utf8').catch(() => '')).trim();
-  return t || undefined;
+  const t = (await readOptionalConfig(path))?.trim();
+  if (!t) return undefined;
+  // huggingface-cli writes the token alone; anything else (two lines, a binary file) would
+  // otherwise go out as a bad Authorization header or not at all.
+  if (!/^[\x21-\x7e]+$/.test(t)) throw new AirlockError('CONFIG_INVALID', `${path}: is not one token (one line, printable, no spaces)`, { hint: 'run huggingface-cli login again, or set HF_TOKEN' });
+  return t;
 }
 
 /** The Hub's API as far as a snapshot needs it: revision → commit, and the recursive tree, page by page. */

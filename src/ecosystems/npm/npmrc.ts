@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { AirlockError } from '../../core/errors.js';
+import { readOptionalConfig } from '../../core/fsutil.js';
 
 /** The parts of npm's configuration that decide where a package comes from and how to authenticate. */
 export interface NpmConfig {
@@ -13,22 +13,27 @@ export interface NpmConfig {
   credentials: Record<string, string>;
 }
 
-/** `key=value` lines of an .npmrc, `${VAR}` expanded from the environment as npm does. */
-export function parseNpmrc(text: string, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+/**
+ * `key=value` lines of an .npmrc, `${VAR}` expanded from the environment as npm does. Any
+ * other line is an error naming `file` and the line number, never its text (a pasted token).
+ */
+export function parseNpmrc(text: string, env: NodeJS.ProcessEnv = process.env, file = '.npmrc'): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const raw of text.split(/\r?\n/)) {
+  for (const [i, raw] of text.split(/\r?\n/).entries()) {
     const line = raw.trim();
-    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
+    // An ini section header: npm's parser nests what follows, which airlock never reads.
+    if (!line || line.startsWith('#') || line.startsWith(';') || /^\[[^\]]*\]$/.test(line)) continue;
     const eq = line.indexOf('=');
-    if (eq <= 0) continue;
+    if (eq <= 0) throw new AirlockError('CONFIG_INVALID', `${file}: line ${i + 1} is not key=value`);
     const expand = (s: string) => s.replace(/\$\{([^}]+)\}/g, (_, v: string) => env[v] ?? '');
     out[expand(line.slice(0, eq).trim())] = expand(line.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));
   }
   return out;
 }
 
-async function readIfThere(path: string): Promise<string> {
-  return readFile(path, 'utf8').catch(() => '');
+async function readNpmrc(path: string): Promise<Record<string, string>> {
+  const text = await readOptionalConfig(path);
+  return text === undefined ? {} : parseNpmrc(text, process.env, path);
 }
 
 /**
@@ -37,8 +42,8 @@ async function readIfThere(path: string): Promise<string> {
  * because npm will not print them; they only ever go into Authorization headers.
  */
 export async function loadNpmConfig(projectDir: string, registryOverride?: string): Promise<NpmConfig> {
-  const user = parseNpmrc(await readIfThere(process.env.NPM_CONFIG_USERCONFIG ?? join(homedir(), '.npmrc')));
-  const project = parseNpmrc(await readIfThere(join(projectDir, '.npmrc')));
+  const user = await readNpmrc(process.env.NPM_CONFIG_USERCONFIG ?? join(homedir(), '.npmrc'));
+  const project = await readNpmrc(join(projectDir, '.npmrc'));
   const all = { ...user, ...project };
   let registry = registryOverride ?? all.registry;
   if (!registry) {

@@ -108,7 +108,7 @@ export async function resolveNpm(section: NpmSection, ctx: ResolveContext): Prom
         try {
           return JSON.parse(r.body) as Record<string, unknown>;
         } catch {
-          throw new AirlockError('HTTP_ERROR', `npm:${name}: the registry's packument is not JSON`);
+          throw new AirlockError('UPSTREAM_INVALID', `npm:${name}: the registry's packument is not JSON`);
         }
       });
       packuments.set(name, p);

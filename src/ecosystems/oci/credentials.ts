@@ -1,6 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { AirlockError } from '../../core/errors.js';
+import { readOptionalConfig } from '../../core/fsutil.js';
 import { DOCKER_HUB } from './reference.js';
 
 export interface Credential {
@@ -51,14 +52,28 @@ export async function findCredential(registry: string, env: NodeJS.ProcessEnv = 
     return { username: env.AIRLOCK_REGISTRY_USER, password: env.AIRLOCK_REGISTRY_PASSWORD };
   }
   for (const path of authFilePaths(env)) {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(await readFile(path, 'utf8'));
-    } catch {
-      continue;
-    }
-    const c = credentialFrom(doc, registry);
+    const text = await readOptionalConfig(path);
+    if (text === undefined) continue;
+    const c = credentialFrom(parseAuthFile(text, path), registry);
     if (c) return c;
   }
   return undefined;
+}
+
+/**
+ * An auth file that is there but broken is an error, not "no credentials": podman and docker
+ * refuse it too, and a pull that silently goes anonymous fails later with a misleading 401.
+ * The messages never quote the file, which holds secrets (JSON.parse's message would).
+ */
+function parseAuthFile(text: string, path: string): unknown {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new AirlockError('CONFIG_INVALID', `${path}: is not valid JSON`, { hint: 'fix or remove it (podman login and docker login rewrite it)' });
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new AirlockError('CONFIG_INVALID', `${path}: is not a JSON object`);
+  const auths = (doc as { auths?: unknown }).auths;
+  if (auths !== undefined && (!auths || typeof auths !== 'object' || Array.isArray(auths))) throw new AirlockError('CONFIG_INVALID', `${path}: "auths" is not an object`);
+  return doc;
 }

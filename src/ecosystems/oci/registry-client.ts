@@ -92,10 +92,10 @@ export class RegistryClient {
     try {
       doc = JSON.parse(res.body.toString('utf8')) as typeof doc;
     } catch {
-      throw new AirlockError('HTTP_ERROR', `${this.base}: the token service sent something that is not JSON`);
+      throw new AirlockError('UPSTREAM_INVALID', `${this.base}: the token service sent something that is not JSON`);
     }
     const token = typeof doc.token === 'string' ? doc.token : typeof doc.access_token === 'string' ? doc.access_token : undefined;
-    if (!token) throw new AirlockError('HTTP_ERROR', `${this.base}: the token service sent no token`);
+    if (!token) throw new AirlockError('UPSTREAM_INVALID', `${this.base}: the token service sent no token`);
     return token;
   }
 

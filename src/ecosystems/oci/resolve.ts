@@ -54,7 +54,7 @@ function parsed(m: FetchedManifest, label: string): ParsedManifest {
   try {
     return parseManifest(m.bytes, m.mediaType);
   } catch (e) {
-    if (e instanceof ManifestError) throw new AirlockError('BUNDLE_INVALID', `${label}: ${m.digest}: ${e.message}`);
+    if (e instanceof ManifestError) throw new AirlockError('UPSTREAM_INVALID', `${label}: ${m.digest}: ${e.message}`);
     throw e;
   }
 }
@@ -83,7 +83,7 @@ async function referrersOf(client: RegistryClient, path: string, digest: Digest,
   try {
     index = parseManifest(body, 'application/vnd.oci.image.index.v1+json');
   } catch (e) {
-    throw new AirlockError('BUNDLE_INVALID', `${label}: the referrers of ${digest} are not an index (${(e as Error).message})`);
+    throw new AirlockError('UPSTREAM_INVALID', `${label}: the referrers of ${digest} are not an index (${(e as Error).message})`);
   }
   return index.kind === 'index' ? index.manifests : [];
 }
@@ -106,7 +106,7 @@ async function resolveImage(
   if (top.parsed.kind === 'index') {
     for (const d of platformEntries(top.parsed, wanted, label)) {
       const child = await parts.fetch(d.digest);
-      if (child.parsed.kind !== 'image') throw new AirlockError('BUNDLE_INVALID', `${label}: ${d.digest} is an index inside an index, which airlock does not carry`);
+      if (child.parsed.kind !== 'image') throw new AirlockError('UPSTREAM_INVALID', `${label}: ${d.digest} is an index inside an index, which airlock does not carry`);
       await parts.addManifest(child.m, child.parsed);
       if (d.platform && d.annotations?.[REFERENCE_TYPE] === undefined) platforms.push(formatPlatform(d.platform));
     }

@@ -170,9 +170,9 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
           }
         }
         const meta = parseCoreMetadata(text.toString('utf8'));
-        if (!meta) throw new AirlockError('BUNDLE_INVALID', `${label}: its METADATA has no Name or Version`);
+        if (!meta) throw new AirlockError('UPSTREAM_INVALID', `${label}: its METADATA has no Name or Version`);
         if (meta.version !== c.version && !contains(meta.version, `==${c.version}`, { prereleases: true })) {
-          throw new AirlockError('BUNDLE_INVALID', `${label}: METADATA says version ${meta.version}`);
+          throw new AirlockError('UPSTREAM_INVALID', `${label}: METADATA says version ${meta.version}`);
         }
         const { requires, extras } = dependencyFields(text.toString('utf8'), label);
         return { requires, extras, ...(metadataBlob ? { metadataBlob } : {}), ...(fileBlob ? { fileBlob } : {}) };
@@ -410,7 +410,7 @@ function dependencyFields(text: string, label: string): { requires: Requirement[
     try {
       requires.push(parseRequirement(m[1]!));
     } catch (e) {
-      throw new AirlockError('BUNDLE_INVALID', `${label}: bad Requires-Dist: ${(e as Error).message}`);
+      throw new AirlockError('UPSTREAM_INVALID', `${label}: bad Requires-Dist: ${(e as Error).message}`);
     }
   }
   return { requires, extras };

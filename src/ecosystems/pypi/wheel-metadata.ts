@@ -19,7 +19,7 @@ interface Directory {
 }
 
 function bad(label: string, msg: string): AirlockError {
-  return new AirlockError('BUNDLE_INVALID', `${label}: not a valid ${label.endsWith('.zip') ? 'zip archive' : 'wheel'}: ${msg}`);
+  return new AirlockError('UPSTREAM_INVALID', `${label}: not a valid ${label.endsWith('.zip') ? 'zip archive' : 'wheel'}: ${msg}`);
 }
 
 /** Finds the central directory from the end records (ZIP64 when the classic fields overflow). */
