@@ -7,6 +7,7 @@ import type { Store } from '../core/store.js';
 import { ECOSYSTEMS } from '../ecosystems/registry.js';
 import { authenticate, roleAllows } from './auth.js';
 import { sendError } from '../ecosystems/http/errors.js';
+import { JsonLimitError, parseJsonBounded } from '../core/json.js';
 
 export interface ServerOptions {
   store: Store;
@@ -67,6 +68,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     exposeHeadRoutes: false,
     return503OnClosing: true,
     connectionTimeout: opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
+  });
+
+  // Every JSON body a client sends, on any route: nesting is bounded before it is parsed (npm's
+  // publish route has its own parser with its own size limit, built the same way).
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, body === '' ? undefined : parseJsonBounded(body as string));
+    } catch (e) {
+      done(Object.assign(new Error(e instanceof JsonLimitError ? `the body is ${e.message}` : 'the body is not JSON'), { statusCode: 400 }), undefined);
+    }
   });
 
   app.addHook('onRequest', async (req, reply) => {

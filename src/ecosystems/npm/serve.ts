@@ -179,6 +179,8 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
 
   app.register(async (scope) => {
     // npm sends a dist-tag as a bare JSON string and packuments with tarballs inside.
+    // The server's own JSON parser is replaced here by one that takes publish-sized bodies and lets npm audit's gzip through.
+    scope.removeContentTypeParser('application/json');
     scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: PUBLISH_LIMIT }, (req, body, done) => {
       // npm audit gzips its question; the answer does not depend on it, so it is not read.
       if (req.headers['content-encoding']) return done(null, undefined);
