@@ -222,26 +222,79 @@ function checkName(name: string, isDir: boolean, limits: TarLimits): string | un
   return undefined;
 }
 
-/** A non-zero header block checked as the reader must: checksum, type, name and size. Throws naming `label` and the byte offset. */
-function parseTarHeader(h: Buffer, offset: number, label: string, limits: TarLimits = DEFAULT_TAR_LIMITS): { name: string; isDir: boolean; size: number } {
+/** Entry types an upstream archive may hold that airlock never extracts: skipped, their names still checked. */
+const NOT_EXTRACTED = new Set(['1', '2', '3', '4', '6']);
+
+/** What the extended headers before an upstream entry said about it. */
+interface Extended {
+  path?: string | undefined;
+  size?: number | undefined;
+}
+
+/**
+ * A non-zero header block checked as the reader must: checksum, type, name and size. Throws naming `label` and the byte offset.
+ * `upstream` (the extended headers' path and size, which win over the header's) marks an upstream archive: links, devices and
+ * FIFOs come back as `skip`, contiguous files as files.
+ */
+function parseTarHeader(
+  h: Buffer,
+  offset: number,
+  label: string,
+  limits: TarLimits = DEFAULT_TAR_LIMITS,
+  upstream?: Extended,
+): { name: string; kind: 'file' | 'directory' | 'skip'; size: number } {
   const invalid = (msg: string): AirlockError => new AirlockError('BUNDLE_INVALID', `${label}: ${msg}`);
   const unsafe = (name: string, msg: string): AirlockError => new AirlockError('BUNDLE_UNSAFE', `${label}: tar entry "${name}": ${msg}`);
   if (!checksumOk(h)) throw invalid(`damaged: bad header checksum at byte ${offset}`);
-  const prefix = field(h, 345, 155);
+  // GNU headers (magic "ustar  ") keep times where ustar keeps the name prefix.
+  const prefix = !upstream || h.toString('latin1', 257, 263) === 'ustar\0' ? field(h, 345, 155) : '';
   const base = field(h, 0, 100);
-  const name = prefix ? `${prefix}/${base}` : base;
+  const name = upstream?.path ?? (prefix ? `${prefix}/${base}` : base);
   const flag = String.fromCharCode(h[156]!);
   const isDir = flag === '5';
-  if (!isDir && flag !== '0' && flag !== '\0') {
+  const skip = upstream !== undefined && NOT_EXTRACTED.has(flag);
+  if (!isDir && flag !== '0' && flag !== '\0' && !skip && !(upstream && flag === '7')) {
     throw unsafe(name, `${TYPE_NAMES[flag] ?? `entry type '${flag}'`} not allowed (only regular files and directories)`);
   }
   const bad = checkName(name, isDir, limits);
   if (bad) throw unsafe(name, bad);
-  const size = numeric(h, 124, 12);
+  const size = upstream?.size ?? numeric(h, 124, 12);
   if (size === undefined) throw invalid(`damaged: entry "${name}" has an unreadable size`);
   if (size > limits.maxEntrySize) throw unsafe(name, `${size} bytes, over the ${limits.maxEntrySize}-byte limit`);
   if (isDir && size !== 0) throw unsafe(name, 'directory with content');
-  return { name, isDir, size };
+  // Readers disagree on whether such bytes are content or the next header: refuse rather than pick one.
+  if (skip && size !== 0) throw invalid(`damaged: ${TYPE_NAMES[flag]} "${name}" with ${size} bytes of content`);
+  return { name, kind: isDir ? 'directory' : skip ? 'skip' : 'file', size };
+}
+
+/** Most bytes of extended headers (pax, GNU long names) for one entry, or in one pax global header. */
+const MAX_EXTENDED = 1 << 20;
+const EXTENDED_TYPES = new Set(['x', 'g', 'L', 'K']);
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * POSIX pax records, `"%d %s=%s\n"`, the length counting the whole record. Returns the byte
+ * offset of the first malformed record instead, so nothing is half-read.
+ */
+function paxRecords(body: Buffer): [string, string][] | number {
+  const out: [string, string][] = [];
+  for (let i = 0; i < body.length; ) {
+    const sp = body.indexOf(0x20, i);
+    const digits = sp < 0 ? '' : body.toString('latin1', i, sp);
+    if (!/^[1-9][0-9]{0,7}$/.test(digits)) return i;
+    const end = i + Number(digits);
+    if (end > body.length || sp >= end - 1 || body[end - 1] !== 0x0a) return i;
+    const rec = body.subarray(sp + 1, end - 1);
+    const eq = rec.indexOf(0x3d);
+    if (eq <= 0) return i;
+    try {
+      out.push([UTF8.decode(rec.subarray(0, eq)), UTF8.decode(rec.subarray(eq + 1))]);
+    } catch {
+      return i;
+    }
+    i = end;
+  }
+  return out;
 }
 
 /** Whether a first block is a tar header at all (a zero block, a valid checksum, or the ustar magic), so "not a bundle" is told from "damaged". */
@@ -251,9 +304,16 @@ function looksLikeTarHeader(h: Buffer): boolean {
 
 /**
  * How strictly an archive is read. `bundle`: airlock's own format, where every byte is
- * accounted for, so nothing may follow the end-of-archive blocks. `upstream`: archives others
- * made (sdists), which tar tools pad with zeros to a whole record (10 KiB by default); what
- * follows the end-of-archive is not read.
+ * accounted for: ustar regular files and directories only, nothing after the end-of-archive
+ * blocks. `upstream`: archives others made (sdists), read but never extracted. Tar tools pad
+ * them with zeros to a whole record (10 KiB by default), so what follows the end-of-archive is
+ * not read. Python writes PAX by default and GNU tar writes GNU headers, so pax extended
+ * headers (`x`: their `path` and `size` apply to the next entry) and GNU long names (`L`) are
+ * understood; GNU long link names (`K`) are read past, and pax global headers (`g`, such as git
+ * archive's commit comment) are checked and ignored — one that sets `path` or `size` would
+ * rename or resize every later entry, which readers do differently, so it is refused. Links,
+ * devices and FIFOs are skipped: nothing is extracted, so they mean nothing, but their names
+ * pass the same checks as any entry's.
  */
 export type TarPolicy = 'bundle' | 'upstream';
 
@@ -272,6 +332,11 @@ export async function* readTar(input: Readable, opts: { label: string; limits?: 
   const reader = new ByteReader(input);
   const seen = new Set<string>();
   let count = 0;
+  // Extended headers read since the last entry (upstream only), applied to the next one.
+  let pax: Extended | undefined;
+  let longName: string | undefined;
+  let longLink = false;
+  let pendingBytes = 0;
   try {
     for (;;) {
       const h = await reader.exact(BLOCK);
@@ -286,16 +351,71 @@ export async function* readTar(input: Readable, opts: { label: string; limits?: 
       if (h.equals(ZERO_BLOCK)) {
         const second = await reader.exact(BLOCK);
         if (second.length < BLOCK || !second.equals(ZERO_BLOCK)) throw invalid('truncated: incomplete end-of-archive marker');
+        if (pax || longName !== undefined || longLink) throw invalid('damaged: the archive ends with an extended header without the entry it describes');
         // In a bundle, bytes past the marker are covered by no header and no digest: a place to smuggle data.
         if (bundle && (await reader.upTo(1)).length > 0) throw invalid(`data after the end-of-archive marker at byte ${reader.offset - 1}`);
         input.resume();
         return;
       }
-      const { name, isDir, size } = parseTarHeader(h, reader.offset - BLOCK, label, limits);
+      const flag = String.fromCharCode(h[156]!);
+      if (!bundle && EXTENDED_TYPES.has(flag)) {
+        const at = reader.offset - BLOCK;
+        const what = `${TYPE_NAMES[flag]} at byte ${at}`;
+        if (!checksumOk(h)) throw invalid(`damaged: bad header checksum at byte ${at}`);
+        const size = numeric(h, 124, 12);
+        if (size === undefined) throw invalid(`damaged: ${what} has an unreadable size`);
+        const total = (flag === 'g' ? 0 : pendingBytes) + size;
+        if (total > MAX_EXTENDED) throw new AirlockError('BUNDLE_UNSAFE', `${label}: ${what}: ${total} bytes, over the ${MAX_EXTENDED}-byte limit for an extended header`);
+        if (++count > limits.maxEntries) throw new AirlockError('BUNDLE_UNSAFE', `${label}: ${what}: more than ${limits.maxEntries} entries`);
+        const body = await reader.exact(size);
+        const pad = (BLOCK - (size % BLOCK)) % BLOCK;
+        const fill = await reader.exact(pad);
+        if (body.length < size || fill.length < pad) throw invalid(`truncated: the archive ends inside the ${what}`);
+        if (fill.some((b) => b !== 0)) throw invalid(`damaged: non-zero padding after the ${what}`);
+        if (flag !== 'g') pendingBytes = total;
+        if (flag === 'x' || flag === 'g') {
+          const records = paxRecords(body);
+          if (typeof records === 'number') throw invalid(`damaged: bad pax record (byte ${records} of the extended header at byte ${at})`);
+          if (flag === 'x' && pax) throw invalid(`damaged: two pax extended headers for one entry at byte ${at}`);
+          for (const [key, value] of records) {
+            // Sparse files in pax hide their real layout in these records: their bytes are not the file.
+            if (key.startsWith('GNU.sparse.')) throw new AirlockError('BUNDLE_UNSAFE', `${label}: ${what}: GNU sparse files are not supported`);
+            if (flag === 'g') {
+              if (key === 'path' || key === 'size') throw new AirlockError('BUNDLE_UNSAFE', `${label}: ${what}: pax global header sets "${key}" for every entry`);
+            } else if (key === 'path') pax = { ...pax, path: value === '' ? undefined : value };
+            else if (key === 'size') {
+              const n = /^[0-9]{1,16}$/.test(value) ? Number(value) : NaN;
+              if (!Number.isSafeInteger(n)) throw invalid(`damaged: unreadable pax size "${value.slice(0, 40)}" in the ${what}`);
+              pax = { ...pax, size: n };
+            }
+          }
+          if (flag === 'x') pax ??= {};
+        } else {
+          if (flag === 'L' ? longName !== undefined : longLink) throw invalid(`damaged: two ${TYPE_NAMES[flag]}s for one entry at byte ${at}`);
+          if (flag === 'K') longLink = true;
+          else {
+            const nul = body.indexOf(0);
+            try {
+              longName = UTF8.decode(nul < 0 ? body : body.subarray(0, nul));
+            } catch {
+              throw invalid(`damaged: the ${what} is not UTF-8`);
+            }
+          }
+        }
+        continue;
+      }
+      const upstream = bundle ? undefined : { path: pax?.path ?? longName, size: pax?.size };
+      pax = longName = undefined;
+      longLink = false;
+      pendingBytes = 0;
+      const { name, kind, size } = parseTarHeader(h, reader.offset - BLOCK, label, limits, upstream);
+      const isDir = kind === 'directory';
       const key = name.endsWith('/') ? name.slice(0, -1) : name;
       if (seen.has(key)) throw unsafe(name, 'duplicate name');
       seen.add(key);
       if (++count > limits.maxEntries) throw unsafe(name, `more than ${limits.maxEntries} entries`);
+      // Size is 0 (checked above): no body, no padding.
+      if (kind === 'skip') continue;
 
       let left = size;
       const body = async function* (): AsyncGenerator<Buffer> {

@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { test } from 'node:test';
-import { type TarEntry, type TarLimits, createTarWriter, readTar } from '../../src/bundle/tar.js';
+import { type TarEntry, type TarLimits, type TarPolicy, createTarWriter, readTar } from '../../src/bundle/tar.js';
 import { isAirlockError } from '../../src/core/errors.js';
 import { craftTar } from '../helpers/craft.js';
 import { bytes } from '../helpers/seed.js';
@@ -24,9 +24,9 @@ async function write(entries: { name: string; data?: Buffer; dir?: boolean }[]):
   return Buffer.concat(parts);
 }
 
-async function readAll(archive: Buffer, limits?: Partial<TarLimits>): Promise<{ name: string; type: string; data: Buffer }[]> {
+async function readAll(archive: Buffer, limits?: Partial<TarLimits>, policy: TarPolicy = 'bundle'): Promise<{ name: string; type: string; data: Buffer }[]> {
   const out = [];
-  for await (const e of readTar(Readable.from([archive]), { label: 'x.tar', ...(limits ? { limits } : {}) })) {
+  for await (const e of readTar(Readable.from([archive]), { label: 'x.tar', policy, ...(limits ? { limits } : {}) })) {
     const chunks: Buffer[] = [];
     for await (const c of e.stream) chunks.push(c as Buffer);
     out.push({ name: e.name, type: e.type, data: Buffer.concat(chunks) });
@@ -68,8 +68,8 @@ test('addStream refuses a source of the wrong length', async () => {
   await assert.rejects(tar2.addStream('b', 3, Readable.from([Buffer.alloc(5)])), /longer than 3 bytes/);
 });
 
-async function rejected(archive: Buffer, code: string, pattern: RegExp, limits?: Partial<TarLimits>): Promise<void> {
-  await assert.rejects(readAll(archive, limits), (e: unknown) => {
+async function rejected(archive: Buffer, code: string, pattern: RegExp, limits?: Partial<TarLimits>, policy: TarPolicy = 'bundle'): Promise<void> {
+  await assert.rejects(readAll(archive, limits, policy), (e: unknown) => {
     assert.ok(isAirlockError(e), String(e));
     assert.equal(e.code, code, e.message);
     assert.match(e.message, /^x\.tar: /);
@@ -178,4 +178,99 @@ test('a file that does not start with a tar header is "not an airlock bundle", n
   await assert.rejects(read(Buffer.alloc(0)), /notes\.txt: not an airlock bundle \(the file is empty\)/);
   const real = await write(ENTRIES);
   await assert.rejects(read(real.subarray(0, 1000)), /notes\.txt: truncated/, 'a real tar cut short is still truncated');
+});
+
+/**
+ * An archive made by Python's own tarfile, as setuptools and build make sdists. `add` writes
+ * one member; `pax` writes a raw extended header, for records tarfile would never write.
+ */
+function pyTar(code: string): Buffer {
+  const preamble = `import io, sys, tarfile
+buf = io.BytesIO()
+def add(tf, name, data=b'', type=tarfile.REGTYPE, linkname='', mtime=0):
+    ti = tarfile.TarInfo(name); ti.type = type; ti.linkname = linkname; ti.mtime = mtime
+    if type == tarfile.REGTYPE: ti.size = len(data)
+    tf.addfile(ti, io.BytesIO(data) if type == tarfile.REGTYPE else None)
+def pad(b): return b + b'\\0' * (-len(b) % 512)
+def rec(k, v):
+    body = f' {k}={v}\\n'.encode()
+    n = len(body) + 1
+    while len(str(n)) + len(body) != n: n += 1
+    return str(n).encode() + body
+def pax(records, type=tarfile.XHDTYPE):
+    ti = tarfile.TarInfo('././@PaxHeader'); ti.type = type; ti.size = len(records)
+    buf.write(ti.tobuf(tarfile.USTAR_FORMAT) + pad(records))
+def raw(name, data=b'', size=None):
+    ti = tarfile.TarInfo(name); ti.size = len(data) if size is None else size
+    buf.write(ti.tobuf(tarfile.USTAR_FORMAT) + pad(data))
+def end(): buf.write(b'\\0' * 1024)
+`;
+  const r = spawnSync('python3', ['-c', `${preamble}${code}\nsys.stdout.buffer.write(buf.getvalue())\n`], { maxBuffer: 64 << 20 });
+  assert.equal(r.status, 0, r.stderr.toString());
+  return r.stdout;
+}
+
+const LONG = `pkg-1.0/${'d'.repeat(60)}/${'f'.repeat(120)}.txt`;
+
+test('upstream: a PAX archive as tarfile writes it (long and non-ASCII names, float mtimes, record padding)', async () => {
+  const archive = pyTar(`with tarfile.open(fileobj=buf, mode='w', format=tarfile.PAX_FORMAT) as tf:
+    add(tf, 'pkg-1.0/', type=tarfile.DIRTYPE, mtime=1700000000.5)
+    add(tf, '${LONG}', b'long\\n', mtime=1.5)
+    add(tf, 'pkg-1.0/caf\\u00e9.txt', b'cafe\\n')
+    add(tf, 'pkg-1.0/PKG-INFO', b'x' * 700, mtime=1700000000.25)`);
+  assert.equal(archive.length % 10240, 0, 'tarfile pads to a whole 10 KiB record');
+  assert.equal(String.fromCharCode(archive[156]!), 'x', 'the first header is a pax extended header');
+  const got = await readAll(archive, undefined, 'upstream');
+  assert.deepEqual(got.map((e) => [e.name, e.type, e.data.toString()]), [
+    ['pkg-1.0/', 'directory', ''],
+    [LONG, 'file', 'long\n'],
+    ['pkg-1.0/caf\u00e9.txt', 'file', 'cafe\n'],
+    ['pkg-1.0/PKG-INFO', 'file', 'x'.repeat(700)],
+  ]);
+  await rejected(archive, 'BUNDLE_UNSAFE', /pax extended header not allowed/);
+});
+
+test('upstream: GNU long names and long link names; links are skipped, not refused', async () => {
+  const archive = pyTar(`with tarfile.open(fileobj=buf, mode='w', format=tarfile.GNU_FORMAT) as tf:
+    add(tf, '${LONG}', b'gnu\\n')
+    add(tf, 'pkg-1.0/link', type=tarfile.SYMTYPE, linkname='/' + 't' * 150)
+    add(tf, 'pkg-1.0/hard', type=tarfile.LNKTYPE, linkname='${LONG}')
+    add(tf, 'pkg-1.0/fifo', type=tarfile.FIFOTYPE)
+    add(tf, 'pkg-1.0/after', b'after\\n')`);
+  assert.equal(String.fromCharCode(archive[156]!), 'L');
+  const got = await readAll(archive, undefined, 'upstream');
+  assert.deepEqual(got.map((e) => [e.name, e.data.toString()]), [[LONG, 'gnu\n'], ['pkg-1.0/after', 'after\n']]);
+});
+
+test('upstream: a pax size record overrides the header\'s size', async () => {
+  const archive = pyTar(`pax(rec('size', 5))
+raw('pkg-1.0/sized', b'five!', size=3)
+raw('pkg-1.0/next', b'next')
+end()`);
+  const got = await readAll(archive, undefined, 'upstream');
+  assert.deepEqual(got.map((e) => [e.name, e.data.toString()]), [['pkg-1.0/sized', 'five!'], ['pkg-1.0/next', 'next']]);
+});
+
+test('upstream: a pax global header (as git archive writes) is read past', async () => {
+  const archive = pyTar(`with tarfile.open(fileobj=buf, mode='w', format=tarfile.PAX_FORMAT, pax_headers={'comment': 'c0ffee'}) as tf:
+    add(tf, 'pkg-1.0/a', b'a')`);
+  assert.equal(String.fromCharCode(archive[156]!), 'g');
+  assert.deepEqual((await readAll(archive, undefined, 'upstream')).map((e) => e.name), ['pkg-1.0/a']);
+});
+
+test('upstream: extended headers are checked as strictly as the entries they name', async () => {
+  const up = (code: string, c: string, pattern: RegExp) => rejected(pyTar(code), c, pattern, undefined, 'upstream');
+  await up(`pax(b'16 path=pkg/a\\n')\nraw('x', b'')\nend()`, 'BUNDLE_INVALID', /damaged: bad pax record \(byte 0 of the extended header at byte 0\)/);
+  await up(`pax(b'14 path=pkg/a\\n' + b'\\0' * 3)\nraw('x', b'')\nend()`, 'BUNDLE_INVALID', /bad pax record/);
+  await up(`pax(b'8 path=a\\n')\nraw('x', b'')\nend()`, 'BUNDLE_INVALID', /bad pax record/);
+  await up(`pax(rec('path', 'pkg/../../etc/passwd'))\nraw('x', b'')\nend()`, 'BUNDLE_UNSAFE', /"pkg\/\.\.\/\.\.\/etc\/passwd": '\.\.' in path/);
+  await up(`pax(rec('path', '/etc/passwd'))\nraw('x', b'')\nend()`, 'BUNDLE_UNSAFE', /absolute path/);
+  await up(`pax(rec('size', '1e3'))\nraw('x', b'')\nend()`, 'BUNDLE_INVALID', /unreadable pax size/);
+  await up(`pax(rec('GNU.sparse.major', '1'))\nraw('x', b'')\nend()`, 'BUNDLE_UNSAFE', /sparse/);
+  await up(`pax(rec('path', 'evil'), tarfile.XGLTYPE)\nraw('x', b'')\nend()`, 'BUNDLE_UNSAFE', /pax global header sets "path"/);
+  await up(`pax(rec('path', 'a'))\npax(rec('path', 'b'))\nraw('x', b'')\nend()`, 'BUNDLE_INVALID', /two pax extended headers for one entry/);
+  await up(`pax(rec('path', 'a'))\nend()`, 'BUNDLE_INVALID', /extended header without the entry it describes/);
+  await up(`ti = tarfile.TarInfo('././@PaxHeader'); ti.type = tarfile.XHDTYPE; ti.size = 2 << 20\nbuf.write(ti.tobuf(tarfile.USTAR_FORMAT))`, 'BUNDLE_UNSAFE', /2097152 bytes, over the 1048576-byte limit for an extended header/);
+  await up(`with tarfile.open(fileobj=buf, mode='w', format=tarfile.GNU_FORMAT) as tf:\n    add(tf, 'pkg/../l', type=tarfile.SYMTYPE, linkname='x')`, 'BUNDLE_UNSAFE', /"pkg\/\.\.\/l": '\.\.' in path/);
+  await up(`ti = tarfile.TarInfo('pkg/l'); ti.type = tarfile.SYMTYPE; ti.size = 5\nbuf.write(ti.tobuf(tarfile.USTAR_FORMAT) + pad(b'data!'))\nend()`, 'BUNDLE_INVALID', /symbolic link "pkg\/l" with 5 bytes of content/);
 });

@@ -8,7 +8,8 @@ const MAX_PKG_INFO = 1 << 20;
 
 /**
  * The PKG-INFO of a `.tar.gz` sdist (`<name>-<version>/PKG-INFO`), read as a stream with the
- * same hostile-archive rules as bundles. Only core metadata 2.2+ whose Requires-Dist is not
+ * same hostile-archive name and size rules as bundles, under the upstream tar policy (PAX, as
+ * setuptools writes, and GNU headers; links skipped). Only core metadata 2.2+ whose Requires-Dist is not
  * dynamic (PEP 643) says what the sdist needs without building it; anything else is refused
  * rather than guessed.
  */
