@@ -18,17 +18,17 @@ export async function readSdistMetadata(source: Readable, label: string): Promis
   try {
     for await (const e of readTar(source.pipe(createGunzip()), { label, policy: 'upstream' })) {
       if (e.type === 'file' && /^[^/]+\/PKG-INFO$/.test(e.name) && !found) {
-        if (e.size > MAX_PKG_INFO) throw new AirlockError('BUNDLE_INVALID', `${label}: PKG-INFO is ${e.size} bytes`);
+        if (e.size > MAX_PKG_INFO) throw new AirlockError('UPSTREAM_INVALID', `${label}: PKG-INFO is ${e.size} bytes`);
         const parts: Buffer[] = [];
         for await (const c of e.stream) parts.push(c as Buffer);
         found = Buffer.concat(parts);
       } else e.stream.resume();
     }
   } catch (e) {
-    if (isAirlockError(e)) throw new AirlockError('BUNDLE_INVALID', `${label}: cannot read this sdist (${e.message.replace(`${label}: `, '')})`);
-    throw new AirlockError('BUNDLE_INVALID', `${label}: not a gzip-compressed tar (${(e as Error).message})`);
+    if (isAirlockError(e)) throw new AirlockError('UPSTREAM_INVALID', `${label}: cannot read this sdist (${e.message.replace(`${label}: `, '')})`);
+    throw new AirlockError('UPSTREAM_INVALID', `${label}: not a gzip-compressed tar (${(e as Error).message})`);
   }
-  if (!found) throw new AirlockError('BUNDLE_INVALID', `${label}: no PKG-INFO in the sdist`);
+  if (!found) throw new AirlockError('UPSTREAM_INVALID', `${label}: no PKG-INFO in the sdist`);
   return trusted(found, label);
 }
 
@@ -43,7 +43,7 @@ function trusted(found: Buffer, label: string): Buffer {
   const dynamic = [...head.matchAll(/^Dynamic:\s*(.+)$/gim)].map((m) => m[1]!.trim().toLowerCase());
   if (!version || Number(version[1]) < 2 || (Number(version[1]) === 2 && Number(version[2]) < 2) || dynamic.includes('requires-dist')) {
     throw new AirlockError(
-      'BUNDLE_INVALID',
+      'UPSTREAM_INVALID',
       `${label}: its dependencies are only known by building it (core metadata ${version ? `${version[1]}.${version[2]}` : '?'}${dynamic.includes('requires-dist') ? ', Requires-Dist dynamic' : ''}); pin its dependencies yourself or use a wheel`,
     );
   }
