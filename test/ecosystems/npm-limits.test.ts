@@ -37,3 +37,12 @@ test('npm: dist-tags are bounded per package, and publish bodies nested too deep
   const moved = await server.inject({ method: 'PUT', url: '/npm/-/package/p/dist-tags/t1', headers: auth, payload: '"1.0.0"' });
   assert.equal(moved.statusCode, 201, 'an existing tag may still move');
 });
+
+test('npm: a broken percent-escape in a dist-tag or tarball name (%25 arrives decoded once) is a 400, not a 500', async (t) => {
+  const { server } = await emptyServer(t);
+  for (const url of ['/npm/-/package/p/dist-tags/%25E0', '/npm/p/-/p-%25zz.tgz']) {
+    const r = await server.inject({ url });
+    assert.equal(r.statusCode, 400, `${url}: ${r.body}`);
+    assert.match((r.json() as { error: string }).error, /percent-escape/);
+  }
+});

@@ -23,6 +23,15 @@ const LOGIN_LIMIT = 4096;
 /** npm audit's question (gzipped), read without a token where reads are open; the answer does not depend on it. */
 const AUDIT_LIMIT = 1 << 20;
 
+/** A path segment decoded, or null when its escapes are broken (decodeURIComponent would throw). */
+function decoded(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
+
 type Req = FastifyRequest<{ Params: { '*'?: string }; Querystring: Record<string, string | undefined> }>;
 
 /**
@@ -157,7 +166,9 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
     const tags = /^-\/package\/(.+?)\/dist-tags(?:\/([^/]+))?$/.exec(rest);
     if (tags) {
       const name = packageNameFromPath(tags[1]!);
-      return name ? distTags(req, reply, name, tags[2] && decodeURIComponent(tags[2])) : npmError(reply, 400, 'invalid package name');
+      const tag = tags[2] === undefined ? undefined : decoded(tags[2]);
+      if (tag === null) return npmError(reply, 400, `${quoted(tags[2])}: a broken percent-escape`);
+      return name ? distTags(req, reply, name, tag) : npmError(reply, 400, 'invalid package name');
     }
     // <name>[/-/<file>][/-rev/<rev>], the name possibly `@scope/name` with a real slash.
     const m = /^((?:@[^/]+(?:\/|%2[fF]))?[^/@][^/]*)(?:\/-\/([^/]+))?(?:\/-rev\/[^/]+)?$/.exec(rest);
@@ -166,7 +177,9 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
     const file = m[2];
     const actor = () => ctx.actor(req.headers.authorization);
     if (file) {
-      if (method === 'GET' || method === 'HEAD') return tarball(req, reply, name, decodeURIComponent(file));
+      const tarballName = decoded(file);
+      if (tarballName === null) return npmError(reply, 400, `${quoted(file)}: a broken percent-escape`);
+      if (method === 'GET' || method === 'HEAD') return tarball(req, reply, name, tarballName);
       // npm deletes the tarball after removing its version from the packument: nothing is left to do.
       if (method === 'DELETE') return reply.send({ ok: true });
     } else {
