@@ -22,7 +22,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
 const SPECIFIER = /\bfrom\s*'(\.{1,2}\/[^']*)'|\bimport\s*\(\s*'(\.{1,2}\/[^']*)'\s*\)|^\s*import\s*'(\.{1,2}\/[^']*)'/g;
 
 /** Why `from` (a path under src/, posix) may not import `to` (the same), or undefined when it may. */
-export function refusal(from: string, to: string): string | undefined {
+function refusal(from: string, to: string): string | undefined {
   const [a, ...restA] = from.split('/');
   const [b, ...restB] = to.split('/');
   if (a === undefined || b === undefined) return 'outside the folders of src/';
@@ -41,7 +41,7 @@ export function refusal(from: string, to: string): string | undefined {
 }
 
 /** Every edge of one source file that the table forbids, as `file:line -> target (why)`. */
-export function violations(file: string, text: string): string[] {
+function violations(file: string, text: string): string[] {
   const out: string[] = [];
   text.split('\n').forEach((line, i) => {
     for (const m of line.matchAll(SPECIFIER)) {
