@@ -2,8 +2,8 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { AirlockError } from '../core/errors.js';
 import type { AuditRow } from '../core/metadata.js';
-import { type Envelope, signEnvelope, verifyEnvelope } from '../custody/dsse.js';
-import { keyIdOf, readPublicKey } from '../custody/keys.js';
+import { type Envelope, signEnvelope, verifyEnvelope } from '../core/dsse.js';
+import { keyIdOf, readPublicKey } from '../core/keys.js';
 import { type ChainCheck, checkChain } from './chain.js';
 
 export const AUDIT_EXPORT_TYPE = 'application/vnd.airlock.audit-export.v1+json';

@@ -1,18 +1,8 @@
 import { hostname, userInfo } from 'node:os';
 import { canonicalJson } from '../core/canonical-json.js';
-import type { AuditRow } from '../core/metadata.js';
+import type { AuditEvent, AuditRow } from '../core/metadata.js';
 import type { Store } from '../core/store.js';
 import { type ChainCheck, ChainWalker, entryHash } from './chain.js';
-
-export interface AuditEvent {
-  /** A token's name for the server, `user@host` for the CLI. */
-  actor: string;
-  /** `import`, `custody.override`, `trust.set`, `token.create`, `token.revoke`, `pypi.upload`, `oci.push`, `oci.delete`, `verify` */
-  action: string;
-  subject: string;
-  outcome: string;
-  detail?: Record<string, unknown>;
-}
 
 /** Who runs this CLI, as the audit log names a local actor. */
 export function localActor(): string {

@@ -15,7 +15,7 @@ import {
   volumeContents,
 } from './format.js';
 import { imageRefs, volumeIndex, volumeIndexHead } from './layout.js';
-import { type TarEntry, readTar, tarHeader } from './tar.js';
+import { type TarEntry, readTar, tarHeader } from '../core/tar.js';
 
 /** What the first entries of a volume say, before any blob is read. */
 export interface VolumeInfo {

@@ -24,7 +24,7 @@ import {
 } from './format.js';
 import { type ImageRef, imageRefs, volumeIndex } from './layout.js';
 import { TAR_BLOCK, chunkSizeFor, chunkSizes, entryCost, packItems } from './plan.js';
-import { type TarWriter, createTarWriter } from './tar.js';
+import { type TarWriter, createTarWriter } from '../core/tar.js';
 
 export interface BundleHeader {
   name: string;

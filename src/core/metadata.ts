@@ -51,6 +51,17 @@ export interface ImportRow extends Required<ImportRecord> {
   at: string;
 }
 
+/** What a caller records in the audit log; the log adds the time and the chain. */
+export interface AuditEvent {
+  /** A token's name for the server, `user@host` for the CLI. */
+  actor: string;
+  /** `import`, `custody.override`, `trust.set`, `token.create`, `token.revoke`, `pypi.upload`, `oci.push`, `oci.delete`, `verify` */
+  action: string;
+  subject: string;
+  outcome: string;
+  detail?: Record<string, unknown>;
+}
+
 /** One entry of the hash-chained audit log, as the store keeps it. */
 export interface AuditRow {
   id: number;

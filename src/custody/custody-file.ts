@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { AirlockError, describeError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fsutil.js';
-import type { Envelope } from './dsse.js';
+import type { Envelope } from '../core/dsse.js';
 
 /**
  * Where a bundle's signatures live: `NAME.airlock.custody`, for a single file and for every

@@ -1,5 +1,5 @@
-import { type Envelope, IN_TOTO_PAYLOAD_TYPE, verifyEnvelope } from './dsse.js';
-import { keyIdOf, readPublicKey } from './keys.js';
+import { type Envelope, IN_TOTO_PAYLOAD_TYPE, verifyEnvelope } from '../core/dsse.js';
+import { keyIdOf, readPublicKey } from '../core/keys.js';
 import { type CustodyPredicate, parseStatement } from './statement.js';
 
 /** One custody signature as checked against a bundle, before any trust decision. */

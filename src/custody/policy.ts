@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AirlockError } from '../core/errors.js';
 import type { ExaminedSignature } from './examine.js';
-import { keyIdOf, readPublicKey } from './keys.js';
+import { keyIdOf, readPublicKey } from '../core/keys.js';
 import { ROLES, type Role } from './statement.js';
 
 /** A trust policy as the store keeps it: keys resolved to PEM and id, ages in milliseconds. */

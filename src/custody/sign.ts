@@ -2,8 +2,8 @@ import { createPublicKey } from 'node:crypto';
 import { hexOf } from '../core/digest.js';
 import type { VolumeInfo } from '../bundle/reader.js';
 import { appendCustody, custodyPath } from './custody-file.js';
-import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from './dsse.js';
-import { keyIdOf, loadPrivateKey } from './keys.js';
+import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../core/dsse.js';
+import { keyIdOf, loadPrivateKey } from '../core/keys.js';
 import { type Role, makeStatement } from './statement.js';
 
 export interface SignRequest {

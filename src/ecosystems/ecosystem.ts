@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { ArtifactRecord } from '../core/artifact.js';
 import type { HttpClient } from '../core/http.js';
-import type { TokenRole } from '../core/metadata.js';
+import type { AuditEvent, TokenRole } from '../core/metadata.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
 import type { ExcludedArtifact, LockedArtifact } from '../manifest/lockfile.js';
@@ -30,6 +30,13 @@ export interface ServeContext {
   token(header: string | undefined): Promise<{ name: string; role: TokenRole } | undefined>;
   /** Who a request acts as, for the audit log: `token:<name>`, or `anonymous`. */
   actor(header: string | undefined): Promise<string>;
+  /** Appends an event to the store's audit log (the server writes it with audit/log). */
+  audit(event: AuditEvent): Promise<void>;
+  /**
+   * A publisher token minted for the holder of the active token `parent`, named
+   * `<base>-<random>` and revoked with it (an ecosystem's login; the server mints it with services/tokens).
+   */
+  mintToken(parent: string, base: string): Promise<{ name: string; token: string }>;
 }
 
 export interface ManifestSection<Section, Settings = unknown> {

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import { audit } from '../audit/log.js';
 import { artifactSummary } from '../core/artifact.js';
 import { isAirlockError } from '../core/errors.js';
-import type { TokenRole } from '../core/metadata.js';
+import type { AuditEvent, TokenRole } from '../core/metadata.js';
 import type { Store } from '../core/store.js';
 import { ECOSYSTEMS } from '../ecosystems/registry.js';
+import { mintToken } from '../services/tokens.js';
 import { authenticate, roleAllows } from './auth.js';
 import { sendError } from '../ecosystems/http/errors.js';
 import { JsonLimitError, parseJsonBounded } from '../core/json.js';
@@ -130,6 +132,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const t = await token(header);
     return t ? `token:${t.name}` : 'anonymous';
   };
-  for (const e of ECOSYSTEMS) await e.serve(app, { store: opts.store, origin, token, actor });
+  const record = async (e: AuditEvent) => {
+    await audit(opts.store, e);
+  };
+  const mint = (parent: string, base: string) => mintToken(opts.store, parent, base);
+  for (const e of ECOSYSTEMS) await e.serve(app, { store: opts.store, origin, token, actor, audit: record, mintToken: mint });
   return app;
 }

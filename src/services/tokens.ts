@@ -3,7 +3,7 @@ import { audit, localActor } from '../audit/log.js';
 import { AirlockError, isAirlockError } from '../core/errors.js';
 import type { TokenRole, TokenRow } from '../core/metadata.js';
 import type { Store } from '../core/store.js';
-import { generateToken, hashToken } from '../server/auth.js';
+import { generateToken, hashToken } from '../core/tokens.js';
 
 const ROLES: readonly TokenRole[] = ['reader', 'publisher', 'admin'];
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;

@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { test } from 'node:test';
-import { type TarEntry, type TarLimits, type TarPolicy, createTarWriter, readTar } from '../../src/bundle/tar.js';
+import { type TarEntry, type TarLimits, type TarPolicy, createTarWriter, readTar } from '../../src/core/tar.js';
 import { isAirlockError } from '../../src/core/errors.js';
 import { craftTar } from '../helpers/craft.js';
 import { bytes } from '../helpers/seed.js';

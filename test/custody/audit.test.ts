@@ -7,7 +7,7 @@ import { exportAudit, verifyExport } from '../../src/audit/export.js';
 import { entryHash } from '../../src/audit/chain.js';
 import { audit, verifyStoreAudit } from '../../src/audit/log.js';
 import { Store } from '../../src/core/store.js';
-import { generateKey } from '../../src/custody/keys.js';
+import { generateKey } from '../../src/core/keys.js';
 import { tempDir } from '../helpers/tmp.js';
 
 async function logged(t: TestContext) {

@@ -2,7 +2,7 @@ import tarStream from 'tar-stream';
 import { digestOf, type Digest } from '../../src/core/digest.js';
 import { type BundleManifest, OCI_LAYOUT, serializeManifest } from '../../src/bundle/format.js';
 import { volumeIndex } from '../../src/bundle/layout.js';
-import { END_OF_ARCHIVE, tarHeader, tarPadding } from '../../src/bundle/tar.js';
+import { END_OF_ARCHIVE, tarHeader, tarPadding } from '../../src/core/tar.js';
 
 export interface CraftEntry {
   name: string;

@@ -5,7 +5,7 @@ import type { ArtifactRecord } from '../../src/core/artifact.js';
 import { digestOf } from '../../src/core/digest.js';
 import { type BundleManifest, FORMAT_VERSION, MANIFEST_MEDIA_TYPE, OCI_LAYOUT, blobEntryName, serializeManifest, volumeContents } from '../../src/bundle/format.js';
 import { imageRefs, volumeIndex } from '../../src/bundle/layout.js';
-import { createTarWriter } from '../../src/bundle/tar.js';
+import { createTarWriter } from '../../src/core/tar.js';
 
 function payload(i: number): Buffer {
   return Buffer.from(`artifact ${i}\n`);

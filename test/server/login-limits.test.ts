@@ -3,8 +3,9 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { FailedLogins } from '../../src/audit/failures.js';
+import { audit } from '../../src/audit/log.js';
 import { Store } from '../../src/core/store.js';
+import { FailedLogins } from '../../src/ecosystems/http/failures.js';
 import { buildServer } from '../../src/server/app.js';
 import { createToken } from '../../src/services/tokens.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -104,7 +105,9 @@ test('failed logins: the windows kept in memory are bounded; the oldest is summa
   const store = await Store.open(join(await tempDir(t), 'home'));
   t.after(() => store.close());
   let clock = 0;
-  const limiter = new FailedLogins(store, { action: 'npm.login', actor: 'npm-login' }, { max: 5, windowMs: 60_000, maxKeys: 3 }, () => clock);
+  const limiter = new FailedLogins(async (e) => {
+    await audit(store, e);
+  }, { action: 'npm.login', actor: 'npm-login' }, { max: 5, windowMs: 60_000, maxKeys: 3 }, () => clock);
   for (let i = 0; i < 10; i++) {
     await limiter.failed('10.0.0.1', `n${i}`);
     await limiter.failed('10.0.0.1', `n${i}`);

@@ -4,7 +4,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { type TestContext, test } from 'node:test';
 import { audit } from '../../src/audit/log.js';
 import { Store } from '../../src/core/store.js';
-import { hashToken } from '../../src/server/auth.js';
+import { hashToken } from '../../src/core/tokens.js';
 import { createToken, revokeToken } from '../../src/services/tokens.js';
 import { airlock } from '../helpers/cli.js';
 import { emptyServer } from '../helpers/server.js';

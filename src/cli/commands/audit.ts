@@ -4,7 +4,7 @@ import { exportAudit, verifyExport } from '../../audit/export.js';
 import { verifyStoreAudit } from '../../audit/log.js';
 import { AirlockError, describeError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/fsutil.js';
-import { loadPrivateKey } from '../../custody/keys.js';
+import { loadPrivateKey } from '../../core/keys.js';
 import { globals, printJson, withStore } from '../common.js';
 import { escapeText, writeOut } from '../render.js';
 import { passphrase } from '../passphrase.js';

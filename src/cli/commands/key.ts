@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { AirlockError } from '../../core/errors.js';
 import { ensureDir } from '../../core/fsutil.js';
 import { resolveHome } from '../../core/paths.js';
-import { generateKey, keyIdOf, readPublicKey } from '../../custody/keys.js';
+import { generateKey, keyIdOf, readPublicKey } from '../../core/keys.js';
 import { globals, printJson, printTable } from '../common.js';
 import { passphrase } from '../passphrase.js';
 

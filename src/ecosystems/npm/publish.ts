@@ -2,10 +2,9 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { valid } from 'semver';
-import { audit } from '../../audit/log.js';
 import type { ArtifactRecord } from '../../core/artifact.js';
 import { digestOf } from '../../core/digest.js';
-import type { Store } from '../../core/store.js';
+import type { ServeContext } from '../ecosystem.js';
 import { sendError } from '../http/errors.js';
 import { npmError } from './errors.js';
 import { isTagName, quoted, tarballFile } from './names.js';
@@ -44,7 +43,7 @@ function integrityProblem(data: Buffer, dist: Doc | undefined): string | undefin
  * `npm publish`: one new version with its tarball as a base64 attachment. A version that
  * exists is refused (npm's own registry never lets a version change).
  */
-async function publish(store: Store, reply: FastifyReply, name: string, body: Doc, actor: string): Promise<FastifyReply> {
+async function publish({ store, audit }: Pick<ServeContext, 'store' | 'audit'>, reply: FastifyReply, name: string, body: Doc, actor: string): Promise<FastifyReply> {
   const versions = (body.versions ?? {}) as Record<string, Doc>;
   const attachments = (body._attachments ?? {}) as Record<string, { data?: string; length?: number }>;
   const [version, ...more] = Object.keys(versions);
@@ -87,7 +86,7 @@ async function publish(store: Store, reply: FastifyReply, name: string, body: Do
     await store.blobs.put(Readable.from([data]), `npm:${record.key}`, { digest, size: data.length });
     await store.meta.putArtifacts([record], null);
     for (const [tag, v] of Object.entries(tags)) if (v === version) await store.meta.setRef('npm', name, distTagRef(tag), version);
-    await audit(store, { actor, action: 'npm.publish', subject: record.key, outcome: 'stored', detail: { digest, size: data.length, tags: Object.keys(tags) } });
+    await audit({ actor, action: 'npm.publish', subject: record.key, outcome: 'stored', detail: { digest, size: data.length, tags: Object.keys(tags) } });
     return reply.code(201).send({ ok: true, id: name });
   });
 }
@@ -97,7 +96,7 @@ async function publish(store: Store, reply: FastifyReply, name: string, body: Do
  * pkg@version`, `npm dist-tag` through older clients): deprecations and dist-tags follow the
  * document; a version missing from it is unpublished, if it was published here.
  */
-async function update(store: Store, reply: FastifyReply, name: string, body: Doc, actor: string): Promise<FastifyReply> {
+async function update({ store, audit }: Pick<ServeContext, 'store' | 'audit'>, reply: FastifyReply, name: string, body: Doc, actor: string): Promise<FastifyReply> {
   return store.withWriteLock('npm update', async () => {
     const { artifacts, input } = await packageState(store, name);
     if (artifacts.length === 0) return npmError(reply, 404, `${name}: not found`);
@@ -110,7 +109,7 @@ async function update(store: Store, reply: FastifyReply, name: string, body: Doc
       const want = typeof msg === 'string' && msg ? msg : null;
       if ((input.deprecated[a.version] ?? null) !== want) {
         await store.meta.setRef('npm', name, deprecatedRef(a.version), want);
-        await audit(store, { actor, action: 'npm.deprecate', subject: `${name}@${a.version}`, outcome: want ? 'deprecated' : 'undeprecated', detail: { message: want } });
+        await audit({ actor, action: 'npm.deprecate', subject: `${name}@${a.version}`, outcome: want ? 'deprecated' : 'undeprecated', detail: { message: want } });
       }
     }
     const tags = (body['dist-tags'] ?? input.distTags) as Record<string, string>;
@@ -119,31 +118,31 @@ async function update(store: Store, reply: FastifyReply, name: string, body: Doc
     if (gone.length) {
       await store.meta.deleteArtifacts('npm', gone.map((a) => a.key));
       for (const a of gone) await store.meta.setRef('npm', name, deprecatedRef(a.version), null);
-      await audit(store, { actor, action: 'npm.unpublish', subject: gone.map((a) => a.key).join(', '), outcome: 'deleted' });
+      await audit({ actor, action: 'npm.unpublish', subject: gone.map((a) => a.key).join(', '), outcome: 'deleted' });
     }
     return reply.code(200).send({ ok: true, id: name });
   });
 }
 
-export async function putPackage(store: Store, reply: FastifyReply, name: string, body: unknown, actor: string): Promise<FastifyReply> {
+export async function putPackage(ctx: Pick<ServeContext, 'store' | 'audit'>, reply: FastifyReply, name: string, body: unknown, actor: string): Promise<FastifyReply> {
   if (!body || typeof body !== 'object') return sendError(reply, 400, 'BAD_REQUEST', 'expected a JSON packument');
   const doc = body as Doc;
   if (doc.name !== undefined && doc.name !== name) return npmError(reply, 400, `the document is for ${quoted(doc.name)}, the URL for ${name}`);
   // First, before any copy of a document that may hold a hundred thousand of them.
   const tooMany = doc['dist-tags'] && typeof doc['dist-tags'] === 'object' ? tooManyTags(name, doc['dist-tags'] as Doc) : undefined;
   if (tooMany) return npmError(reply, 400, tooMany);
-  return doc._attachments ? publish(store, reply, name, doc, actor) : update(store, reply, name, doc, actor);
+  return doc._attachments ? publish(ctx, reply, name, doc, actor) : update(ctx, reply, name, doc, actor);
 }
 
 /** `npm unpublish pkg --force`: every version published here goes; the package's refs too. */
-export async function deletePackage(store: Store, reply: FastifyReply, name: string, actor: string): Promise<FastifyReply> {
+export async function deletePackage({ store, audit }: Pick<ServeContext, 'store' | 'audit'>, reply: FastifyReply, name: string, actor: string): Promise<FastifyReply> {
   return store.withWriteLock('npm unpublish', async () => {
     const { artifacts } = await packageState(store, name);
     if (artifacts.length === 0) return npmError(reply, 404, `${name}: not found`);
     if (artifacts.some((a) => a.bundleId !== null)) return npmError(reply, 403, `${name} has versions that came in a bundle; they cannot be unpublished`);
     await store.meta.deleteArtifacts('npm', artifacts.map((a) => a.key));
     for (const r of await store.meta.listRefs('npm', name)) await store.meta.setRef('npm', name, r.ref, null);
-    await audit(store, { actor, action: 'npm.unpublish', subject: name, outcome: 'deleted', detail: { versions: artifacts.map((a) => a.version) } });
+    await audit({ actor, action: 'npm.unpublish', subject: name, outcome: 'deleted', detail: { versions: artifacts.map((a) => a.version) } });
     return reply.code(200).send({ ok: true });
   });
 }

@@ -1,12 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { valid } from 'semver';
-import { FailedLogins } from '../../audit/failures.js';
-import { audit } from '../../audit/log.js';
 import { isAirlockError } from '../../core/errors.js';
 import { JsonLimitError, parseJsonBounded } from '../../core/json.js';
-import { mintToken } from '../../services/tokens.js';
 import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
+import { FailedLogins } from '../http/failures.js';
 import { npmError } from './errors.js';
 import { OriginPages, PageCache, sendPage } from '../http/revision-cache.js';
 import { ABBREVIATED, renderPackument, wantsAbbreviated } from './packument.js';
@@ -90,7 +88,7 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
     return reply.send({ objects, total: names.length, time: new Date().toUTCString() });
   };
 
-  const failures = new FailedLogins(ctx.store, { action: 'npm.login', actor: 'npm-login' });
+  const failures = new FailedLogins(ctx.audit, { action: 'npm.login', actor: 'npm-login' });
   app.addHook('onClose', () => failures.flush());
 
   /**
@@ -121,7 +119,7 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
       return npmError(reply, 401, 'log in with an airlock publisher token as the password');
     }
     try {
-      const issued = await mintToken(ctx.store, presented.name, `npm-${user.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40)}`);
+      const issued = await ctx.mintToken(presented.name, `npm-${user.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40)}`);
       return reply.code(201).send({ ok: true, id: `org.couchdb.user:${user}`, token: issued.token });
     } catch (e) {
       if (isAirlockError(e) && (e.code === 'FORBIDDEN' || e.code === 'AUTH_REQUIRED')) return npmError(reply, e.code === 'FORBIDDEN' ? 403 : 401, e.message);
@@ -140,7 +138,7 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
       if (tag === 'latest') return npmError(reply, 400, 'the latest tag cannot be removed');
       await ctx.store.withWriteLock('npm dist-tag', async () => {
         await ctx.store.meta.setRef('npm', name, distTagRef(tag), null);
-        await audit(ctx.store, { actor, action: 'npm.dist-tag', subject: `${name}:${tag}`, outcome: 'removed' });
+        await ctx.audit({ actor, action: 'npm.dist-tag', subject: `${name}:${tag}`, outcome: 'removed' });
       });
       return reply.send({ ok: true });
     }
@@ -149,7 +147,7 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
     if (!(tag in input.distTags) && Object.keys(input.distTags).length >= MAX_DIST_TAGS) return npmError(reply, 400, `${name}: a package has at most ${MAX_DIST_TAGS} dist-tags`);
     await ctx.store.withWriteLock('npm dist-tag', async () => {
       await ctx.store.meta.setRef('npm', name, distTagRef(tag), version);
-      await audit(ctx.store, { actor, action: 'npm.dist-tag', subject: `${name}:${tag}`, outcome: 'set', detail: { version } });
+      await ctx.audit({ actor, action: 'npm.dist-tag', subject: `${name}:${tag}`, outcome: 'set', detail: { version } });
     });
     return reply.code(201).send({ ok: true });
   };
@@ -184,8 +182,8 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
       if (method === 'DELETE') return reply.send({ ok: true });
     } else {
       if (method === 'GET' || method === 'HEAD') return packument(req, reply, name);
-      if (method === 'PUT') return putPackage(ctx.store, reply, name, req.body, await actor());
-      if (method === 'DELETE') return deletePackage(ctx.store, reply, name, await actor());
+      if (method === 'PUT') return putPackage(ctx, reply, name, req.body, await actor());
+      if (method === 'DELETE') return deletePackage(ctx, reply, name, await actor());
     }
     return npmError(reply, 405, `${method} is not supported here`);
   };

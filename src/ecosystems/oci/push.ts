@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { audit } from '../../audit/log.js';
 import type { ArtifactRecord, StoredArtifact } from '../../core/artifact.js';
 import { readBlobBytes } from '../../core/blobstore.js';
 import { type Digest, digestOf, isSha512Digest } from '../../core/digest.js';
@@ -45,6 +44,7 @@ export class Pusher {
     private readonly view: () => Promise<RegistryView>,
     private readonly actor: (header: string | undefined) => Promise<string>,
     private readonly token: ServeContext['token'],
+    private readonly audit: ServeContext['audit'],
   ) {}
 
   /**
@@ -298,7 +298,7 @@ export class Pusher {
       await this.store.blobs.put(Readable.from([bytes]), `oci:${record.key}`, { digest, size: bytes.length });
       await this.store.meta.putArtifacts([record], null);
       if (sha512) await nameBySha512(this.store, sha512, digest);
-      await audit(this.store, { actor, action: 'oci.push', subject: record.key, outcome: 'stored', detail: { mediaType: parsed.mediaType, size: bytes.length } });
+      await this.audit({ actor, action: 'oci.push', subject: record.key, outcome: 'stored', detail: { mediaType: parsed.mediaType, size: bytes.length } });
     });
     reply.code(201).header('location', `/v2/${name}/manifests/${named}`).header('docker-content-digest', named).header('content-length', 0);
     if (parsed.subject) reply.header('oci-subject', parsed.subject.digest);
@@ -319,7 +319,7 @@ export class Pusher {
       if (await this.refuseBundleDelete(req, reply, `${name}@${reference}`, gone)) return reply;
       await this.store.withWriteLock('push', async () => {
         await this.store.meta.deleteArtifacts('oci', gone.map((a) => a.key));
-        await audit(this.store, { actor, action: 'oci.delete', subject: `${name}@${reference}`, outcome: 'deleted', detail: { artifacts: gone.map((a) => a.key), bundles: bundlesOf(gone) } });
+        await this.audit({ actor, action: 'oci.delete', subject: `${name}@${reference}`, outcome: 'deleted', detail: { artifacts: gone.map((a) => a.key), bundles: bundlesOf(gone) } });
       });
       return reply.code(202).send();
     }
@@ -350,7 +350,7 @@ export class Pusher {
       for (const bundleId of new Set(keep.map((k) => k.bundleId))) {
         await this.store.meta.putArtifacts(keep.filter((k) => k.bundleId === bundleId).map(({ bundleId: _b, ...k }) => k), bundleId);
       }
-      await audit(this.store, { actor, action: 'oci.delete', subject: `${name}:${reference}`, outcome: 'untagged', detail: { artifacts: tagged.map((a) => a.key), bundles: bundlesOf(tagged) } });
+      await this.audit({ actor, action: 'oci.delete', subject: `${name}:${reference}`, outcome: 'untagged', detail: { artifacts: tagged.map((a) => a.key), bundles: bundlesOf(tagged) } });
     });
     return reply.code(202).send();
   }

@@ -8,7 +8,7 @@ import { hexOf } from '../../core/digest.js';
 import { AirlockError, isAirlockError } from '../../core/errors.js';
 import { prepareOutput, removeOnInterrupt, tempPathFor, writeError } from '../../core/fsutil.js';
 import type { Store } from '../../core/store.js';
-import { createTarWriter } from '../../bundle/tar.js';
+import { createTarWriter } from '../../core/tar.js';
 import { type Descriptor, type ParsedManifest, parseManifest } from './manifest.js';
 import { OCI_INDEX } from './media-types.js';
 import { type Platform, formatPlatform, parsePlatform, platformMatches } from './platform.js';

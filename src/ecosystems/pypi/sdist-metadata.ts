@@ -1,7 +1,7 @@
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { AirlockError, isAirlockError } from '../../core/errors.js';
-import { readTar } from '../../bundle/tar.js';
+import { readTar } from '../../core/tar.js';
 import { type RangeReader, readZipMember } from './wheel-metadata.js';
 
 const MAX_PKG_INFO = 1 << 20;

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { audit } from '../../audit/log.js';
 import type { ArtifactRecord } from '../../core/artifact.js';
 import type { BlobInfo } from '../../core/blobstore.js';
 import { type Digest, HashingStream, digestOf, isHex64 } from '../../core/digest.js';
@@ -158,7 +157,7 @@ export async function handleUpload(req: FastifyRequest, reply: FastifyReply, ctx
       await ctx.store.blobs.adopt(file.path, file.blob);
       if (coreMetadata) await ctx.store.blobs.put(Readable.from([coreMetadata]), `${record.key}.metadata`, { digest: record.blobs[1]!.digest as Digest });
       await ctx.store.meta.putArtifacts([record], null);
-      await audit(ctx.store, { actor: await ctx.actor(req.headers.authorization), action: 'pypi.upload', subject: record.key, outcome: 'stored', detail: { digest: record.digest, size: record.size } });
+      await ctx.audit({ actor: await ctx.actor(req.headers.authorization), action: 'pypi.upload', subject: record.key, outcome: 'stored', detail: { digest: record.digest, size: record.size } });
       return reply.code(200).type('text/plain').send('OK\n');
     });
   } catch (e) {

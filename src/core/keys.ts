@@ -1,6 +1,6 @@
 import { type KeyObject, createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { AirlockError, describeError } from '../core/errors.js';
+import { AirlockError, describeError } from './errors.js';
 
 /** A key's stable id: the hex sha256 of its SubjectPublicKeyInfo DER, the same wherever it is computed. */
 export function keyIdOf(pub: KeyObject): string {

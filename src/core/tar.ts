@@ -1,6 +1,6 @@
 import { Readable, type Writable } from 'node:stream';
 import { once } from 'node:events';
-import { AirlockError } from '../core/errors.js';
+import { AirlockError } from './errors.js';
 
 /**
  * The only code in airlock that touches tar bytes. The writer emits plain ustar with fixed

@@ -1,5 +1,4 @@
-import type { Store } from '../core/store.js';
-import { audit } from './log.js';
+import type { AuditEvent } from '../../core/metadata.js';
 
 export interface FailureLimits {
   /** Failures a client address, or a claimed name, may have in one window before it waits. */
@@ -37,7 +36,8 @@ export class FailedLogins {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly store: Store,
+    /** Where its entries go (ServeContext.audit). */
+    private readonly audit: (e: AuditEvent) => Promise<void>,
     /** The audit action, and the prefix of the actor a failure is written as (`<actor>:<name>`). */
     private readonly who: { action: string; actor: string },
     private readonly limits: FailureLimits = LOGIN_LIMITS,
@@ -78,7 +78,7 @@ export class FailedLogins {
     w.failures++;
     w.last = t;
     sample(w.seen, address);
-    if (w.failures === 1) await audit(this.store, { actor: `${this.who.actor}:${name}`, action: this.who.action, subject: name, outcome: 'refused', detail: { address } });
+    if (w.failures === 1) await this.audit({ actor: `${this.who.actor}:${name}`, action: this.who.action, subject: name, outcome: 'refused', detail: { address } });
     this.schedule();
   }
 
@@ -131,7 +131,7 @@ export class FailedLogins {
     const window = { from: new Date(w.start).toISOString(), to: new Date(w.last).toISOString() };
     const seen = [...w.seen];
     if (kind === 'name' && (w.failures > 1 || w.throttled > 0)) {
-      await audit(this.store, {
+      await this.audit({
         actor: `${this.who.actor}:${key}`,
         action: this.who.action,
         subject: key,
@@ -140,7 +140,7 @@ export class FailedLogins {
       });
     }
     if (kind === 'address' && w.throttled > 0) {
-      await audit(this.store, { actor: 'anonymous', action: this.who.action, subject: key, outcome: 'throttled', detail: { attempts: w.throttled, names: seen, ...window } });
+      await this.audit({ actor: 'anonymous', action: this.who.action, subject: key, outcome: 'throttled', detail: { attempts: w.throttled, names: seen, ...window } });
     }
   }
 }
