@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { z } from 'zod';
 import { type ArtifactRecord, compareArtifacts } from '../core/artifact.js';
 import { canonicalJson } from '../core/canonical-json.js';
@@ -210,7 +210,7 @@ function checkConsistency(m: ManifestHead, blobs: Iterable<BlobPlacement>, artif
   const ids = new DigestTable();
   for (const a of artifacts) {
     const id = `${a.ecosystem}:${a.key}`;
-    if (!ids.addBytes(createHash('sha256').update(id).digest())) bad(`lists artifact ${id} twice`);
+    if (!ids.addBytes(hash('sha256', id, 'buffer'))) bad(`lists artifact ${id} twice`);
     if (!a.blobs.some((b) => b.digest === a.digest)) bad(`artifact ${id} does not list its primary blob`);
     for (const b of a.blobs) {
       const size = placed.get(b.digest);
