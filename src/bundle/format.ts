@@ -1,11 +1,14 @@
+import { hash } from 'node:crypto';
 import { z } from 'zod';
 import { type ArtifactRecord, compareArtifacts } from '../core/artifact.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { type Digest, digestOf, isDigest } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
-import { JsonLimitError, parseJsonBounded } from '../core/json.js';
+import { MAX_JSON_DEPTH, jsonDepth } from '../core/json.js';
 import { lockedArtifactSchema } from '../manifest/lockfile.js';
 import { type Target, targetSchema } from '../manifest/target.js';
+import { DigestTable } from './digest-table.js';
+import { arrayElements, isArrayAt, isJsonText, isObjectAt, objectMembers, parseSpan, topValue } from './json-scan.js';
 
 /** Bundle format v1: constants, the manifest document, and its pure parse/serialize. */
 export const FORMAT_VERSION = 1;
@@ -64,7 +67,7 @@ const artifactSchema = lockedArtifactSchema.omit({ blobs: true }).extend({
   blobs: z.array(z.object({ digest, size: z.number().int().nonnegative(), mediaType: z.string().optional() }).strict()).min(1),
 });
 
-/** Everything but the two long lists, which are checked entry by entry (parseManifest says why). */
+/** Everything but the two long lists, which are checked entry by entry (checkManifest says why). */
 const headSchema = z
   .object({
     mediaType: z.literal(MANIFEST_MEDIA_TYPE),
@@ -89,19 +92,70 @@ export function manifestDigest(bytes: string | Uint8Array): Digest {
   return digestOf(bytes);
 }
 
+/** Everything in a manifest but its two long lists. */
+export type ManifestHead = Omit<BundleManifest, 'artifacts' | 'blobs'>;
+
 /**
- * Parses and checks an untrusted manifest: schema, version, and internal consistency (every
- * artifact blob is placed exactly once, every placement points at a real volume, chunk sizes
- * add up). Throws BUNDLE_VERSION or BUNDLE_INVALID naming `label`.
+ * A checked manifest that keeps its bytes, not its entries: each walk parses the entries again,
+ * one at a time, so a reader holds the bytes and one entry rather than the objects of every
+ * entry at once (docs/bundle-format.md, Limits).
  */
-export function parseManifest(bytes: Buffer, label: string): BundleManifest {
-  let raw: unknown;
-  try {
-    // Depth is bounded before parsing: a deep document parses, then overflows whatever walks it on import.
-    raw = parseJsonBounded(bytes);
-  } catch (e) {
-    if (e instanceof JsonLimitError) throw new AirlockError('BUNDLE_INVALID', `${label}: the bundle manifest is ${e.message}`);
-    throw new AirlockError('BUNDLE_INVALID', `${label}: the bundle manifest is not valid JSON`);
+export class ManifestEntries {
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly head: ManifestHead,
+    private readonly lists: { artifacts: number; blobs: number },
+    /** How many artifacts it lists. */
+    readonly artifactCount: number,
+    /** The bytes of every blob it carries. */
+    readonly totalSize: number,
+  ) {}
+
+  artifacts(): Generator<ArtifactRecord> {
+    return parsedElements<ArtifactRecord>(this.bytes, this.lists.artifacts);
+  }
+
+  blobs(): Generator<BlobPlacement> {
+    return parsedElements<BlobPlacement>(this.bytes, this.lists.blobs);
+  }
+
+  /** Every entry as objects at once: for `bundle inspect`, which shows them all. */
+  whole(): BundleManifest {
+    return { ...this.head, artifacts: [...this.artifacts()], blobs: [...this.blobs()] };
+  }
+}
+
+function* parsedElements<T>(bytes: Buffer, at: number): Generator<T> {
+  for (const s of arrayElements(bytes, at)) yield parseSpan(bytes, s) as T;
+}
+
+const LISTS = new Set(['artifacts', 'blobs']);
+
+/**
+ * Checks an untrusted manifest: schema, version, and internal consistency (every artifact blob
+ * is placed exactly once, every placement points at a real volume, chunk sizes add up). It
+ * accepts and refuses exactly what parsing it whole would, in the same order, with the same
+ * message. Throws BUNDLE_VERSION or BUNDLE_INVALID naming `label`.
+ */
+export function checkManifest(bytes: Buffer, label: string): { head: ManifestHead; entries: ManifestEntries } {
+  const invalidJson = (): AirlockError => new AirlockError('BUNDLE_INVALID', `${label}: the bundle manifest is not valid JSON`);
+  // Depth is bounded before anything else: a deep document parses, then overflows whatever walks it on import.
+  if (jsonDepth(bytes, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw new AirlockError('BUNDLE_INVALID', `${label}: the bundle manifest is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  if (!isJsonText(bytes)) throw invalidJson();
+  // The document without its two lists is parsed whole, so duplicate keys and odd names behave
+  // as JSON.parse has them; each list that is an array stays in the bytes, found by offset.
+  const top = topValue(bytes);
+  let raw: unknown = null;
+  const lists = { artifacts: -1, blobs: -1 };
+  if (isObjectAt(bytes, top)) {
+    const members: string[] = [];
+    for (const { key, value } of objectMembers(bytes, top)) {
+      const name = parseSpan(bytes, key) as string;
+      const list = LISTS.has(name) && isArrayAt(bytes, value.start);
+      if (list) lists[name as keyof typeof lists] = value.start;
+      members.push(`${bytes.toString('utf8', key.start, key.end)}:${list ? '[]' : bytes.toString('utf8', value.start, value.end)}`);
+    }
+    raw = JSON.parse(`{${members.join(',')}}`);
   }
   const r = raw as { mediaType?: unknown; formatVersion?: unknown } | null;
   if (r?.mediaType !== MANIFEST_MEDIA_TYPE || r.formatVersion !== FORMAT_VERSION) {
@@ -113,51 +167,58 @@ export function parseManifest(bytes: Buffer, label: string): BundleManifest {
   const fail = (issue: z.core.$ZodIssue, at: (string | number)[]): never => {
     throw new AirlockError('BUNDLE_INVALID', `${label}: bundle manifest field ${[...at, ...issue.path].join('.')}: ${issue.message}`);
   };
-  const head = headSchema.safeParse(raw);
-  if (!head.success) fail(head.error.issues[0]!, []);
-  // Each entry is checked alone and the parsed JSON kept, not zod's copy: a copy of every entry
-  // doubled the manifest's memory (these schemas have no defaults or transforms, so the two are equal).
-  const m = { ...head.data!, artifacts: (raw as BundleManifest).artifacts, blobs: (raw as BundleManifest).blobs } as BundleManifest;
-  m.artifacts.forEach((a, i) => {
-    const r = artifactSchema.safeParse(a);
-    if (!r.success) fail(r.error.issues[0]!, ['artifacts', i]);
-  });
-  m.blobs.forEach((p, i) => {
-    const r = placementSchema.safeParse(p);
-    if (!r.success) fail(r.error.issues[0]!, ['blobs', i]);
-  });
-  checkConsistency(m, label);
-  return m;
+  const parsed = headSchema.safeParse(raw);
+  if (!parsed.success) fail(parsed.error.issues[0]!, []);
+  const { artifacts: _a, blobs: _b, ...head } = parsed.data!;
+  // The head passed, so both lists are arrays: the last member of each name is the one that counts, and the one kept.
+  let n = 0;
+  for (const s of arrayElements(bytes, lists.artifacts)) {
+    const res = artifactSchema.safeParse(parseSpan(bytes, s));
+    if (!res.success) fail(res.error.issues[0]!, ['artifacts', n]);
+    n++;
+  }
+  let i = 0;
+  for (const s of arrayElements(bytes, lists.blobs)) {
+    const res = placementSchema.safeParse(parseSpan(bytes, s));
+    if (!res.success) fail(res.error.issues[0]!, ['blobs', i]);
+    i++;
+  }
+  const totalSize = checkConsistency(head, parsedElements<BlobPlacement>(bytes, lists.blobs), parsedElements<ArtifactRecord>(bytes, lists.artifacts), label);
+  return { head, entries: new ManifestEntries(bytes, head, lists, n, totalSize) };
 }
 
-function checkConsistency(m: BundleManifest, label: string): void {
+/** Returns the bytes of all blobs, which it adds up on the way. */
+function checkConsistency(m: ManifestHead, blobs: Iterable<BlobPlacement>, artifacts: Iterable<ArtifactRecord>, label: string): number {
   const bad = (msg: string): never => {
     throw new AirlockError('BUNDLE_INVALID', `${label}: bundle manifest ${msg}`);
   };
-  const placed = new Map<string, BlobPlacement>();
-  for (const p of m.blobs) {
-    if (placed.has(p.digest)) bad(`places blob ${p.digest} twice`);
-    placed.set(p.digest, p);
+  // Sizes only, what the artifacts' check needs of each placement, and no string per entry kept.
+  const placed = new DigestTable();
+  let total = 0;
+  for (const p of blobs) {
+    if (!placed.add(p.digest, p.size)) bad(`places blob ${p.digest} twice`);
+    total += p.size;
     if ((p.volume === undefined) === (p.chunks === undefined)) bad(`blob ${p.digest} needs exactly one of volume or chunks`);
     if (p.volume !== undefined && p.volume > m.volumes) bad(`puts blob ${p.digest} in volume ${p.volume} of ${m.volumes}`);
     if (p.chunks) {
-      const total = p.chunks.reduce((n, c) => n + c.size, 0);
-      if (total !== p.size) bad(`chunks of blob ${p.digest} add up to ${total} bytes, not ${p.size}`);
+      const sum = p.chunks.reduce((n, c) => n + c.size, 0);
+      if (sum !== p.size) bad(`chunks of blob ${p.digest} add up to ${sum} bytes, not ${p.size}`);
       for (const c of p.chunks) if (c.volume > m.volumes) bad(`puts a chunk of ${p.digest} in volume ${c.volume} of ${m.volumes}`);
     }
   }
-  const keys = new Set<string>();
-  for (const a of m.artifacts) {
+  // Ids are told apart by their sha256, as blobs are.
+  const ids = new DigestTable();
+  for (const a of artifacts) {
     const id = `${a.ecosystem}:${a.key}`;
-    if (keys.has(id)) bad(`lists artifact ${id} twice`);
-    keys.add(id);
+    if (!ids.addBytes(hash('sha256', id, 'buffer'))) bad(`lists artifact ${id} twice`);
     if (!a.blobs.some((b) => b.digest === a.digest)) bad(`artifact ${id} does not list its primary blob`);
     for (const b of a.blobs) {
-      const p = placed.get(b.digest);
-      if (!p) bad(`artifact ${id} needs blob ${b.digest}, which the bundle does not carry`);
-      else if (p.size !== b.size) bad(`artifact ${id} says blob ${b.digest} has ${b.size} bytes, the bundle says ${p.size}`);
+      const size = placed.get(b.digest);
+      if (size === undefined) bad(`artifact ${id} needs blob ${b.digest}, which the bundle does not carry`);
+      else if (size !== b.size) bad(`artifact ${id} says blob ${b.digest} has ${b.size} bytes, the bundle says ${size}`);
     }
   }
+  return total;
 }
 
 /** Tar entry name of a blob in the layout. */
@@ -182,20 +243,18 @@ export interface VolumeEntry {
 
 /** What each volume carries, in tar order (manifest order), each digest once. */
 export function volumeContents(m: BundleManifest, volume: number): VolumeEntry[] {
-  const out: VolumeEntry[] = [];
-  const seen = new Set<Digest>();
-  const add = (e: VolumeEntry): void => {
-    if (seen.has(e.digest)) return;
-    seen.add(e.digest);
-    out.push(e);
-  };
-  for (const p of m.blobs) {
-    if (p.volume === volume) add({ digest: p.digest, size: p.size, source: p.digest, start: 0 });
+  return [...volumeEntries(m.blobs, volume)];
+}
+
+/** volumeContents one entry at a time, from placements read as they are needed. */
+export function* volumeEntries(blobs: Iterable<BlobPlacement>, volume: number): Generator<VolumeEntry> {
+  const seen = new DigestTable();
+  for (const p of blobs) {
+    if (p.volume === volume && seen.add(p.digest)) yield { digest: p.digest, size: p.size, source: p.digest, start: 0 };
     let start = 0;
     for (const c of p.chunks ?? []) {
-      if (c.volume === volume) add({ digest: c.digest, size: c.size, source: p.digest, start });
+      if (c.volume === volume && seen.add(c.digest)) yield { digest: c.digest, size: c.size, source: p.digest, start };
       start += c.size;
     }
   }
-  return out;
 }

@@ -28,12 +28,15 @@ export interface ImageRef {
  * manifest or index and whose metadata names a `refName`. They go into index.json so container
  * tools read the bundle as the OCI layout it is (`skopeo copy oci-archive:B.airlock:<ref>`).
  */
-export function imageRefs(artifacts: readonly ArtifactRecord[]): ImageRef[] {
-  return artifacts
-    .filter((a) => a.mediaType && IMAGE_MEDIA_TYPES.has(a.mediaType) && typeof a.metadata.refName === 'string')
-    .map((a) => ({ mediaType: a.mediaType!, digest: a.digest, size: a.size, refName: a.metadata.refName as string }))
-    // Ties broken by digest: the writer lists artifacts in lock order, a reader in manifest order, and both must get the same index.
-    .sort((a, b) => (a.refName < b.refName ? -1 : a.refName > b.refName ? 1 : a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+export function imageRefs(artifacts: Iterable<ArtifactRecord>): ImageRef[] {
+  const refs: ImageRef[] = [];
+  for (const a of artifacts) {
+    if (a.mediaType && IMAGE_MEDIA_TYPES.has(a.mediaType) && typeof a.metadata.refName === 'string') {
+      refs.push({ mediaType: a.mediaType, digest: a.digest, size: a.size, refName: a.metadata.refName });
+    }
+  }
+  // Ties broken by digest: the writer lists artifacts in lock order, a reader in manifest order, and both must get the same index.
+  return refs.sort((a, b) => (a.refName < b.refName ? -1 : a.refName > b.refName ? 1 : a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
 }
 
 /** The OCI `index.json` of one volume: the bundle manifest, which volume this is, and the images. */

@@ -5,14 +5,15 @@ import type { ArtifactRecord } from '../core/artifact.js';
 import { type Digest, digestOf } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
 import {
-  type BundleManifest,
+  type ManifestEntries,
+  type ManifestHead,
   OCI_LAYOUT,
   VOLUME_ANNOTATION,
   type VolumeEntry,
   blobEntryName,
+  checkManifest,
   manifestDigest,
-  parseManifest,
-  volumeContents,
+  volumeEntries,
 } from './format.js';
 import { imageRefs, volumeIndex, volumeIndexHead } from './layout.js';
 import { type TarEntry, readTar, tarHeader } from '../core/tar.js';
@@ -20,7 +21,9 @@ import { type TarEntry, readTar, tarHeader } from '../core/tar.js';
 /** What the first entries of a volume say, before any blob is read. */
 export interface VolumeInfo {
   bundleId: Digest;
-  manifest: BundleManifest;
+  manifest: ManifestHead;
+  /** The artifacts and placements, read from `manifestBytes` on each walk. */
+  entries: ManifestEntries;
   manifestBytes: Buffer;
   volume: number;
 }
@@ -131,9 +134,9 @@ async function readEntries(entries: AsyncIterator<TarEntry>, label: string, sink
   if (bundleId !== facts.manifest.digest) {
     throw new AirlockError('DIGEST_MISMATCH', `${label}: the bundle manifest is corrupt: index.json names ${facts.manifest.digest}, content hashes to ${bundleId}`);
   }
-  const manifest = parseManifest(manifestBytes, label);
+  const { head: manifest, entries: listed } = checkManifest(manifestBytes, label);
   if (opts.checkArtifact) {
-    for (const a of manifest.artifacts) {
+    for (const a of listed.artifacts()) {
       const bad = opts.checkArtifact(a);
       if (bad) throw invalid(`bundle manifest artifact ${a.ecosystem}:${a.key}: ${bad}`);
     }
@@ -141,26 +144,28 @@ async function readEntries(entries: AsyncIterator<TarEntry>, label: string, sink
   if (manifest.volumes !== facts.volumes) {
     throw invalid(`index.json says ${facts.volumes} volumes, the manifest says ${manifest.volumes}`);
   }
-  const index = volumeIndex(facts.manifest, facts.volume, manifest.volumes, imageRefs(manifest.artifacts));
+  const index = volumeIndex(facts.manifest, facts.volume, manifest.volumes, imageRefs(listed.artifacts()));
   if (Buffer.byteLength(index) !== indexEntry.size || digestOf(index) !== indexDigest) {
     throw invalid(`index.json is not the index airlock writes for this manifest (volume ${facts.volume}/${manifest.volumes})`);
   }
 
-  const info: VolumeInfo = { bundleId, manifest, manifestBytes, volume: facts.volume };
+  const info: VolumeInfo = { bundleId, manifest, entries: listed, manifestBytes, volume: facts.volume };
   if (!(await sink.start(info))) return { ...info, skipped: true };
 
-  const contents = volumeContents(manifest, facts.volume);
-  const pending = new Set(contents.map((c) => c.digest));
-  const about = (e: VolumeEntry): string => `blob ${e.digest} (${ownerOf(manifest, e.source)})`;
-  for (const want of contents) {
+  // The volume's entries come from the placements as the tar goes: no list of them is built.
+  const contents = volumeEntries(listed.blobs(), facts.volume);
+  const about = (e: VolumeEntry): string => `blob ${e.digest} (${ownerOf(listed, e.source)})`;
+  for (let next = contents.next(); !next.done; next = contents.next()) {
+    const want = next.value;
     const r = await entries.next();
     if (r.done) {
-      throw invalid(`${about(want)} is listed for volume ${facts.volume} but missing (${pending.size} missing in all)`);
+      throw invalid(`${about(want)} is listed for volume ${facts.volume} but missing (${1 + [...contents].length} missing in all)`);
     }
     const e = r.value;
     if (e.name !== blobEntryName(want.digest)) {
       const m = BLOB_NAME.exec(e.name);
-      if (m && pending.has(`sha256:${m[1]}`)) throw invalid(`entry ${e.name} is out of place: airlock writes ${blobEntryName(want.digest)} first`);
+      const found = m && `sha256:${m[1]}`;
+      if (found && [...contents].some((c) => c.digest === found)) throw invalid(`entry ${e.name} is out of place: airlock writes ${blobEntryName(want.digest)} first`);
       throw invalid(`entry ${e.name} is not listed for volume ${facts.volume} in the bundle manifest`);
     }
     if (e.size !== want.size) {
@@ -168,7 +173,6 @@ async function readEntries(entries: AsyncIterator<TarEntry>, label: string, sink
     }
     checkHeader(e);
     await copyVerified(e, want, sink, () => `${label}: ${about(want)}`);
-    pending.delete(want.digest);
   }
   // Asking for one more entry is what makes the tar reader check the end-of-archive marker and that nothing follows it.
   const extra = await entries.next();
@@ -266,7 +270,7 @@ function drained(w: Writable): Promise<void> {
 }
 
 /** For messages only: the first artifact that needs a blob. */
-function ownerOf(m: BundleManifest, blob: Digest): string {
-  const a = m.artifacts.find((x) => x.blobs.some((b) => b.digest === blob));
-  return a ? `${a.ecosystem}:${a.key}` : 'unknown artifact';
+function ownerOf(listed: ManifestEntries, blob: Digest): string {
+  for (const a of listed.artifacts()) if (a.blobs.some((b) => b.digest === blob)) return `${a.ecosystem}:${a.key}`;
+  return 'unknown artifact';
 }

@@ -117,8 +117,8 @@ export interface MetadataStore {
   /** Records a verified volume; creates the staging bundle row on its first volume. */
   stageVolume(bundle: Omit<BundleRow, 'status' | 'firstSeenAt' | 'importedAt'>, volume: number): Promise<void>;
   receivedVolumes(bundleId: string): Promise<number[]>;
-  /** Makes a staged bundle's artifacts visible, all together, in one transaction. */
-  commitBundle(bundleId: string, records: readonly ArtifactRecord[]): Promise<CommitResult>;
+  /** Makes a staged bundle's artifacts visible, all together, in one transaction; `records` may be read as they are written. */
+  commitBundle(bundleId: string, records: Iterable<ArtifactRecord>): Promise<CommitResult>;
   recordImport(rec: ImportRecord): Promise<void>;
   listImports(): Promise<ImportRow[]>;
 

@@ -201,7 +201,7 @@ export class SqliteMetadataStore implements MetadataStore {
       .map((r) => Number(r.volume));
   }
 
-  async commitBundle(bundleId: string, records: readonly ArtifactRecord[]): Promise<CommitResult> {
+  async commitBundle(bundleId: string, records: Iterable<ArtifactRecord>): Promise<CommitResult> {
     const r = transaction(this.db, () => {
       const res = this.insertArtifacts(records, bundleId);
       this.db.prepare(`UPDATE bundles SET status = 'imported', imported_at = ? WHERE id = ?`).run(now(), bundleId);
@@ -297,7 +297,7 @@ export class SqliteMetadataStore implements MetadataStore {
     this.db.close();
   }
 
-  private insertArtifacts(records: readonly ArtifactRecord[], bundleId: string | null): CommitResult {
+  private insertArtifacts(records: Iterable<ArtifactRecord>, bundleId: string | null): CommitResult {
     let added = 0;
     let existing = 0;
     const find = this.db.prepare('SELECT id, digest FROM artifacts WHERE ecosystem = ? AND key = ?');

@@ -46,7 +46,7 @@ export async function checkCustody(store: Store, file: string, bundleId: Digest,
  * same creator as another bundle is a replay; a lower, unused one fills a gap. Returns what
  * to report.
  */
-export async function checkSequence(store: Store, bundleId: Digest, m: BundleManifest): Promise<string | undefined> {
+export async function checkSequence(store: Store, bundleId: Digest, m: Pick<BundleManifest, 'name' | 'creator' | 'sequence'>): Promise<string | undefined> {
   const mine = (await store.meta.listBundles()).filter((b) => b.creator === m.creator && b.status === 'imported' && b.id !== bundleId);
   const clash = mine.find((b) => b.sequence === m.sequence);
   if (clash) {

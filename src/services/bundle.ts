@@ -77,10 +77,11 @@ export async function readBundleVolume(file: string, sink: BlobSink): Promise<Vo
   return readVolume(await openInputFile(file), basename(file), sink, { checkArtifact });
 }
 
-/** Reads only a volume's metadata entries: what `bundle inspect` shows. */
-export async function readBundleHeader(file: string): Promise<VolumeInfo> {
+/** Reads only a volume's metadata entries, with the whole manifest as objects: what `bundle inspect` shows. */
+export async function readBundleHeader(file: string): Promise<VolumeInfo & { manifest: BundleManifest }> {
   const sink: BlobSink = { start: async () => false, open: async () => undefined };
-  return readBundleVolume(file, sink);
+  const info = await readBundleVolume(file, sink);
+  return { ...info, manifest: info.entries.whole() };
 }
 
 export interface VolumeSummary {

@@ -10,7 +10,6 @@ import { crashPoint } from '../core/faults.js';
 import { freeSpace, fsyncDir, fsyncFile, ioReason, isSystemError, removeDeadTemps, tempPathFor } from '../core/fsutil.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
-import type { BundleManifest } from '../bundle/format.js';
 import { audit, localActor } from '../audit/log.js';
 import { type GateOptions, checkCustody, checkSequence } from '../custody/gate.js';
 import type { BlobSink, BlobTarget, VolumeInfo } from '../bundle/reader.js';
@@ -80,7 +79,7 @@ class StagingSink implements BlobSink {
       this.skipReason = 'received';
       return false;
     }
-    await refuseConflicts(this.store, info.manifest);
+    await refuseConflicts(this.store, info.entries.artifacts());
     this.dir = this.store.stagingDir(hexOf(info.bundleId));
     await mkdir(this.dir, { recursive: true });
     return true;
@@ -123,8 +122,8 @@ class StagingSink implements BlobSink {
 }
 
 /** An artifact never changes once stored: refuse the whole bundle before reading its blobs. */
-async function refuseConflicts(store: Store, m: BundleManifest): Promise<void> {
-  for (const a of m.artifacts) {
+async function refuseConflicts(store: Store, artifacts: Iterable<ArtifactRecord>): Promise<void> {
+  for (const a of artifacts) {
     const prior = await store.meta.getArtifact(a.ecosystem, a.key);
     if (prior && prior.digest !== a.digest) {
       throw new AirlockError('CONFLICT', `${a.ecosystem}:${a.key}: the store already holds ${prior.digest}, the bundle has ${a.digest}`, {
@@ -141,7 +140,7 @@ async function refuseConflicts(store: Store, m: BundleManifest): Promise<void> {
 async function ioFailure(e: unknown, store: Store, file: string, sink: StagingSink): Promise<unknown> {
   if (!isSystemError(e) || e.code === 'ENOENT') return e;
   if (sink.writeFailed === undefined) return new AirlockError('IO_ERROR', `${file}: cannot read (${ioReason(e)})`);
-  const need = sink.info ? `: the bundle needs ${sink.info.manifest.blobs.reduce((n, b) => n + b.size, 0)} bytes` : '';
+  const need = sink.info ? `: the bundle needs ${sink.info.entries.totalSize} bytes` : '';
   const free = await freeSpace(store.home);
   return new AirlockError('IO_ERROR', `${file}: cannot stage into the store at ${store.home} (${ioReason(sink.writeFailed)})${need}${free === undefined ? '' : `, ${free} are free`}`);
 }
@@ -183,8 +182,8 @@ async function importVolume(store: Store, file: string, reporter: Reporter, opts
         sequence: m.sequence,
         creator: m.creator,
         volumeCount: m.volumes,
-        artifactCount: m.artifacts.length,
-        totalSize: m.blobs.reduce((n, b) => n + b.size, 0),
+        artifactCount: info.entries.artifactCount,
+        totalSize: info.entries.totalSize,
       },
       info.volume,
     );
@@ -232,7 +231,7 @@ async function importVolume(store: Store, file: string, reporter: Reporter, opts
  */
 async function restoreRemoved(store: Store, info: VolumeInfo, reporter: Reporter): Promise<number> {
   const gone: ArtifactRecord[] = [];
-  for (const a of info.manifest.artifacts) if (!(await store.meta.getArtifact(a.ecosystem, a.key))) gone.push(a);
+  for (const a of info.entries.artifacts()) if (!(await store.meta.getArtifact(a.ecosystem, a.key))) gone.push(a);
   if (gone.length === 0) return 0;
   for (const a of gone) {
     for (const b of a.blobs) {
@@ -255,8 +254,8 @@ async function restoreRemoved(store: Store, info: VolumeInfo, reporter: Reporter
 async function commitBundle(store: Store, info: VolumeInfo, reporter: Reporter): Promise<{ added: number; existing: number }> {
   const dir = store.stagingDir(hexOf(info.bundleId));
   await mkdir(dir, { recursive: true });
-  await refuseConflicts(store, info.manifest);
-  for (const p of info.manifest.blobs) {
+  await refuseConflicts(store, info.entries.artifacts());
+  for (const p of info.entries.blobs()) {
     if (await store.blobs.stat(p.digest)) continue;
     const staged = join(dir, hexOf(p.digest));
     if (p.chunks && !(await exists(staged))) await reassemble(dir, p.digest, p.chunks, info.manifest.name);
@@ -275,7 +274,8 @@ async function commitBundle(store: Store, info: VolumeInfo, reporter: Reporter):
     `bundle ${info.manifest.name} manifest`,
     { digest: info.bundleId },
   );
-  const res = await store.meta.commitBundle(info.bundleId, info.manifest.artifacts);
+  // The records are parsed from the manifest's bytes as the transaction writes them, never all at once.
+  const res = await store.meta.commitBundle(info.bundleId, info.entries.artifacts());
   crashPoint('import:after-commit');
   await rm(dir, { recursive: true, force: true });
   reporter.info(`bundle ${info.manifest.name}: ${res.added} artifact(s) added, ${res.existing} already present`);
