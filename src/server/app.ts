@@ -41,8 +41,17 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const OPEN_PATHS = new Set(['/healthz']);
 
 /** The path only: a query string may carry a token or a signed URL's signature. */
+function pathOf(req: { url: string }): string {
+  return req.url.split('?')[0]!;
+}
+
 function requestFields(req: { method: string; url: string }): { method: string; path: string } {
-  return { method: req.method, path: req.url.split('?')[0]! };
+  return { method: req.method, path: pathOf(req) };
+}
+
+/** The ecosystem whose prefix a request path is under. */
+function ownerOf(path: string) {
+  return ECOSYSTEMS.find((e) => `${path}/`.startsWith(e.prefix ?? `/${e.id}/`));
 }
 
 /**
@@ -83,9 +92,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   app.addHook('onRequest', async (req, reply) => {
-    const path = req.url.split('?')[0]!;
+    const path = pathOf(req);
     if (OPEN_PATHS.has(path)) return;
-    const owner = ECOSYSTEMS.find((e) => `${path}/`.startsWith(e.prefix ?? `/${e.id}/`));
+    const owner = ownerOf(path);
     // An ecosystem may say what a request is: a POST that only reads (npm audit), or a login
     // that checks its own credentials.
     const kind = owner?.access?.(req.method, path) ?? (READ_METHODS.has(req.method) ? 'read' : 'write');
@@ -104,19 +113,18 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     }
   });
 
-  app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'NOT_FOUND', `${req.method} ${req.url.split('?')[0]}: not found`));
+  app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'NOT_FOUND', `${req.method} ${pathOf(req)}: not found`));
   app.setErrorHandler((err: { statusCode?: number; message?: string }, req, reply) => {
     if (isAirlockError(err) && err.code === 'STORE_LOCKED') {
       // Another writer (an import, a long push) holds the store: the client may simply come back.
-      const path = req.url.split('?')[0]!;
-      const owner = ECOSYSTEMS.find((e) => `${path}/`.startsWith(e.prefix ?? `/${e.id}/`));
+      const owner = ownerOf(pathOf(req));
       reply.header('retry-after', String(RETRY_AFTER_S));
       const message = `the store is busy with another write; retry after ${RETRY_AFTER_S} s`;
       return owner?.errorBody ? owner.errorBody(reply, 503, message) : sendError(reply, 503, 'UNAVAILABLE', message);
     }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status !== 500) return sendError(reply, status, 'BAD_REQUEST', String(err.message));
-    req.log.error({ err, path: req.url.split('?')[0] }, 'internal error');
+    req.log.error({ err, path: pathOf(req) }, 'internal error');
     return sendError(reply, 500, 'INTERNAL', `internal error (request ${req.id})`);
   });
 
