@@ -12,13 +12,8 @@ const CLIENTS = ECOSYSTEMS.flatMap((e) => e.clients);
  * printed lines add again. A path in front of that (a reverse proxy's) stays.
  */
 export function serverBase(url: string, e: Ecosystem): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    u = new URL('invalid:');
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+  const u = URL.canParse(url) ? new URL(url) : undefined;
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) {
     throw new AirlockError('USAGE', `--url: "${url.slice(0, 200)}" is not an http:// or https:// URL`);
   }
   let path = u.pathname.replace(/\/+$/, '');
