@@ -49,11 +49,6 @@ interface Need extends Requirement {
   from: string;
 }
 
-interface State<F> {
-  pins: ReadonlyMap<string, Pinned<F>>;
-  needs: ReadonlyMap<string, readonly Need[]>;
-}
-
 const MAX_STEPS = 200_000;
 
 function isPrerelease(version: string): boolean {
@@ -144,69 +139,97 @@ export async function resolveRequirements<F>(
     return head;
   };
 
+  // One mutable state for the whole search: a choice point logs what it changes and undoes
+  // it on backtracking, so no step copies the pins, the requirements or the queue.
+  const pins = new Map<string, Pinned<F>>();
+  const needsOf = new Map<string, Need[]>();
+  const queue: Need[] = roots.filter((r) => applies(r)).map((r) => ({ ...r, from: r.from ?? 'root' }));
+  let head = 0;
+  // Each entry names the project whose pin or requirements changed; `extras` is the pin's
+  // extras count before the change, -1 when the change pinned the project.
+  const log: { name: string; extras?: number }[] = [];
+  const undoTo = (mark: number): void => {
+    while (log.length > mark) {
+      const { name, extras } = log.pop()!;
+      if (extras === undefined) {
+        const needs = needsOf.get(name)!;
+        needs.pop();
+        if (needs.length === 0) needsOf.delete(name);
+      } else if (extras < 0) {
+        pins.delete(name);
+      } else {
+        const pin = pins.get(name)!;
+        pin.extras.length = extras;
+        pin.requiredBy.pop();
+      }
+    }
+  };
+  // Constraints limit a project's versions only once something requires it (pip's -c).
+  for (const c of constraints.filter((r) => applies(r))) needsOf.set(c.name, [...(needsOf.get(c.name) ?? []), { ...c, from: c.from ?? 'constraint' }]);
+
   /**
-   * Works through `queue` depth first. A dead end names the projects whose choices caused it;
+   * Works through the queue depth first. A dead end names the projects whose choices caused it;
    * a choice point whose project is not among them cannot help, so it passes the dead end up
-   * at once instead of trying its other versions (which would fail the same way).
+   * at once instead of trying its other versions (which would fail the same way). A dead end
+   * leaves its changes for the choice point above to undo.
    */
-  const step = async (state: State<F>, queue: readonly Need[], depth: number): Promise<State<F> | DeadEnd> => {
-    let s = state;
-    for (let i = 0; i < queue.length; i++) {
+  const step = async (depth: number): Promise<true | DeadEnd> => {
+    while (head < queue.length) {
       if (++steps > MAX_STEPS) throw new ResolutionError(`gave up after ${MAX_STEPS} steps; the requirements are too tangled to resolve`);
-      const need = queue[i]!;
-      const needs = [...(s.needs.get(need.name) ?? []), need];
-      const nextNeeds = new Map(s.needs).set(need.name, needs);
-      const pin = s.pins.get(need.name);
+      const need = queue[head++]!;
+      let needs = needsOf.get(need.name);
+      if (!needs) needsOf.set(need.name, (needs = []));
+      needs.push(need);
+      log.push({ name: need.name });
+      const pin = pins.get(need.name);
       if (pin) {
         if (need.specifier && !contains(pin.candidate.version, need.specifier, { prereleases: true })) {
-          return fail(
-            depth,
-            async () => `${need.name} ${pin.candidate.version} was chosen for ${pin.requiredBy.join(', ')}, but ${describe(need)} excludes it`,
-            new Set([need.name, ...choosersOf(needs)]),
-          );
+          const by = pin.requiredBy.join(', ');
+          return fail(depth, async () => `${need.name} ${pin.candidate.version} was chosen for ${by}, but ${describe(need)} excludes it`, new Set([need.name, ...choosersOf(needs)]));
         }
         const added = need.extras.filter((x) => !pin.extras.includes(x));
-        const pins = new Map(s.pins).set(need.name, {
-          ...pin,
-          extras: [...pin.extras, ...added],
-          requiredBy: [...pin.requiredBy, need.from],
-        });
-        s = { pins, needs: nextNeeds };
+        log.push({ name: need.name, extras: pin.extras.length });
+        pin.extras.push(...added);
+        pin.requiredBy.push(need.from);
         if (added.length > 0) {
-          const more = await depsOf(pin.candidate, [...pin.extras, ...added]);
-          return step(s, [...queue.slice(i + 1), ...more], depth + 1);
+          queue.push(...(await depsOf(pin.candidate, pin.extras)));
+          depth++;
         }
         continue;
       }
       const all = await provider.candidates(need.name);
       const cands = admissible(all, needs);
       if (cands.length === 0) {
-        const wanted = (v: string): boolean => needs.every((n) => !n.specifier || contains(v, n.specifier, { prereleases: true }));
-        return fail(depth, () => (all.length === 0 ? noFile(need, wanted) : noVersion(need, needs, all, wanted)), choosersOf(needs));
+        const asked = [...needs];
+        const wanted = (v: string): boolean => asked.every((n) => !n.specifier || contains(v, n.specifier, { prereleases: true }));
+        return fail(depth, () => (all.length === 0 ? noFile(need, wanted) : noVersion(need, asked, all, wanted)), choosersOf(asked));
       }
-      const rest = queue.slice(i + 1);
       const culprits = choosersOf(needs);
+      const mark = log.length;
+      const queued = queue.length;
+      const at = head;
       for (const c of cands) {
-        const pins = new Map(s.pins).set(need.name, { candidate: c, extras: need.extras, requiredBy: [need.from] });
-        const r = await step({ pins, needs: nextNeeds }, [...rest, ...(await depsOf(c, need.extras))], depth + 1);
-        if (!('culprits' in r)) return r;
+        pins.set(need.name, { candidate: c, extras: [...need.extras], requiredBy: [need.from] });
+        log.push({ name: need.name, extras: -1 });
+        queue.push(...(await depsOf(c, need.extras)));
+        const r = await step(depth + 1);
+        if (r === true) return r;
+        undoTo(mark);
+        queue.length = queued;
+        head = at;
         if (!r.culprits.has(need.name)) return r;
         for (const x of r.culprits) if (x !== need.name) culprits.add(x);
       }
       return { culprits };
     }
-    return s;
+    return true;
   };
 
-  const roots_ = roots.filter((r) => applies(r)).map((r) => ({ ...r, from: r.from ?? 'root' }));
-  // Constraints limit a project's versions only once something requires it (pip's -c).
-  const needs = new Map<string, Need[]>();
-  for (const c of constraints.filter((r) => applies(r))) needs.set(c.name, [...(needs.get(c.name) ?? []), { ...c, from: c.from ?? 'constraint' }]);
-  const done = await step({ pins: new Map(), needs }, roots_, 0);
-  if ('culprits' in done) throw new ResolutionError(deepest.message ? await deepest.message() : 'the requirements cannot be satisfied together');
+  const done = await step(0);
+  if (done !== true) throw new ResolutionError(deepest.message ? await deepest.message() : 'the requirements cannot be satisfied together');
   const out = new Map<string, Pinned<F>>();
-  for (const [name, pin] of done.pins) {
-    const asked = done.needs.get(name) ?? [];
+  for (const [name, pin] of pins) {
+    const asked = needsOf.get(name) ?? [];
     out.set(name, { ...pin, asked: asked.map(describe), passedOver: passedOver(await provider.candidates(name), pin.candidate.version, asked) });
   }
   return out;
