@@ -131,21 +131,22 @@ const MIGRATIONS: readonly string[] = [
   // SQLite preferred the (ecosystem, key) index for the ORDER BY and walked every row of the
   // ecosystem, so a cold page cost O(ecosystem). The new index serves both old uses.
   `
-  CREATE INDEX artifacts_name_key ON artifacts(ecosystem, name, key);
-  DROP INDEX artifacts_name;
+  CREATE INDEX IF NOT EXISTS artifacts_name_key ON artifacts(ecosystem, name, key);
+  DROP INDEX IF EXISTS artifacts_name;
   `,
   // A generation per (ecosystem, name) and per ecosystem, moved by every change to the rows a
   // page is made of (artifacts, refs), whichever process commits it: a server keeps a page
   // while its own generation stands, so an import of one project leaves the others cached.
-  // Triggers, not application code, so no writer can forget to move them.
+  // Triggers, not application code, so no writer can forget to move them. Both migrations
+  // tolerate their own objects, so a store set back to an older schema version upgrades again.
   `
-  CREATE TABLE name_revisions (
+  CREATE TABLE IF NOT EXISTS name_revisions (
     ecosystem  TEXT NOT NULL,
     name       TEXT NOT NULL,
     generation INTEGER NOT NULL,
     PRIMARY KEY (ecosystem, name)
   ) WITHOUT ROWID;
-  CREATE TABLE ecosystem_revisions (
+  CREATE TABLE IF NOT EXISTS ecosystem_revisions (
     ecosystem  TEXT PRIMARY KEY,
     generation INTEGER NOT NULL
   ) WITHOUT ROWID;
@@ -156,7 +157,7 @@ ${['artifacts', 'refs']
       ['delete', 'DELETE', ['old']],
       ['update', 'UPDATE', ['old', 'new']],
     ].map(
-      ([tag, event, rows]) => `  CREATE TRIGGER ${table}_${tag}_revision AFTER ${event} ON ${table} BEGIN
+      ([tag, event, rows]) => `  CREATE TRIGGER IF NOT EXISTS ${table}_${tag}_revision AFTER ${event} ON ${table} BEGIN
 ${(rows as string[])
   .map(
     (row) => `    INSERT INTO name_revisions (ecosystem, name, generation) VALUES (${row}.ecosystem, ${row}.name, 1)
