@@ -127,6 +127,50 @@ const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO store_info (one, id, created_at) VALUES (1, lower(hex(randomblob(16))), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
   `,
+  // One project's rows in key order straight from an index: with (ecosystem, name) alone,
+  // SQLite preferred the (ecosystem, key) index for the ORDER BY and walked every row of the
+  // ecosystem, so a cold page cost O(ecosystem). The new index serves both old uses.
+  `
+  CREATE INDEX IF NOT EXISTS artifacts_name_key ON artifacts(ecosystem, name, key);
+  DROP INDEX IF EXISTS artifacts_name;
+  `,
+  // A generation per (ecosystem, name) and per ecosystem, moved by every change to the rows a
+  // page is made of (artifacts, refs), whichever process commits it: a server keeps a page
+  // while its own generation stands, so an import of one project leaves the others cached.
+  // Triggers, not application code, so no writer can forget to move them. Both migrations
+  // tolerate their own objects, so a store set back to an older schema version upgrades again.
+  `
+  CREATE TABLE IF NOT EXISTS name_revisions (
+    ecosystem  TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    generation INTEGER NOT NULL,
+    PRIMARY KEY (ecosystem, name)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS ecosystem_revisions (
+    ecosystem  TEXT PRIMARY KEY,
+    generation INTEGER NOT NULL
+  ) WITHOUT ROWID;
+${['artifacts', 'refs']
+  .flatMap((table) =>
+    [
+      ['insert', 'INSERT', ['new']],
+      ['delete', 'DELETE', ['old']],
+      ['update', 'UPDATE', ['old', 'new']],
+    ].map(
+      ([tag, event, rows]) => `  CREATE TRIGGER IF NOT EXISTS ${table}_${tag}_revision AFTER ${event} ON ${table} BEGIN
+${(rows as string[])
+  .map(
+    (row) => `    INSERT INTO name_revisions (ecosystem, name, generation) VALUES (${row}.ecosystem, ${row}.name, 1)
+      ON CONFLICT (ecosystem, name) DO UPDATE SET generation = generation + 1;
+    INSERT INTO ecosystem_revisions (ecosystem, generation) VALUES (${row}.ecosystem, 1)
+      ON CONFLICT (ecosystem) DO UPDATE SET generation = generation + 1;
+`,
+  )
+  .join('')}  END;`,
+    ),
+  )
+  .join('\n')}
+  `,
 ];
 
 export function openDatabase(path: string): DatabaseSync {

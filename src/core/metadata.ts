@@ -99,6 +99,12 @@ export interface MetadataStore {
    * from them and stay stateless (replicas sharing a store each see every change).
    */
   revision(): Promise<string>;
+  /**
+   * A generation that moves whenever any process changes the artifacts or refs of one name
+   * (or, without a name, of one ecosystem), and stays otherwise: what a cached page made of
+   * them checks once the store's revision has moved, so unrelated changes keep it.
+   */
+  contentRevision(ecosystem: string, name?: string): Promise<number>;
   /** The distinct artifact names of one ecosystem, sorted (an index's project list). */
   listNames(ecosystem: string): Promise<string[]>;
   getArtifact(ecosystem: string, key: string): Promise<StoredArtifact | undefined>;

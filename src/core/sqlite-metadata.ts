@@ -31,6 +31,9 @@ export class SqliteMetadataStore implements MetadataStore {
   private blobsOf: StatementSync | undefined;
   /** Prepared once: import asks once per artifact, and each statement holds native memory until a GC finds it. */
   private artifactByKey: StatementSync | undefined;
+  /** Asked by every cached page once the store's revision moves. */
+  private nameRevision: StatementSync | undefined;
+  private ecosystemRevision: StatementSync | undefined;
   private ownCommits = 0;
 
   constructor(path: string) {
@@ -42,21 +45,18 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async listArtifacts(filter: ArtifactFilter = {}): Promise<StoredArtifact[]> {
-    const where: string[] = [];
-    const args: string[] = [];
-    if (filter.ecosystem !== undefined) {
-      where.push('ecosystem = ?');
-      args.push(filter.ecosystem);
-    }
-    if (filter.name !== undefined) {
-      where.push('name = ?');
-      args.push(filter.name);
-    }
-    const sql = `SELECT * FROM artifacts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ecosystem, key`;
+    const { sql, args } = artifactsQuery(filter);
     return this.db
       .prepare(sql)
       .all(...args)
       .map((r) => this.toArtifact(r));
+  }
+
+  async contentRevision(ecosystem: string, name?: string): Promise<number> {
+    this.nameRevision ??= this.db.prepare('SELECT generation FROM name_revisions WHERE ecosystem = ? AND name = ?');
+    this.ecosystemRevision ??= this.db.prepare('SELECT generation FROM ecosystem_revisions WHERE ecosystem = ?');
+    const r = name === undefined ? this.ecosystemRevision.get(ecosystem) : this.nameRevision.get(ecosystem, name);
+    return r ? Number(r.generation) : 0;
   }
 
   async revision(): Promise<string> {
@@ -365,6 +365,24 @@ export class SqliteMetadataStore implements MetadataStore {
       createdAt: String(r.created_at),
     };
   }
+}
+
+/**
+ * The query behind listArtifacts, apart so a test can ask SQLite for its plan: one project's
+ * rows must come from the (ecosystem, name, key) index, whatever else the ecosystem holds.
+ */
+export function artifactsQuery(filter: ArtifactFilter): { sql: string; args: string[] } {
+  const where: string[] = [];
+  const args: string[] = [];
+  if (filter.ecosystem !== undefined) {
+    where.push('ecosystem = ?');
+    args.push(filter.ecosystem);
+  }
+  if (filter.name !== undefined) {
+    where.push('name = ?');
+    args.push(filter.name);
+  }
+  return { sql: `SELECT * FROM artifacts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ecosystem, key`, args };
 }
 
 function toBundle(r: Row): BundleRow {

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
 import { sendError } from '../http/errors.js';
-import { PageCache, perRevision, sendPage } from '../http/revision-cache.js';
+import { PageCache, perEcosystem, sendPage } from '../http/revision-cache.js';
 import { isPackageFile } from './channel.js';
 import { KNOWN_SUBDIRS } from './platforms.js';
 import { versionComparator } from './rattler.js';
@@ -22,7 +22,7 @@ type Req = FastifyRequest<{ Params: { '*'?: string } }>;
  * nothing there), so `noarch/repodata.json` always exists.
  */
 export function serveConda(app: FastifyInstance, ctx: ServeContext): void {
-  const view = perRevision(ctx.store, async () => channelsView(await ctx.store.meta.listArtifacts({ ecosystem: 'conda' })));
+  const view = perEcosystem(ctx.store, 'conda', async () => channelsView(await ctx.store.meta.listArtifacts({ ecosystem: 'conda' })));
   const pages = new PageCache();
   let compare: Promise<(a: string, b: string) => number> | undefined;
   const comparator = () => (compare ??= versionComparator());
@@ -35,8 +35,7 @@ export function serveConda(app: FastifyInstance, ctx: ServeContext): void {
     const parts = (req.params['*'] ?? '').split('/');
     const notFound = (what: string) => sendError(reply, 404, 'NOT_FOUND', `${what} is not on this mirror`);
     const file = parts.pop() ?? '';
-    const channels = await view();
-    const revision = await ctx.store.meta.revision();
+    const { value: channels, fresh } = await view();
 
     if (file === 'channeldata.json') {
       const channel = parts.join('/');
@@ -44,7 +43,7 @@ export function serveConda(app: FastifyInstance, ctx: ServeContext): void {
       if (!subdirs) return notFound(`channel ${channel}`);
       const held = [...new Set([...subdirs.keys(), 'noarch'])];
       const all = [...subdirs.values()].flatMap((f) => [...f.values()]);
-      const page = await pages.get(`${channel}\0channeldata`, revision, async () => renderChannelData(all, held, await comparator()));
+      const page = await pages.get(`${channel}\0channeldata`, fresh, async () => renderChannelData(all, held, await comparator()));
       return sendPage(req, reply, page!, 'application/json');
     }
 
@@ -59,9 +58,9 @@ export function serveConda(app: FastifyInstance, ctx: ServeContext): void {
     const doc = zst ? file.slice(0, -4) : file;
     if (DOCUMENTS.has(doc)) {
       const key = `${channel}\0${subdir}\0${doc}`;
-      const json = await pages.get(key, revision, async () => repodata(subdir, doc, [...files.values()]));
+      const json = await pages.get(key, fresh, async () => repodata(subdir, doc, [...files.values()]));
       if (!zst) return sendPage(req, reply, json!, 'application/json');
-      const packed = await pages.get(`${key}.zst`, revision, async () => zstdCompressSync(json!.body));
+      const packed = await pages.get(`${key}.zst`, fresh, async () => zstdCompressSync(json!.body));
       return sendPage(req, reply, packed!, 'application/zstd');
     }
 

@@ -2,20 +2,39 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Store } from '../../core/store.js';
 
+/**
+ * When a page was made: the store's revision then, and how to ask the generation of what the
+ * page is made of (one name's rows, or an ecosystem's), asked only once the revision moves.
+ */
+export interface Freshness {
+  revision: string;
+  content: () => Promise<number>;
+}
+
 export interface Page {
   revision: string;
+  content: number;
   body: Buffer;
   etag: string;
+}
+
+/** What a page made of one name's rows (or, without a name, of a whole ecosystem's) depends on. */
+export async function freshness(store: Store, ecosystem: string, name?: string): Promise<Freshness> {
+  return { revision: await store.meta.revision(), content: () => store.meta.contentRevision(ecosystem, name) };
 }
 
 /** What a server keeps of rendered pages at most, whatever their number or size. */
 export const PAGE_CACHE_BYTES = 64 << 20;
 
 /**
- * Rendered pages (simple indexes, packuments), reused while the store's revision is
+ * Rendered pages (simple indexes, packuments), reused while what they are made of is
  * unchanged: the server keeps no state of its own that could go stale, yet does not rebuild
- * a page per request. Bounded by bytes, least recently used first out, so neither many
- * small pages nor a few huge ones grow the server.
+ * a page per request, nor every page after an import that touched a few. While the store's
+ * revision stands a page is served as is; once it moves, the page's content generation is
+ * asked (one indexed row), and only a page whose generation moved is rendered again. The
+ * generation is read before rendering, so a page holds at least what its generation says.
+ * Bounded by bytes, least recently used first out, so neither many small pages nor a few
+ * huge ones grow the server.
  */
 export class PageCache {
   private readonly pages = new Map<string, Page>();
@@ -28,17 +47,23 @@ export class PageCache {
     return this.held;
   }
 
-  async get(key: string, revision: string, render: () => Promise<Buffer | undefined>): Promise<Page | undefined> {
+  async get(key: string, fresh: Freshness, render: () => Promise<Buffer | undefined>): Promise<Page | undefined> {
     const hit = this.pages.get(key);
-    if (hit) this.pages.delete(key);
-    if (hit && hit.revision === revision) {
-      this.pages.set(key, hit);
-      return hit;
+    if (hit && hit.revision === fresh.revision) return this.touch(key, hit);
+    const content = await fresh.content();
+    const held = this.pages.get(key);
+    if (held && held.content === content) {
+      held.revision = fresh.revision;
+      return this.touch(key, held);
     }
-    if (hit) this.held -= hit.body.length;
     const body = await render();
+    const stale = this.pages.get(key);
+    if (stale) {
+      this.pages.delete(key);
+      this.held -= stale.body.length;
+    }
     if (!body) return undefined;
-    const page = { revision, body, etag: `"${createHash('sha256').update(body).digest('hex')}"` };
+    const page = { revision: fresh.revision, content, body, etag: `"${createHash('sha256').update(body).digest('hex')}"` };
     this.pages.set(key, page);
     this.held += body.length;
     for (const [oldest, p] of this.pages) {
@@ -46,6 +71,12 @@ export class PageCache {
       this.pages.delete(oldest);
       this.held -= p.body.length;
     }
+    return page;
+  }
+
+  private touch(key: string, page: Page): Page {
+    this.pages.delete(key);
+    this.pages.set(key, page);
     return page;
   }
 }
@@ -113,5 +144,23 @@ export function perRevision<T>(store: Store, build: () => Promise<T>): () => Pro
     const revision = await store.meta.revision();
     if (cached?.revision !== revision) cached = { revision, value: await build() };
     return cached.value;
+  };
+}
+
+/**
+ * A value built from one ecosystem's rows (a conda channel view), rebuilt only when that
+ * ecosystem's content generation moves, with the freshness pages rendered from it carry: the
+ * value's own generation, so no page claims more than the value it was made from.
+ */
+export function perEcosystem<T>(store: Store, ecosystem: string, build: () => Promise<T>): () => Promise<{ value: T; fresh: Freshness }> {
+  let cached: { revision: string; content: number; value: T } | undefined;
+  return async () => {
+    const revision = await store.meta.revision();
+    if (cached?.revision !== revision) {
+      const content = await store.meta.contentRevision(ecosystem);
+      cached = cached?.content === content ? { ...cached, revision } : { revision, content, value: await build() };
+    }
+    const { value, content } = cached;
+    return { value, fresh: { revision, content: async () => content } };
   };
 }

@@ -6,7 +6,7 @@ import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
 import { FailedLogins } from '../http/failures.js';
 import { npmError } from './errors.js';
-import { OriginPages, PageCache, sendPage } from '../http/revision-cache.js';
+import { OriginPages, PageCache, freshness, sendPage } from '../http/revision-cache.js';
 import { ABBREVIATED, renderPackument, wantsAbbreviated } from './packument.js';
 import { MAX_DIST_TAGS, deletePackage, putPackage } from './publish.js';
 import { isTagName, isUserName, packageNameFromPath, quoted } from './names.js';
@@ -42,7 +42,7 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
   const origins = new OriginPages();
   const packument = async (req: Req, reply: FastifyReply, name: string) => {
     const abbreviated = wantsAbbreviated(req.headers.accept);
-    const page = await pages.get(`${abbreviated ? 'a' : 'f'} ${name}`, await ctx.store.meta.revision(), async () => {
+    const page = await pages.get(`${abbreviated ? 'a' : 'f'} ${name}`, await freshness(ctx.store, 'npm', name), async () => {
       const { artifacts, input } = await packageState(ctx.store, name);
       return artifacts.length ? Buffer.from(JSON.stringify(renderPackument(input, origins.placeholder, abbreviated))) : undefined;
     });

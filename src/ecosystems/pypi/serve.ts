@@ -4,7 +4,7 @@ import { hexOf } from '../../core/digest.js';
 import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
 import { sendError } from '../http/errors.js';
-import { PageCache, sendPage } from '../http/revision-cache.js';
+import { PageCache, freshness, sendPage } from '../http/revision-cache.js';
 import { normalizeName } from './names.js';
 import { type PypiFileMetadata, readPypiMetadata } from './record.js';
 import { type SimpleFile, negotiate, renderIndex, renderProject } from './simple.js';
@@ -47,7 +47,7 @@ export async function servePypi(app: FastifyInstance, ctx: ServeContext): Promis
   app.get('/pypi/simple/', async (req, reply) => {
     const format = chooseFormat(req, reply);
     if (!format) return reply;
-    const page = await cache.get(`/${format}`, await ctx.store.meta.revision(), async () =>
+    const page = await cache.get(`/${format}`, await freshness(ctx.store, 'pypi'), async () =>
       Buffer.from(renderIndex(await ctx.store.meta.listNames('pypi'), format)),
     );
     return sendPage(req, reply, page!, format);
@@ -66,7 +66,7 @@ export async function servePypi(app: FastifyInstance, ctx: ServeContext): Promis
     }
     const format = chooseFormat(req, reply);
     if (!format) return reply;
-    const page = await cache.get(`${name}/${format}`, await ctx.store.meta.revision(), async () => {
+    const page = await cache.get(`${name}/${format}`, await freshness(ctx.store, 'pypi', name), async () => {
       const rows = await ctx.store.meta.listArtifacts({ ecosystem: 'pypi', name });
       if (rows.length === 0) return undefined;
       const files = rows.map((a) => toSimpleFile(a, readPypiMetadata(a)));
