@@ -1,4 +1,5 @@
 import { gt, parse, rcompare } from '@renovatebot/pep440';
+import { pushAll } from '../../core/arrays.js';
 import { contains } from './specifiers.js';
 import { type MarkerEnvironment, MarkerError, evaluateMarker } from './markers.js';
 import type { Requirement } from './requirement.js';
@@ -189,10 +190,10 @@ export async function resolveRequirements<F>(
         }
         const added = need.extras.filter((x) => !pin.extras.includes(x));
         log.push({ name: need.name, extras: pin.extras.length });
-        pin.extras.push(...added);
+        pushAll(pin.extras, added);
         pin.requiredBy.push(need.from);
         if (added.length > 0) {
-          queue.push(...(await depsOf(pin.candidate, pin.extras)));
+          pushAll(queue, await depsOf(pin.candidate, pin.extras));
           depth++;
         }
         continue;
@@ -211,7 +212,7 @@ export async function resolveRequirements<F>(
       for (const c of cands) {
         pins.set(need.name, { candidate: c, extras: [...need.extras], requiredBy: [need.from] });
         log.push({ name: need.name, extras: -1 });
-        queue.push(...(await depsOf(c, need.extras)));
+        pushAll(queue, await depsOf(c, need.extras));
         const r = await step(depth + 1);
         if (r === true) return r;
         undoTo(mark);
