@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ArtifactRecord, artifactLabel } from '../core/artifact.js';
+import { eachBounded } from '../core/bounded.js';
 import { hexOf } from '../core/digest.js';
 import { AirlockError, describeError } from '../core/errors.js';
 import type { HttpClient } from '../core/http.js';
@@ -28,15 +29,6 @@ export function recordsOf(lock: Lockfile): ArtifactRecord[] {
   return lock.artifacts.map((a) => ({ ...a, blobs: a.blobs.map(({ url: _url, ...b }) => b) }));
 }
 
-/** Runs `work` over `items` with at most `limit` in flight. */
-async function pool<T>(items: readonly T[], limit: number, work: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  });
-  await Promise.all(lanes);
-}
-
 /**
  * Downloads every blob the store lacks, verifying each digest. Partial downloads keep a
  * stable name per blob, so an interrupted run resumes where it stopped. A failed artifact
@@ -56,7 +48,7 @@ export async function fetchLock(lock: Lockfile, ctx: FetchContext): Promise<Fetc
       }
     }
     const failed = new Set<string>();
-    await pool(jobs, ctx.concurrency ?? 4, async ({ artifact, blob }) => {
+    await eachBounded(jobs, ctx.concurrency ?? 4, async ({ artifact, blob }) => {
       const label = artifactLabel(artifact);
       try {
         await fetchBlob(ctx, label, blob, ECOSYSTEMS.find((e) => e.id === artifact.ecosystem));

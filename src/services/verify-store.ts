@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import type { BlobStore } from '../core/blobstore.js';
+import { eachBounded } from '../core/bounded.js';
 import { HashingStream } from '../core/digest.js';
 import type { Digest } from '../core/digest.js';
 import type { Reporter } from '../core/report.js';
@@ -49,31 +50,6 @@ async function hashBlob(blobs: BlobStore, d: Digest): Promise<{ digest: Digest; 
   src.pipe(h).resume();
   await finished(h);
   return { digest: h.digest(), size: h.size };
-}
-
-/**
- * Calls `fn` on each item with at most `limit` calls pending, pulling items only as slots free,
- * so an iterable of any length is never held whole. `fn` gets the item's position. The first
- * failure stops the pulling and is thrown once the pending calls have settled.
- */
-async function eachBounded<T>(items: AsyncIterable<T>, limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
-  const pending = new Set<Promise<void>>();
-  let failed: { error: unknown } | undefined;
-  let index = 0;
-  for await (const item of items) {
-    const p: Promise<void> = fn(item, index++).then(
-      () => void pending.delete(p),
-      (error: unknown) => {
-        pending.delete(p);
-        failed ??= { error };
-      },
-    );
-    pending.add(p);
-    if (pending.size >= limit) await Promise.race(pending);
-    if (failed) break;
-  }
-  await Promise.all(pending);
-  if (failed) throw failed.error;
 }
 
 /** Problems in the order their blob or reference was listed, whichever call finished first. */
