@@ -1,8 +1,8 @@
 /**
  * The store's own commands at scale. `airlock verify` over N small blobs (and over a few
  * large ones) against `sha256sum` of the same files in the same run; `airlock list --json`
- * and the table at BENCH_LIST_N artifacts (default 150 000), for their peak RSS. Run by
- * `bench/run.ts` (`npm run bench`) or alone: `node dist/bench/store.js`. Timings are never
+ * and the table at BENCH_LIST_N artifacts (default 150 000), for their peak RSS. Part of
+ * `npm run bench`, or alone: `node dist/bench/store.js`. Timings are never
  * asserted.
  */
 import { createHash, randomBytes } from 'node:crypto';
