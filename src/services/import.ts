@@ -270,7 +270,7 @@ async function commitBundle(store: Store, info: VolumeInfo, reporter: Reporter):
   crashPoint('import:before-commit');
   // The manifest is kept so the store can say later exactly what each bundle carried.
   await store.blobs.put(
-    Readable.from([info.manifestBytes]),
+    Readable.from(info.entries.bytes.chunks()),
     `bundle ${info.manifest.name} manifest`,
     { digest: info.bundleId },
   );
