@@ -27,7 +27,7 @@ export class Store {
     const home = resolveHome(homeOption);
     await ensureDir(join(home, 'blobs'), `airlock home ${home}`);
     await ensureDir(join(home, 'staging'), `airlock home ${home}`);
-    const blobs = new FsBlobStore(join(home, 'blobs'), join(home, 'tmp'));
+    const blobs = new FsBlobStore(join(home, 'blobs'), join(home, 'tmp'), join(home, 'staging'));
     const dbPath = join(home, 'airlock.db');
     let meta: SqliteMetadataStore | undefined;
     try {
