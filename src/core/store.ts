@@ -39,11 +39,6 @@ export class Store {
     }
   }
 
-  /** Where verified volumes of a bundle wait until the whole bundle is in. */
-  stagingDir(bundleHex: string): string {
-    return join(this.home, 'staging', bundleHex);
-  }
-
   /** Runs `fn` holding the store's cross-process write lock. */
   async withWriteLock<T>(command: string, fn: () => Promise<T>): Promise<T> {
     const timeout = Number(process.env.AIRLOCK_LOCK_TIMEOUT_MS ?? 60_000);

@@ -329,10 +329,16 @@ async function reassemble(area: StagingArea, digest: Digest, chunks: { digest: D
   for (const c of chunks) await area.remove(c.digest);
 }
 
+/** A bundle named as the CLI names one (a bundle file or any of its volumes), or by its id when no volume is left at hand. */
+async function bundleIdOf(bundle: string): Promise<Digest> {
+  const hex = /^(?:sha256:)?([0-9a-f]{64})$/.exec(bundle)?.[1];
+  return hex ? `sha256:${hex}` : (await readBundleHeader(bundle)).bundleId;
+}
+
 /** Drops a bundle's staging set on purpose (`import --abandon`): its staged blobs and rows go, audited. */
-export async function abandonStaging(store: Store, bundle: string, reporter: Reporter): Promise<{ bundleId: Digest; name: string; volumes: number[] }> {
+export async function abandonStaging(store: Store, bundle: string): Promise<{ bundleId: Digest; name: string; volumes: number[] }> {
   return store.withWriteLock('import', async () => {
-    const id: Digest = /^(sha256:)?[0-9a-f]{64}$/.test(bundle) ? `sha256:${bundle.replace(/^sha256:/, '')}` : (await readBundleHeader(bundle)).bundleId;
+    const id = await bundleIdOf(bundle);
     const row = await store.meta.getBundle(id);
     if (row?.status === 'imported') throw new AirlockError('CONFLICT', `bundle ${row.name} (${id}) is already imported; there is no staging set to abandon`);
     if (!row && !(await store.blobs.stagingAreas()).includes(hexOf(id))) throw new AirlockError('NOT_FOUND', `bundle ${id} is not staged in this store`);
@@ -341,7 +347,6 @@ export async function abandonStaging(store: Store, bundle: string, reporter: Rep
     await store.meta.abandonBundle(id);
     const name = row?.name ?? bundle;
     await audit(store, { actor: localActor(), action: 'import.abandon', subject: `${name} ${id}`, outcome: 'abandoned', detail: { volumes } });
-    reporter.info(`bundle ${name}: staging set abandoned (volume(s) ${volumes.join(', ') || 'none'} dropped)`);
     return { bundleId: id, name, volumes };
   });
 }

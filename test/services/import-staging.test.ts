@@ -65,7 +65,7 @@ test('import --abandon drops a staging set: its files and rows go, the rest of t
   await importBundles(high, [files[0]!], silentReporter);
   assert.notEqual(await storeSnapshot(high.home), before);
 
-  const res = await abandonStaging(high, files[0]!, silentReporter);
+  const res = await abandonStaging(high, files[0]!);
   assert.deepEqual(res, { bundleId, name: 'test', volumes: [1] });
   assert.equal(await storeSnapshot(high.home), before, 'the store is as it was before the volume came');
   assert.deepEqual(await readdir(join(high.home, 'staging')), []);
@@ -74,10 +74,10 @@ test('import --abandon drops a staging set: its files and rows go, the rest of t
   assert.equal(last.outcome, 'abandoned');
   assert.match(last.subject, new RegExp(hexOf(bundleId)));
 
-  await assert.rejects(abandonStaging(high, bundleId, silentReporter), /is not staged/);
+  await assert.rejects(abandonStaging(high, bundleId), /is not staged/);
   const done = await importBundles(high, files, silentReporter);
   assert.equal(done.at(-1)!.outcome, 'imported');
-  await assert.rejects(abandonStaging(high, bundleId, silentReporter), /already imported/);
+  await assert.rejects(abandonStaging(high, bundleId), /already imported/);
 });
 
 test("a volume's staged blobs are made durable before the database records the volume", async (t) => {
