@@ -26,7 +26,8 @@ export interface StagedWrite {
  * Where verified blobs of one incoming set (a bundle's volumes) wait until the set is whole,
  * content-addressed like the store so parts can arrive in any order and over several runs.
  * A staged blob survives a power cut only after `durable()`: record nothing that relies on
- * the staged blobs before it resolves.
+ * the staged blobs before it resolves. A handle knows what was staged when it was opened and
+ * what it changed since; the store's write lock keeps a second writer out meanwhile.
  */
 export interface StagingArea {
   has(digest: Digest): Promise<boolean>;
