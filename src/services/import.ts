@@ -198,8 +198,7 @@ async function importVolume(store: Store, file: string, reporter: Reporter, opts
   }
   let res: Committed;
   try {
-    // Under the write lock nothing can have added a conflicting artifact since this volume's own check.
-    res = await commitBundle(store, info, reporter, sink.skipReason === undefined);
+    res = await commitBundle(store, info, reporter);
   } catch (caught) {
     // Reassembling chunked blobs writes into the store's file system too.
     const e = !isSystemError(caught) ? caught : new AirlockError('IO_ERROR', `bundle ${m.name}: cannot finish the import into the store at ${store.home} (${ioReason(caught)})`);
@@ -263,10 +262,10 @@ type Committed = { added: number; existing: number } | { reopened: number[]; mes
  * A staged blob that is gone (a power cut on a file system that lost the names, or a hand in
  * the staging folder) re-opens the volumes that carried it, so importing them again finishes.
  */
-async function commitBundle(store: Store, info: VolumeInfo, reporter: Reporter, conflictsChecked: boolean): Promise<Committed> {
+async function commitBundle(store: Store, info: VolumeInfo, reporter: Reporter): Promise<Committed> {
   const name = info.manifest.name;
   const area = await store.blobs.staging(hexOf(info.bundleId));
-  if (!conflictsChecked) await refuseConflicts(store, info.entries.artifacts());
+  await refuseConflicts(store, info.entries.artifacts());
   const lost = new Map<Digest, number[]>();
   for (const p of info.entries.blobs()) {
     if (!p.chunks || (await area.has(p.digest)) || (await store.blobs.stat(p.digest))) continue;
