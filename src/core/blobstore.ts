@@ -53,6 +53,26 @@ export interface StagingArea {
 }
 
 /**
+ * Blob uploads that arrive over several requests (OCI upload sessions), each named by an id
+ * the caller makes: the server holds no state of its own, an upload's length is what the
+ * area holds, and any replica sharing the store can continue it. Nothing in an upload is a
+ * blob until `commit`.
+ */
+export interface UploadArea {
+  /** The bytes received so far, or undefined when there is no such upload. */
+  size(id: string): Promise<number | undefined>;
+  /** Appends `source` to the upload, starting it when there is none yet. */
+  append(id: string, source: Readable): Promise<void>;
+  /** What was received, for the caller to hash before `commit`. */
+  read(id: string): Readable;
+  /** Moves the upload, whose digest the caller has checked, into the store as `blob`; the upload is gone after. */
+  commit(id: string, blob: BlobInfo): Promise<void>;
+  discard(id: string): Promise<void>;
+  /** Discards the uploads nothing has written to for `idleMs`. */
+  sweep(idleMs: number): Promise<void>;
+}
+
+/**
  * Content-addressed blob storage. The filesystem is the embedded default; an object-store
  * backend implements the same interface in a new file. Every blob is named by its sha256
  * and is never visible before it is whole and verified.
@@ -86,6 +106,8 @@ export interface BlobStore {
   staging(area: string): Promise<StagingArea>;
   /** The names of the staging areas that exist. */
   stagingAreas(): Promise<string[]>;
+  /** The upload area named `name` (an ecosystem's id), created on first use. */
+  uploads(name: string): Promise<UploadArea>;
 }
 
 /** A small blob (or a range of one) whole in memory: manifests, metadata, a zip's directory. */

@@ -4,7 +4,7 @@ import { type FileHandle, mkdir, open, opendir, readdir, rename, rm, stat } from
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BlobInfo, BlobStore, ByteRange, StagedWrite, StagingArea } from './blobstore.js';
+import type { BlobInfo, BlobStore, ByteRange, StagedWrite, StagingArea, UploadArea } from './blobstore.js';
 import { type Digest, HashingStream, hexOf, isHex64 } from './digest.js';
 import { AirlockError } from './errors.js';
 import { fsyncDir, ioReason, removeDeadTemps, tempPathFor } from './fsutil.js';
@@ -18,6 +18,9 @@ async function makeDurableDir(dir: string): Promise<void> {
     if (d === first) return;
   }
 }
+
+/** Names of upload areas and of uploads in them: never a path, never a temp file's name. */
+const UPLOAD_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
 /** pump's buffer size: two slots of 1 MiB keep a socket fed; the memory per download stays at 2 MiB. */
 const PUMP_CHUNK = 1 << 20;
@@ -152,6 +155,13 @@ export class FsBlobStore implements BlobStore {
     return (await readdir(this.stagingRoot).catch(() => [] as string[])).filter(isHex64);
   }
 
+  async uploads(name: string): Promise<UploadArea> {
+    if (!UPLOAD_NAME.test(name)) throw new AirlockError('INTERNAL', `upload area "${name}" is not a plain name`);
+    const dir = join(await this.tempDir(), `${name}-uploads`);
+    await mkdir(dir, { recursive: true });
+    return new FsUploadArea(this, dir);
+  }
+
   async delete(digest: Digest): Promise<void> {
     await rm(this.pathOf(digest), { force: true });
   }
@@ -269,5 +279,47 @@ class FsStagingArea implements StagingArea {
   async discard(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
     this.names.clear();
+  }
+}
+
+/** Uploads as files in the store's scratch directory, so committing one is a rename. */
+class FsUploadArea implements UploadArea {
+  constructor(
+    private readonly store: FsBlobStore,
+    private readonly dir: string,
+  ) {}
+
+  private pathOf(id: string): string {
+    if (!UPLOAD_NAME.test(id)) throw new AirlockError('INTERNAL', `upload id "${id.slice(0, 40)}" is not a plain name`);
+    return join(this.dir, id);
+  }
+
+  async size(id: string): Promise<number | undefined> {
+    return (await stat(this.pathOf(id)).catch(() => undefined))?.size;
+  }
+
+  async append(id: string, source: Readable): Promise<void> {
+    await pipeline(source, createWriteStream(this.pathOf(id), { flags: 'a', highWaterMark: 1 << 20 }));
+  }
+
+  read(id: string): Readable {
+    return createReadStream(this.pathOf(id), { highWaterMark: 1 << 20 });
+  }
+
+  async commit(id: string, blob: BlobInfo): Promise<void> {
+    await this.store.adopt(this.pathOf(id), blob);
+  }
+
+  async discard(id: string): Promise<void> {
+    await rm(this.pathOf(id), { force: true });
+  }
+
+  async sweep(idleMs: number): Promise<void> {
+    const now = Date.now();
+    for (const id of await readdir(this.dir).catch(() => [] as string[])) {
+      if (!UPLOAD_NAME.test(id)) continue;
+      const s = await stat(join(this.dir, id)).catch(() => undefined);
+      if (s && now - s.mtimeMs > idleMs) await rm(join(this.dir, id), { force: true });
+    }
   }
 }

@@ -216,6 +216,48 @@ export function blobStoreConformance(name: string, make: () => Promise<BlobStore
       assert.deepEqual(await listed(s), [info.digest]);
       assert.ok((await readBlobBytes(s, info.digest)).equals(data));
     });
+
+    test('uploads: appended pieces read back in order; commit makes the blob and ends the upload', async () => {
+      const s = await make();
+      const area = await s.uploads('oci');
+      const data = pattern(250_000, 16);
+      assert.equal(await area.size('u1'), undefined);
+      await area.append('u1', Readable.from([data.subarray(0, 100_000)]));
+      assert.equal(await area.size('u1'), 100_000);
+      await area.append('u1', Readable.from(chunksOf(data.subarray(100_000), 30_000)));
+      assert.equal(await area.size('u1'), data.length);
+      const got: Buffer[] = [];
+      for await (const c of area.read('u1')) got.push(c as Buffer);
+      assert.ok(Buffer.concat(got).equals(data));
+      assert.equal(await s.stat(digestOf(data)), undefined, 'an upload is not a blob');
+      assert.deepEqual(await listed(s), []);
+
+      await area.commit('u1', { digest: digestOf(data), size: data.length });
+      assert.equal(await area.size('u1'), undefined);
+      assert.ok((await readBlobBytes(s, digestOf(data))).equals(data));
+      await area.append('u2', Readable.from([data]));
+      await area.commit('u2', { digest: digestOf(data), size: data.length });
+      assert.equal(await area.size('u2'), undefined, 'committing a blob the store holds still ends the upload');
+      assert.deepEqual(await listed(s), [digestOf(data)]);
+    });
+
+    test('uploads: discard drops one upload; areas and ids are independent; sweep keeps live ones', async () => {
+      const s = await make();
+      const oci = await s.uploads('oci');
+      const other = await s.uploads('other');
+      await oci.append('a', Readable.from([Buffer.from('first')]));
+      await oci.append('b', Readable.from([Buffer.from('second')]));
+      await other.append('a', Readable.from([Buffer.from('elsewhere')]));
+      await oci.discard('a');
+      assert.equal(await oci.size('a'), undefined);
+      assert.equal(await oci.size('b'), 6);
+      assert.equal(await other.size('a'), 9);
+      await oci.sweep(3600_000);
+      assert.equal(await oci.size('b'), 6);
+      await oci.discard('never-started');
+      await assert.rejects(async () => oci.size('../escape'), (e: unknown) => isAirlockError(e) && e.code === 'INTERNAL');
+      assert.deepEqual(await listed(s), []);
+    });
   });
 }
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
 import { digestOf, hexOf } from '../../src/core/digest.js';
 import { FsBlobStore } from '../../src/core/fs-blobstore.js';
@@ -30,4 +31,16 @@ test('filesystem staging: an aborted staged write leaves no temp file; sweep rem
   await writeFile(dead, 'half');
   await (await s.staging(name)).sweep();
   assert.deepEqual(await readdir(join(home, 'staging', name)), []);
+});
+
+test('filesystem uploads: sweep removes an upload nothing wrote to for longer than the idle time', async () => {
+  const home = await mkdtemp(join(base, 'home-'));
+  const s = new FsBlobStore(join(home, 'blobs'), join(home, 'tmp'), join(home, 'staging'));
+  const area = await s.uploads('oci');
+  await area.append('old', Readable.from([Buffer.from('half a layer')]));
+  await area.append('live', Readable.from([Buffer.from('the other half')]));
+  const twoDaysAgo = new Date(Date.now() - 48 * 3600_000);
+  await utimes(join(home, 'tmp', 'oci-uploads', 'old'), twoDaysAgo, twoDaysAgo);
+  await area.sweep(24 * 3600_000);
+  assert.deepEqual(await readdir(join(home, 'tmp', 'oci-uploads')), ['live']);
 });
