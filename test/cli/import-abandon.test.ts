@@ -14,7 +14,13 @@ test('airlock import --abandon drops a staged volume set, named by a volume file
   const low = await Store.open(join(dir, 'low'));
   t.after(() => low.close());
   const lock = await seedLock(low, { 'a.bin': bytes(150_000, 1), 'b.bin': bytes(150_000, 2) });
-  const w = await createBundle(low, lock, { sequence: 1, creator: 'test@host', reporter: silentReporter, out: join(dir, 's.airlock'), split: 200_000 });
+  const w = await createBundle(low, lock, {
+    sequence: 1,
+    creator: 'test@host',
+    reporter: silentReporter,
+    out: join(dir, 's.airlock'),
+    split: 200_000,
+  });
   const home = ['--home', join(dir, 'high')];
 
   assert.equal((await airlock([...home, 'import', '--abandon', w.files[0]!, w.files[1]!])).code, 2);

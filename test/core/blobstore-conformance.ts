@@ -59,7 +59,10 @@ export function blobStoreConformance(name: string, make: () => Promise<BlobStore
         assert.match(e.message, /^files:x\.bin: expected sha256:[0-9a-f]{64}, got sha256:[0-9a-f]{64}$/);
         return true;
       });
-      await assert.rejects(s.put(Readable.from([data]), 'files:x.bin', { size: data.length + 1 }), (e: unknown) => isAirlockError(e) && e.code === 'SIZE_MISMATCH');
+      await assert.rejects(
+        s.put(Readable.from([data]), 'files:x.bin', { size: data.length + 1 }),
+        (e: unknown) => isAirlockError(e) && e.code === 'SIZE_MISMATCH',
+      );
       assert.equal(await s.stat(wrong), undefined);
       assert.equal(await s.stat(digestOf(data)), undefined);
       assert.deepEqual(await listed(s), []);
@@ -85,7 +88,9 @@ export function blobStoreConformance(name: string, make: () => Promise<BlobStore
       const s = await make();
       const data = pattern(3 << 20, 5);
       const digest = digestOf(data);
-      const writers = Array.from({ length: 6 }, (_, i) => s.put(Readable.from(chunksOf(data, 100_000 + i * 7_919)), `writer ${i}`, { digest }));
+      const writers = Array.from({ length: 6 }, (_, i) =>
+        s.put(Readable.from(chunksOf(data, 100_000 + i * 7_919)), `writer ${i}`, { digest }),
+      );
       for (const r of await Promise.all(writers)) assert.deepEqual(r, { digest, size: data.length });
       assert.deepEqual(await listed(s), [digest]);
       assert.ok((await readBlobBytes(s, digest)).equals(data));
@@ -255,13 +260,20 @@ export function blobStoreConformance(name: string, make: () => Promise<BlobStore
       await oci.sweep(3600_000);
       assert.equal(await oci.size('b'), 6);
       await oci.discard('never-started');
-      await assert.rejects(async () => oci.size('../escape'), (e: unknown) => isAirlockError(e) && e.code === 'INTERNAL');
+      await assert.rejects(
+        async () => oci.size('../escape'),
+        (e: unknown) => isAirlockError(e) && e.code === 'INTERNAL',
+      );
       assert.deepEqual(await listed(s), []);
     });
   });
 }
 
-async function stage(area: { open(d: Digest): Promise<{ stream: Writable; commit(): Promise<void> }> }, digest: Digest, data: Buffer): Promise<void> {
+async function stage(
+  area: { open(d: Digest): Promise<{ stream: Writable; commit(): Promise<void> }> },
+  digest: Digest,
+  data: Buffer,
+): Promise<void> {
   const w = await area.open(digest);
   w.stream.end(data);
   await finished(w.stream);
