@@ -41,6 +41,25 @@ test('staged blobs lost after their volume was recorded: the commit re-opens tha
   assert.deepEqual((await high.meta.listArtifacts()).map((a) => a.key).sort(), ['a.bin', 'b.bin']);
 });
 
+test('chunks of a large blob lost from staging: the commit re-opens the volumes that carried them', async (t) => {
+  const { dir, low, high } = await twoStores(t);
+  const lock = await seedLock(low, { 'big.bin': bytes(500_000, 3) });
+  const w = await createBundle(low, lock, { ...opts, out: join(dir, 'big.airlock'), split: 200_000 });
+  assert.equal(w.files.length, 3);
+  await importBundles(high, w.files.slice(0, 2), silentReporter);
+  await rm(join(high.home, 'staging', hexOf(w.bundleId)), { recursive: true, force: true });
+
+  const [last] = await importBundles(high, [w.files[2]!], silentReporter);
+  assert.equal(last!.outcome, 'staged');
+  assert.deepEqual(last!.missing, [1, 2]);
+  const done = await importBundles(high, w.files.slice(0, 2), silentReporter);
+  assert.equal(done.at(-1)!.outcome, 'imported');
+  assert.deepEqual(
+    (await high.meta.listArtifacts()).map((a) => a.key),
+    ['big.bin'],
+  );
+});
+
 test('a power cut took the staged files of a recorded volume: re-running the import with all the volumes completes', async (t) => {
   const { dir, low, high } = await twoStores(t);
   const { files, bundleId } = await twoVolumes(low, dir);
