@@ -123,6 +123,10 @@ export interface MetadataStore {
   /** Records a verified volume; creates the staging bundle row on its first volume. */
   stageVolume(bundle: Omit<BundleRow, 'status' | 'firstSeenAt' | 'importedAt'>, volume: number): Promise<void>;
   receivedVolumes(bundleId: string): Promise<number[]>;
+  /** Forgets that these volumes of a staging bundle were received, so they are read again. */
+  reopenVolumes(bundleId: string, volumes: readonly number[]): Promise<void>;
+  /** Drops a staging bundle's row and its volumes' rows; an imported bundle is never dropped. */
+  abandonBundle(bundleId: string): Promise<void>;
   /** Makes a staged bundle's artifacts visible, all together, in one transaction; `records` may be read as they are written. */
   commitBundle(bundleId: string, records: Iterable<ArtifactRecord>): Promise<CommitResult>;
   recordImport(rec: ImportRecord): Promise<void>;

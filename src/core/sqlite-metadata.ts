@@ -201,6 +201,22 @@ export class SqliteMetadataStore implements MetadataStore {
       .map((r) => Number(r.volume));
   }
 
+  async reopenVolumes(bundleId: string, volumes: readonly number[]): Promise<void> {
+    transaction(this.db, () => {
+      const del = this.db.prepare(
+        `DELETE FROM bundle_volumes WHERE bundle_id = ? AND volume = ? AND EXISTS (SELECT 1 FROM bundles WHERE id = ? AND status = 'staging')`,
+      );
+      for (const v of volumes) del.run(bundleId, v, bundleId);
+    });
+  }
+
+  async abandonBundle(bundleId: string): Promise<void> {
+    transaction(this.db, () => {
+      this.db.prepare(`DELETE FROM bundle_volumes WHERE bundle_id = ? AND EXISTS (SELECT 1 FROM bundles WHERE id = ? AND status = 'staging')`).run(bundleId, bundleId);
+      this.db.prepare(`DELETE FROM bundles WHERE id = ? AND status = 'staging'`).run(bundleId);
+    });
+  }
+
   async commitBundle(bundleId: string, records: Iterable<ArtifactRecord>): Promise<CommitResult> {
     const r = transaction(this.db, () => {
       const res = this.insertArtifacts(records, bundleId);
