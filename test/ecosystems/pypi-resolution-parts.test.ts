@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { evaluateMarker, parseMarker } from '../../src/ecosystems/pypi/markers.js';
 import { parseRequirement } from '../../src/ecosystems/pypi/requirement.js';
-import { type Candidate, type Provider, resolveRequirements } from '../../src/ecosystems/pypi/resolver.js';
+import { type Candidate, type Provider, resolveRequirements } from '../../src/ecosystems/pypi/solver.js';
 import { contains } from '../../src/ecosystems/pypi/specifiers.js';
 import { fileCheck, listMisfits } from '../../src/ecosystems/pypi/fit.js';
 import type { IndexFile } from '../../src/ecosystems/pypi/index-client.js';

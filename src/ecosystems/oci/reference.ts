@@ -13,7 +13,7 @@ export interface ImageReference {
   digest?: string;
 }
 
-export class ReferenceError extends Error {}
+export class ImageReferenceError extends Error {}
 
 export const DOCKER_HUB = 'docker.io';
 /** Docker Hub's API host: `docker.io` is only a name. */
@@ -35,7 +35,7 @@ export function isTag(tag: string): boolean {
 
 export function parseReference(text: string): ImageReference {
   const bad = (why: string): never => {
-    throw new ReferenceError(`"${text}" is not an image reference: ${why}`);
+    throw new ImageReferenceError(`"${text}" is not an image reference: ${why}`);
   };
   let rest = text.trim();
   let digest: string | undefined;

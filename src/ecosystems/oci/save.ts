@@ -13,7 +13,7 @@ import { type Descriptor, type ParsedManifest, parseManifest } from './manifest.
 import { OCI_INDEX } from './media-types.js';
 import { type Platform, formatPlatform, parsePlatform, platformMatches } from './platform.js';
 import { readOciMetadata } from './record.js';
-import { DOCKER_HUB, type ImageReference, ReferenceError, parseReference, repositoryName } from './reference.js';
+import { DOCKER_HUB, type ImageReference, ImageReferenceError, parseReference, repositoryName } from './reference.js';
 
 export type SaveFormat = 'docker-archive' | 'oci-archive';
 
@@ -36,7 +36,7 @@ async function findImage(store: Store, text: string): Promise<{ artifact: Stored
   try {
     ref = parseReference(text);
   } catch (e) {
-    throw new AirlockError('USAGE', (e as ReferenceError).message);
+    throw new AirlockError('USAGE', (e as ImageReferenceError).message);
   }
   // A name pushed without a registry (`team/app`) is stored as sent; docker would read it as docker.io/team/app.
   const raw = text.split('@')[0]!.replace(/:[^/:]+$/, '');

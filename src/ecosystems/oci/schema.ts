@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { httpUrlSchema } from '../../manifest/url.js';
-import { ReferenceError, parseReference } from './reference.js';
+import { ImageReferenceError, parseReference } from './reference.js';
 import { normalizePlatform } from '../../manifest/target.js';
 
 
@@ -13,7 +13,7 @@ export const imagesSectionSchema = z
           try {
             parseReference(r);
           } catch (e) {
-            ctx.addIssue({ code: 'custom', message: (e as ReferenceError).message });
+            ctx.addIssue({ code: 'custom', message: (e as ImageReferenceError).message });
           }
         }),
         /** Default: target.platforms; `all` keeps every platform of an index. */

@@ -15,7 +15,7 @@ import { normalizeName } from './names.js';
 import { type IndexFile, IndexClient } from './index-client.js';
 import type { PypiFileMetadata } from './record.js';
 import { type Requirement, parseRequirement } from './requirement.js';
-import { type Candidate, type Pinned, type Provider, ResolutionError, type Unfit, resolveRequirements } from './resolver.js';
+import { type Candidate, type Pinned, type Provider, ResolutionError, type Unfit, resolveRequirements } from './solver.js';
 import { type PinnedDist, type PinnedFile, readPythonLockfile } from './lockfiles.js';
 import { type Marker, type MarkerEnvironment, MarkerError, evaluateMarker } from './markers.js';
 import { readRequirementsFile } from './requirements-file.js';

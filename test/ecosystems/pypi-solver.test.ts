@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseRequirement } from '../../src/ecosystems/pypi/requirement.js';
-import { type Candidate, type Provider, resolveRequirements } from '../../src/ecosystems/pypi/resolver.js';
+import { type Candidate, type Provider, resolveRequirements } from '../../src/ecosystems/pypi/solver.js';
 import { markerEnvironment } from '../../src/ecosystems/pypi/tags.js';
 
 /** An in-memory index: project -> version -> [Requires-Dist, Provides-Extra]. */
