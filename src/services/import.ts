@@ -8,9 +8,10 @@ import { type Digest, HashingStream, hexOf } from '../core/digest.js';
 import { AirlockError, describeError, isAirlockError } from '../core/errors.js';
 import { crashPoint } from '../core/faults.js';
 import { freeSpace, fsyncDir, fsyncFile, ioReason, isSystemError, removeDeadTemps, tempPathFor } from '../core/fsutil.js';
+import type { AuditEvent, AuditRow, CommitResult, ImportRecord, MetadataReader, MetadataTransaction } from '../core/metadata.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
-import { audit, localActor } from '../audit/log.js';
+import { localActor } from '../audit/log.js';
 import { type GateOptions, checkCustody, checkSequence } from '../custody/gate.js';
 import type { BlobSink, BlobTarget, VolumeInfo } from '../bundle/reader.js';
 import { readBundleVolume } from './bundle.js';
@@ -49,6 +50,8 @@ class StagingSink implements BlobSink {
   readonly added: string[] = [];
   /** The first failure writing into staging: a full or read-only store, not a bad bundle. */
   writeFailed: unknown;
+  /** A custody override, audited in the transaction that records what became of this volume. */
+  override: AuditEvent | undefined;
 
   constructor(
     private readonly store: Store,
@@ -65,6 +68,7 @@ class StagingSink implements BlobSink {
     }
     // Custody is judged on the id alone, before the (unsigned until proven otherwise) manifest is parsed.
     const custody = await checkCustody(this.store, this.file, bundleId, this.opts);
+    this.override = custody.override;
     if (custody.warn) this.reporter.warn(custody.message);
     else this.reporter.info(custody.message);
   }
@@ -79,7 +83,7 @@ class StagingSink implements BlobSink {
       this.skipReason = 'received';
       return false;
     }
-    await refuseConflicts(this.store, info.entries.artifacts());
+    await refuseConflicts(this.store.meta, info.entries.artifacts());
     this.dir = this.store.stagingDir(hexOf(info.bundleId));
     await mkdir(this.dir, { recursive: true });
     return true;
@@ -121,16 +125,28 @@ class StagingSink implements BlobSink {
   }
 }
 
-/** An artifact never changes once stored: refuse the whole bundle before reading its blobs. */
-async function refuseConflicts(store: Store, artifacts: Iterable<ArtifactRecord>): Promise<void> {
+/**
+ * An artifact never changes once stored: refuse the whole bundle before reading its blobs.
+ * Returns how many of the artifacts the store already holds.
+ */
+async function refuseConflicts(meta: MetadataReader, artifacts: Iterable<ArtifactRecord>): Promise<number> {
+  let held = 0;
   for (const a of artifacts) {
-    const prior = await store.meta.getArtifact(a.ecosystem, a.key);
+    const prior = await meta.getArtifact(a.ecosystem, a.key);
     if (prior && prior.digest !== a.digest) {
       throw new AirlockError('CONFLICT', `${a.ecosystem}:${a.key}: the store already holds ${prior.digest}, the bundle has ${a.digest}`, {
         hint: 'an artifact never changes once stored; publish it under a new name or version',
       });
     }
+    if (prior) held++;
   }
+  return held;
+}
+
+/** What one volume's run records in the transaction of its outcome: the override that let it in (first), and its history line. */
+async function recordOutcome(tx: MetadataTransaction, sink: StagingSink, rec: ImportRecord): Promise<void> {
+  if (sink.override) await tx.audit(sink.override);
+  await tx.recordImport(rec);
 }
 
 /**
@@ -156,71 +172,57 @@ async function importVolume(store: Store, file: string, reporter: Reporter, opts
     await sink.rollback();
     const e = await ioFailure(caught, store, file, sink);
     const message = isAirlockError(e) ? e.message : describeError(e);
-    await store.meta.recordImport({
-      bundleId: sink.info?.bundleId ?? null,
-      source: file,
-      volumes: sink.info ? [sink.info.volume] : [],
-      outcome: 'refused',
-      message,
+    await store.meta.transaction(async (tx) => {
+      await recordOutcome(tx, sink, { bundleId: sink.info?.bundleId ?? null, source: file, volumes: sink.info ? [sink.info.volume] : [], outcome: 'refused', message });
+      await tx.audit({ actor: localActor(), action: 'import', subject: sink.info ? `${sink.info.manifest.name} ${sink.info.bundleId}` : file, outcome: 'refused', detail: { file, message } });
     });
-    await audit(store, { actor: localActor(), action: 'import', subject: sink.info ? `${sink.info.manifest.name} ${sink.info.bundleId}` : file, outcome: 'refused', detail: { file, message } });
     if (isAirlockError(e) || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     throw new AirlockError('NOT_FOUND', `${file}: no such file`);
   }
   const m = info.manifest;
   const base = { file, bundleId: info.bundleId, name: m.name, volume: info.volume, volumes: m.volumes, added: 0, existing: 0 };
   if (sink.skipReason === 'imported') {
-    const restored = await restoreRemoved(store, info, reporter);
-    await store.meta.recordImport({ bundleId: info.bundleId, source: file, volumes: [info.volume], outcome: 'unchanged', artifactsAdded: restored });
+    const restored = await restoreRemoved(store, file, info, sink, reporter);
     return { ...base, outcome: 'unchanged', added: restored, missing: [] };
   }
-  if (sink.skipReason === undefined) {
-    await store.meta.stageVolume(
-      {
-        id: info.bundleId,
-        name: m.name,
-        sequence: m.sequence,
-        creator: m.creator,
-        volumeCount: m.volumes,
-        artifactCount: info.entries.artifactCount,
-        totalSize: info.entries.totalSize,
-      },
-      info.volume,
-    );
-    reporter.info(`${label}: volume ${info.volume}/${m.volumes} of bundle ${m.name} verified`);
-  }
-  const received = await store.meta.receivedVolumes(info.bundleId);
-  const missing = Array.from({ length: m.volumes }, (_, i) => i + 1).filter((v) => !received.includes(v));
-  if (missing.length > 0) {
-    await store.meta.recordImport({ bundleId: info.bundleId, source: file, volumes: [info.volume], outcome: 'staged' });
-    return { ...base, outcome: 'staged', missing };
-  }
+  const { received, missing } = await store.meta.transaction(async (tx) => {
+    if (sink.skipReason === undefined) {
+      await tx.stageVolume(
+        {
+          id: info.bundleId,
+          name: m.name,
+          sequence: m.sequence,
+          creator: m.creator,
+          volumeCount: m.volumes,
+          artifactCount: info.entries.artifactCount,
+          totalSize: info.entries.totalSize,
+        },
+        info.volume,
+      );
+    }
+    const received = await tx.receivedVolumes(info.bundleId);
+    const missing = Array.from({ length: m.volumes }, (_, i) => i + 1).filter((v) => !received.includes(v));
+    if (missing.length > 0) await recordOutcome(tx, sink, { bundleId: info.bundleId, source: file, volumes: [info.volume], outcome: 'staged' });
+    return { received, missing };
+  });
+  if (sink.skipReason === undefined) reporter.info(`${label}: volume ${info.volume}/${m.volumes} of bundle ${m.name} verified`);
+  if (missing.length > 0) return { ...base, outcome: 'staged', missing };
   let res: { added: number; existing: number };
   try {
-    res = await commitBundle(store, info, reporter);
+    res = await commitBundle(store, info, reporter, async (tx, counts) => {
+      await recordOutcome(tx, sink, { bundleId: info.bundleId, source: file, volumes: received, outcome: 'imported', artifactsAdded: counts.added, artifactsExisting: counts.existing });
+      return tx.audit({ actor: localActor(), action: 'import', subject: `${m.name} ${info.bundleId}`, outcome: 'imported', detail: { file, sequence: m.sequence, creator: m.creator, ...counts } });
+    });
   } catch (caught) {
     // Reassembling chunked blobs writes into the store's file system too.
     const e = !isSystemError(caught) ? caught : new AirlockError('IO_ERROR', `bundle ${m.name}: cannot finish the import into the store at ${store.home} (${ioReason(caught)})`);
     const message = isAirlockError(e) ? e.message : describeError(e);
-    await store.meta.recordImport({ bundleId: info.bundleId, source: file, volumes: received, outcome: 'refused', message });
-    await audit(store, { actor: localActor(), action: 'import', subject: `${m.name} ${info.bundleId}`, outcome: 'refused', detail: { file, message } });
+    await store.meta.transaction(async (tx) => {
+      await recordOutcome(tx, sink, { bundleId: info.bundleId, source: file, volumes: received, outcome: 'refused', message });
+      await tx.audit({ actor: localActor(), action: 'import', subject: `${m.name} ${info.bundleId}`, outcome: 'refused', detail: { file, message } });
+    });
     throw e;
   }
-  await store.meta.recordImport({
-    bundleId: info.bundleId,
-    source: file,
-    volumes: received,
-    outcome: 'imported',
-    artifactsAdded: res.added,
-    artifactsExisting: res.existing,
-  });
-  await audit(store, {
-    actor: localActor(),
-    action: 'import',
-    subject: `${m.name} ${info.bundleId}`,
-    outcome: 'imported',
-    detail: { file, sequence: m.sequence, creator: m.creator, added: res.added, existing: res.existing },
-  });
   return { ...base, outcome: 'imported', missing: [], ...res };
 }
 
@@ -229,10 +231,14 @@ async function importVolume(store: Store, file: string, reporter: Reporter, opts
  * removing an image): the bundle was accepted once and its blobs stayed in the store, only
  * the rows went. Returns how many came back.
  */
-async function restoreRemoved(store: Store, info: VolumeInfo, reporter: Reporter): Promise<number> {
+async function restoreRemoved(store: Store, file: string, info: VolumeInfo, sink: StagingSink, reporter: Reporter): Promise<number> {
   const gone: ArtifactRecord[] = [];
   for (const a of info.entries.artifacts()) if (!(await store.meta.getArtifact(a.ecosystem, a.key))) gone.push(a);
-  if (gone.length === 0) return 0;
+  const unchanged: ImportRecord = { bundleId: info.bundleId, source: file, volumes: [info.volume], outcome: 'unchanged', artifactsAdded: gone.length };
+  if (gone.length === 0) {
+    await store.meta.transaction((tx) => recordOutcome(tx, sink, unchanged));
+    return 0;
+  }
   for (const a of gone) {
     for (const b of a.blobs) {
       if (!(await store.blobs.stat(b.digest))) {
@@ -240,21 +246,31 @@ async function restoreRemoved(store: Store, info: VolumeInfo, reporter: Reporter
       }
     }
   }
-  await store.meta.putArtifacts(gone, info.bundleId);
-  await audit(store, { actor: localActor(), action: 'import', subject: `${info.manifest.name} ${info.bundleId}`, outcome: 'restored', detail: { artifacts: gone.map(artifactLabel) } });
+  await store.meta.transaction(async (tx) => {
+    await recordOutcome(tx, sink, unchanged);
+    const because = await tx.audit({ actor: localActor(), action: 'import', subject: `${info.manifest.name} ${info.bundleId}`, outcome: 'restored', detail: { artifacts: gone.map(artifactLabel) } });
+    await tx.putArtifacts(gone, info.bundleId, because);
+  });
   reporter.info(`bundle ${info.manifest.name}: ${gone.length} deleted artifact(s) registered again`);
   return gone.length;
 }
 
 /**
  * All volumes are in: rebuild chunked blobs, move every blob into the store, then make the
- * artifacts visible in one transaction. A kill anywhere here leaves only unreferenced blobs
- * in the store and the staging rows in place, so a re-run finishes the job.
+ * artifacts visible in one transaction, with what `record` writes of it (its history line and
+ * audit entry, which the commit names). A kill anywhere here leaves only unreferenced blobs
+ * in the store and the staging rows in place, so a re-run finishes the job; a kill after the
+ * commit leaves the import and its entry both in.
  */
-async function commitBundle(store: Store, info: VolumeInfo, reporter: Reporter): Promise<{ added: number; existing: number }> {
+async function commitBundle(
+  store: Store,
+  info: VolumeInfo,
+  reporter: Reporter,
+  record: (tx: MetadataTransaction, counts: CommitResult) => Promise<AuditRow>,
+): Promise<CommitResult> {
   const dir = store.stagingDir(hexOf(info.bundleId));
   await mkdir(dir, { recursive: true });
-  await refuseConflicts(store, info.entries.artifacts());
+  await refuseConflicts(store.meta, info.entries.artifacts());
   for (const p of info.entries.blobs()) {
     if (await store.blobs.stat(p.digest)) continue;
     const staged = join(dir, hexOf(p.digest));
@@ -274,8 +290,13 @@ async function commitBundle(store: Store, info: VolumeInfo, reporter: Reporter):
     `bundle ${info.manifest.name} manifest`,
     { digest: info.bundleId },
   );
-  // The records are parsed from the manifest's bytes as the transaction writes them, never all at once.
-  const res = await store.meta.commitBundle(info.bundleId, info.entries.artifacts());
+  const res = await store.meta.transaction(async (tx) => {
+    // Counted in the transaction, before the commit the entry names: the records are parsed
+    // from the manifest's bytes as they are read, never all held at once.
+    const existing = await refuseConflicts(tx, info.entries.artifacts());
+    const because = await record(tx, { added: info.entries.artifactCount - existing, existing });
+    return tx.commitBundle(info.bundleId, info.entries.artifacts(), because);
+  });
   crashPoint('import:after-commit');
   await rm(dir, { recursive: true, force: true });
   reporter.info(`bundle ${info.manifest.name}: ${res.added} artifact(s) added, ${res.existing} already present`);

@@ -13,7 +13,8 @@ const POINTS = ['import:start', 'import:staged-blob', 'import:adopted-blob', 'im
 /**
  * An import killed with SIGKILL at each crash point (before, during and after the blob
  * writes, around the commit) leaves a store `airlock verify` finds clean, and re-running
- * the same import completes it.
+ * the same import completes it, with the import in the audit log exactly once (the entry
+ * commits with the import, so no crash can leave a visible import unaudited).
  */
 test('import killed with SIGKILL at any point: verify stays clean and a re-run completes', async (t) => {
   const dir = await tempDir(t);
@@ -39,5 +40,10 @@ test('import killed with SIGKILL at any point: verify stays clean and a re-run c
     assert.deepEqual(listed.map((a) => a.key), ['a.bin', 'b.bin', 'big.bin'], point);
     const after = await airlock(['--home', home, 'verify']);
     assert.equal(after.code, 0, `${point}: verify after the re-run: ${after.stdout}${after.stderr}`);
+    const log = JSON.parse((await airlock(['--home', home, '--json', 'audit', 'log'])).stdout) as { action: string; outcome: string }[];
+    const imported = log.filter((e) => e.action === 'import' && e.outcome === 'imported');
+    assert.equal(imported.length, 1, `${point}: one audited import for the one visible bundle: ${JSON.stringify(log)}`);
+    const chain = await airlock(['--home', home, 'audit', 'verify']);
+    assert.equal(chain.code, 0, `${point}: audit verify: ${chain.stdout}${chain.stderr}`);
   }
 });
