@@ -175,11 +175,11 @@ ${(rows as string[])
   // database, where an unreadable file started the numbering again at 1 (services/bundle.ts
   // moves an existing file in). `last` is kept apart: a lock's number is never given again.
   `
-  CREATE TABLE creator_sequences (
+  CREATE TABLE IF NOT EXISTS creator_sequences (
     creator TEXT PRIMARY KEY,
     last    INTEGER NOT NULL
   ) WITHOUT ROWID;
-  CREATE TABLE lock_sequences (
+  CREATE TABLE IF NOT EXISTS lock_sequences (
     creator  TEXT NOT NULL,
     lock_key TEXT NOT NULL,
     sequence INTEGER NOT NULL,

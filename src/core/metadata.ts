@@ -157,7 +157,7 @@ export interface AuditReader {
   listAudit(): Promise<AuditRow[]>;
   /**
    * The log in order, read a page at a time and handed out a row at a time, so walking a log
-   * of any size holds one page in memory; `since` (an ISO 8601 UTC time as toISOString
+   * of any size holds one entry in memory; `since` (an ISO 8601 UTC time as toISOString
    * writes it) skips older entries.
    */
   iterateAudit(opts?: { since?: string }): AsyncIterable<AuditRow>;

@@ -142,12 +142,13 @@ class Connection {
     const page = this.db.prepare(`SELECT * FROM audit_log WHERE id > ?${opts.since ? ' AND at >= ?' : ''} ORDER BY id LIMIT ${AUDIT_PAGE}`);
     let after = 0;
     for (;;) {
-      const rows = page.all(...(opts.since ? [after, opts.since] : [after]));
-      for (const r of rows) {
+      let n = 0;
+      for (const r of page.iterate(...(opts.since ? [after, opts.since] : [after]))) {
+        n++;
         after = Number(r.id);
         yield toAudit(r);
       }
-      if (rows.length < AUDIT_PAGE) return;
+      if (n < AUDIT_PAGE) return;
     }
   }
 
@@ -361,8 +362,7 @@ abstract class Reads implements MetadataReader {
     return this.c.getArtifact(ecosystem, key);
   }
   async *blobReferences(): AsyncIterable<{ digest: Digest; size: number; artifact: string }> {
-    await this.ready();
-    for (const r of this.c.blobReferences()) {
+    for await (const r of this.rowByRow(this.c.blobReferences())) {
       yield { digest: r.digest as Digest, size: Number(r.size), artifact: artifactLabel({ ecosystem: String(r.ecosystem), key: String(r.key) }) };
     }
   }
@@ -390,19 +390,23 @@ abstract class Reads implements MetadataReader {
     await this.ready();
     return this.c.listAudit();
   }
-  async *iterateAudit(opts?: { since?: string }): AsyncIterable<AuditRow> {
-    // Each page waits its turn: a transaction may commit between pages, never inside one.
-    let page: AuditRow[] = [];
-    await this.ready();
-    for (const r of this.c.iterateAudit(opts)) {
-      page.push(r);
-      if (page.length < AUDIT_PAGE) continue;
-      yield* page;
-      page = [];
-      await this.ready();
-    }
-    yield* page;
+  iterateAudit(opts?: { since?: string }): AsyncIterable<AuditRow> {
+    return this.rowByRow(this.c.iterateAudit(opts));
   }
+  /**
+   * A walk whose consumer awaits between rows: each row is read in the connection's turn, so
+   * a transaction opened meanwhile commits before the next read, which never sees it half done.
+   */
+  private async *rowByRow<R>(rows: Iterable<R>): AsyncIterable<R> {
+    const it = rows[Symbol.iterator]();
+    for (;;) {
+      await this.ready();
+      const r = it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+
   async auditHead(): Promise<{ count: number; hash: string } | undefined> {
     await this.ready();
     return this.c.auditHead();
