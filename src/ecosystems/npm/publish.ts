@@ -122,7 +122,7 @@ async function update({ store }: Pick<ServeContext, 'store'>, reply: FastifyRepl
       const because = await tx.audit({ actor, action: 'npm.dist-tag', subject: `${name}:${tag}`, ...(version === null ? { outcome: 'removed' } : { outcome: 'set', detail: { version } }) });
       await tx.setRef('npm', name, distTagRef(tag), version, because);
     };
-    for (const [tag, v] of Object.entries(input.distTags)) if (tags[tag] !== v) await setTag(tag, tags[tag] ?? null);
+    for (const [tag, v] of Object.entries(input.distTags)) if (tags[tag] !== v && typeof tags[tag] !== 'string') await setTag(tag, null);
     for (const [tag, v] of Object.entries(tags)) if (input.distTags[tag] !== v && typeof v === 'string') await setTag(tag, v);
     if (gone.length) {
       const because = await tx.audit({ actor, action: 'npm.unpublish', subject: gone.map((a) => a.key).join(', '), outcome: 'deleted' });
