@@ -2,15 +2,19 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { digestOf } from '../../src/core/digest.js';
+import { generateKey } from '../../src/core/keys.js';
 import { Store } from '../../src/core/store.js';
 import { silentReporter } from '../../src/core/report.js';
 import { createBundle } from '../../src/services/bundle.js';
 import { createToken } from '../../src/services/tokens.js';
+import { setTrustPolicy } from '../../src/services/trust.js';
+import { parseTrustPolicy } from '../../src/custody/policy.js';
 import { AIRLOCK, REPO, airlock } from '../helpers/cli.js';
 import { bytes, seedLock } from '../helpers/seed.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -53,6 +57,34 @@ test('import killed with SIGKILL at any point: verify stays clean and a re-run c
     const chain = await airlock(['--home', home, 'audit', 'verify']);
     assert.equal(chain.code, 0, `${point}: audit verify: ${chain.stdout}${chain.stderr}`);
   }
+});
+
+/**
+ * An override is audited in the transaction of the import it lets in: an overridden import
+ * killed before its commit leaves no override behind, and the re-run records it once, with
+ * the import.
+ */
+test('an overridden import killed before its commit audits nothing; the re-run audits the override with the import', async (t) => {
+  const dir = await tempDir(t);
+  const low = await Store.open(join(dir, 'low'));
+  const lock = await seedLock(low, { 'a.bin': bytes(1_000, 1) });
+  const { files } = await createBundle(low, lock, { out: join(dir, 'o.airlock'), sequence: 1, creator: 't', reporter: silentReporter });
+  await low.close();
+  const home = join(dir, 'high');
+  const high = await Store.open(home);
+  await writeFile(join(dir, 'origin.pub'), generateKey().publicPem);
+  const yaml = 'keys:\n  origin: origin.pub\nroles:\n  origin: { keys: [origin], threshold: 1 }\nrules: { requireRoles: [origin] }\n';
+  await setTrustPolicy(high, parseTrustPolicy(yaml, join(dir, 'trust.yaml')), 'trust.yaml');
+  await high.close();
+
+  const args = ['--home', home, 'import', ...files, '--override-custody', 'ticket 4711'];
+  const killed = await airlock(args, { env: { AIRLOCK_CRASH_AT: 'import:before-commit' } });
+  assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+  const log = async () => (JSON.parse((await airlock(['--home', home, '--json', 'audit', 'log'])).stdout) as { action: string; outcome: string }[]).map((e) => `${e.action} ${e.outcome}`);
+  assert.deepEqual(await log(), ['trust.set installed'], 'nothing was let in, so no override was recorded');
+  const rerun = await airlock(args);
+  assert.equal(rerun.code, 0, rerun.stderr);
+  assert.deepEqual(await log(), ['trust.set installed', 'custody.override overridden', 'import imported']);
 });
 
 async function freePort(): Promise<number> {
