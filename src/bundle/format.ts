@@ -8,6 +8,7 @@ import { MAX_JSON_DEPTH, jsonDepth } from '../core/json.js';
 import { lockedArtifactSchema } from '../manifest/lockfile.js';
 import { type Target, targetSchema } from '../manifest/target.js';
 import { DigestTable } from './digest-table.js';
+import { PackedBytes } from './packed-bytes.js';
 import { arrayElements, isArrayAt, isJsonText, isObjectAt, objectMembers, parseSpan, topValue } from './json-scan.js';
 
 /** Bundle format v1: constants, the manifest document, and its pure parse/serialize. */
@@ -96,33 +97,45 @@ export function manifestDigest(bytes: string | Uint8Array): Digest {
 export type ManifestHead = Omit<BundleManifest, 'artifacts' | 'blobs'>;
 
 /**
- * A checked manifest that keeps its bytes, not its entries: each walk parses the entries again,
- * one at a time, so a reader holds the bytes and one entry rather than the objects of every
- * entry at once (docs/bundle-format.md, Limits).
+ * A checked manifest that keeps its bytes, deflated, and where each entry lies in them, not its
+ * entries: each walk parses the entries again, one at a time, so a reader holds a fraction of
+ * the bytes and one entry rather than the objects of every entry at once (docs/bundle-format.md,
+ * Limits).
  */
 export class ManifestEntries {
   constructor(
-    private readonly bytes: Buffer,
+    /** The manifest's exact bytes, which import keeps in the store. */
+    readonly bytes: PackedBytes,
     private readonly head: ManifestHead,
-    private readonly lists: { artifacts: number; blobs: number },
-    /** How many artifacts it lists. */
-    readonly artifactCount: number,
+    /** Start and end offset of each element of the two lists, in pairs. */
+    private readonly spans: { artifacts: Uint32Array; blobs: Uint32Array },
     /** The bytes of every blob it carries. */
     readonly totalSize: number,
   ) {}
 
+  /** How many artifacts it lists. */
+  get artifactCount(): number {
+    return this.spans.artifacts.length / 2;
+  }
+
   artifacts(): Generator<ArtifactRecord> {
-    return parsedElements<ArtifactRecord>(this.bytes, this.lists.artifacts);
+    return packedElements<ArtifactRecord>(this.bytes, this.spans.artifacts);
   }
 
   blobs(): Generator<BlobPlacement> {
-    return parsedElements<BlobPlacement>(this.bytes, this.lists.blobs);
+    return packedElements<BlobPlacement>(this.bytes, this.spans.blobs);
   }
 
   /** Every entry as objects at once: for `bundle inspect`, which shows them all. */
   whole(): BundleManifest {
     return { ...this.head, artifacts: [...this.artifacts()], blobs: [...this.blobs()] };
   }
+}
+
+function* packedElements<T>(bytes: PackedBytes, spans: Uint32Array): Generator<T> {
+  const read = bytes.reader();
+  // Spans start and end on ASCII bytes, so each decodes exactly as it does inside the whole document.
+  for (let i = 0; i < spans.length; i += 2) yield JSON.parse(read(spans[i]!, spans[i + 1]!).toString('utf8')) as T;
 }
 
 function* parsedElements<T>(bytes: Buffer, at: number): Generator<T> {
@@ -171,20 +184,20 @@ export function checkManifest(bytes: Buffer, label: string): { head: ManifestHea
   if (!parsed.success) fail(parsed.error.issues[0]!, []);
   const { artifacts: _a, blobs: _b, ...head } = parsed.data!;
   // The head passed, so both lists are arrays: the last member of each name is the one that counts, and the one kept.
-  let n = 0;
+  const spans = { artifacts: [] as number[], blobs: [] as number[] };
   for (const s of arrayElements(bytes, lists.artifacts)) {
     const res = artifactSchema.safeParse(parseSpan(bytes, s));
-    if (!res.success) fail(res.error.issues[0]!, ['artifacts', n]);
-    n++;
+    if (!res.success) fail(res.error.issues[0]!, ['artifacts', spans.artifacts.length / 2]);
+    spans.artifacts.push(s.start, s.end);
   }
-  let i = 0;
   for (const s of arrayElements(bytes, lists.blobs)) {
     const res = placementSchema.safeParse(parseSpan(bytes, s));
-    if (!res.success) fail(res.error.issues[0]!, ['blobs', i]);
-    i++;
+    if (!res.success) fail(res.error.issues[0]!, ['blobs', spans.blobs.length / 2]);
+    spans.blobs.push(s.start, s.end);
   }
   const totalSize = checkConsistency(head, parsedElements<BlobPlacement>(bytes, lists.blobs), parsedElements<ArtifactRecord>(bytes, lists.artifacts), label);
-  return { head, entries: new ManifestEntries(bytes, head, lists, n, totalSize) };
+  const where = { artifacts: Uint32Array.from(spans.artifacts), blobs: Uint32Array.from(spans.blobs) };
+  return { head, entries: new ManifestEntries(new PackedBytes(bytes), head, where, totalSize) };
 }
 
 /** Returns the bytes of all blobs, which it adds up on the way. */

@@ -22,9 +22,8 @@ import { type TarEntry, readTar, tarHeader } from '../core/tar.js';
 export interface VolumeInfo {
   bundleId: Digest;
   manifest: ManifestHead;
-  /** The artifacts and placements, read from `manifestBytes` on each walk. */
+  /** The artifacts and placements, parsed again on each walk, and the manifest's bytes. */
   entries: ManifestEntries;
-  manifestBytes: Buffer;
   volume: number;
 }
 
@@ -129,12 +128,10 @@ async function readEntries(entries: AsyncIterator<TarEntry>, label: string, sink
     throw new AirlockError('SIZE_MISMATCH', `${label}: the bundle manifest is ${manifestEntry.size} bytes, index.json says ${facts.manifest.size}`);
   }
   await sink.admit?.(facts.manifest.digest);
-  const manifestBytes = await readAll(manifestEntry);
-  const bundleId = manifestDigest(manifestBytes);
-  if (bundleId !== facts.manifest.digest) {
-    throw new AirlockError('DIGEST_MISMATCH', `${label}: the bundle manifest is corrupt: index.json names ${facts.manifest.digest}, content hashes to ${bundleId}`);
-  }
-  const { head: manifest, entries: listed } = checkManifest(manifestBytes, label);
+  // The raw bytes are never a local of this function: it waits on I/O from here on, and
+  // whatever it holds lives as long as it does (the entries keep them deflated).
+  const { head: manifest, entries: listed } = checkManifestBytes(await readAll(manifestEntry), facts.manifest.digest, label);
+  const bundleId = facts.manifest.digest;
   if (opts.checkArtifact) {
     for (const a of listed.artifacts()) {
       const bad = opts.checkArtifact(a);
@@ -149,7 +146,7 @@ async function readEntries(entries: AsyncIterator<TarEntry>, label: string, sink
     throw invalid(`index.json is not the index airlock writes for this manifest (volume ${facts.volume}/${manifest.volumes})`);
   }
 
-  const info: VolumeInfo = { bundleId, manifest, entries: listed, manifestBytes, volume: facts.volume };
+  const info: VolumeInfo = { bundleId, manifest, entries: listed, volume: facts.volume };
   if (!(await sink.start(info))) return { ...info, skipped: true };
 
   // The volume's entries come from the placements as the tar goes: no list of them is built.
@@ -178,6 +175,12 @@ async function readEntries(entries: AsyncIterator<TarEntry>, label: string, sink
   const extra = await entries.next();
   if (!extra.done) throw invalid(`entry ${extra.value.name} is not listed for volume ${facts.volume} in the bundle manifest`);
   return { ...info, skipped: false };
+}
+
+function checkManifestBytes(bytes: Buffer, digest: Digest, label: string): ReturnType<typeof checkManifest> {
+  const got = manifestDigest(bytes);
+  if (got !== digest) throw new AirlockError('DIGEST_MISMATCH', `${label}: the bundle manifest is corrupt: index.json names ${digest}, content hashes to ${got}`);
+  return checkManifest(bytes, label);
 }
 
 /** One buffer of the entry's size, filled in place: no list of chunks and no second copy beside it. */

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { Digest } from './digest.js';
 
 export interface BlobInfo {
@@ -11,6 +11,65 @@ export interface ByteRange {
   start: number;
   /** Last byte, inclusive. */
   end: number;
+}
+
+/** Bytes being written into a staging area; they count as staged only once `commit` resolves. */
+export interface StagedWrite {
+  stream: Writable;
+  /** The bytes are whole and verified: their data is on disk and they take their name. */
+  commit(): Promise<void>;
+  /** The bytes are wrong or reading failed: nothing of them stays. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Where verified blobs of one incoming set (a bundle's volumes) wait until the set is whole,
+ * content-addressed like the store so parts can arrive in any order and over several runs.
+ * A staged blob survives a power cut only after `durable()`: record nothing that relies on
+ * the staged blobs before it resolves. A handle knows what was staged when it was opened and
+ * what it changed since; the store's write lock keeps a second writer out meanwhile.
+ */
+export interface StagingArea {
+  has(digest: Digest): Promise<boolean>;
+  /** A write of `digest` that replaces nothing until committed. */
+  open(digest: Digest): Promise<StagedWrite>;
+  /** Reads a staged blob (chunks of a blob too large for one volume, to rebuild it). */
+  read(digest: Digest): Readable;
+  remove(digest: Digest): Promise<void>;
+  /** Whether no blob is staged in the area. */
+  empty(): Promise<boolean>;
+  /** Makes every blob committed so far survive a power cut (their data and their names). */
+  durable(): Promise<void>;
+  /**
+   * Moves staged blobs into the store as one batch, durable when it resolves: blobs the store
+   * already holds are fine whether staged or not. Returns the digests that are neither staged
+   * nor in the store. `adopted` runs after each blob moves.
+   */
+  adopt(blobs: Iterable<BlobInfo>, adopted?: () => void): Promise<Digest[]>;
+  /** Removes temp files that dead processes left in the area. */
+  sweep(): Promise<void>;
+  /** Drops the area and everything in it. */
+  discard(): Promise<void>;
+}
+
+/**
+ * Blob uploads that arrive over several requests (OCI upload sessions), each named by an id
+ * the caller makes: the server holds no state of its own, an upload's length is what the
+ * area holds, and any replica sharing the store can continue it. Nothing in an upload is a
+ * blob until `commit`.
+ */
+export interface UploadArea {
+  /** The bytes received so far, or undefined when there is no such upload. */
+  size(id: string): Promise<number | undefined>;
+  /** Appends `source` to the upload, starting it when there is none yet. */
+  append(id: string, source: Readable): Promise<void>;
+  /** What was received, for the caller to hash before `commit`. */
+  read(id: string): Readable;
+  /** Moves the upload, whose digest the caller has checked, into the store as `blob`; the upload is gone after. */
+  commit(id: string, blob: BlobInfo): Promise<void>;
+  discard(id: string): Promise<void>;
+  /** Discards the uploads nothing has written to for `idleMs`. */
+  sweep(idleMs: number): Promise<void>;
 }
 
 /**
@@ -43,6 +102,12 @@ export interface BlobStore {
   tempDir(): Promise<string>;
   delete(digest: Digest): Promise<void>;
   list(): AsyncIterable<Digest>;
+  /** The staging area named `area` (a bundle's hex id), created on first use. */
+  staging(area: string): Promise<StagingArea>;
+  /** The names of the staging areas that exist. */
+  stagingAreas(): Promise<string[]>;
+  /** The upload area named `name` (an ecosystem's id), created on first use. */
+  uploads(name: string): Promise<UploadArea>;
 }
 
 /** A small blob (or a range of one) whole in memory: manifests, metadata, a zip's directory. */

@@ -252,7 +252,7 @@ export function rollback(db: DatabaseSync): void {
  * disk shows up as SQLite's "disk I/O error" or "database or disk is full" and nothing more.
  */
 export function databaseFailure(path: string, what: string, e: unknown): AirlockError {
-  let free = '';
+  let free: string;
   try {
     const s = statfsSync(dirname(path));
     free = ` (${s.bavail * s.bsize} bytes free)`;

@@ -1,12 +1,26 @@
+import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { type FileHandle, mkdir, open, opendir, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, opendir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BlobInfo, BlobStore, ByteRange } from './blobstore.js';
+import type { BlobInfo, BlobStore, ByteRange, StagedWrite, StagingArea, UploadArea } from './blobstore.js';
 import { type Digest, HashingStream, hexOf, isHex64 } from './digest.js';
 import { AirlockError } from './errors.js';
-import { fsyncDir, ioReason, tempPathFor } from './fsutil.js';
+import { fsyncDir, ioReason, removeDeadTemps, tempPathFor } from './fsutil.js';
+
+/** Creates `dir` if needed, and syncs the parent of a new one: a blob is durable only if its fan-out directory is. */
+async function makeDurableDir(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true });
+  if (first === undefined) return;
+  for (let d = dir; ; d = dirname(d)) {
+    await fsyncDir(dirname(d));
+    if (d === first) return;
+  }
+}
+
+/** Names of upload areas and of uploads in them: never a path, never a temp file's name. */
+const UPLOAD_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
 /** pump's buffer size: two slots of 1 MiB keep a socket fed; the memory per download stays at 2 MiB. */
 const PUMP_CHUNK = 1 << 20;
@@ -16,6 +30,7 @@ export class FsBlobStore implements BlobStore {
   constructor(
     private readonly root: string,
     private readonly tmpRoot: string,
+    private readonly stagingRoot: string = join(dirname(root), 'staging'),
   ) {}
 
   pathOf(digest: Digest): string {
@@ -121,9 +136,30 @@ export class FsBlobStore implements BlobStore {
     } finally {
       await fh.close();
     }
-    await mkdir(dirname(target), { recursive: true });
+    await makeDurableDir(dirname(target));
     await rename(file, target);
     await fsyncDir(dirname(target));
+  }
+
+  async staging(area: string): Promise<StagingArea> {
+    if (!isHex64(area)) throw new AirlockError('INTERNAL', `staging area ${area} is not a 64-digit hex name`);
+    const dir = join(this.stagingRoot, area);
+    await mkdir(dir, { recursive: true });
+    // One listing answers every `has` of the area: a stat per blob would cost a failed
+    // lookup (and an error object) for each new one.
+    const names = new Set((await readdir(dir)).filter(isHex64));
+    return new FsStagingArea(this, dir, names);
+  }
+
+  async stagingAreas(): Promise<string[]> {
+    return (await readdir(this.stagingRoot).catch(() => [] as string[])).filter(isHex64);
+  }
+
+  async uploads(name: string): Promise<UploadArea> {
+    if (!UPLOAD_NAME.test(name)) throw new AirlockError('INTERNAL', `upload area "${name}" is not a plain name`);
+    const dir = join(await this.tempDir(), `${name}-uploads`);
+    await mkdir(dir, { recursive: true });
+    return new FsUploadArea(this, dir);
   }
 
   async delete(digest: Digest): Promise<void> {
@@ -144,6 +180,146 @@ export class FsBlobStore implements BlobStore {
       for await (const f of await opendir(join(base, d.name))) {
         if (f.isFile() && isHex64(f.name) && f.name.startsWith(d.name)) yield `sha256:${f.name}`;
       }
+    }
+  }
+}
+
+/** A staging area as a directory of `<hex>` files beside the store's blobs (one device, so adoption is a rename). */
+class FsStagingArea implements StagingArea {
+  constructor(
+    private readonly store: FsBlobStore,
+    private readonly dir: string,
+    private readonly names: Set<string>,
+  ) {}
+
+  private pathOf(digest: Digest): string {
+    return join(this.dir, hexOf(digest));
+  }
+
+  async has(digest: Digest): Promise<boolean> {
+    return this.names.has(hexOf(digest));
+  }
+
+  async open(digest: Digest): Promise<StagedWrite> {
+    const final = this.pathOf(digest);
+    const tmp = tempPathFor(final);
+    // `flush` fsyncs the descriptor before it closes: the data is on disk without reopening the file.
+    const stream = createWriteStream(tmp, { flags: 'wx', flush: true, highWaterMark: 1 << 20 });
+    return {
+      stream,
+      commit: async () => {
+        // `flush` syncs on close, which comes after 'finish': the name must not reach the disk before the data.
+        if (!stream.closed) await once(stream, 'close');
+        await rename(tmp, final);
+        this.names.add(hexOf(digest));
+      },
+      abort: async () => {
+        // A stream destroyed before its file is open still opens (creates) it, then closes:
+        // removing the file before that would leave an empty temp file behind.
+        if (!stream.closed) {
+          const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+          stream.destroy();
+          await closed;
+        }
+        await rm(tmp, { force: true });
+      },
+    };
+  }
+
+  read(digest: Digest): Readable {
+    return createReadStream(this.pathOf(digest), { highWaterMark: 1 << 20 });
+  }
+
+  async remove(digest: Digest): Promise<void> {
+    await rm(this.pathOf(digest), { force: true });
+    this.names.delete(hexOf(digest));
+  }
+
+  async empty(): Promise<boolean> {
+    return this.names.size === 0;
+  }
+
+  async durable(): Promise<void> {
+    await fsyncDir(this.dir);
+    // The area's own entry too: a run killed after making the directory left it unsynced, and
+    // an area that vanishes in a power cut takes every name in it along.
+    await fsyncDir(dirname(this.dir));
+  }
+
+  async adopt(blobs: Iterable<BlobInfo>, adopted?: () => void): Promise<Digest[]> {
+    const missing: Digest[] = [];
+    // Each fan-out directory is made once and fsynced once per batch, not once per blob: a
+    // staged blob's data is already on disk, so only the new names need to reach it.
+    const touched = new Set<string>();
+    for (const b of blobs) {
+      const target = this.store.pathOf(b.digest);
+      const fan = dirname(target);
+      if (!touched.has(fan)) {
+        await makeDurableDir(fan);
+        touched.add(fan);
+      }
+      try {
+        await rename(this.pathOf(b.digest), target);
+        this.names.delete(hexOf(b.digest));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        if (!(await this.store.stat(b.digest))) missing.push(b.digest);
+        continue;
+      }
+      adopted?.();
+    }
+    for (const fan of touched) await fsyncDir(fan);
+    return missing;
+  }
+
+  async sweep(): Promise<void> {
+    await removeDeadTemps(this.dir);
+  }
+
+  async discard(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+    this.names.clear();
+  }
+}
+
+/** Uploads as files in the store's scratch directory, so committing one is a rename. */
+class FsUploadArea implements UploadArea {
+  constructor(
+    private readonly store: FsBlobStore,
+    private readonly dir: string,
+  ) {}
+
+  private pathOf(id: string): string {
+    if (!UPLOAD_NAME.test(id)) throw new AirlockError('INTERNAL', `upload id "${id.slice(0, 40)}" is not a plain name`);
+    return join(this.dir, id);
+  }
+
+  async size(id: string): Promise<number | undefined> {
+    return (await stat(this.pathOf(id)).catch(() => undefined))?.size;
+  }
+
+  async append(id: string, source: Readable): Promise<void> {
+    await pipeline(source, createWriteStream(this.pathOf(id), { flags: 'a', highWaterMark: 1 << 20 }));
+  }
+
+  read(id: string): Readable {
+    return createReadStream(this.pathOf(id), { highWaterMark: 1 << 20 });
+  }
+
+  async commit(id: string, blob: BlobInfo): Promise<void> {
+    await this.store.adopt(this.pathOf(id), blob);
+  }
+
+  async discard(id: string): Promise<void> {
+    await rm(this.pathOf(id), { force: true });
+  }
+
+  async sweep(idleMs: number): Promise<void> {
+    const now = Date.now();
+    for (const id of await readdir(this.dir).catch(() => [] as string[])) {
+      if (!UPLOAD_NAME.test(id)) continue;
+      const s = await stat(join(this.dir, id)).catch(() => undefined);
+      if (s && now - s.mtimeMs > idleMs) await rm(join(this.dir, id), { force: true });
     }
   }
 }

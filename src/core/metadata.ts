@@ -139,6 +139,10 @@ export interface BundleLedgerReader {
 export interface BundleLedgerWriter {
   /** Records a verified volume; creates the staging bundle row on its first volume. Nothing is visible yet, so no entry. */
   stageVolume(bundle: Omit<BundleRow, 'status' | 'firstSeenAt' | 'importedAt'>, volume: number): Promise<void>;
+  /** Forgets that these volumes of a staging bundle were received, so they are read again. */
+  reopenVolumes(bundleId: string, volumes: readonly number[]): Promise<void>;
+  /** Drops a staging bundle's row and its volumes' rows (an operator's act); an imported bundle is never dropped. */
+  abandonBundle(bundleId: string, because: AuditRow): Promise<void>;
   /** Makes a staged bundle's artifacts visible, all together; `records` may be read as they are written. */
   commitBundle(bundleId: string, records: Iterable<ArtifactRecord>, because: AuditRow): Promise<CommitResult>;
   /** A line of `history`: what became of one volume file. */

@@ -187,6 +187,16 @@ class Connection {
       .map((r) => Number(r.volume));
   }
 
+  reopenVolumes(bundleId: string, volumes: readonly number[]): void {
+    const del = this.db.prepare(`DELETE FROM bundle_volumes WHERE bundle_id = ? AND volume = ? AND EXISTS (SELECT 1 FROM bundles WHERE id = ? AND status = 'staging')`);
+    for (const v of volumes) del.run(bundleId, v, bundleId);
+  }
+
+  abandonBundle(bundleId: string): void {
+    this.db.prepare(`DELETE FROM bundle_volumes WHERE bundle_id = ? AND EXISTS (SELECT 1 FROM bundles WHERE id = ? AND status = 'staging')`).run(bundleId, bundleId);
+    this.db.prepare(`DELETE FROM bundles WHERE id = ? AND status = 'staging'`).run(bundleId);
+  }
+
   commitBundle(bundleId: string, records: Iterable<ArtifactRecord>): CommitResult {
     const res = this.insertArtifacts(records, bundleId);
     this.db.prepare(`UPDATE bundles SET status = 'imported', imported_at = ? WHERE id = ?`).run(now(), bundleId);
@@ -469,6 +479,14 @@ class SqliteTransaction extends Reads implements MetadataTransaction {
   async stageVolume(bundle: Omit<BundleRow, 'status' | 'firstSeenAt' | 'importedAt'>, volume: number): Promise<void> {
     await this.ready();
     this.c.stageVolume(bundle, volume);
+  }
+  async reopenVolumes(bundleId: string, volumes: readonly number[]): Promise<void> {
+    await this.ready();
+    this.c.reopenVolumes(bundleId, volumes);
+  }
+  async abandonBundle(bundleId: string, because: AuditRow): Promise<void> {
+    await this.because(because, 'abandonBundle');
+    this.c.abandonBundle(bundleId);
   }
   async commitBundle(bundleId: string, records: Iterable<ArtifactRecord>, because: AuditRow): Promise<CommitResult> {
     await this.because(because, 'commitBundle');

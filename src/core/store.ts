@@ -27,7 +27,7 @@ export class Store {
     const home = resolveHome(homeOption);
     await ensureDir(join(home, 'blobs'), `airlock home ${home}`);
     await ensureDir(join(home, 'staging'), `airlock home ${home}`);
-    const blobs = new FsBlobStore(join(home, 'blobs'), join(home, 'tmp'));
+    const blobs = new FsBlobStore(join(home, 'blobs'), join(home, 'tmp'), join(home, 'staging'));
     const dbPath = join(home, 'airlock.db');
     let meta: SqliteMetadataStore | undefined;
     try {
@@ -37,11 +37,6 @@ export class Store {
       await meta?.close();
       throw isAirlockError(e) ? e : databaseFailure(dbPath, "cannot open the store's database", e);
     }
-  }
-
-  /** Where verified volumes of a bundle wait until the whole bundle is in. */
-  stagingDir(bundleHex: string): string {
-    return join(this.home, 'staging', bundleHex);
   }
 
   /** Runs `fn` holding the store's cross-process write lock. */

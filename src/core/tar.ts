@@ -12,6 +12,7 @@ import { AirlockError } from './errors.js';
 
 const BLOCK = 512;
 const ZERO_BLOCK = Buffer.alloc(BLOCK);
+const EMPTY = Buffer.alloc(0);
 /** The two zero blocks that end every archive the writer makes. */
 export const END_OF_ARCHIVE = Buffer.alloc(2 * BLOCK);
 const OCTAL_SIZE_LIMIT = 8 ** 11; // 11 octal digits; larger sizes use GNU base-256
@@ -128,7 +129,7 @@ export interface TarEntry {
 
 /** Pull-style access to a stream's bytes without copying body chunks. */
 class ByteReader {
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = EMPTY;
   private readonly it: AsyncIterator<Buffer>;
   private ended = false;
   offset = 0;
@@ -137,29 +138,52 @@ class ByteReader {
     this.it = (input as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   }
 
-  private async more(): Promise<boolean> {
-    if (this.ended) return false;
+  /** The next chunk of input, or undefined at its end. */
+  private async next(): Promise<Buffer | undefined> {
+    if (this.ended) return undefined;
     const r = await this.it.next();
     if (r.done) {
       this.ended = true;
-      return false;
+      return undefined;
     }
-    this.buf = this.buf.length ? Buffer.concat([this.buf, r.value]) : r.value;
-    return true;
+    return r.value;
   }
 
-  /** Exactly `n` bytes, or fewer only at end of input. */
+  /**
+   * Exactly `n` bytes, or fewer only at end of input. Only a header that straddles two chunks
+   * is copied, and only its own bytes: joining the whole next chunk to the remainder would copy
+   * a megabyte per boundary, garbage that a volume of many small blobs makes at every chunk.
+   */
   async exact(n: number): Promise<Buffer> {
-    while (this.buf.length < n && (await this.more()));
-    const out = this.buf.subarray(0, Math.min(n, this.buf.length));
-    this.buf = this.buf.subarray(out.length);
+    let out: Buffer;
+    if (this.buf.length >= n) {
+      out = this.buf.subarray(0, n);
+      this.buf = this.buf.subarray(n);
+    } else {
+      const parts = [this.buf];
+      let have = this.buf.length;
+      this.buf = EMPTY;
+      while (have < n) {
+        const c = await this.next();
+        if (!c) break;
+        const part = c.subarray(0, n - have);
+        parts.push(part);
+        have += part.length;
+        this.buf = c.subarray(part.length);
+      }
+      out = parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
+    }
     this.offset += out.length;
     return out;
   }
 
   /** Between 1 and `n` bytes, or an empty buffer at end of input. */
   async upTo(n: number): Promise<Buffer> {
-    if (this.buf.length === 0 && !(await this.more())) return Buffer.alloc(0);
+    while (this.buf.length === 0) {
+      const c = await this.next();
+      if (!c) return EMPTY;
+      this.buf = c;
+    }
     const out = this.buf.subarray(0, Math.min(n, this.buf.length));
     this.buf = this.buf.subarray(out.length);
     this.offset += out.length;

@@ -24,7 +24,7 @@ export function examineCustody(envelopes: readonly Envelope[], manifestHex: stri
     if (!s) return { line, status: 'not-a-statement' };
     const p = s.predicate;
     const facts = { line, role: p.role, keyId: p.signer, time: p.time, data: p.data, ...(p.note ? { note: p.note } : {}), ...(p.sequence !== undefined ? { sequence: p.sequence } : {}) };
-    let ok = false;
+    let ok: boolean;
     try {
       const key = readPublicKey(p.publicKey, 'custody');
       ok = keyIdOf(key) === p.signer && verifyEnvelope(env, key, p.signer);

@@ -7,4 +7,4 @@ import { ociEcosystem } from './oci/index.js';
 import { pypiEcosystem } from './pypi/index.js';
 
 /** The one list through which the CLI and the server find ecosystems. */
-export const ECOSYSTEMS: readonly Ecosystem<any>[] = [filesEcosystem, pypiEcosystem, npmEcosystem, ociEcosystem, hfEcosystem, condaEcosystem];
+export const ECOSYSTEMS: readonly Ecosystem[] = [filesEcosystem, pypiEcosystem, npmEcosystem, ociEcosystem, hfEcosystem, condaEcosystem];

@@ -1,20 +1,20 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type ArtifactRecord, artifactLabel } from '../core/artifact.js';
 import { type Digest, HashingStream, hexOf } from '../core/digest.js';
 import { AirlockError, describeError, isAirlockError } from '../core/errors.js';
 import { crashPoint } from '../core/faults.js';
-import { freeSpace, fsyncDir, fsyncFile, ioReason, isSystemError, removeDeadTemps, tempPathFor } from '../core/fsutil.js';
-import type { AuditEvent, AuditRow, CommitResult, ImportRecord, MetadataReader, MetadataTransaction } from '../core/metadata.js';
+import type { StagingArea } from '../core/blobstore.js';
+import { freeSpace, ioReason, isSystemError, removeDeadTemps } from '../core/fsutil.js';
+import { type AuditEvent, type AuditRow, type CommitResult, type ImportRecord, type MetadataReader, type MetadataTransaction, audited } from '../core/metadata.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
 import { localActor } from '../audit/log.js';
 import { type GateOptions, checkCustody, checkSequence } from '../custody/gate.js';
+import { volumeEntries } from '../bundle/format.js';
 import type { BlobSink, BlobTarget, VolumeInfo } from '../bundle/reader.js';
-import { readBundleVolume } from './bundle.js';
+import { readBundleHeader, readBundleVolume } from './bundle.js';
 
 export type VolumeOutcome = 'imported' | 'staged' | 'unchanged';
 
@@ -31,23 +31,16 @@ export interface VolumeResult {
   existing: number;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 /**
- * Stages one volume's blobs under `staging/<bundle>/<hex>`, content-addressed like the store,
- * so volumes can arrive in any order and a killed run can pick up what it already verified.
- * Files it added are removed again if the volume turns out bad.
+ * Stages one volume's blobs in the bundle's staging area, so volumes can arrive in any order
+ * and a killed run can pick up what it already verified. Blobs it added are removed again if
+ * the volume turns out bad.
  */
 class StagingSink implements BlobSink {
   info: VolumeInfo | undefined;
   skipReason: 'imported' | 'received' | undefined;
-  private dir = '';
-  readonly added: string[] = [];
+  area: StagingArea | undefined;
+  readonly added: Digest[] = [];
   /** The first failure writing into staging: a full or read-only store, not a bad bundle. */
   writeFailed: unknown;
   /** A custody override, audited in the transaction that records what became of this volume. */
@@ -79,49 +72,55 @@ class StagingSink implements BlobSink {
     // Replay is judged on the manifest, before a byte of content is read.
     const sequence = await checkSequence(this.store, info.bundleId, info.manifest);
     if (sequence) this.reporter.info(sequence);
+    this.area = await this.store.blobs.staging(hexOf(info.bundleId));
     if ((await this.store.meta.receivedVolumes(info.bundleId)).includes(info.volume)) {
-      this.skipReason = 'received';
-      return false;
+      if (await this.stillStaged(info)) {
+        this.skipReason = 'received';
+        return false;
+      }
+      // Recorded but its blobs are gone (a power cut took names an older airlock never
+      // synced, or a hand in the staging folder): reading the volume again is the repair.
+      await this.store.meta.transaction((tx) => tx.reopenVolumes(info.bundleId, [info.volume]));
+      this.reporter.warn(`${basename(this.file)}: volume ${info.volume} of bundle ${info.manifest.name} was received but its staged blobs are gone; reading it again`);
     }
     await refuseConflicts(this.store.meta, info.entries.artifacts());
-    this.dir = this.store.stagingDir(hexOf(info.bundleId));
-    await mkdir(this.dir, { recursive: true });
+    return true;
+  }
+
+  /** Whether every blob this volume carried is still staged, or already moved on (reassembled, adopted). */
+  private async stillStaged(info: VolumeInfo): Promise<boolean> {
+    const area = this.area!;
+    for (const e of volumeEntries(info.entries.blobs(), info.volume)) {
+      if (await area.has(e.digest)) continue;
+      if (e.source !== e.digest && (await area.has(e.source))) continue;
+      if (!(await this.store.blobs.stat(e.source))) return false;
+    }
     return true;
   }
 
   async open(entry: { digest: Digest }): Promise<BlobTarget | undefined> {
-    const final = join(this.dir, hexOf(entry.digest));
-    if (await exists(final)) return undefined;
-    const tmp = tempPathFor(final);
-    const stream = createWriteStream(tmp, { flags: 'wx', highWaterMark: 1 << 20 });
-    stream.on('error', (e) => {
+    const area = this.area!;
+    if (await area.has(entry.digest)) return undefined;
+    const w = await area.open(entry.digest);
+    w.stream.on('error', (e) => {
       this.writeFailed ??= e;
     });
     return {
-      stream,
+      stream: w.stream,
       commit: async () => {
-        await fsyncFile(tmp);
-        await rename(tmp, final);
-        this.added.push(final);
+        await w.commit();
+        this.added.push(entry.digest);
         crashPoint('import:staged-blob');
       },
-      abort: async () => {
-        // A stream destroyed before its file is open still opens (creates) it, then closes:
-        // removing the file before that would leave an empty temp file behind.
-        if (!stream.closed) {
-          const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
-          stream.destroy();
-          await closed;
-        }
-        await rm(tmp, { force: true });
-      },
+      abort: () => w.abort(),
     };
   }
 
   /** Undoes this run's additions to staging, so a refused volume leaves nothing behind. */
   async rollback(): Promise<void> {
-    for (const f of this.added) await rm(f, { force: true });
-    if (this.dir && (await readdir(this.dir).catch(() => [])).length === 0) await rm(this.dir, { recursive: true, force: true });
+    if (!this.area) return;
+    for (const d of this.added) await this.area.remove(d);
+    if (await this.area.empty()) await this.area.discard();
   }
 }
 
@@ -185,6 +184,10 @@ async function importVolume(store: Store, file: string, reporter: Reporter, opts
     const restored = await restoreRemoved(store, file, info, sink, reporter);
     return { ...base, outcome: 'unchanged', added: restored, missing: [] };
   }
+  if (sink.skipReason === undefined) {
+    // The row says the volume's blobs are here: they must outlive a power cut before it does.
+    await sink.area!.durable();
+  }
   const { received, missing } = await store.meta.transaction(async (tx) => {
     if (sink.skipReason === undefined) {
       await tx.stageVolume(
@@ -207,7 +210,7 @@ async function importVolume(store: Store, file: string, reporter: Reporter, opts
   });
   if (sink.skipReason === undefined) reporter.info(`${label}: volume ${info.volume}/${m.volumes} of bundle ${m.name} verified`);
   if (missing.length > 0) return { ...base, outcome: 'staged', missing };
-  let res: { added: number; existing: number };
+  let res: Committed;
   try {
     res = await commitBundle(store, info, reporter, async (tx, counts) => {
       await recordOutcome(tx, sink, { bundleId: info.bundleId, source: file, volumes: received, outcome: 'imported', artifactsAdded: counts.added, artifactsExisting: counts.existing });
@@ -222,6 +225,16 @@ async function importVolume(store: Store, file: string, reporter: Reporter, opts
       await tx.audit({ actor: localActor(), action: 'import', subject: `${m.name} ${info.bundleId}`, outcome: 'refused', detail: { file, message } });
     });
     throw e;
+  }
+  if ('reopened' in res) {
+    const { reopened, message } = res;
+    const now = await store.meta.transaction(async (tx) => {
+      await tx.reopenVolumes(info.bundleId, reopened);
+      await recordOutcome(tx, sink, { bundleId: info.bundleId, source: file, volumes: [info.volume], outcome: 'staged', message });
+      await tx.audit({ actor: localActor(), action: 'import', subject: `${m.name} ${info.bundleId}`, outcome: 'reopened', detail: { file, volumes: reopened, message } });
+      return tx.receivedVolumes(info.bundleId);
+    });
+    return { ...base, outcome: 'staged', missing: Array.from({ length: m.volumes }, (_, i) => i + 1).filter((v) => !now.includes(v)) };
   }
   return { ...base, outcome: 'imported', missing: [], ...res };
 }
@@ -255,38 +268,54 @@ async function restoreRemoved(store: Store, file: string, info: VolumeInfo, sink
   return gone.length;
 }
 
+type Committed = { added: number; existing: number } | { reopened: number[]; message: string };
+
 /**
- * All volumes are in: rebuild chunked blobs, move every blob into the store, then make the
- * artifacts visible in one transaction, with what `record` writes of it (its history line and
- * audit entry, which the commit names). A kill anywhere here leaves only unreferenced blobs
- * in the store and the staging rows in place, so a re-run finishes the job; a kill after the
- * commit leaves the import and its entry both in.
+ * All volumes are in: rebuild chunked blobs, move every blob into the store in one durable
+ * batch, then make the artifacts visible in one transaction, with what `record` writes of it
+ * (its history line and audit entry, which the commit names). A kill anywhere here leaves
+ * only unreferenced blobs in the store and the staging rows in place, so a re-run finishes
+ * the job; a kill after the commit leaves the import and its entry both in. A staged blob
+ * that is gone (a power cut on a file system that lost the names, or a hand in the staging
+ * folder) names the volumes that carried it, for the caller to re-open, so importing them
+ * again finishes.
  */
 async function commitBundle(
   store: Store,
   info: VolumeInfo,
   reporter: Reporter,
   record: (tx: MetadataTransaction, counts: CommitResult) => Promise<AuditRow>,
-): Promise<CommitResult> {
-  const dir = store.stagingDir(hexOf(info.bundleId));
-  await mkdir(dir, { recursive: true });
+): Promise<Committed> {
+  const name = info.manifest.name;
+  const area = await store.blobs.staging(hexOf(info.bundleId));
   await refuseConflicts(store.meta, info.entries.artifacts());
+  const lost = new Map<Digest, number[]>();
   for (const p of info.entries.blobs()) {
-    if (await store.blobs.stat(p.digest)) continue;
-    const staged = join(dir, hexOf(p.digest));
-    if (p.chunks && !(await exists(staged))) await reassemble(dir, p.digest, p.chunks, info.manifest.name);
-    if (!(await exists(staged))) {
-      throw new AirlockError('STORE_CORRUPT', `bundle ${info.manifest.name}: staged blob ${p.digest} has disappeared`, {
-        hint: 'import the bundle volumes again',
-      });
-    }
-    await store.blobs.adopt(staged, { digest: p.digest, size: p.size });
-    crashPoint('import:adopted-blob');
+    if (!p.chunks || (await area.has(p.digest)) || (await store.blobs.stat(p.digest))) continue;
+    const gone: number[] = [];
+    for (const c of p.chunks) if (!(await area.has(c.digest))) gone.push(c.volume);
+    if (gone.length > 0) lost.set(p.digest, gone);
+    else await reassemble(area, p.digest, p.chunks, name);
+  }
+  const whole = function* (): Generator<{ digest: Digest; size: number }> {
+    for (const p of info.entries.blobs()) if (!lost.has(p.digest)) yield { digest: p.digest, size: p.size };
+  };
+  const missing = await area.adopt(whole(), () => crashPoint('import:adopted-blob'));
+  if (missing.length > 0) {
+    const gone = new Set(missing);
+    for (const p of info.entries.blobs()) if (gone.has(p.digest)) lost.set(p.digest, p.volume === undefined ? [] : [p.volume]);
+  }
+  if (lost.size > 0) {
+    const reopened = [...new Set([...lost.values()].flat())].sort((x, y) => x - y);
+    const [first] = lost.keys();
+    const message = `bundle ${name}: staged blob ${first}${lost.size > 1 ? ` and ${lost.size - 1} more` : ''} has disappeared; import volume(s) ${reopened.join(', ')} again`;
+    reporter.warn(message);
+    return { reopened, message };
   }
   crashPoint('import:before-commit');
   // The manifest is kept so the store can say later exactly what each bundle carried.
   await store.blobs.put(
-    Readable.from([info.manifestBytes]),
+    Readable.from(info.entries.bytes.chunks()),
     `bundle ${info.manifest.name} manifest`,
     { digest: info.bundleId },
   );
@@ -298,35 +327,55 @@ async function commitBundle(
     return tx.commitBundle(info.bundleId, info.entries.artifacts(), because);
   });
   crashPoint('import:after-commit');
-  await rm(dir, { recursive: true, force: true });
-  reporter.info(`bundle ${info.manifest.name}: ${res.added} artifact(s) added, ${res.existing} already present`);
+  await area.discard();
+  reporter.info(`bundle ${name}: ${res.added} artifact(s) added, ${res.existing} already present`);
   return res;
 }
 
-async function reassemble(dir: string, digest: Digest, chunks: { digest: Digest }[], bundle: string): Promise<void> {
-  const final = join(dir, hexOf(digest));
-  const tmp = tempPathFor(final);
+async function reassemble(area: StagingArea, digest: Digest, chunks: { digest: Digest }[], bundle: string): Promise<void> {
   const h = new HashingStream();
-  const out = createWriteStream(tmp, { flags: 'wx', highWaterMark: 1 << 20 });
+  const w = await area.open(digest);
   try {
     await pipeline(
       async function* () {
-        for (const c of chunks) yield* createReadStream(join(dir, hexOf(c.digest)), { highWaterMark: 1 << 20 });
+        for (const c of chunks) yield* area.read(c.digest);
       },
       h,
-      out,
+      w.stream,
     );
     if (h.digest() !== digest) {
       throw new AirlockError('DIGEST_MISMATCH', `bundle ${bundle}: blob ${digest} reassembled from ${chunks.length} chunks hashes to ${h.digest()}`);
     }
-    await fsyncFile(tmp);
-    await rename(tmp, final);
-    await fsyncDir(dir);
+    await w.commit();
+    await area.durable();
   } catch (e) {
-    await rm(tmp, { force: true });
+    await w.abort();
     throw e;
   }
-  for (const c of chunks) await rm(join(dir, hexOf(c.digest)), { force: true });
+  for (const c of chunks) await area.remove(c.digest);
+}
+
+/** A bundle named as the CLI names one (a bundle file or any of its volumes), or by its id when no volume is left at hand. */
+async function bundleIdOf(bundle: string): Promise<Digest> {
+  const hex = /^(?:sha256:)?([0-9a-f]{64})$/.exec(bundle)?.[1];
+  return hex ? `sha256:${hex}` : (await readBundleHeader(bundle)).bundleId;
+}
+
+/** Drops a bundle's staging set on purpose (`import --abandon`): its staged blobs and rows go, audited. */
+export async function abandonStaging(store: Store, bundle: string): Promise<{ bundleId: Digest; name: string; volumes: number[] }> {
+  return store.withWriteLock('import', async () => {
+    const id = await bundleIdOf(bundle);
+    const row = await store.meta.getBundle(id);
+    if (row?.status === 'imported') throw new AirlockError('CONFLICT', `bundle ${row.name} (${id}) is already imported; there is no staging set to abandon`);
+    if (!row && !(await store.blobs.stagingAreas()).includes(hexOf(id))) throw new AirlockError('NOT_FOUND', `bundle ${id} is not staged in this store`);
+    const volumes = await store.meta.receivedVolumes(id);
+    await (await store.blobs.staging(hexOf(id))).discard();
+    const name = row?.name ?? bundle;
+    await audited(store.meta, { actor: localActor(), action: 'import.abandon', subject: `${name} ${id}`, outcome: 'abandoned', detail: { volumes } }, (tx, because) =>
+      tx.abandonBundle(id, because),
+    );
+    return { bundleId: id, name, volumes };
+  });
 }
 
 /** Imports volume files in the order given, holding the store's write lock throughout. */
@@ -334,12 +383,12 @@ export type ImportOptions = GateOptions;
 
 export async function importBundles(store: Store, files: readonly string[], reporter: Reporter, opts: ImportOptions = {}): Promise<VolumeResult[]> {
   return store.withWriteLock('import', async () => {
-    const stagingRoot = join(store.home, 'staging');
-    for (const d of await readdir(stagingRoot).catch(() => [] as string[])) {
+    for (const d of await store.blobs.stagingAreas()) {
       // A run killed right after its commit leaves its staging behind; the bundle is in.
       const row = await store.meta.getBundle(`sha256:${d}`);
-      if (row?.status === 'imported') await rm(join(stagingRoot, d), { recursive: true, force: true });
-      else await removeDeadTemps(join(stagingRoot, d));
+      const area = await store.blobs.staging(d);
+      if (row?.status === 'imported') await area.discard();
+      else await area.sweep();
     }
     await removeDeadTemps(await store.blobs.tempDir());
     const out: VolumeResult[] = [];

@@ -43,6 +43,31 @@ const ENTRIES = [
   { name: 'blobs/sha256/big', data: bytes(5_000_000, 3) },
 ];
 
+/** The archive as the reader sees it from a stream: chunks cut at `cuts` (sorted offsets). */
+function cutAt(archive: Buffer, cuts: number[]): Readable {
+  const bounds = [0, ...cuts, archive.length];
+  return Readable.from(bounds.slice(1).map((end, i) => archive.subarray(bounds[i], end)));
+}
+
+test('chunk boundaries anywhere, in headers, bodies and padding, read the same entries and bytes', async () => {
+  const small = ENTRIES.slice(0, 5);
+  const a = await write(small);
+  const whole = await readAll(a);
+  // Every single cut, and cuts every n bytes: a header split in two or three pieces, a 1-byte chunk.
+  const patterns: number[][] = [];
+  for (let at = 1; at < a.length; at += 7) patterns.push([at]);
+  for (const step of [1, 3, 100, 511, 513]) patterns.push(Array.from({ length: Math.floor((a.length - 1) / step) }, (_, i) => (i + 1) * step));
+  for (const cuts of patterns) {
+    const got = [];
+    for await (const e of readTar(cutAt(a, cuts), { label: 'x.tar' })) {
+      const chunks: Buffer[] = [];
+      for await (const c of e.chunks) chunks.push(c);
+      got.push({ name: e.name, type: e.type, data: Buffer.concat(chunks) });
+    }
+    assert.deepEqual(got, whole, `cuts ${cuts.slice(0, 3).join(',')}…`);
+  }
+});
+
 test('round trip, deterministic bytes, readable by system tar', async (t) => {
   const a = await write(ENTRIES);
   const b = await write(ENTRIES);

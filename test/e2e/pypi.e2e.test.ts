@@ -92,9 +92,9 @@ test('pypi: lock for foreign targets → bundle → offline import → pip insta
   const high = join(dir, 'high');
   const explained = await airlock(['--home', low, 'lock', '--explain', 'LIB'], { cwd: dir });
   assert.equal(explained.code, 0, explained.stderr);
-  assert.match(explained.stdout, /pypi:lib-2\.0-cp312-cp312-manylinux_2_17_aarch64\.whl \(version 2\.0\)\n  for: linux\/arm64 python 3\.12 glibc-2\.28\n  required by: app==1\.0\n  asked as: lib>=1\.0 from app==1\.0\n/);
+  assert.match(explained.stdout, /pypi:lib-2\.0-cp312-cp312-manylinux_2_17_aarch64\.whl \(version 2\.0\)\n {2}for: linux\/arm64 python 3\.12 glibc-2\.28\n {2}required by: app==1\.0\n {2}asked as: lib>=1\.0 from app==1\.0\n/);
   const app = await airlock(['--home', low, 'lock', '--explain', 'app'], { cwd: dir });
-  assert.match(app.stdout, /asked as: app\[fast\] \(any version\) from airlock\.yaml\n  newer, not chosen: 2\.0: its dependencies conflict with the rest \(tried, backtracked\)\n/);
+  assert.match(app.stdout, /asked as: app\[fast\] \(any version\) from airlock\.yaml\n {2}newer, not chosen: 2\.0: its dependencies conflict with the rest \(tried, backtracked\)\n/);
 
   // An upstream that serves other bytes than its index promised: fetch names the file, stores nothing.
   const served = join(dir, 'index', 'files', 'lib-1.0-py3-none-any.whl');

@@ -12,7 +12,7 @@ import { signBundle } from '../../custody/sign.js';
 import { ROLES, type Role } from '../../custody/statement.js';
 import { createBundle, readBundleHeader, summarizeVolumes, verifyBundles } from '../../services/bundle.js';
 import { passphrase } from '../passphrase.js';
-import { importBundles } from '../../services/import.js';
+import { abandonStaging, importBundles } from '../../services/import.js';
 import { globals, printJson, printTable, reporterFor, withStore } from '../common.js';
 import { formatBytes } from '../format.js';
 import { loadLockOrManifest } from '../inputs.js';
@@ -198,10 +198,19 @@ export function register(program: Command): void {
   program
     .command('import')
     .description('verify bundle volumes and import them into the store (atomically, once all volumes are in)')
-    .argument('<bundle...>', 'bundle files or volumes, in any order')
+    .argument('[bundle...]', 'bundle files or volumes, in any order')
     .option('--override-custody <reason>', 'import even though custody fails the trust policy (local admin only; audited with the reason)')
-    .action(async (files: string[], o: { overrideCustody?: string }, cmd: Command) => {
+    .option('--abandon <bundle>', "drop a bundle's staged volumes (a bundle file, any of its volumes, or its id) instead of importing; audited")
+    .action(async (files: string[], o: { overrideCustody?: string; abandon?: string }, cmd: Command) => {
+      if (o.abandon !== undefined && files.length > 0) throw new AirlockError('USAGE', 'import --abandon takes the bundle to drop and no volumes to import');
+      if (o.abandon === undefined && files.length === 0) throw new AirlockError('USAGE', 'import: name the bundle files or volumes to import');
       await withStore(cmd, async (store) => {
+        if (o.abandon !== undefined) {
+          const r = await abandonStaging(store, o.abandon);
+          if (globals(cmd).json) printJson(r);
+          else process.stdout.write(`bundle ${r.name} ${r.bundleId}: staging set abandoned (volume(s) ${r.volumes.join(', ') || 'none'} dropped)\n`);
+          return;
+        }
         const res = await importBundles(store, files, reporterFor(cmd), o.overrideCustody ? { override: o.overrideCustody } : {});
         if (globals(cmd).json) {
           printJson(res);

@@ -1,8 +1,6 @@
 import type { Ecosystem } from '../ecosystem.js';
 import { condaClientConfig } from './client-config.js';
-import { resolveConda } from './resolve.js';
 import { type CondaSection, condaSectionSchema } from './schema.js';
-import { serveConda } from './serve.js';
 
 /**
  * Conda packages: environments solved for the closed side's subdirs (or taken from explicit
@@ -11,8 +9,8 @@ import { serveConda } from './serve.js';
  */
 export const condaEcosystem: Ecosystem<CondaSection> = {
   id: 'conda',
-  manifest: { key: 'conda', schema: condaSectionSchema, resolve: resolveConda },
-  serve: serveConda,
+  manifest: { key: 'conda', schema: condaSectionSchema, resolve: async (section, ctx) => (await import('./resolve.js')).resolveConda(section, ctx) },
+  serve: async (app, ctx) => (await import('./serve.js')).serveConda(app, ctx),
   clients: ['conda', 'mamba', 'micromamba', 'pixi', 'rattler'],
   clientConfig: (baseUrl, client) => condaClientConfig(baseUrl, client === 'pixi' || client === 'rattler' ? 'pixi' : 'conda'),
 };

@@ -4,9 +4,7 @@ import { bearerChallenge } from './challenge.js';
 import { ociClientConfig } from './client-config.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
 import { parseContentUrl, registryClient } from './registry-client.js';
-import { resolveImages } from './resolve.js';
 import { type ImagesSection, type RegistriesSection, imagesSectionSchema, registriesSchema } from './schema.js';
-import { serveOci } from './serve.js';
 import { sendOciError } from './errors.js';
 
 /** The token (and, for manifests, the Accept) a registry wants for a blob `airlock fetch` downloads. */
@@ -26,8 +24,13 @@ export const ociEcosystem: Ecosystem<ImagesSection, RegistriesSection> = {
   prefix: '/v2/',
   errorBody: (reply, status, message) => sendOciError(reply, status === 401 ? 'UNAUTHORIZED' : status === 403 ? 'DENIED' : 'UNAVAILABLE', message),
   challenge: bearerChallenge,
-  manifest: { key: 'images', schema: imagesSectionSchema, settings: { key: 'registries', schema: registriesSchema }, resolve: resolveImages },
-  serve: serveOci,
+  manifest: {
+    key: 'images',
+    schema: imagesSectionSchema,
+    settings: { key: 'registries', schema: registriesSchema },
+    resolve: async (section, ctx, settings) => (await import('./resolve.js')).resolveImages(section, ctx, settings),
+  },
+  serve: async (app, ctx) => (await import('./serve.js')).serveOci(app, ctx),
   clients: ['docker', 'podman', 'containerd'],
   clientConfig: ociClientConfig,
   fetchHeaders,

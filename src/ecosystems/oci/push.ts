@@ -1,15 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ArtifactRecord, StoredArtifact } from '../../core/artifact.js';
-import { readBlobBytes } from '../../core/blobstore.js';
+import { type UploadArea, readBlobBytes } from '../../core/blobstore.js';
 import { type Digest, digestOf, isSha512Digest } from '../../core/digest.js';
 import { crashPoint } from '../../core/faults.js';
-import { hashFile } from '../../core/fsutil.js';
 import { audited } from '../../core/metadata.js';
 import type { Store } from '../../core/store.js';
 import type { ServeContext } from '../ecosystem.js';
@@ -18,7 +13,7 @@ import { ManifestError, type OciDigest, type ParsedManifest, isOciDigest, parseM
 import { isForeignLayer, isManifestType } from './media-types.js';
 import { type OciImageMetadata, type StoredManifest, storedManifest } from './record.js';
 import { isTag } from './reference.js';
-import { hashFileBoth, nameBySha512, sha512Of } from './sha512.js';
+import { hashUpload, nameBySha512, sha512Of } from './sha512.js';
 import type { RegistryView } from './view.js';
 
 const MAX_MANIFEST = 4 << 20;
@@ -36,9 +31,9 @@ function bundlesOf(rows: readonly StoredArtifact[]): string[] {
 type Req = FastifyRequest<{ Querystring: Record<string, string | undefined> }>;
 
 /**
- * The push side of the distribution spec. Upload sessions are files in the store's scratch
- * directory, named by a random id, so the server holds no state of its own: a session's
- * length is its file's size, and any replica sharing the store can continue it.
+ * The push side of the distribution spec. Upload sessions live in the blob store's upload
+ * area, named by a random id, so the server holds no state of its own: any replica sharing
+ * the store can continue one.
  */
 export class Pusher {
   constructor(
@@ -62,27 +57,23 @@ export class Pusher {
   private lastSweep = 0;
 
   /** Removes sessions clients started and never finished, so scratch space cannot fill up with them. */
-  private async sweep(dir: string): Promise<void> {
+  private async sweep(area: UploadArea): Promise<void> {
     const now = Date.now();
     if (now - this.lastSweep < SWEEP_EVERY_MS) return;
     this.lastSweep = now;
-    for (const id of await readdir(dir)) {
-      if (!UPLOAD_ID.test(id)) continue;
-      const s = await stat(join(dir, id)).catch(() => undefined);
-      if (s && now - s.mtimeMs > ABANDONED_MS) await rm(join(dir, id), { force: true });
-    }
+    await area.sweep(ABANDONED_MS);
   }
 
-  private async uploads(): Promise<string> {
-    const dir = join(await this.store.blobs.tempDir(), 'oci-uploads');
-    await mkdir(dir, { recursive: true });
-    return dir;
+  private uploads(): Promise<UploadArea> {
+    return this.store.blobs.uploads('oci');
   }
 
-  private async sessionPath(id: string): Promise<string | undefined> {
+  /** The session's area and its size so far, or undefined when there is no such session. */
+  private async session(id: string): Promise<{ area: UploadArea; size: number } | undefined> {
     if (!UPLOAD_ID.test(id)) return undefined;
-    const path = join(await this.uploads(), id);
-    return (await stat(path).catch(() => undefined)) ? path : undefined;
+    const area = await this.uploads();
+    const size = await area.size(id);
+    return size === undefined ? undefined : { area, size };
   }
 
   private accepted(reply: FastifyReply, name: string, id: string, size: number): FastifyReply {
@@ -103,37 +94,33 @@ export class Pusher {
    * Hashes a finished upload and moves it into the store when it is what the client said. A
    * sha512 upload is stored under its sha256 like any other, with the sha512 as a second name.
    */
-  private async finish(req: Req, reply: FastifyReply, name: string, path: string, expected: string | undefined): Promise<FastifyReply> {
+  private async finish(req: Req, reply: FastifyReply, name: string, area: UploadArea, id: string, expected: string | undefined): Promise<FastifyReply> {
     if (!expected || !isOciDigest(expected)) {
-      await rm(path, { force: true });
+      await area.discard(id);
       return sendOciError(reply, 'DIGEST_INVALID', `the upload must end with ?digest=sha256:<hex> or sha512:<hex>, got "${expected ?? ''}"`);
     }
     if (isSha512Digest(expected)) {
-      const { sha512, ...blob } = await hashFileBoth(path);
+      const { sha512, ...blob } = await hashUpload(area.read(id), true);
       if (sha512 !== expected) {
-        await rm(path, { force: true });
+        await area.discard(id);
         return sendOciError(reply, 'DIGEST_INVALID', `the upload hashes to ${sha512}, not ${expected}`, { expected, actual: sha512 });
       }
       const actor = await this.actor(req.headers.authorization);
       await this.store.withWriteLock('push', async () => {
-        await this.store.blobs.adopt(path, blob);
+        await area.commit(id, blob);
         await audited(this.store.meta, { actor, action: 'oci.blob', subject: `${name}@${expected}`, outcome: 'named', detail: { digest: blob.digest } }, (tx, because) =>
           nameBySha512(tx, expected, blob.digest, because),
         );
       });
       return this.created(reply, name, expected);
     }
-    const blob = await hashFile(path);
+    const blob = await hashUpload(area.read(id), false);
     if (blob.digest !== expected) {
-      await rm(path, { force: true });
+      await area.discard(id);
       return sendOciError(reply, 'DIGEST_INVALID', `the upload hashes to ${blob.digest}, not ${expected}`, { expected, actual: blob.digest });
     }
-    await this.store.withWriteLock('push', () => this.store.blobs.adopt(path, blob));
+    await this.store.withWriteLock('push', () => area.commit(id, blob));
     return this.created(reply, name, blob.digest);
-  }
-
-  private async append(req: Req, path: string): Promise<void> {
-    await pipeline(req.raw, createWriteStream(path, { flags: 'a', highWaterMark: 1 << 20 }));
   }
 
   /** POST /v2/<name>/blobs/uploads/: a session, a monolithic upload (?digest=), or a mount (?mount=&from=). */
@@ -146,25 +133,24 @@ export class Pusher {
       req.raw.resume();
       return this.created(reply, name, mount as OciDigest);
     }
-    const dir = await this.uploads();
-    await this.sweep(dir);
+    const area = await this.uploads();
+    await this.sweep(area);
     const id = randomUUID();
-    const path = join(dir, id);
-    await this.append(req, path);
-    if (digest !== undefined) return this.finish(req, reply, name, path, digest);
+    await area.append(id, req.raw);
+    if (digest !== undefined) return this.finish(req, reply, name, area, id, digest);
     return this.accepted(reply, name, id, 0);
   }
 
   /** PATCH: a chunk at the offset Content-Range names, or (without it) a stream to the end. */
   async patch(req: Req, reply: FastifyReply, name: string, id: string): Promise<FastifyReply> {
-    const path = await this.sessionPath(id);
-    if (!path) {
+    const session = await this.session(id);
+    if (!session) {
       req.raw.resume();
       return sendOciError(reply, 'BLOB_UPLOAD_UNKNOWN', `no upload ${id}`);
     }
-    if (await this.outOfOrder(req, reply, name, id, path)) return reply;
-    await this.append(req, path);
-    return this.accepted(reply, name, id, (await stat(path)).size);
+    if (this.outOfOrder(req, reply, name, id, session.size)) return reply;
+    await session.area.append(id, req.raw);
+    return this.accepted(reply, name, id, (await session.area.size(id)) ?? 0);
   }
 
   /**
@@ -172,10 +158,9 @@ export class Pusher {
    * the session's current Range; the session is kept, so the client can ask where it stands
    * (GET) and go on from there.
    */
-  private async outOfOrder(req: Req, reply: FastifyReply, name: string, id: string, path: string): Promise<boolean> {
+  private outOfOrder(req: Req, reply: FastifyReply, name: string, id: string, have: number): boolean {
     const range = req.headers['content-range'];
     if (range === undefined) return false;
-    const have = (await stat(path)).size;
     const m = /^(?:bytes )?(\d+)-(\d+)$/.exec(range);
     const length = Number(req.headers['content-length']);
     if (m && Number(m[1]) === have && Number(m[2]) >= Number(m[1]) && (!Number.isFinite(length) || length === Number(m[2]) - Number(m[1]) + 1)) return false;
@@ -187,27 +172,27 @@ export class Pusher {
 
   /** PUT: the last chunk (optional) and the digest; the blob enters the store only if it matches. */
   async put(req: Req, reply: FastifyReply, name: string, id: string): Promise<FastifyReply> {
-    const path = await this.sessionPath(id);
-    if (!path) {
+    const session = await this.session(id);
+    if (!session) {
       req.raw.resume();
       return sendOciError(reply, 'BLOB_UPLOAD_UNKNOWN', `no upload ${id}`);
     }
-    if (await this.outOfOrder(req, reply, name, id, path)) return reply;
-    await this.append(req, path);
-    return this.finish(req, reply, name, path, req.query.digest);
+    if (this.outOfOrder(req, reply, name, id, session.size)) return reply;
+    await session.area.append(id, req.raw);
+    return this.finish(req, reply, name, session.area, id, req.query.digest);
   }
 
   async status(reply: FastifyReply, name: string, id: string): Promise<FastifyReply> {
-    const path = await this.sessionPath(id);
-    if (!path) return sendOciError(reply, 'BLOB_UPLOAD_UNKNOWN', `no upload ${id}`);
-    const size = (await stat(path)).size;
+    const session = await this.session(id);
+    if (!session) return sendOciError(reply, 'BLOB_UPLOAD_UNKNOWN', `no upload ${id}`);
+    const size = session.size;
     return reply.code(204).header('location', `/v2/${name}/blobs/uploads/${id}`).header('range', `0-${Math.max(0, size - 1)}`).header('docker-upload-uuid', id).send();
   }
 
   async cancel(reply: FastifyReply, id: string): Promise<FastifyReply> {
-    const path = await this.sessionPath(id);
-    if (!path) return sendOciError(reply, 'BLOB_UPLOAD_UNKNOWN', `no upload ${id}`);
-    await rm(path, { force: true });
+    const session = await this.session(id);
+    if (!session) return sendOciError(reply, 'BLOB_UPLOAD_UNKNOWN', `no upload ${id}`);
+    await session.area.discard(id);
     return reply.code(204).send();
   }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import type { BlobInfo } from '../../core/blobstore.js';
 import type { Digest, Sha512Digest } from '../../core/digest.js';
 import type { AuditRow, MetadataTransaction } from '../../core/metadata.js';
@@ -25,15 +25,18 @@ export function sha512Of(data: Uint8Array): Sha512Digest {
   return `sha512:${createHash('sha512').update(data).digest('hex')}`;
 }
 
-/** A file's sha256 (its store address) and sha512, in one read. */
-export async function hashFileBoth(path: string): Promise<BlobInfo & { sha512: Sha512Digest }> {
+/** An upload's sha256 (its store address), and its sha512 when asked, in one read. */
+export async function hashUpload(source: Readable, withSha512: true): Promise<BlobInfo & { sha512: Sha512Digest }>;
+export async function hashUpload(source: Readable, withSha512: false): Promise<BlobInfo>;
+export async function hashUpload(source: Readable, withSha512: boolean): Promise<BlobInfo & { sha512?: Sha512Digest }> {
   const a = createHash('sha256');
-  const b = createHash('sha512');
+  const b = withSha512 ? createHash('sha512') : undefined;
   let size = 0;
-  for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) {
+  for await (const c of source) {
     a.update(c as Buffer);
-    b.update(c as Buffer);
+    b?.update(c as Buffer);
     size += (c as Buffer).length;
   }
-  return { digest: `sha256:${a.digest('hex')}`, size, sha512: `sha512:${b.digest('hex')}` };
+  const blob: BlobInfo = { digest: `sha256:${a.digest('hex')}`, size };
+  return b ? { ...blob, sha512: `sha512:${b.digest('hex')}` } : blob;
 }

@@ -1,8 +1,6 @@
 import type { Ecosystem } from '../ecosystem.js';
 import { pypiClientConfig } from './client-config.js';
-import { resolvePypi } from './resolve.js';
 import { type PypiSection, pypiSectionSchema } from './schema.js';
-import { servePypi } from './serve.js';
 
 /**
  * Python packages: requirements resolved for the closed side's targets, and an index
@@ -10,8 +8,8 @@ import { servePypi } from './serve.js';
  */
 export const pypiEcosystem: Ecosystem<PypiSection> = {
   id: 'pypi',
-  manifest: { key: 'pypi', schema: pypiSectionSchema, resolve: resolvePypi },
-  serve: servePypi,
+  manifest: { key: 'pypi', schema: pypiSectionSchema, resolve: async (section, ctx) => (await import('./resolve.js')).resolvePypi(section, ctx) },
+  serve: async (app, ctx) => (await import('./serve.js')).servePypi(app, ctx),
   clients: ['pip', 'uv', 'twine'],
   clientConfig: pypiClientConfig,
 };
