@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { ArtifactRecord } from '../src/core/artifact.js';
 import type { Digest } from '../src/core/digest.js';
 import type { FsBlobStore } from '../src/core/fs-blobstore.js';
+import { type AuditEvent, audited } from '../src/core/metadata.js';
 import { Store } from '../src/core/store.js';
 import { AIRLOCK, type Measured, measure, median } from './util.js';
 
@@ -47,6 +48,8 @@ export interface StoreBench {
  * Writes blobs straight into the store's layout and one `files` artifact per blob into its
  * database: going through import would bench import, and fsync every blob.
  */
+const SEEDED: AuditEvent = { actor: 'local:bench', action: 'bench.seed', subject: 'artifacts', outcome: 'written' };
+
 async function seedBlobs(home: string, sizes: number[]): Promise<void> {
   const store = await Store.open(home);
   try {
@@ -60,7 +63,7 @@ async function seedBlobs(home: string, sizes: number[]): Promise<void> {
       const key = `blob-${String(i).padStart(7, '0')}.bin`;
       records.push({ ecosystem: 'files', key, name: key, version: '', digest, size, metadata: {}, blobs: [{ digest, size }] });
     }
-    await store.meta.putArtifacts(records, null);
+    await audited(store.meta, SEEDED, (tx, because) => tx.putArtifacts(records, null, because));
   } finally {
     await store.close();
   }
@@ -83,7 +86,7 @@ async function seedRows(home: string, n: number): Promise<void> {
         const size = 10_000 + (i % 90_000);
         records.push({ ecosystem: 'pypi', key, name, version, digest, size, metadata: { requiresPython: '>=3.9' }, blobs: [{ digest, size }] });
       }
-      await store.meta.putArtifacts(records, null);
+      await audited(store.meta, SEEDED, (tx, because) => tx.putArtifacts(records, null, because));
     }
   } finally {
     await store.close();

@@ -1,12 +1,5 @@
-import { createHash } from 'node:crypto';
-import { canonicalJson } from '../core/canonical-json.js';
+import { entryHash } from '../core/audit-entry.js';
 import type { AuditRow } from '../core/metadata.js';
-
-/** An entry's hash: sha256 over the canonical JSON of every field but its id and its own hash. */
-export function entryHash(e: Omit<AuditRow, 'id' | 'hash'>): string {
-  const { at, actor, action, subject, outcome, detail, prevHash } = e;
-  return createHash('sha256').update(canonicalJson({ at, actor, action, subject, outcome, detail, prevHash })).digest('hex');
-}
 
 export type ChainCheck = { ok: true; count: number; head: string } | { ok: false; at: number; why: string };
 

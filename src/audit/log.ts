@@ -1,8 +1,7 @@
 import { hostname, userInfo } from 'node:os';
-import { canonicalJson } from '../core/canonical-json.js';
 import type { AuditEvent, AuditRow } from '../core/metadata.js';
 import type { Store } from '../core/store.js';
-import { type ChainCheck, ChainWalker, entryHash } from './chain.js';
+import { type ChainCheck, ChainWalker } from './chain.js';
 
 /** Who runs this CLI, as the audit log names a local actor. */
 export function localActor(): string {
@@ -13,12 +12,12 @@ export function localActor(): string {
   }
 }
 
-/** Appends one event to the store's hash-chained log (the chain is extended in one transaction). */
+/**
+ * Appends an event that changes nothing else (a verify run, a refused login) in a transaction
+ * of its own; a change is audited by the writers of its own transaction (`tx.audit`).
+ */
 export function audit(store: Store, e: AuditEvent): Promise<AuditRow> {
-  return store.meta.appendAudit(
-    { at: new Date().toISOString(), actor: e.actor, action: e.action, subject: e.subject, outcome: e.outcome, detail: canonicalJson(e.detail ?? {}).trim() },
-    entryHash,
-  );
+  return store.meta.transaction((tx) => tx.audit(e));
 }
 
 /** Checks the store's chain against its head, reading the log a row at a time. */

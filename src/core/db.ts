@@ -171,6 +171,21 @@ ${(rows as string[])
   )
   .join('\n')}
   `,
+  // The numbers `bundle create` gives a creator's bundles, once in sequences.json beside the
+  // database, where an unreadable file started the numbering again at 1 (services/bundle.ts
+  // moves an existing file in). `last` is kept apart: a lock's number is never given again.
+  `
+  CREATE TABLE IF NOT EXISTS creator_sequences (
+    creator TEXT PRIMARY KEY,
+    last    INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS lock_sequences (
+    creator  TEXT NOT NULL,
+    lock_key TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    PRIMARY KEY (creator, lock_key)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export function openDatabase(path: string): DatabaseSync {
@@ -213,15 +228,22 @@ export function transaction<T>(db: DatabaseSync, fn: () => T): T {
     db.exec('COMMIT');
     return out;
   } catch (e) {
-    // SQLite has already rolled back after some failures (SQLITE_FULL, SQLITE_IOERR); a second
-    // ROLLBACK then fails with "no transaction is active" and must not hide the error that matters.
-    // (`db.isTransaction` would say so, but Node 22.15 lacks it.)
-    try {
-      db.exec('ROLLBACK');
-    } catch {
-      // nothing to undo
-    }
+    rollback(db);
     throw e;
+  }
+}
+
+/**
+ * Rolls back the open transaction, if there still is one. SQLite has already rolled back after
+ * some failures (SQLITE_FULL, SQLITE_IOERR); a second ROLLBACK then fails with "no transaction
+ * is active" and must not hide the error that matters, which the caller rethrows.
+ * (`db.isTransaction` would say so, but Node 22.15 lacks it.)
+ */
+export function rollback(db: DatabaseSync): void {
+  try {
+    db.exec('ROLLBACK');
+  } catch {
+    // nothing to undo
   }
 }
 

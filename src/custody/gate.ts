@@ -1,8 +1,9 @@
 import { basename } from 'node:path';
-import { audit, localActor } from '../audit/log.js';
+import { localActor } from '../audit/log.js';
 import type { BundleManifest } from '../bundle/format.js';
 import { type Digest, hexOf } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
+import type { AuditEvent } from '../core/metadata.js';
 import type { Store } from '../core/store.js';
 import { custodyPath, readCustody } from './custody-file.js';
 import { examineCustody } from './examine.js';
@@ -22,9 +23,10 @@ export async function installedPolicy(store: Store): Promise<TrustPolicy | undef
  * The custody check, made before a bundle's manifest is even read (signatures sign its id,
  * which is all it needs): with a trust policy installed the signatures beside the bundle
  * must satisfy it (or an audited override says why not); without one the import goes on
- * and says custody is not enforced.
+ * and says custody is not enforced. An override comes back as its audit event, for the
+ * import to record in the transaction of what it lets in.
  */
-export async function checkCustody(store: Store, file: string, bundleId: Digest, opts: GateOptions): Promise<{ warn: boolean; message: string }> {
+export async function checkCustody(store: Store, file: string, bundleId: Digest, opts: GateOptions): Promise<{ warn: boolean; message: string; override?: AuditEvent }> {
   const policy = await installedPolicy(store);
   if (!policy) return { warn: true, message: `${basename(file)}: custody is not enforced (no trust policy; see airlock trust set)` };
   const sigs = examineCustody(await readCustody(custodyPath(file)), hexOf(bundleId));
@@ -35,8 +37,11 @@ export async function checkCustody(store: Store, file: string, bundleId: Digest,
   }
   const why = verdict.reasons.join('; ');
   if (opts.override) {
-    await audit(store, { actor: localActor(), action: 'custody.override', subject: `${basename(file)} ${bundleId}`, outcome: 'overridden', detail: { reason: opts.override, failed: verdict.reasons } });
-    return { warn: true, message: `${basename(file)}: custody OVERRIDDEN (${opts.override}): ${why}` };
+    return {
+      warn: true,
+      message: `${basename(file)}: custody OVERRIDDEN (${opts.override}): ${why}`,
+      override: { actor: localActor(), action: 'custody.override', subject: `${basename(file)} ${bundleId}`, outcome: 'overridden', detail: { reason: opts.override, failed: verdict.reasons } },
+    };
   }
   throw new AirlockError('CUSTODY_REFUSED', `${basename(file)}: custody: ${why}`, { hint: `signatures are read from ${custodyPath(file)}` });
 }

@@ -30,7 +30,10 @@ export interface ServeContext {
   token(header: string | undefined): Promise<{ name: string; role: TokenRole } | undefined>;
   /** Who a request acts as, for the audit log: `token:<name>`, or `anonymous`. */
   actor(header: string | undefined): Promise<string>;
-  /** Appends an event to the store's audit log (the server writes it with audit/log). */
+  /**
+   * Appends an event that changes nothing else (a refused login) to the store's audit log. A
+   * write records its entry in its own transaction instead (`store.meta.transaction`, `tx.audit`).
+   */
   audit(event: AuditEvent): Promise<void>;
   /**
    * A publisher token minted for the holder of the active token `parent`, named

@@ -1,7 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { readFile, rename } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { z } from 'zod';
 import { type Digest, digestOf } from '../core/digest.js';
-import { openInputFile, writeFileAtomic } from '../core/fsutil.js';
+import { AirlockError } from '../core/errors.js';
+import { fsyncDir, ioReason, isSystemError, openInputFile } from '../core/fsutil.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
 import { type BundleManifest, volumeContents } from '../bundle/format.js';
@@ -43,25 +45,54 @@ export async function createBundle(store: Store, lock: Lockfile, opts: CreateBun
   });
 }
 
-interface Sequences {
-  [creator: string]: { last: number; byLock: Record<string, number> };
-}
-
 /**
  * The connected side numbers its bundles per creator, so the closed side can tell a replay
  * from a new bundle. The same lock keeps its number: bundling it again (or re-making a lost
- * volume) gives the same bytes.
+ * volume) gives the same bytes. The numbers live in the metadata store, given in one
+ * transaction, so two bundle runs never share one.
  */
 async function sequenceFor(store: Store, creator: string, lockKey: string): Promise<number> {
+  await adoptSequencesFile(store);
+  return store.meta.transaction((tx) => tx.sequenceFor(creator, lockKey));
+}
+
+const sequencesFile = z.record(z.string(), z.object({ last: z.number().int().nonnegative(), byLock: z.record(z.string(), z.number().int().positive()) }));
+
+/**
+ * A store from before kept the numbers in sequences.json: they are moved in once, and the
+ * file renamed aside after the commit (a run killed in between moves them again, which
+ * changes nothing). A file that cannot be read stops the run: numbering again from 1 would
+ * make the closed side refuse the next bundles as replays.
+ */
+async function adoptSequencesFile(store: Store): Promise<void> {
   const path = join(store.home, 'sequences.json');
-  const all = JSON.parse(await readFile(path, 'utf8').catch(() => '{}')) as Sequences;
-  const mine = (all[creator] ??= { last: 0, byLock: {} });
-  const known = mine.byLock[lockKey];
-  if (known !== undefined) return known;
-  mine.last += 1;
-  mine.byLock[lockKey] = mine.last;
-  await writeFileAtomic(path, `${JSON.stringify(all, null, 2)}\n`);
-  return mine.last;
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if (isSystemError(e) && e.code === 'ENOENT') return;
+    throw new AirlockError('IO_ERROR', `${path}: cannot read the bundle sequence numbers (${ioReason(e)})`);
+  }
+  let all: z.infer<typeof sequencesFile>;
+  try {
+    const r = sequencesFile.safeParse(JSON.parse(text));
+    if (!r.success) throw new Error(`${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message}`);
+    all = r.data;
+  } catch (e) {
+    throw new AirlockError('STORE_CORRUPT', `${path}: not the bundle sequence numbers this store gave (${(e as Error).message})`, {
+      hint: 'restore the file from a backup, or move it away and give the next bundle its number with --sequence',
+    });
+  }
+  await store.meta.transaction(async (tx) => {
+    for (const [creator, s] of Object.entries(all)) await tx.adoptSequences(creator, s.last, s.byLock);
+  });
+  try {
+    await rename(path, `${path}.migrated`);
+  } catch (e) {
+    // Another bundle run moved it first.
+    if (!(isSystemError(e) && e.code === 'ENOENT')) throw e;
+  }
+  await fsyncDir(dirname(path));
 }
 
 /** An artifact checked by its own ecosystem's rules; one no ecosystem here knows has none to break. */

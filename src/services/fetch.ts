@@ -5,8 +5,10 @@ import { eachBounded } from '../core/bounded.js';
 import { hexOf } from '../core/digest.js';
 import { AirlockError, describeError } from '../core/errors.js';
 import type { HttpClient } from '../core/http.js';
+import { audited } from '../core/metadata.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
+import { localActor } from '../audit/log.js';
 import type { Ecosystem } from '../ecosystems/ecosystem.js';
 import { ECOSYSTEMS } from '../ecosystems/registry.js';
 import type { LockedArtifact, LockedBlob, Lockfile } from '../manifest/lockfile.js';
@@ -60,7 +62,9 @@ export async function fetchLock(lock: Lockfile, ctx: FetchContext): Promise<Fetc
       }
     });
     const complete = lock.artifacts.filter((a) => !failed.has(artifactLabel(a)));
-    await ctx.store.meta.putArtifacts(recordsOf({ ...lock, artifacts: complete }), null);
+    await audited(ctx.store.meta, { actor: localActor(), action: 'fetch', subject: lock.name, outcome: failed.size ? 'partial' : 'fetched', detail: { artifacts: complete.length, failed: failed.size } }, (tx, because) =>
+      tx.putArtifacts(recordsOf({ ...lock, artifacts: complete }), null, because),
+    );
     if (failed.size > 0) {
       throw new AirlockError('NETWORK_ERROR', `${failed.size} of ${lock.artifacts.length} artifact(s) could not be fetched: ${[...failed].join(', ')}`, {
         hint: 'run airlock fetch again to retry (partial downloads resume)',

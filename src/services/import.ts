@@ -7,9 +7,10 @@ import { AirlockError, describeError, isAirlockError } from '../core/errors.js';
 import { crashPoint } from '../core/faults.js';
 import type { StagingArea } from '../core/blobstore.js';
 import { freeSpace, ioReason, isSystemError, removeDeadTemps } from '../core/fsutil.js';
+import { type AuditEvent, type AuditRow, type CommitResult, type ImportRecord, type MetadataReader, type MetadataTransaction, audited } from '../core/metadata.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
-import { audit, localActor } from '../audit/log.js';
+import { localActor } from '../audit/log.js';
 import { type GateOptions, checkCustody, checkSequence } from '../custody/gate.js';
 import { volumeEntries } from '../bundle/format.js';
 import type { BlobSink, BlobTarget, VolumeInfo } from '../bundle/reader.js';
@@ -42,6 +43,8 @@ class StagingSink implements BlobSink {
   readonly added: Digest[] = [];
   /** The first failure writing into staging: a full or read-only store, not a bad bundle. */
   writeFailed: unknown;
+  /** A custody override, audited in the transaction that records what became of this volume. */
+  override: AuditEvent | undefined;
 
   constructor(
     private readonly store: Store,
@@ -58,6 +61,7 @@ class StagingSink implements BlobSink {
     }
     // Custody is judged on the id alone, before the (unsigned until proven otherwise) manifest is parsed.
     const custody = await checkCustody(this.store, this.file, bundleId, this.opts);
+    this.override = custody.override;
     if (custody.warn) this.reporter.warn(custody.message);
     else this.reporter.info(custody.message);
   }
@@ -76,10 +80,10 @@ class StagingSink implements BlobSink {
       }
       // Recorded but its blobs are gone (a power cut took names an older airlock never
       // synced, or a hand in the staging folder): reading the volume again is the repair.
-      await this.store.meta.reopenVolumes(info.bundleId, [info.volume]);
+      await this.store.meta.transaction((tx) => tx.reopenVolumes(info.bundleId, [info.volume]));
       this.reporter.warn(`${basename(this.file)}: volume ${info.volume} of bundle ${info.manifest.name} was received but its staged blobs are gone; reading it again`);
     }
-    await refuseConflicts(this.store, info.entries.artifacts());
+    await refuseConflicts(this.store.meta, info.entries.artifacts());
     return true;
   }
 
@@ -120,16 +124,28 @@ class StagingSink implements BlobSink {
   }
 }
 
-/** An artifact never changes once stored: refuse the whole bundle before reading its blobs. */
-async function refuseConflicts(store: Store, artifacts: Iterable<ArtifactRecord>): Promise<void> {
+/**
+ * An artifact never changes once stored: refuse the whole bundle before reading its blobs.
+ * Returns how many of the artifacts the store already holds.
+ */
+async function refuseConflicts(meta: MetadataReader, artifacts: Iterable<ArtifactRecord>): Promise<number> {
+  let held = 0;
   for (const a of artifacts) {
-    const prior = await store.meta.getArtifact(a.ecosystem, a.key);
+    const prior = await meta.getArtifact(a.ecosystem, a.key);
     if (prior && prior.digest !== a.digest) {
       throw new AirlockError('CONFLICT', `${a.ecosystem}:${a.key}: the store already holds ${prior.digest}, the bundle has ${a.digest}`, {
         hint: 'an artifact never changes once stored; publish it under a new name or version',
       });
     }
+    if (prior) held++;
   }
+  return held;
+}
+
+/** What one volume's run records in the transaction of its outcome: the override that let it in (first), and its history line. */
+async function recordOutcome(tx: MetadataTransaction, sink: StagingSink, rec: ImportRecord): Promise<void> {
+  if (sink.override) await tx.audit(sink.override);
+  await tx.recordImport(rec);
 }
 
 /**
@@ -155,79 +171,71 @@ async function importVolume(store: Store, file: string, reporter: Reporter, opts
     await sink.rollback();
     const e = await ioFailure(caught, store, file, sink);
     const message = isAirlockError(e) ? e.message : describeError(e);
-    await store.meta.recordImport({
-      bundleId: sink.info?.bundleId ?? null,
-      source: file,
-      volumes: sink.info ? [sink.info.volume] : [],
-      outcome: 'refused',
-      message,
+    await store.meta.transaction(async (tx) => {
+      await recordOutcome(tx, sink, { bundleId: sink.info?.bundleId ?? null, source: file, volumes: sink.info ? [sink.info.volume] : [], outcome: 'refused', message });
+      await tx.audit({ actor: localActor(), action: 'import', subject: sink.info ? `${sink.info.manifest.name} ${sink.info.bundleId}` : file, outcome: 'refused', detail: { file, message } });
     });
-    await audit(store, { actor: localActor(), action: 'import', subject: sink.info ? `${sink.info.manifest.name} ${sink.info.bundleId}` : file, outcome: 'refused', detail: { file, message } });
     if (isAirlockError(e) || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     throw new AirlockError('NOT_FOUND', `${file}: no such file`);
   }
   const m = info.manifest;
   const base = { file, bundleId: info.bundleId, name: m.name, volume: info.volume, volumes: m.volumes, added: 0, existing: 0 };
   if (sink.skipReason === 'imported') {
-    const restored = await restoreRemoved(store, info, reporter);
-    await store.meta.recordImport({ bundleId: info.bundleId, source: file, volumes: [info.volume], outcome: 'unchanged', artifactsAdded: restored });
+    const restored = await restoreRemoved(store, file, info, sink, reporter);
     return { ...base, outcome: 'unchanged', added: restored, missing: [] };
   }
   if (sink.skipReason === undefined) {
     // The row says the volume's blobs are here: they must outlive a power cut before it does.
     await sink.area!.durable();
-    await store.meta.stageVolume(
-      {
-        id: info.bundleId,
-        name: m.name,
-        sequence: m.sequence,
-        creator: m.creator,
-        volumeCount: m.volumes,
-        artifactCount: info.entries.artifactCount,
-        totalSize: info.entries.totalSize,
-      },
-      info.volume,
-    );
-    reporter.info(`${label}: volume ${info.volume}/${m.volumes} of bundle ${m.name} verified`);
   }
-  const received = await store.meta.receivedVolumes(info.bundleId);
-  const missing = Array.from({ length: m.volumes }, (_, i) => i + 1).filter((v) => !received.includes(v));
-  if (missing.length > 0) {
-    await store.meta.recordImport({ bundleId: info.bundleId, source: file, volumes: [info.volume], outcome: 'staged' });
-    return { ...base, outcome: 'staged', missing };
-  }
+  const { received, missing } = await store.meta.transaction(async (tx) => {
+    if (sink.skipReason === undefined) {
+      await tx.stageVolume(
+        {
+          id: info.bundleId,
+          name: m.name,
+          sequence: m.sequence,
+          creator: m.creator,
+          volumeCount: m.volumes,
+          artifactCount: info.entries.artifactCount,
+          totalSize: info.entries.totalSize,
+        },
+        info.volume,
+      );
+    }
+    const received = await tx.receivedVolumes(info.bundleId);
+    const missing = Array.from({ length: m.volumes }, (_, i) => i + 1).filter((v) => !received.includes(v));
+    if (missing.length > 0) await recordOutcome(tx, sink, { bundleId: info.bundleId, source: file, volumes: [info.volume], outcome: 'staged' });
+    return { received, missing };
+  });
+  if (sink.skipReason === undefined) reporter.info(`${label}: volume ${info.volume}/${m.volumes} of bundle ${m.name} verified`);
+  if (missing.length > 0) return { ...base, outcome: 'staged', missing };
   let res: Committed;
   try {
-    res = await commitBundle(store, info, reporter);
+    res = await commitBundle(store, info, reporter, async (tx, counts) => {
+      await recordOutcome(tx, sink, { bundleId: info.bundleId, source: file, volumes: received, outcome: 'imported', artifactsAdded: counts.added, artifactsExisting: counts.existing });
+      return tx.audit({ actor: localActor(), action: 'import', subject: `${m.name} ${info.bundleId}`, outcome: 'imported', detail: { file, sequence: m.sequence, creator: m.creator, ...counts } });
+    });
   } catch (caught) {
     // Reassembling chunked blobs writes into the store's file system too.
     const e = !isSystemError(caught) ? caught : new AirlockError('IO_ERROR', `bundle ${m.name}: cannot finish the import into the store at ${store.home} (${ioReason(caught)})`);
     const message = isAirlockError(e) ? e.message : describeError(e);
-    await store.meta.recordImport({ bundleId: info.bundleId, source: file, volumes: received, outcome: 'refused', message });
-    await audit(store, { actor: localActor(), action: 'import', subject: `${m.name} ${info.bundleId}`, outcome: 'refused', detail: { file, message } });
+    await store.meta.transaction(async (tx) => {
+      await recordOutcome(tx, sink, { bundleId: info.bundleId, source: file, volumes: received, outcome: 'refused', message });
+      await tx.audit({ actor: localActor(), action: 'import', subject: `${m.name} ${info.bundleId}`, outcome: 'refused', detail: { file, message } });
+    });
     throw e;
   }
   if ('reopened' in res) {
-    await store.meta.recordImport({ bundleId: info.bundleId, source: file, volumes: [info.volume], outcome: 'staged', message: res.message });
-    await audit(store, { actor: localActor(), action: 'import', subject: `${m.name} ${info.bundleId}`, outcome: 'reopened', detail: { file, volumes: res.reopened, message: res.message } });
-    const now = await store.meta.receivedVolumes(info.bundleId);
+    const { reopened, message } = res;
+    const now = await store.meta.transaction(async (tx) => {
+      await tx.reopenVolumes(info.bundleId, reopened);
+      await recordOutcome(tx, sink, { bundleId: info.bundleId, source: file, volumes: [info.volume], outcome: 'staged', message });
+      await tx.audit({ actor: localActor(), action: 'import', subject: `${m.name} ${info.bundleId}`, outcome: 'reopened', detail: { file, volumes: reopened, message } });
+      return tx.receivedVolumes(info.bundleId);
+    });
     return { ...base, outcome: 'staged', missing: Array.from({ length: m.volumes }, (_, i) => i + 1).filter((v) => !now.includes(v)) };
   }
-  await store.meta.recordImport({
-    bundleId: info.bundleId,
-    source: file,
-    volumes: received,
-    outcome: 'imported',
-    artifactsAdded: res.added,
-    artifactsExisting: res.existing,
-  });
-  await audit(store, {
-    actor: localActor(),
-    action: 'import',
-    subject: `${m.name} ${info.bundleId}`,
-    outcome: 'imported',
-    detail: { file, sequence: m.sequence, creator: m.creator, added: res.added, existing: res.existing },
-  });
   return { ...base, outcome: 'imported', missing: [], ...res };
 }
 
@@ -236,10 +244,14 @@ async function importVolume(store: Store, file: string, reporter: Reporter, opts
  * removing an image): the bundle was accepted once and its blobs stayed in the store, only
  * the rows went. Returns how many came back.
  */
-async function restoreRemoved(store: Store, info: VolumeInfo, reporter: Reporter): Promise<number> {
+async function restoreRemoved(store: Store, file: string, info: VolumeInfo, sink: StagingSink, reporter: Reporter): Promise<number> {
   const gone: ArtifactRecord[] = [];
   for (const a of info.entries.artifacts()) if (!(await store.meta.getArtifact(a.ecosystem, a.key))) gone.push(a);
-  if (gone.length === 0) return 0;
+  const unchanged: ImportRecord = { bundleId: info.bundleId, source: file, volumes: [info.volume], outcome: 'unchanged', artifactsAdded: gone.length };
+  if (gone.length === 0) {
+    await store.meta.transaction((tx) => recordOutcome(tx, sink, unchanged));
+    return 0;
+  }
   for (const a of gone) {
     for (const b of a.blobs) {
       if (!(await store.blobs.stat(b.digest))) {
@@ -247,8 +259,11 @@ async function restoreRemoved(store: Store, info: VolumeInfo, reporter: Reporter
       }
     }
   }
-  await store.meta.putArtifacts(gone, info.bundleId);
-  await audit(store, { actor: localActor(), action: 'import', subject: `${info.manifest.name} ${info.bundleId}`, outcome: 'restored', detail: { artifacts: gone.map(artifactLabel) } });
+  await store.meta.transaction(async (tx) => {
+    await recordOutcome(tx, sink, unchanged);
+    const because = await tx.audit({ actor: localActor(), action: 'import', subject: `${info.manifest.name} ${info.bundleId}`, outcome: 'restored', detail: { artifacts: gone.map(artifactLabel) } });
+    await tx.putArtifacts(gone, info.bundleId, because);
+  });
   reporter.info(`bundle ${info.manifest.name}: ${gone.length} deleted artifact(s) registered again`);
   return gone.length;
 }
@@ -257,15 +272,23 @@ type Committed = { added: number; existing: number } | { reopened: number[]; mes
 
 /**
  * All volumes are in: rebuild chunked blobs, move every blob into the store in one durable
- * batch, then make the artifacts visible in one transaction. A kill anywhere here leaves only
- * unreferenced blobs in the store and the staging rows in place, so a re-run finishes the job.
- * A staged blob that is gone (a power cut on a file system that lost the names, or a hand in
- * the staging folder) re-opens the volumes that carried it, so importing them again finishes.
+ * batch, then make the artifacts visible in one transaction, with what `record` writes of it
+ * (its history line and audit entry, which the commit names). A kill anywhere here leaves
+ * only unreferenced blobs in the store and the staging rows in place, so a re-run finishes
+ * the job; a kill after the commit leaves the import and its entry both in. A staged blob
+ * that is gone (a power cut on a file system that lost the names, or a hand in the staging
+ * folder) names the volumes that carried it, for the caller to re-open, so importing them
+ * again finishes.
  */
-async function commitBundle(store: Store, info: VolumeInfo, reporter: Reporter): Promise<Committed> {
+async function commitBundle(
+  store: Store,
+  info: VolumeInfo,
+  reporter: Reporter,
+  record: (tx: MetadataTransaction, counts: CommitResult) => Promise<AuditRow>,
+): Promise<Committed> {
   const name = info.manifest.name;
   const area = await store.blobs.staging(hexOf(info.bundleId));
-  await refuseConflicts(store, info.entries.artifacts());
+  await refuseConflicts(store.meta, info.entries.artifacts());
   const lost = new Map<Digest, number[]>();
   for (const p of info.entries.blobs()) {
     if (!p.chunks || (await area.has(p.digest)) || (await store.blobs.stat(p.digest))) continue;
@@ -284,7 +307,6 @@ async function commitBundle(store: Store, info: VolumeInfo, reporter: Reporter):
   }
   if (lost.size > 0) {
     const reopened = [...new Set([...lost.values()].flat())].sort((x, y) => x - y);
-    await store.meta.reopenVolumes(info.bundleId, reopened);
     const [first] = lost.keys();
     const message = `bundle ${name}: staged blob ${first}${lost.size > 1 ? ` and ${lost.size - 1} more` : ''} has disappeared; import volume(s) ${reopened.join(', ')} again`;
     reporter.warn(message);
@@ -297,8 +319,13 @@ async function commitBundle(store: Store, info: VolumeInfo, reporter: Reporter):
     `bundle ${info.manifest.name} manifest`,
     { digest: info.bundleId },
   );
-  // The records are parsed from the manifest's bytes as the transaction writes them, never all at once.
-  const res = await store.meta.commitBundle(info.bundleId, info.entries.artifacts());
+  const res = await store.meta.transaction(async (tx) => {
+    // Counted in the transaction, before the commit the entry names: the records are parsed
+    // from the manifest's bytes as they are read, never all held at once.
+    const existing = await refuseConflicts(tx, info.entries.artifacts());
+    const because = await record(tx, { added: info.entries.artifactCount - existing, existing });
+    return tx.commitBundle(info.bundleId, info.entries.artifacts(), because);
+  });
   crashPoint('import:after-commit');
   await area.discard();
   reporter.info(`bundle ${name}: ${res.added} artifact(s) added, ${res.existing} already present`);
@@ -343,9 +370,10 @@ export async function abandonStaging(store: Store, bundle: string): Promise<{ bu
     if (!row && !(await store.blobs.stagingAreas()).includes(hexOf(id))) throw new AirlockError('NOT_FOUND', `bundle ${id} is not staged in this store`);
     const volumes = await store.meta.receivedVolumes(id);
     await (await store.blobs.staging(hexOf(id))).discard();
-    await store.meta.abandonBundle(id);
     const name = row?.name ?? bundle;
-    await audit(store, { actor: localActor(), action: 'import.abandon', subject: `${name} ${id}`, outcome: 'abandoned', detail: { volumes } });
+    await audited(store.meta, { actor: localActor(), action: 'import.abandon', subject: `${name} ${id}`, outcome: 'abandoned', detail: { volumes } }, (tx, because) =>
+      tx.abandonBundle(id, because),
+    );
     return { bundleId: id, name, volumes };
   });
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { audit, localActor } from '../audit/log.js';
+import { localActor } from '../audit/log.js';
 import { AirlockError, isAirlockError } from '../core/errors.js';
-import type { TokenRole, TokenRow } from '../core/metadata.js';
+import { type TokenRole, type TokenRow, audited } from '../core/metadata.js';
 import type { Store } from '../core/store.js';
 import { generateToken, hashToken } from '../core/tokens.js';
 
@@ -19,10 +19,11 @@ export function parseRole(role: string): TokenRole {
 export async function createToken(store: Store, name: string, role: TokenRole, actor = localActor()): Promise<string> {
   if (!NAME.test(name)) throw new AirlockError('USAGE', `--name: "${name.slice(0, 80)}" must be 1-64 of A-Z a-z 0-9 . _ -`);
   const token = generateToken();
-  await store.withWriteLock('token create', async () => {
-    await store.meta.createToken(name, role, hashToken(token));
-    await audit(store, { actor, action: 'token.create', subject: name, outcome: 'created', detail: { role } });
-  });
+  await store.withWriteLock('token create', () =>
+    audited(store.meta, { actor, action: 'token.create', subject: name, outcome: 'created', detail: { role } }, (tx, because) =>
+      tx.createToken(name, role, hashToken(token), because),
+    ),
+  );
   return token;
 }
 
@@ -35,20 +36,23 @@ export async function createToken(store: Store, name: string, role: TokenRole, a
 export async function mintToken(store: Store, parent: string, base: string): Promise<{ name: string; token: string }> {
   const token = generateToken();
   return store.withWriteLock('token create', async () => {
-    // Checked under the lock: a revocation of the parent cannot slip in between.
-    const p = await store.meta.getToken(parent);
-    if (!p || p.revokedAt) throw new AirlockError('AUTH_REQUIRED', `token "${parent}" is not active`);
-    if (p.parent) throw new AirlockError('FORBIDDEN', `token "${parent}" was itself minted by "${p.parent}"; log in with a token made by airlock token create`);
     for (let attempt = 0; ; attempt++) {
       // 40 random bits: parallel logins of one name never collide in practice, and if they do the next name is tried.
       const name = `${base.slice(0, 53)}-${randomBytes(5).toString('hex')}`;
       try {
-        await store.meta.createToken(name, 'publisher', hashToken(token), p.id);
+        await store.meta.transaction(async (tx) => {
+          // Checked in the transaction that mints: a revocation of the parent cannot slip in between.
+          const p = await tx.getToken(parent);
+          if (!p || p.revokedAt) throw new AirlockError('AUTH_REQUIRED', `token "${parent}" is not active`);
+          if (p.parent) throw new AirlockError('FORBIDDEN', `token "${parent}" was itself minted by "${p.parent}"; log in with a token made by airlock token create`);
+          const because = await tx.audit({ actor: `token:${parent}`, action: 'token.create', subject: name, outcome: 'created', detail: { role: 'publisher', parent } });
+          await tx.createToken(name, 'publisher', hashToken(token), because, p.id);
+        });
       } catch (e) {
+        // The clash rolled back its entry with it.
         if (isAirlockError(e) && e.code === 'CONFLICT' && attempt < 3) continue;
         throw e;
       }
-      await audit(store, { actor: `token:${parent}`, action: 'token.create', subject: name, outcome: 'created', detail: { role: 'publisher', parent } });
       return { name, token };
     }
   });
@@ -70,13 +74,19 @@ export interface Revocation {
  */
 export async function revokeToken(store: Store, name: string, opts: { withChildren?: boolean } = {}): Promise<Revocation> {
   const withChildren = opts.withChildren ?? true;
-  const res = await store.withWriteLock('token revoke', async () => {
-    const r = await store.meta.revokeToken(name, withChildren);
-    const actor = localActor();
-    if (r.revoked) await audit(store, { actor, action: 'token.revoke', subject: name, outcome: 'revoked' });
-    for (const child of r.children) await audit(store, { actor, action: 'token.revoke', subject: child, outcome: 'revoked', detail: { parent: name } });
-    return r;
-  });
+  const actor = localActor();
+  const res = await store.withWriteLock('token revoke', () =>
+    store.meta.transaction(async (tx) => {
+      // What goes is read first, so each token's entry is written before (and with) its revocation.
+      const named = await tx.getToken(name);
+      const revoked = named !== undefined && named.revokedAt === null;
+      const children = withChildren ? (await tx.listTokens()).filter((t) => t.parent === name && t.revokedAt === null).map((t) => t.name) : [];
+      const entries = [];
+      if (revoked) entries.push(await tx.audit({ actor, action: 'token.revoke', subject: name, outcome: 'revoked' }));
+      for (const child of children) entries.push(await tx.audit({ actor, action: 'token.revoke', subject: child, outcome: 'revoked', detail: { parent: name } }));
+      return entries[0] ? tx.revokeToken(name, withChildren, entries[0]) : { revoked: false, children: [] };
+    }),
+  );
   if (!res.revoked && res.children.length === 0) {
     throw new AirlockError('NOT_FOUND', `token "${name}": no active token has that name${withChildren ? ', nor active tokens it minted' : ''}`);
   }

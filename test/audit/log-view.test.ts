@@ -22,7 +22,7 @@ test('render: control characters, DEL, C1 and bidi overrides are shown escaped; 
 test('audit log, token list, history: a hostile value cannot break a line or send a terminal escape', async (t) => {
   const { dir, store } = await home(t);
   await audit(store, { actor: 'npm-login:x\r\nforged line', action: 'npm.login', subject: 'evil\u001b[2J\u001b[31mred', outcome: 'refused' });
-  await store.meta.recordImport({ bundleId: null, source: 'in\nbox.airlock', volumes: [1], outcome: 'refused', message: 'bad\u001b]0;title\u0007' });
+  await store.meta.transaction((tx) => tx.recordImport({ bundleId: null, source: 'in\nbox.airlock', volumes: [1], outcome: 'refused', message: 'bad\u001b]0;title\u0007' }));
   await store.close();
   const db = new DatabaseSync(join(dir, 'airlock.db'));
   // A name from before names were checked (or written straight into the database).

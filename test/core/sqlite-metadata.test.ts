@@ -6,6 +6,7 @@ import type { ArtifactRecord } from '../../src/core/artifact.js';
 import type { Digest } from '../../src/core/digest.js';
 import { SqliteMetadataStore, artifactsQuery } from '../../src/core/sqlite-metadata.js';
 import { tempDir } from '../helpers/tmp.js';
+import { deleteArtifacts, putArtifacts, setRef } from '../helpers/meta.js';
 
 const record = (ecosystem: string, name: string, version: string): ArtifactRecord => ({
   ecosystem,
@@ -22,7 +23,7 @@ test('one project\'s rows come from the (ecosystem, name, key) index, not a walk
   const path = join(await tempDir(t), 'airlock.db');
   const meta = new SqliteMetadataStore(path);
   t.after(() => meta.close());
-  await meta.putArtifacts(['a', 'b', 'c'].flatMap((n) => [record('pypi', n, '1'), record('pypi', n, '22')]), null);
+  await putArtifacts(meta, ['a', 'b', 'c'].flatMap((n) => [record('pypi', n, '1'), record('pypi', n, '22')]), null);
   const db = new DatabaseSync(path, { readOnly: true });
   t.after(() => db.close());
   const { sql, args } = artifactsQuery({ ecosystem: 'pypi', name: 'b' });
@@ -36,7 +37,7 @@ test('contentRevision moves for the name and ecosystem a change touches, whoever
   const path = join(await tempDir(t), 'airlock.db');
   const meta = new SqliteMetadataStore(path);
   t.after(() => meta.close());
-  await meta.putArtifacts([record('pypi', 'a', '1'), record('pypi', 'b', '1'), record('npm', 'c', '1')], null);
+  await putArtifacts(meta, [record('pypi', 'a', '1'), record('pypi', 'b', '1'), record('npm', 'c', '1')], null);
   const seen = async () => ({
     a: await meta.contentRevision('pypi', 'a'),
     b: await meta.contentRevision('pypi', 'b'),
@@ -48,25 +49,25 @@ test('contentRevision moves for the name and ecosystem a change touches, whoever
   assert.equal(await meta.contentRevision('pypi', 'never'), 0);
 
   const other = new SqliteMetadataStore(path);
-  await other.putArtifacts([record('pypi', 'a', '22')], null);
+  await putArtifacts(other, [record('pypi', 'a', '22')], null);
   await other.close();
   const added = await seen();
   assert.notEqual(added.a, before.a, 'another process added a file to a');
   assert.notEqual(added.pypi, before.pypi);
   assert.deepEqual([added.b, added.c, added.npm], [before.b, before.c, before.npm], 'b and npm untouched');
 
-  await meta.deleteArtifacts('pypi', ['a-22']);
+  await deleteArtifacts(meta, 'pypi', ['a-22']);
   const deleted = await seen();
   assert.notEqual(deleted.a, added.a, 'a file of a deleted');
   assert.equal(deleted.b, added.b);
 
-  await meta.setRef('npm', 'c', 'dist-tag:next', '1');
+  await setRef(meta, 'npm', 'c', 'dist-tag:next', '1');
   const tagged = await seen();
   assert.notEqual(tagged.c, deleted.c, 'a ref of c set');
-  await meta.setRef('npm', 'c', 'dist-tag:next', '1');
+  await setRef(meta, 'npm', 'c', 'dist-tag:next', '1');
   const retagged = await seen();
   assert.notEqual(retagged.c, tagged.c, 'a ref of c rewritten');
-  await meta.setRef('npm', 'c', 'dist-tag:next', null);
+  await setRef(meta, 'npm', 'c', 'dist-tag:next', null);
   const untagged = await seen();
   assert.notEqual(untagged.c, retagged.c, 'a ref of c removed');
   assert.deepEqual([untagged.a, untagged.b, untagged.pypi], [deleted.a, deleted.b, deleted.pypi], 'pypi untouched by npm refs');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { type TestContext, test } from 'node:test';
 import { exportAudit, verifyExport } from '../../src/audit/export.js';
-import { entryHash } from '../../src/audit/chain.js';
+import { entryHash } from '../../src/core/audit-entry.js';
 import { audit, verifyStoreAudit } from '../../src/audit/log.js';
 import { Store } from '../../src/core/store.js';
 import { generateKey } from '../../src/core/keys.js';

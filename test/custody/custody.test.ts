@@ -17,6 +17,7 @@ import { seedLock } from '../helpers/seed.js';
 import { storeSnapshot } from '../helpers/snapshot.js';
 import { twoStores } from '../helpers/stores.js';
 import { tempDir } from '../helpers/tmp.js';
+import { setTrustPolicy } from '../helpers/meta.js';
 
 test('DSSE pre-authentication encoding matches the spec\'s example', () => {
   assert.equal(pae('http://example.com/HelloWorld', Buffer.from('hello world')).toString(), 'DSSEv1 29 http://example.com/HelloWorld 11 hello world');
@@ -49,7 +50,7 @@ async function world(t: TestContext, policyExtra = '') {
   ].join('\n');
   await writeFile(join(dir, 'trust.yaml'), yaml);
   const { low, high } = await twoStores(t);
-  await high.meta.setTrustPolicy(canonicalJson(parseTrustPolicy(yaml, join(dir, 'trust.yaml'))), 'trust.yaml');
+  await setTrustPolicy(high.meta, canonicalJson(parseTrustPolicy(yaml, join(dir, 'trust.yaml'))), 'trust.yaml');
   const lock = await seedLock(low, { 'a.txt': Buffer.from('payload\n') }, 'custody');
   const { files } = await createBundle(low, lock, { out: join(dir, 'b.airlock'), sequence: 1, creator: 'ingest', reporter: silentReporter });
   const file = files[0]!;
@@ -123,7 +124,7 @@ for (const [what, arrange, message] of refusals) {
 test('custody refuses a revoked key, leaving the store unchanged', async (t) => {
   const w = await world(t);
   const yaml = (await readFile(join(w.dir, 'trust.yaml'), 'utf8')).replace(/\n$/, `\nrevoked: [${w.keys['scan-2'].keyId}]\n`);
-  await w.high.meta.setTrustPolicy(canonicalJson(parseTrustPolicy(yaml, join(w.dir, 'trust.yaml'))), 'trust.yaml');
+  await setTrustPolicy(w.high.meta, canonicalJson(parseTrustPolicy(yaml, join(w.dir, 'trust.yaml'))), 'trust.yaml');
   await allFour(w);
   const before = await storeSnapshot(w.high.home);
   await assert.rejects(importBundles(w.high, [w.file], silentReporter), /verifier needs 2 of scan-1, scan-2, scan-3; has 1 \(scan-1\); scan-2 is revoked/);
@@ -133,7 +134,7 @@ test('custody refuses a revoked key, leaving the store unchanged', async (t) => 
 test('custody refuses a bundle older than maxAge, leaving the store unchanged', async (t) => {
   const w = await world(t);
   const yaml = (await readFile(join(w.dir, 'trust.yaml'), 'utf8')).replace('maxAge: 30d', 'maxAge: 1s');
-  await w.high.meta.setTrustPolicy(canonicalJson(parseTrustPolicy(yaml, join(w.dir, 'trust.yaml'))), 'trust.yaml');
+  await setTrustPolicy(w.high.meta, canonicalJson(parseTrustPolicy(yaml, join(w.dir, 'trust.yaml'))), 'trust.yaml');
   await allFour(w);
   await new Promise((r) => setTimeout(r, 1100));
   const before = await storeSnapshot(w.high.home);

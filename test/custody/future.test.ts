@@ -17,6 +17,7 @@ import { importBundles } from '../../src/services/import.js';
 import { seedLock } from '../helpers/seed.js';
 import { storeSnapshot } from '../helpers/snapshot.js';
 import { twoStores } from '../helpers/stores.js';
+import { setTrustPolicy } from '../helpers/meta.js';
 
 /** A bundle whose only required role is origin (maxAge 1h), signed by ingest-1 at `time`. */
 async function signedAt(t: TestContext, time: Date) {
@@ -25,7 +26,7 @@ async function signedAt(t: TestContext, time: Date) {
   await writeFile(join(dir, 'ingest-1.pub'), k.publicPem);
   const yaml = 'keys: { ingest-1: ingest-1.pub }\nroles: { origin: { keys: [ingest-1], threshold: 1 } }\nrules: { maxAge: 1h }\n';
   const policy = parseTrustPolicy(yaml, join(dir, 'trust.yaml'));
-  await high.meta.setTrustPolicy(canonicalJson(policy), 'trust.yaml');
+  await setTrustPolicy(high.meta, canonicalJson(policy), 'trust.yaml');
   const lock = await seedLock(low, { 'a.txt': Buffer.from('payload\n') }, 'future');
   const file = (await createBundle(low, lock, { out: join(dir, 'b.airlock'), sequence: 1, creator: 'ingest', reporter: silentReporter })).files[0]!;
   const info = await readBundleHeader(file);

@@ -96,6 +96,8 @@ test('npm: publish, install, dist-tag, deprecate, unpublish, login and search wi
       'token:ci npm.publish @team/hello@1.0.0',
       'token:ci npm.dist-tag leftish:stable',
       'token:ci npm.deprecate leftish@1.0.0',
+      // The unpublish moves latest back, in the same document: a ref change, so audited too.
+      'token:ci npm.dist-tag leftish:latest',
       'token:ci npm.unpublish leftish@1.1.0',
       'npm-login:alice npm.login alice',
     ],

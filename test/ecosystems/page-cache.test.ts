@@ -8,6 +8,7 @@ import { SqliteMetadataStore } from '../../src/core/sqlite-metadata.js';
 import { type Freshness, OriginPages, PageCache } from '../../src/ecosystems/http/revision-cache.js';
 import { createToken } from '../../src/services/tokens.js';
 import { emptyServer } from '../helpers/server.js';
+import { putArtifacts } from '../helpers/meta.js';
 
 /** A store revision, and the content generation it asks once that has moved (the number in it unless told). */
 const at = (revision: string, content = Number(revision.slice(1))): Freshness => ({ revision, content: async () => content });
@@ -83,7 +84,7 @@ const wheel = (name: string, version: string): ArtifactRecord => ({
 
 test('an import that changes project a leaves b\'s page cached and serves a fresh', async (t) => {
   const { store, server } = await emptyServer(t);
-  await store.meta.putArtifacts([wheel('a', '1.0'), wheel('b', '1.0')], null);
+  await putArtifacts(store.meta, [wheel('a', '1.0'), wheel('b', '1.0')], null);
   const rendered: string[] = [];
   const list = store.meta.listArtifacts.bind(store.meta);
   store.meta.listArtifacts = async (filter) => (rendered.push(String(filter?.name)), list(filter));
@@ -94,7 +95,7 @@ test('an import that changes project a leaves b\'s page cached and serves a fres
 
   // Another process (airlock import) commits a new file of a.
   const importer = new SqliteMetadataStore(join(store.home, 'airlock.db'));
-  await importer.putArtifacts([wheel('a', '2.0')], null);
+  await putArtifacts(importer, [wheel('a', '2.0')], null);
   await importer.close();
   const a = await page('a');
   assert.match(a.body, /a-2\.0-py3-none-any\.whl/, 'a is fresh');
@@ -103,7 +104,7 @@ test('an import that changes project a leaves b\'s page cached and serves a fres
   assert.deepEqual(rendered, ['a', 'b', 'a'], 'b was not rendered again');
 
   // This process's own write (an upload) likewise.
-  await store.meta.putArtifacts([wheel('b', '2.0')], null);
+  await putArtifacts(store.meta, [wheel('b', '2.0')], null);
   assert.match((await page('b')).body, /b-2\.0-py3-none-any\.whl/, 'b is fresh');
   await page('a');
   assert.deepEqual(rendered, ['a', 'b', 'a', 'b'], 'a was not rendered again');

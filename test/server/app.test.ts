@@ -10,6 +10,7 @@ import { buildServer } from '../../src/server/app.js';
 import { createToken } from '../../src/services/tokens.js';
 import { bytes } from '../helpers/seed.js';
 import { tempDir } from '../helpers/tmp.js';
+import { putArtifacts } from '../helpers/meta.js';
 
 const BODY = bytes(5000, 8);
 
@@ -20,7 +21,7 @@ async function app(t: TestContext, auth: 'none' | 'required', opts: { body?: Buf
   const store = await Store.open(join(await tempDir(t), 'home'));
   const digest = digestOf(body);
   await store.blobs.put(Readable.from([body]), key);
-  await store.meta.putArtifacts([{ ecosystem: 'files', key, name: key, version: '', digest, size: body.length, metadata: {}, blobs: [{ digest, size: body.length }] }], null);
+  await putArtifacts(store.meta, [{ ecosystem: 'files', key, name: key, version: '', digest, size: body.length, metadata: {}, blobs: [{ digest, size: body.length }] }], null);
   const server = await buildServer({ store, baseUrl: 'http://mirror', auth, ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}) });
   t.after(async () => {
     // A connection a test left stalled must not keep the server from closing.

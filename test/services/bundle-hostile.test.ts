@@ -19,6 +19,7 @@ import { craftTar } from '../helpers/craft.js';
 import { bytes, seedLock } from '../helpers/seed.js';
 import { importOutcomes, storeSnapshot } from '../helpers/snapshot.js';
 import { twoStores } from '../helpers/stores.js';
+import { setTrustPolicy } from '../helpers/meta.js';
 
 const opts = { sequence: 1, creator: 'test@host', reporter: silentReporter };
 
@@ -150,7 +151,7 @@ test('with a trust policy, custody is judged on the bundle id before the manifes
   const k = generateKey();
   await writeFile(join(dir, 'origin.pub'), k.publicPem);
   const yaml = 'keys:\n  origin: origin.pub\nroles:\n  origin: { keys: [origin], threshold: 1 }\nrules: { requireRoles: [origin] }\n';
-  await high.meta.setTrustPolicy(canonicalJson(parseTrustPolicy(yaml, join(dir, 'trust.yaml'))), 'trust.yaml');
+  await setTrustPolicy(high.meta, canonicalJson(parseTrustPolicy(yaml, join(dir, 'trust.yaml'))), 'trust.yaml');
   const file = join(dir, 'unsigned.airlock');
   await writeFile(file, await forged(Buffer.from('{"not": "a manifest", "deep": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}\n')));
   const before = await storeSnapshot(high.home);

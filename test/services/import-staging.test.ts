@@ -113,11 +113,16 @@ test("a volume's staged blobs are made durable before the database records the v
     };
     return s;
   };
-  const stageVolume = high.meta.stageVolume.bind(high.meta);
-  high.meta.stageVolume = async (b, v) => {
-    events.push(`recorded ${v}`);
-    await stageVolume(b, v);
-  };
+  const transaction = high.meta.transaction.bind(high.meta);
+  high.meta.transaction = (fn) =>
+    transaction((tx) => {
+      const stageVolume = tx.stageVolume.bind(tx);
+      tx.stageVolume = async (b, v) => {
+        events.push(`recorded ${v}`);
+        await stageVolume(b, v);
+      };
+      return fn(tx);
+    });
   await importBundles(high, [files[0]!], silentReporter);
   assert.deepEqual(events, ['durable', 'recorded 1']);
 });

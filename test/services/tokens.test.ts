@@ -9,6 +9,7 @@ import { createToken, revokeToken } from '../../src/services/tokens.js';
 import { airlock } from '../helpers/cli.js';
 import { emptyServer } from '../helpers/server.js';
 import { tempDir } from '../helpers/tmp.js';
+import { insertToken } from '../helpers/meta.js';
 
 async function app(t: TestContext) {
   const { store, server } = await emptyServer(t);
@@ -78,8 +79,8 @@ test('tokens: 30 parallel logins with one name each get their own token', async 
 test('tokens: a store from before parents were recorded learns them from the audit log', async (t) => {
   const home = join(await tempDir(t), 'home');
   const store = await Store.open(home);
-  await store.meta.createToken('ci', 'publisher', hashToken('secret-ci'));
-  await store.meta.createToken('npm-alice-old', 'publisher', hashToken('secret-alice'));
+  await insertToken(store.meta, 'ci', 'publisher', hashToken('secret-ci'));
+  await insertToken(store.meta, 'npm-alice-old', 'publisher', hashToken('secret-alice'));
   await audit(store, { actor: 'token:ci', action: 'token.create', subject: 'npm-alice-old', outcome: 'created', detail: { role: 'publisher' } });
   await store.close();
   // Back to schema 2: the parent column did not exist and nothing recorded who minted what.

@@ -9,6 +9,7 @@ import type { FsBlobStore } from '../../src/core/fs-blobstore.js';
 import { silentReporter } from '../../src/core/report.js';
 import { verifyStore } from '../../src/services/verify-store.js';
 import { twoStores } from '../helpers/stores.js';
+import { putArtifacts } from '../helpers/meta.js';
 
 const file = (key: string, digest: Digest, size: number): ArtifactRecord => ({ ecosystem: 'files', key, name: key, version: '', digest, size, metadata: {}, blobs: [{ digest, size }] });
 
@@ -17,7 +18,7 @@ test('verify hashes every blob, more than run at once, and names each problem in
   const blobs: BlobInfo[] = [];
   for (let i = 0; i < 40; i++) blobs.push(await store.blobs.put(Readable.from([Buffer.alloc(100 + i * 1000, i)]), `b${i}`));
   const absent: Digest = `sha256:${'0'.repeat(64)}`;
-  await store.meta.putArtifacts(
+  await putArtifacts(store.meta, 
     [...blobs.map((b, i) => file(`b${String(i).padStart(2, '0')}`, b.digest, i === 7 ? b.size + 1 : b.size)), file('gone', absent, 5)],
     null,
   );

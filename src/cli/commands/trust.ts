@@ -1,10 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { audit, localActor } from '../../audit/log.js';
-import { canonicalJson } from '../../core/canonical-json.js';
 import { AirlockError, describeError } from '../../core/errors.js';
 import { installedPolicy } from '../../custody/gate.js';
 import { parseTrustPolicy } from '../../custody/policy.js';
+import { setTrustPolicy } from '../../services/trust.js';
 import { globals, printJson, withStore } from '../common.js';
 
 export function register(program: Command): void {
@@ -21,13 +20,7 @@ export function register(program: Command): void {
         throw new AirlockError('CONFIG_INVALID', `${file}: ${describeError(e)}`);
       }
       const policy = parseTrustPolicy(text, file);
-      await withStore(cmd, (store) =>
-        store.withWriteLock('trust set', async () => {
-          const json = canonicalJson(policy);
-          await store.meta.setTrustPolicy(json, file);
-          await audit(store, { actor: localActor(), action: 'trust.set', subject: file, outcome: 'installed', detail: { policy: JSON.parse(json) as unknown } });
-        }),
-      );
+      await withStore(cmd, (store) => setTrustPolicy(store, policy, file));
       if (globals(cmd).json) printJson({ file, roles: Object.keys(policy.roles), requireRoles: policy.rules.requireRoles });
       else process.stdout.write(`trust policy from ${file} installed: roles ${Object.keys(policy.roles).join(', ')}; required ${policy.rules.requireRoles.join(', ')}\n`);
     });

@@ -4,6 +4,8 @@ import type { FastifyReply } from 'fastify';
 import { valid } from 'semver';
 import type { ArtifactRecord } from '../../core/artifact.js';
 import { digestOf } from '../../core/digest.js';
+import { crashPoint } from '../../core/faults.js';
+import { audited } from '../../core/metadata.js';
 import type { ServeContext } from '../ecosystem.js';
 import { sendError } from '../http/errors.js';
 import { npmError } from './errors.js';
@@ -43,7 +45,7 @@ function integrityProblem(data: Buffer, dist: Doc | undefined): string | undefin
  * `npm publish`: one new version with its tarball as a base64 attachment. A version that
  * exists is refused (npm's own registry never lets a version change).
  */
-async function publish({ store, audit }: Pick<ServeContext, 'store' | 'audit'>, reply: FastifyReply, name: string, body: Doc, actor: string): Promise<FastifyReply> {
+async function publish({ store }: Pick<ServeContext, 'store'>, reply: FastifyReply, name: string, body: Doc, actor: string): Promise<FastifyReply> {
   const versions = (body.versions ?? {}) as Record<string, Doc>;
   const attachments = (body._attachments ?? {}) as Record<string, { data?: string; length?: number }>;
   const [version, ...more] = Object.keys(versions);
@@ -84,9 +86,11 @@ async function publish({ store, audit }: Pick<ServeContext, 'store' | 'audit'>, 
       return npmError(reply, 403, `You cannot publish over the previously published versions: ${version}.`);
     }
     await store.blobs.put(Readable.from([data]), `npm:${record.key}`, { digest, size: data.length });
-    await store.meta.putArtifacts([record], null);
-    for (const [tag, v] of Object.entries(tags)) if (v === version) await store.meta.setRef('npm', name, distTagRef(tag), version);
-    await audit({ actor, action: 'npm.publish', subject: record.key, outcome: 'stored', detail: { digest, size: data.length, tags: Object.keys(tags) } });
+    await audited(store.meta, { actor, action: 'npm.publish', subject: record.key, outcome: 'stored', detail: { digest, size: data.length, tags: Object.keys(tags) } }, async (tx, because) => {
+      await tx.putArtifacts([record], null, because);
+      for (const [tag, v] of Object.entries(tags)) if (v === version) await tx.setRef('npm', name, distTagRef(tag), version, because);
+    });
+    crashPoint('npm:after-commit');
     return reply.code(201).send({ ok: true, id: name });
   });
 }
@@ -94,10 +98,11 @@ async function publish({ store, audit }: Pick<ServeContext, 'store' | 'audit'>, 
 /**
  * The other writes npm makes with a whole packument (`npm deprecate`, `npm unpublish
  * pkg@version`, `npm dist-tag` through older clients): deprecations and dist-tags follow the
- * document; a version missing from it is unpublished, if it was published here.
+ * document; a version missing from it is unpublished, if it was published here. All of it,
+ * and an entry per change, in one transaction.
  */
-async function update({ store, audit }: Pick<ServeContext, 'store' | 'audit'>, reply: FastifyReply, name: string, body: Doc, actor: string): Promise<FastifyReply> {
-  return store.withWriteLock('npm update', async () => {
+async function update({ store }: Pick<ServeContext, 'store'>, reply: FastifyReply, name: string, body: Doc, actor: string): Promise<FastifyReply> {
+  return store.withWriteLock('npm update', () => store.meta.transaction(async (tx) => {
     const { artifacts, input } = await packageState(store, name);
     if (artifacts.length === 0) return npmError(reply, 404, `${name}: not found`);
     const versions = (body.versions ?? {}) as Record<string, Doc>;
@@ -108,23 +113,27 @@ async function update({ store, audit }: Pick<ServeContext, 'store' | 'audit'>, r
       const msg = versions[a.version]?.deprecated;
       const want = typeof msg === 'string' && msg ? msg : null;
       if ((input.deprecated[a.version] ?? null) !== want) {
-        await store.meta.setRef('npm', name, deprecatedRef(a.version), want);
-        await audit({ actor, action: 'npm.deprecate', subject: `${name}@${a.version}`, outcome: want ? 'deprecated' : 'undeprecated', detail: { message: want } });
+        const because = await tx.audit({ actor, action: 'npm.deprecate', subject: `${name}@${a.version}`, outcome: want ? 'deprecated' : 'undeprecated', detail: { message: want } });
+        await tx.setRef('npm', name, deprecatedRef(a.version), want, because);
       }
     }
     const tags = (body['dist-tags'] ?? input.distTags) as Record<string, string>;
-    for (const [tag, v] of Object.entries(input.distTags)) if (tags[tag] !== v) await store.meta.setRef('npm', name, distTagRef(tag), tags[tag] ?? null);
-    for (const [tag, v] of Object.entries(tags)) if (input.distTags[tag] !== v && typeof v === 'string') await store.meta.setRef('npm', name, distTagRef(tag), v);
+    const setTag = async (tag: string, version: string | null) => {
+      const because = await tx.audit({ actor, action: 'npm.dist-tag', subject: `${name}:${tag}`, ...(version === null ? { outcome: 'removed' } : { outcome: 'set', detail: { version } }) });
+      await tx.setRef('npm', name, distTagRef(tag), version, because);
+    };
+    for (const [tag, v] of Object.entries(input.distTags)) if (tags[tag] !== v && typeof tags[tag] !== 'string') await setTag(tag, null);
+    for (const [tag, v] of Object.entries(tags)) if (input.distTags[tag] !== v && typeof v === 'string') await setTag(tag, v);
     if (gone.length) {
-      await store.meta.deleteArtifacts('npm', gone.map((a) => a.key));
-      for (const a of gone) await store.meta.setRef('npm', name, deprecatedRef(a.version), null);
-      await audit({ actor, action: 'npm.unpublish', subject: gone.map((a) => a.key).join(', '), outcome: 'deleted' });
+      const because = await tx.audit({ actor, action: 'npm.unpublish', subject: gone.map((a) => a.key).join(', '), outcome: 'deleted' });
+      await tx.deleteArtifacts('npm', gone.map((a) => a.key), because);
+      for (const a of gone) await tx.setRef('npm', name, deprecatedRef(a.version), null, because);
     }
     return reply.code(200).send({ ok: true, id: name });
-  });
+  }));
 }
 
-export async function putPackage(ctx: Pick<ServeContext, 'store' | 'audit'>, reply: FastifyReply, name: string, body: unknown, actor: string): Promise<FastifyReply> {
+export async function putPackage(ctx: Pick<ServeContext, 'store'>, reply: FastifyReply, name: string, body: unknown, actor: string): Promise<FastifyReply> {
   if (!body || typeof body !== 'object') return sendError(reply, 400, 'BAD_REQUEST', 'expected a JSON packument');
   const doc = body as Doc;
   if (doc.name !== undefined && doc.name !== name) return npmError(reply, 400, `the document is for ${quoted(doc.name)}, the URL for ${name}`);
@@ -135,14 +144,15 @@ export async function putPackage(ctx: Pick<ServeContext, 'store' | 'audit'>, rep
 }
 
 /** `npm unpublish pkg --force`: every version published here goes; the package's refs too. */
-export async function deletePackage({ store, audit }: Pick<ServeContext, 'store' | 'audit'>, reply: FastifyReply, name: string, actor: string): Promise<FastifyReply> {
+export async function deletePackage({ store }: Pick<ServeContext, 'store'>, reply: FastifyReply, name: string, actor: string): Promise<FastifyReply> {
   return store.withWriteLock('npm unpublish', async () => {
     const { artifacts } = await packageState(store, name);
     if (artifacts.length === 0) return npmError(reply, 404, `${name}: not found`);
     if (artifacts.some((a) => a.bundleId !== null)) return npmError(reply, 403, `${name} has versions that came in a bundle; they cannot be unpublished`);
-    await store.meta.deleteArtifacts('npm', artifacts.map((a) => a.key));
-    for (const r of await store.meta.listRefs('npm', name)) await store.meta.setRef('npm', name, r.ref, null);
-    await audit({ actor, action: 'npm.unpublish', subject: name, outcome: 'deleted', detail: { versions: artifacts.map((a) => a.version) } });
+    await audited(store.meta, { actor, action: 'npm.unpublish', subject: name, outcome: 'deleted', detail: { versions: artifacts.map((a) => a.version) } }, async (tx, because) => {
+      await tx.deleteArtifacts('npm', artifacts.map((a) => a.key), because);
+      for (const r of await tx.listRefs('npm', name)) await tx.setRef('npm', name, r.ref, null, because);
+    });
     return reply.code(200).send({ ok: true });
   });
 }

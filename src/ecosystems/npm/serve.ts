@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { valid } from 'semver';
 import { isAirlockError } from '../../core/errors.js';
 import { JsonLimitError, parseJsonBounded } from '../../core/json.js';
+import { audited } from '../../core/metadata.js';
 import type { ServeContext } from '../ecosystem.js';
 import { sendBlob } from '../http/blob.js';
 import { FailedLogins } from '../http/failures.js';
@@ -137,8 +138,9 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
     if (req.method === 'DELETE') {
       if (tag === 'latest') return npmError(reply, 400, 'the latest tag cannot be removed');
       await ctx.store.withWriteLock('npm dist-tag', async () => {
-        await ctx.store.meta.setRef('npm', name, distTagRef(tag), null);
-        await ctx.audit({ actor, action: 'npm.dist-tag', subject: `${name}:${tag}`, outcome: 'removed' });
+        await audited(ctx.store.meta, { actor, action: 'npm.dist-tag', subject: `${name}:${tag}`, outcome: 'removed' }, (tx, because) =>
+          tx.setRef('npm', name, distTagRef(tag), null, because),
+        );
       });
       return reply.send({ ok: true });
     }
@@ -146,8 +148,9 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
     if (!version || !valid(version) || !artifacts.some((a) => a.version === version)) return npmError(reply, 400, `${name} has no version ${quoted(version)}`);
     if (!(tag in input.distTags) && Object.keys(input.distTags).length >= MAX_DIST_TAGS) return npmError(reply, 400, `${name}: a package has at most ${MAX_DIST_TAGS} dist-tags`);
     await ctx.store.withWriteLock('npm dist-tag', async () => {
-      await ctx.store.meta.setRef('npm', name, distTagRef(tag), version);
-      await ctx.audit({ actor, action: 'npm.dist-tag', subject: `${name}:${tag}`, outcome: 'set', detail: { version } });
+      await audited(ctx.store.meta, { actor, action: 'npm.dist-tag', subject: `${name}:${tag}`, outcome: 'set', detail: { version } }, (tx, because) =>
+        tx.setRef('npm', name, distTagRef(tag), version, because),
+      );
     });
     return reply.code(201).send({ ok: true });
   };

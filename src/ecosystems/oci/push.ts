@@ -4,6 +4,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ArtifactRecord, StoredArtifact } from '../../core/artifact.js';
 import { type UploadArea, readBlobBytes } from '../../core/blobstore.js';
 import { type Digest, digestOf, isSha512Digest } from '../../core/digest.js';
+import { crashPoint } from '../../core/faults.js';
+import { audited } from '../../core/metadata.js';
 import type { Store } from '../../core/store.js';
 import type { ServeContext } from '../ecosystem.js';
 import { sendOciError } from './errors.js';
@@ -39,7 +41,6 @@ export class Pusher {
     private readonly view: () => Promise<RegistryView>,
     private readonly actor: (header: string | undefined) => Promise<string>,
     private readonly token: ServeContext['token'],
-    private readonly audit: ServeContext['audit'],
   ) {}
 
   /**
@@ -93,7 +94,7 @@ export class Pusher {
    * Hashes a finished upload and moves it into the store when it is what the client said. A
    * sha512 upload is stored under its sha256 like any other, with the sha512 as a second name.
    */
-  private async finish(reply: FastifyReply, name: string, area: UploadArea, id: string, expected: string | undefined): Promise<FastifyReply> {
+  private async finish(req: Req, reply: FastifyReply, name: string, area: UploadArea, id: string, expected: string | undefined): Promise<FastifyReply> {
     if (!expected || !isOciDigest(expected)) {
       await area.discard(id);
       return sendOciError(reply, 'DIGEST_INVALID', `the upload must end with ?digest=sha256:<hex> or sha512:<hex>, got "${expected ?? ''}"`);
@@ -104,9 +105,12 @@ export class Pusher {
         await area.discard(id);
         return sendOciError(reply, 'DIGEST_INVALID', `the upload hashes to ${sha512}, not ${expected}`, { expected, actual: sha512 });
       }
+      const actor = await this.actor(req.headers.authorization);
       await this.store.withWriteLock('push', async () => {
         await area.commit(id, blob);
-        await nameBySha512(this.store, expected, blob.digest);
+        await audited(this.store.meta, { actor, action: 'oci.blob', subject: `${name}@${expected}`, outcome: 'named', detail: { digest: blob.digest } }, (tx, because) =>
+          nameBySha512(tx, expected, blob.digest, because),
+        );
       });
       return this.created(reply, name, expected);
     }
@@ -133,7 +137,7 @@ export class Pusher {
     await this.sweep(area);
     const id = randomUUID();
     await area.append(id, req.raw);
-    if (digest !== undefined) return this.finish(reply, name, area, id, digest);
+    if (digest !== undefined) return this.finish(req, reply, name, area, id, digest);
     return this.accepted(reply, name, id, 0);
   }
 
@@ -175,7 +179,7 @@ export class Pusher {
     }
     if (this.outOfOrder(req, reply, name, id, session.size)) return reply;
     await session.area.append(id, req.raw);
-    return this.finish(reply, name, session.area, id, req.query.digest);
+    return this.finish(req, reply, name, session.area, id, req.query.digest);
   }
 
   async status(reply: FastifyReply, name: string, id: string): Promise<FastifyReply> {
@@ -281,9 +285,11 @@ export class Pusher {
     const actor = await this.actor(req.headers.authorization);
     await this.store.withWriteLock('push', async () => {
       await this.store.blobs.put(Readable.from([bytes]), `oci:${record.key}`, { digest, size: bytes.length });
-      await this.store.meta.putArtifacts([record], null);
-      if (sha512) await nameBySha512(this.store, sha512, digest);
-      await this.audit({ actor, action: 'oci.push', subject: record.key, outcome: 'stored', detail: { mediaType: parsed.mediaType, size: bytes.length } });
+      await audited(this.store.meta, { actor, action: 'oci.push', subject: record.key, outcome: 'stored', detail: { mediaType: parsed.mediaType, size: bytes.length } }, async (tx, because) => {
+        await tx.putArtifacts([record], null, because);
+        if (sha512) await nameBySha512(tx, sha512, digest, because);
+      });
+      crashPoint('oci:after-commit');
     });
     reply.code(201).header('location', `/v2/${name}/manifests/${named}`).header('docker-content-digest', named).header('content-length', 0);
     if (parsed.subject) reply.header('oci-subject', parsed.subject.digest);
@@ -303,8 +309,9 @@ export class Pusher {
       if (gone.length === 0) return sendOciError(reply, 'MANIFEST_UNKNOWN', `manifest unknown: ${name}@${reference}`);
       if (await this.refuseBundleDelete(req, reply, `${name}@${reference}`, gone)) return reply;
       await this.store.withWriteLock('push', async () => {
-        await this.store.meta.deleteArtifacts('oci', gone.map((a) => a.key));
-        await this.audit({ actor, action: 'oci.delete', subject: `${name}@${reference}`, outcome: 'deleted', detail: { artifacts: gone.map((a) => a.key), bundles: bundlesOf(gone) } });
+        await audited(this.store.meta, { actor, action: 'oci.delete', subject: `${name}@${reference}`, outcome: 'deleted', detail: { artifacts: gone.map((a) => a.key), bundles: bundlesOf(gone) } }, (tx, because) =>
+          tx.deleteArtifacts('oci', gone.map((a) => a.key), because),
+        );
       });
       return reply.code(202).send();
     }
@@ -331,11 +338,12 @@ export class Pusher {
           bundleId: a.bundleId,
         };
       });
-      await this.store.meta.deleteArtifacts('oci', tagged.map((a) => a.key));
-      for (const bundleId of new Set(keep.map((k) => k.bundleId))) {
-        await this.store.meta.putArtifacts(keep.filter((k) => k.bundleId === bundleId).map(({ bundleId: _b, ...k }) => k), bundleId);
-      }
-      await this.audit({ actor, action: 'oci.delete', subject: `${name}:${reference}`, outcome: 'untagged', detail: { artifacts: tagged.map((a) => a.key), bundles: bundlesOf(tagged) } });
+      await audited(this.store.meta, { actor, action: 'oci.delete', subject: `${name}:${reference}`, outcome: 'untagged', detail: { artifacts: tagged.map((a) => a.key), bundles: bundlesOf(tagged) } }, async (tx, because) => {
+        await tx.deleteArtifacts('oci', tagged.map((a) => a.key), because);
+        for (const bundleId of new Set(keep.map((k) => k.bundleId))) {
+          await tx.putArtifacts(keep.filter((k) => k.bundleId === bundleId).map(({ bundleId: _b, ...k }) => k), bundleId, because);
+        }
+      });
     });
     return reply.code(202).send();
   }

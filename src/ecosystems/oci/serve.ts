@@ -173,7 +173,7 @@ export function serveOci(app: FastifyInstance, ctx: ServeContext): void {
     return sendOciError(reply, 'UNSUPPORTED', `${req.method} /v2/${rest} is not supported (blobs are never deleted by the API)`);
   };
 
-  const pusher = new Pusher(ctx.store, view, ctx.actor, ctx.token, ctx.audit);
+  const pusher = new Pusher(ctx.store, view, ctx.actor, ctx.token);
   // The token realm of the distribution auth spec: the credentials presented (Basic with a
   // token as password, or Bearer) are checked, and the token they carry is handed back as the
   // Bearer token, so no second secret exists. Without credentials the token is `anonymous`,

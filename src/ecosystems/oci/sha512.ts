@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { BlobInfo } from '../../core/blobstore.js';
 import type { Digest, Sha512Digest } from '../../core/digest.js';
+import type { AuditRow, MetadataTransaction } from '../../core/metadata.js';
 import type { Store } from '../../core/store.js';
 
 /**
@@ -15,9 +16,9 @@ export async function sha512Names(store: Store): Promise<Map<Sha512Digest, Diges
   return new Map((await store.meta.listRefs('oci', REF_NAME)).map((r) => [`sha512:${r.ref}` as Sha512Digest, r.value as Digest]));
 }
 
-/** Records that `sha512` names the blob stored as `sha256`; the caller holds the write lock. */
-export async function nameBySha512(store: Store, sha512: Sha512Digest, sha256: Digest): Promise<void> {
-  await store.meta.setRef('oci', REF_NAME, sha512.slice(7), sha256);
+/** Records, in the push's transaction, that `sha512` names the blob stored as `sha256`. */
+export async function nameBySha512(tx: MetadataTransaction, sha512: Sha512Digest, sha256: Digest, because: AuditRow): Promise<void> {
+  await tx.setRef('oci', REF_NAME, sha512.slice(7), sha256, because);
 }
 
 export function sha512Of(data: Uint8Array): Sha512Digest {

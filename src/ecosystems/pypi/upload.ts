@@ -9,7 +9,9 @@ import type { ArtifactRecord } from '../../core/artifact.js';
 import type { BlobInfo } from '../../core/blobstore.js';
 import { type Digest, HashingStream, digestOf, isHex64 } from '../../core/digest.js';
 import { isAirlockError } from '../../core/errors.js';
+import { crashPoint } from '../../core/faults.js';
 import { tempPathFor } from '../../core/fsutil.js';
+import { audited } from '../../core/metadata.js';
 import type { ServeContext } from '../ecosystem.js';
 import { sendError } from '../http/errors.js';
 import { parseCoreMetadata } from './core-metadata.js';
@@ -156,8 +158,11 @@ export async function handleUpload(req: FastifyRequest, reply: FastifyReply, ctx
       }
       await ctx.store.blobs.adopt(file.path, file.blob);
       if (coreMetadata) await ctx.store.blobs.put(Readable.from([coreMetadata]), `${record.key}.metadata`, { digest: record.blobs[1]!.digest as Digest });
-      await ctx.store.meta.putArtifacts([record], null);
-      await ctx.audit({ actor: await ctx.actor(req.headers.authorization), action: 'pypi.upload', subject: record.key, outcome: 'stored', detail: { digest: record.digest, size: record.size } });
+      const actor = await ctx.actor(req.headers.authorization);
+      await audited(ctx.store.meta, { actor, action: 'pypi.upload', subject: record.key, outcome: 'stored', detail: { digest: record.digest, size: record.size } }, (tx, because) =>
+        tx.putArtifacts([record], null, because),
+      );
+      crashPoint('pypi:after-commit');
       return reply.code(200).type('text/plain').send('OK\n');
     });
   } catch (e) {
