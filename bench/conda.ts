@@ -31,7 +31,10 @@ async function writeChannel(root: string, base: string): Promise<string[]> {
         const file = `${name}-${v}.0-h${i}_0.conda`;
         const body = randomBytes(256);
         await writeFile(join(root, 'chan', subdir, file), body);
-        const depends = subdir === 'noarch' ? [] : [...(i % 10 ? [`pkg${i - 1} >=${Math.max(1, v - 1)}`] : []), ...(i % 50 === 7 ? [`py${i % 50} >=2`] : [])];
+        const depends =
+          subdir === 'noarch'
+            ? []
+            : [...(i % 10 ? [`pkg${i - 1} >=${Math.max(1, v - 1)}`] : []), ...(i % 50 === 7 ? [`py${i % 50} >=2`] : [])];
         conda[file] = {
           build: `h${i}_0`,
           build_number: 0,
@@ -49,7 +52,10 @@ async function writeChannel(root: string, base: string): Promise<string[]> {
         urls.push(`${base}/chan/${subdir}/${file}`);
       }
     }
-    await writeFile(join(root, 'chan', subdir, 'repodata.json'), JSON.stringify({ info: { subdir }, packages: {}, 'packages.conda': conda, removed: [], repodata_version: 1 }, null, 1));
+    await writeFile(
+      join(root, 'chan', subdir, 'repodata.json'),
+      JSON.stringify({ info: { subdir }, packages: {}, 'packages.conda': conda, removed: [], repodata_version: 1 }, null, 1),
+    );
   }
   return urls;
 }
@@ -67,7 +73,10 @@ async function main(): Promise<void> {
     await writeFile(join(dir, 'explicit.txt'), `@EXPLICIT\n${urls.join('\n')}\n`);
     await writeFile(join(dir, 'airlock.yaml'), 'name: conda\ntarget: { platforms: [linux/amd64] }\nconda:\n  explicit: [explicit.txt]\n');
     const home = join(dir, 'home');
-    for (const args of [['lock', '-f', join(dir, 'airlock.yaml'), '-o', join(dir, 'airlock.lock')], ['fetch', '--lock', join(dir, 'airlock.lock')]]) {
+    for (const args of [
+      ['lock', '-f', join(dir, 'airlock.yaml'), '-o', join(dir, 'airlock.lock')],
+      ['fetch', '--lock', join(dir, 'airlock.lock')],
+    ]) {
       const r = await run(AIRLOCK, ['--home', home, ...args]);
       if (r.code !== 0) throw new Error(`${args[0]}: ${r.stderr}`);
     }
@@ -101,14 +110,19 @@ async function main(): Promise<void> {
     };
     const viaMirror = await solve(mirror);
     const viaUpstream = await solve(`${upstream}/chan`);
-    if (viaMirror.packages !== viaUpstream.packages) throw new Error(`the solves differ: ${viaMirror.packages} vs ${viaUpstream.packages} packages`);
+    if (viaMirror.packages !== viaUpstream.packages)
+      throw new Error(`the solves differ: ${viaMirror.packages} vs ${viaUpstream.packages} packages`);
     const serveRss = await peakRssMb(server.pid!);
 
     const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
     process.stdout.write(`airlock conda bench: ${urls.length} packages, linux-64 + noarch (median of ${RUNS})\n\n`);
-    process.stdout.write(`repodata.json  airlock ${rpsAirlock.toFixed(0)} req/s   nginx ${rpsNginx.toFixed(0)} req/s   ratio ${(rpsAirlock / rpsNginx).toFixed(2)} (wrk -t2 -c32 -d5s, same bytes)\n`);
+    process.stdout.write(
+      `repodata.json  airlock ${rpsAirlock.toFixed(0)} req/s   nginx ${rpsNginx.toFixed(0)} req/s   ratio ${(rpsAirlock / rpsNginx).toFixed(2)} (wrk -t2 -c32 -d5s, same bytes)\n`,
+    );
     process.stdout.write(`size served    airlock ${mb(served)} (.zst ${mb(zst)})   upstream file ${mb(upstreamSize)} (indented)\n`);
-    process.stdout.write(`rattler solve  against airlock ${viaMirror.seconds.toFixed(2)} s   against static upstream ${viaUpstream.seconds.toFixed(2)} s   ratio ${(viaMirror.seconds / viaUpstream.seconds).toFixed(2)} (${viaMirror.packages} packages)\n`);
+    process.stdout.write(
+      `rattler solve  against airlock ${viaMirror.seconds.toFixed(2)} s   against static upstream ${viaUpstream.seconds.toFixed(2)} s   ratio ${(viaMirror.seconds / viaUpstream.seconds).toFixed(2)} (${viaMirror.packages} packages)\n`,
+    );
     process.stdout.write(`peak RSS       airlock serve ${serveRss.toFixed(0)} MB\n`);
   } finally {
     for (const c of cleanups.reverse()) await c();

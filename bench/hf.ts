@@ -23,8 +23,18 @@ async function main(): Promise<void> {
     const weights = Buffer.alloc(SIZE);
     for (let at = 0; at < SIZE; at += 1 << 24) randomBytes(1 << 24).copy(weights, at);
     const commit = createHash('sha1').update('bench').digest('hex');
-    const hub = await startHub(t, [{ type: 'model', name: 'bench/big', commits: { [commit]: [{ path: 'model.safetensors', body: weights, lfs: true }] }, refs: { main: commit } }]);
-    await writeFile(join(dir, 'airlock.yaml'), `name: hf\ntarget: { platforms: [linux/amd64] }\nhuggingface:\n  endpoint: ${hub.url}\n  repos: [{ repo: bench/big }]\n`);
+    const hub = await startHub(t, [
+      {
+        type: 'model',
+        name: 'bench/big',
+        commits: { [commit]: [{ path: 'model.safetensors', body: weights, lfs: true }] },
+        refs: { main: commit },
+      },
+    ]);
+    await writeFile(
+      join(dir, 'airlock.yaml'),
+      `name: hf\ntarget: { platforms: [linux/amd64] }\nhuggingface:\n  endpoint: ${hub.url}\n  repos: [{ repo: bench/big }]\n`,
+    );
     const home = join(dir, 'home');
     // The upstream lives in this process, so the CLI must not be run synchronously.
     const locked = await run(AIRLOCK, ['--home', home, 'lock', '-f', join(dir, 'airlock.yaml'), '-o', join(dir, 'airlock.lock')]);
@@ -54,9 +64,15 @@ async function main(): Promise<void> {
     const serveRss = await peakRssMb(server.pid!);
     const mbps = (s: number) => (SIZE / s / 1e6).toFixed(0);
     process.stdout.write(`airlock hf bench: one 1 GiB LFS file (median of ${RUNS})\n\n`);
-    process.stdout.write(`resolve GET  airlock ${mbps(viaAirlock)} MB/s   nginx ${mbps(viaNginx)} MB/s   throughput ratio ${(viaNginx / viaAirlock).toFixed(2)} (airlock/nginx)\n`);
-    process.stdout.write(`             nginx with sendfile ${mbps(viaSendfile)} MB/s   throughput ratio ${(viaSendfile / viaAirlock).toFixed(2)} (airlock/nginx with sendfile)\n`);
-    process.stdout.write(`CPU per GET  airlock ${airlock.cpu.toFixed(2)} s   nginx ${plain.cpu.toFixed(2)} s (user + system, server process)\n`);
+    process.stdout.write(
+      `resolve GET  airlock ${mbps(viaAirlock)} MB/s   nginx ${mbps(viaNginx)} MB/s   throughput ratio ${(viaNginx / viaAirlock).toFixed(2)} (airlock/nginx)\n`,
+    );
+    process.stdout.write(
+      `             nginx with sendfile ${mbps(viaSendfile)} MB/s   throughput ratio ${(viaSendfile / viaAirlock).toFixed(2)} (airlock/nginx with sendfile)\n`,
+    );
+    process.stdout.write(
+      `CPU per GET  airlock ${airlock.cpu.toFixed(2)} s   nginx ${plain.cpu.toFixed(2)} s (user + system, server process)\n`,
+    );
     process.stdout.write(`peak RSS     airlock fetch ${fetchRss.toFixed(0)} MB   airlock serve ${serveRss.toFixed(0)} MB\n`);
   } finally {
     for (const c of cleanups.reverse()) await c();

@@ -16,7 +16,8 @@ const AIRLOCK = process.env.AIRLOCK ?? OWN;
 
 function peak(args: string[]): { mib: number; seconds: number } {
   const r = spawnSync('/usr/bin/time', ['-v', AIRLOCK, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`airlock ${args.join(' ')} failed: ${r.stderr.split('\n').find((l) => l.includes('error')) ?? r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(`airlock ${args.join(' ')} failed: ${r.stderr.split('\n').find((l) => l.includes('error')) ?? r.stderr}`);
   const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)![1]);
   const [, m, s] = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\d+):([\d.]+)/.exec(r.stderr)!;
   return { mib: kb / 1024, seconds: Number(m) * 60 + Number(s) };

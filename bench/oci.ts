@@ -28,7 +28,10 @@ async function main(): Promise<void> {
     const registry = await startRegistry(t, dir);
     const image = await buildImage(join(dir, 'layout'), '1', ['linux/amd64'], { shared: randomBytes(LAYER) });
     await pushImage(image, '1', `${registry.host}/bench/big:1`);
-    await writeFile(join(dir, 'airlock.yaml'), `name: bench\ntarget: { platforms: [linux/amd64] }\nimages:\n  - ref: ${registry.host}/bench/big:1\n`);
+    await writeFile(
+      join(dir, 'airlock.yaml'),
+      `name: bench\ntarget: { platforms: [linux/amd64] }\nimages:\n  - ref: ${registry.host}/bench/big:1\n`,
+    );
     const home = join(dir, 'home');
     for (const args of [['lock'], ['fetch']]) must(AIRLOCK, ['--home', home, ...args], { cwd: dir });
 
@@ -68,7 +71,9 @@ async function main(): Promise<void> {
     const viaAirlock = median(fromAirlock);
     const viaRegistry = median(fromRegistry);
 
-    const manifest = JSON.parse(await readFile(join(image.layout, 'blobs', 'sha256', image.platforms['linux/amd64']!.manifest.slice(7)), 'utf8')) as {
+    const manifest = JSON.parse(
+      await readFile(join(image.layout, 'blobs', 'sha256', image.platforms['linux/amd64']!.manifest.slice(7)), 'utf8'),
+    ) as {
       layers: { digest: string; size: number }[];
     };
     const big = manifest.layers.reduce((a, b) => (b.size > a.size ? b : a));
@@ -86,7 +91,7 @@ async function main(): Promise<void> {
     const nginxCpu = ((await cpuSeconds(worker)) - nginxCpu0) / RUNS;
     const rss = await peakRssMb(server.pid!);
 
-    const mb = (s: number) => ((big.size / s) / 1e6).toFixed(0);
+    const mb = (s: number) => (big.size / s / 1e6).toFixed(0);
     process.stdout.write(`airlock oci bench: one image, ${(big.size / 2 ** 20).toFixed(0)} MiB layer (blob GETs: median of ${RUNS})\n\n`);
     const ratios = fromAirlock.map((a, i) => a / fromRegistry[i]!);
     const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
@@ -94,9 +99,15 @@ async function main(): Promise<void> {
       `skopeo copy  from airlock ${viaAirlock.toFixed(2)} s   from docker-registry ${viaRegistry.toFixed(2)} s   ratio ${median(ratios).toFixed(2)} ` +
         `(medians of ${COPIES} pairs; pairs' ratios ${range(ratios)}; single copies ${range([...fromAirlock, ...fromRegistry])} s)\n`,
     );
-    process.stdout.write(`blob GET     airlock ${mb(airlockGet)} MB/s   nginx ${mb(nginxGet)} MB/s   ratio ${(airlockGet / nginxGet).toFixed(2)} (airlock's time / nginx's)\n`);
-    process.stdout.write(`CPU per skopeo copy  airlock ${(copyCpu / COPIES).toFixed(2)} s   docker-registry ${(registryCpu / COPIES).toFixed(2)} s (user + system, server process)\n`);
-    process.stdout.write(`CPU per blob GET  airlock ${airlockCpu.toFixed(2)} s   nginx ${nginxCpu.toFixed(2)} s (user + system, server process)\n`);
+    process.stdout.write(
+      `blob GET     airlock ${mb(airlockGet)} MB/s   nginx ${mb(nginxGet)} MB/s   ratio ${(airlockGet / nginxGet).toFixed(2)} (airlock's time / nginx's)\n`,
+    );
+    process.stdout.write(
+      `CPU per skopeo copy  airlock ${(copyCpu / COPIES).toFixed(2)} s   docker-registry ${(registryCpu / COPIES).toFixed(2)} s (user + system, server process)\n`,
+    );
+    process.stdout.write(
+      `CPU per blob GET  airlock ${airlockCpu.toFixed(2)} s   nginx ${nginxCpu.toFixed(2)} s (user + system, server process)\n`,
+    );
     process.stdout.write(`airlock serve peak RSS ${rss.toFixed(0)} MB\n`);
   } finally {
     for (const c of cleanups.reverse()) await c();

@@ -28,7 +28,12 @@ async function main(): Promise<void> {
 
     const venv = join(dir, 'venv');
     must('python3', ['-m', 'venv', venv]);
-    const [python, glibc, machine] = must(`${venv}/bin/python`, ['-c', 'import sys, platform; print("%d.%d.%d" % sys.version_info[:3], platform.libc_ver()[1], platform.machine())']).trim().split(' ');
+    const [python, glibc, machine] = must(`${venv}/bin/python`, [
+      '-c',
+      'import sys, platform; print("%d.%d.%d" % sys.version_info[:3], platform.libc_ver()[1], platform.machine())',
+    ])
+      .trim()
+      .split(' ');
     const yaml = join(dir, 'airlock.yaml');
     await writeFile(
       yaml,
@@ -38,7 +43,19 @@ async function main(): Promise<void> {
     const airlockTimes: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       pipTimes.push(
-        timed(`${venv}/bin/pip`, ['install', '--dry-run', '--ignore-installed', '--quiet', '--disable-pip-version-check', '--no-cache-dir', '--index-url', index, '--report', join(dir, 'report.json'), ...roots]),
+        timed(`${venv}/bin/pip`, [
+          'install',
+          '--dry-run',
+          '--ignore-installed',
+          '--quiet',
+          '--disable-pip-version-check',
+          '--no-cache-dir',
+          '--index-url',
+          index,
+          '--report',
+          join(dir, 'report.json'),
+          ...roots,
+        ]),
       );
       const home = join(dir, `home-${i}`);
       airlockTimes.push(timed(AIRLOCK, ['--home', home, 'lock', '-f', yaml, '-o', join(dir, 'airlock.lock')]));
@@ -66,11 +83,17 @@ async function main(): Promise<void> {
     const airlockRps = wrk('http://127.0.0.1:18482/pypi/simple/bench000/', 'text/html');
     const nginxRps = wrk('http://127.0.0.1:18483/pypi/simple/bench000/');
 
-    process.stdout.write(`airlock pypi bench: ${ours.length} files chosen from ${roots.length} roots over a 100-project graph (same as pip: ${same ? 'yes' : 'NO'})\n\n`);
+    process.stdout.write(
+      `airlock pypi bench: ${ours.length} files chosen from ${roots.length} roots over a 100-project graph (same as pip: ${same ? 'yes' : 'NO'})\n\n`,
+    );
     const pip = median(pipTimes);
     const al = median(airlockTimes);
-    process.stdout.write(`resolution   airlock lock ${al.toFixed(2)} s   pip --dry-run --report ${pip.toFixed(2)} s   ratio ${(al / pip).toFixed(2)} (median of ${RUNS})\n`);
-    process.stdout.write(`simple page  airlock ${airlockRps.toFixed(0)} req/s   nginx ${nginxRps.toFixed(0)} req/s   ratio ${(airlockRps / nginxRps).toFixed(2)} (wrk -t2 -c32 -d5s)\n`);
+    process.stdout.write(
+      `resolution   airlock lock ${al.toFixed(2)} s   pip --dry-run --report ${pip.toFixed(2)} s   ratio ${(al / pip).toFixed(2)} (median of ${RUNS})\n`,
+    );
+    process.stdout.write(
+      `simple page  airlock ${airlockRps.toFixed(0)} req/s   nginx ${nginxRps.toFixed(0)} req/s   ratio ${(airlockRps / nginxRps).toFixed(2)} (wrk -t2 -c32 -d5s)\n`,
+    );
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
     await rm(dir, { recursive: true, force: true });

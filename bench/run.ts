@@ -23,7 +23,6 @@ const RUNS = 3;
 /** About 30% of the data, so the set has several volumes and the half-size file is chunked. */
 const SPLIT = `${Math.round(MB * 0.3)}Mi`;
 
-
 /** Incompressible, non-repeating data: one half-size file (chunked by --split) and several smaller ones. */
 async function makeData(dir: string): Promise<string[]> {
   const sizes = [MB / 2, ...Array.from({ length: 7 }, () => MB / 14)].map((m) => Math.floor(m * 2 ** 20));
@@ -107,7 +106,14 @@ async function main(): Promise<void> {
       }
       const airlockS = median(a.map((m) => m.seconds));
       const peerS = median(p.map((m) => m.seconds));
-      rows.push({ operation, airlockS, peerS, ratio: airlockS / peerS, peakRssMb: Math.max(...a.map((m) => m.peakRssMb ?? 0)), ...(target ? { target } : {}) });
+      rows.push({
+        operation,
+        airlockS,
+        peerS,
+        ratio: airlockS / peerS,
+        peakRssMb: Math.max(...a.map((m) => m.peakRssMb ?? 0)),
+        ...(target ? { target } : {}),
+      });
     };
 
     await pair(
@@ -137,7 +143,8 @@ async function main(): Promise<void> {
       },
     );
 
-    const splitFiles = async (): Promise<string[]> => (await readdir(root)).filter((f) => f.startsWith('split.vol-')).map((f) => join(root, f));
+    const splitFiles = async (): Promise<string[]> =>
+      (await readdir(root)).filter((f) => f.startsWith('split.vol-')).map((f) => join(root, f));
     await pair(
       `bundle create --split ${SPLIT}`,
       undefined,
@@ -167,7 +174,9 @@ async function main(): Promise<void> {
       return;
     }
     process.stdout.write(`airlock bench: ${MB} MiB in ${names.length} files, median of ${RUNS} runs each\n\n`);
-    process.stdout.write(`${'operation'.padEnd(30)} ${'airlock s'.padStart(9)} ${'peer s'.padStart(8)} ${'ratio'.padStart(6)} ${'peak RSS MB'.padStart(12)}  verdict\n`);
+    process.stdout.write(
+      `${'operation'.padEnd(30)} ${'airlock s'.padStart(9)} ${'peer s'.padStart(8)} ${'ratio'.padStart(6)} ${'peak RSS MB'.padStart(12)}  verdict\n`,
+    );
     for (const r of rows) {
       const verdicts = [
         r.target === undefined ? '' : r.ratio <= r.target ? `PASS ≤${r.target}×` : `MISS >${r.target}×`,

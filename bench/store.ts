@@ -84,7 +84,16 @@ async function seedRows(home: string, n: number): Promise<void> {
         const digest: Digest = `sha256:${createHash('sha256').update(String(i)).digest('hex')}`;
         const key = `${name}-${version}-py3-none-any.whl`;
         const size = 10_000 + (i % 90_000);
-        records.push({ ecosystem: 'pypi', key, name, version, digest, size, metadata: { requiresPython: '>=3.9' }, blobs: [{ digest, size }] });
+        records.push({
+          ecosystem: 'pypi',
+          key,
+          name,
+          version,
+          digest,
+          size,
+          metadata: { requiresPython: '>=3.9' },
+          blobs: [{ digest, size }],
+        });
       }
       await audited(store.meta, SEEDED, (tx, because) => tx.putArtifacts(records, null, because));
     }
@@ -98,7 +107,12 @@ function smallSizes(n: number): number[] {
   return Array.from({ length: n }, (_, i) => 512 + ((i * 2_654_435_761) % (64 * 1024 - 512)));
 }
 
-async function pair(operation: string, target: number, airlockRun: () => Promise<Measured>, peerRun: () => Promise<Measured>): Promise<VerifyRow> {
+async function pair(
+  operation: string,
+  target: number,
+  airlockRun: () => Promise<Measured>,
+  peerRun: () => Promise<Measured>,
+): Promise<VerifyRow> {
   const a: Measured[] = [];
   const p: Measured[] = [];
   for (let i = 0; i < RUNS; i++) {
@@ -157,8 +171,12 @@ export async function storeBench(): Promise<StoreBench> {
 }
 
 export function printStoreBench(r: StoreBench): void {
-  process.stdout.write(`\nstore commands (median of ${RUNS} runs; airlock's start-up alone, \`verify\` of an empty store: ${r.startupS.toFixed(2)} s)\n\n`);
-  process.stdout.write(`${'operation'.padEnd(30)} ${'airlock s'.padStart(9)} ${'peer s'.padStart(8)} ${'ratio'.padStart(6)} ${'net ratio'.padStart(9)} ${'peak RSS MB'.padStart(12)}  verdict\n`);
+  process.stdout.write(
+    `\nstore commands (median of ${RUNS} runs; airlock's start-up alone, \`verify\` of an empty store: ${r.startupS.toFixed(2)} s)\n\n`,
+  );
+  process.stdout.write(
+    `${'operation'.padEnd(30)} ${'airlock s'.padStart(9)} ${'peer s'.padStart(8)} ${'ratio'.padStart(6)} ${'net ratio'.padStart(9)} ${'peak RSS MB'.padStart(12)}  verdict\n`,
+  );
   for (const v of r.verify) {
     const net = Math.max(v.airlockS - r.startupS, 0) / v.peerS;
     const verdict = `${v.ratio <= v.target ? 'PASS' : 'MISS'} ≤${v.target}×`;
@@ -167,7 +185,9 @@ export function printStoreBench(r: StoreBench): void {
     );
   }
   for (const l of r.list) {
-    process.stdout.write(`${l.operation.padEnd(30)} ${l.seconds.toFixed(2).padStart(9)} ${'-'.padStart(8)} ${'-'.padStart(6)} ${'-'.padStart(9)} ${l.peakRssMb.toFixed(0).padStart(12)}  ${l.peakRssMb <= 200 ? 'RSS PASS' : 'RSS MISS'}\n`);
+    process.stdout.write(
+      `${l.operation.padEnd(30)} ${l.seconds.toFixed(2).padStart(9)} ${'-'.padStart(8)} ${'-'.padStart(6)} ${'-'.padStart(9)} ${l.peakRssMb.toFixed(0).padStart(12)}  ${l.peakRssMb <= 200 ? 'RSS PASS' : 'RSS MISS'}\n`,
+    );
   }
   process.stdout.write('\npeer: find BLOBS -type f -print0 | xargs -0 sha256sum; net ratio: airlock less its start-up, over the peer\n');
 }

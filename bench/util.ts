@@ -56,7 +56,6 @@ export async function waitFor(url: string): Promise<void> {
   throw new Error(`nothing answers at ${url}`);
 }
 
-
 /** Requests per second wrk measures (2 threads, 32 connections, 5 s). */
 export function wrk(url: string, accept?: string): number {
   const out = must('wrk', ['-t2', '-c32', '-d5s', ...(accept ? ['-H', `Accept: ${accept}`] : []), url]);
@@ -105,7 +104,6 @@ export async function measure(cmd: string, args: string[], sampleRss: boolean): 
   if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr}`);
   return sampleRss ? { seconds, peakRssMb: peak } : { seconds };
 }
-
 
 /** A process's peak resident set so far, in MB (VmHWM). */
 export async function peakRssMb(pid: number): Promise<number> {

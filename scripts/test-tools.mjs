@@ -61,7 +61,9 @@ let absent = missing();
 if (absent.length > 0) {
   const pkgs = packages(absent);
   if (!existsSync('/usr/bin/apt-get')) {
-    fail([`npm test: missing ${absent.map(([what]) => what).join(', ')}, and there is no apt-get here to install the Debian packages ${pkgs.join(' ')}`]);
+    fail([
+      `npm test: missing ${absent.map(([what]) => what).join(', ')}, and there is no apt-get here to install the Debian packages ${pkgs.join(' ')}`,
+    ]);
   }
   process.stderr.write(`npm test: installing the Debian packages the tests drive: ${pkgs.join(' ')}\n`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -74,6 +76,8 @@ if (absent.length > 0) {
 }
 
 if (spawnSync('unshare', ['-n', 'true'], { stdio: 'ignore' }).status !== 0) {
-  fail(['npm test: `unshare -n true` failed: the end-to-end tests need network namespaces (a container may need --privileged or CAP_SYS_ADMIN)']);
+  fail([
+    'npm test: `unshare -n true` failed: the end-to-end tests need network namespaces (a container may need --privileged or CAP_SYS_ADMIN)',
+  ]);
 }
 process.stderr.write('npm test: every tool the tests drive is here\n');

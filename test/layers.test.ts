@@ -84,10 +84,18 @@ test('the checker finds a forbidden edge in each import form', () => {
     'src/ecosystems/oci/save.ts:1 -> src/ecosystems/pypi/sdist.ts (ecosystems/oci may not import ecosystems/pypi/)',
     'src/ecosystems/oci/save.ts:2 -> src/ecosystems/registry.ts (ecosystems/oci may not import ecosystems/registry.ts)',
   ]);
-  assert.deepEqual(violations('src/ecosystems/oci/save.ts', "import { x } from './tar.js';\nimport { y } from '../http/send.js';\nimport type { E } from '../ecosystem.js';"), []);
+  assert.deepEqual(
+    violations(
+      'src/ecosystems/oci/save.ts',
+      "import { x } from './tar.js';\nimport { y } from '../http/send.js';\nimport type { E } from '../ecosystem.js';",
+    ),
+    [],
+  );
   assert.deepEqual(violations('src/ecosystems/registry.ts', "import { o } from './oci/index.js';"), []);
   assert.deepEqual(violations('src/custody/gate.ts', "import { a } from '../audit/log.js';"), []);
-  assert.deepEqual(violations('src/audit/export.ts', "import { a } from '../custody/dsse.js';"), ['src/audit/export.ts:1 -> src/custody/dsse.ts (audit/ may not import custody/)']);
+  assert.deepEqual(violations('src/audit/export.ts', "import { a } from '../custody/dsse.js';"), [
+    'src/audit/export.ts:1 -> src/custody/dsse.ts (audit/ may not import custody/)',
+  ]);
 });
 
 test('every relative import under src/ points down the layer table in docs/architecture.md', async () => {

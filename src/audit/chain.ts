@@ -15,8 +15,14 @@ export class ChainWalker {
   /** The first problem, at this entry; undefined while the chain holds. */
   next(r: Omit<AuditRow, 'id'>): ChainCheck | undefined {
     const n = ++this.count;
-    if (r.prevHash !== this.prev) return { ok: false, at: n, why: `entry ${n} (${r.action} ${r.subject}) does not follow entry ${n - 1}: an entry was deleted, inserted or moved` };
-    if (entryHash(r) !== r.hash) return { ok: false, at: n, why: `entry ${n} (${r.action} ${r.subject}) was edited: it no longer matches its hash` };
+    if (r.prevHash !== this.prev)
+      return {
+        ok: false,
+        at: n,
+        why: `entry ${n} (${r.action} ${r.subject}) does not follow entry ${n - 1}: an entry was deleted, inserted or moved`,
+      };
+    if (entryHash(r) !== r.hash)
+      return { ok: false, at: n, why: `entry ${n} (${r.action} ${r.subject}) was edited: it no longer matches its hash` };
     this.prev = r.hash;
     return undefined;
   }
@@ -24,7 +30,11 @@ export class ChainWalker {
   /** After the last entry: `expectedHead` (kept outside the table) catches a deleted last entry. */
   end(expectedHead?: { hash: string; count: number }): ChainCheck {
     if (expectedHead && (expectedHead.count !== this.count || expectedHead.hash !== this.prev)) {
-      return { ok: false, at: this.count, why: `the log ends at entry ${this.count}, but ${expectedHead.count} were written: entries were deleted from the end` };
+      return {
+        ok: false,
+        at: this.count,
+        why: `the log ends at entry ${this.count}, but ${expectedHead.count} were written: entries were deleted from the end`,
+      };
     }
     return { ok: true, count: this.count, head: this.prev };
   }

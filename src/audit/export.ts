@@ -70,6 +70,7 @@ export function verifyExport(text: string, file: string, pinnedPem?: string): Ch
   if (pinnedPem && keyIdOf(readPublicKey(payload.publicKey, file)) !== keyId) {
     throw new AirlockError('AUDIT_BROKEN', `${file}: signed by another key than the one given with --pub`);
   }
-  if (!verifyEnvelope(env, key, keyId)) throw new AirlockError('AUDIT_BROKEN', `${file}: the signature does not verify (the export was changed)`);
+  if (!verifyEnvelope(env, key, keyId))
+    throw new AirlockError('AUDIT_BROKEN', `${file}: the signature does not verify (the export was changed)`);
   return { ...checkChain(payload.entries, payload.head), keyId, exportedAt: payload.exportedAt };
 }

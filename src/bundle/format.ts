@@ -153,7 +153,8 @@ const LISTS = new Set(['artifacts', 'blobs']);
 export function checkManifest(bytes: Buffer, label: string): { head: ManifestHead; entries: ManifestEntries } {
   const invalidJson = (): AirlockError => new AirlockError('BUNDLE_INVALID', `${label}: the bundle manifest is not valid JSON`);
   // Depth is bounded before anything else: a deep document parses, then overflows whatever walks it on import.
-  if (jsonDepth(bytes, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw new AirlockError('BUNDLE_INVALID', `${label}: the bundle manifest is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  if (jsonDepth(bytes, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
+    throw new AirlockError('BUNDLE_INVALID', `${label}: the bundle manifest is nested deeper than ${MAX_JSON_DEPTH} levels`);
   if (!isJsonText(bytes)) throw invalidJson();
   // The document without its two lists is parsed whole, so duplicate keys and odd names behave
   // as JSON.parse has them; each list that is an array stays in the bytes, found by offset.
@@ -195,7 +196,12 @@ export function checkManifest(bytes: Buffer, label: string): { head: ManifestHea
     if (!res.success) fail(res.error.issues[0]!, ['blobs', spans.blobs.length / 2]);
     spans.blobs.push(s.start, s.end);
   }
-  const totalSize = checkConsistency(head, parsedElements<BlobPlacement>(bytes, lists.blobs), parsedElements<ArtifactRecord>(bytes, lists.artifacts), label);
+  const totalSize = checkConsistency(
+    head,
+    parsedElements<BlobPlacement>(bytes, lists.blobs),
+    parsedElements<ArtifactRecord>(bytes, lists.artifacts),
+    label,
+  );
   const where = { artifacts: Uint32Array.from(spans.artifacts), blobs: Uint32Array.from(spans.blobs) };
   return { head, entries: new ManifestEntries(new PackedBytes(bytes), head, where, totalSize) };
 }

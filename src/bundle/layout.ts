@@ -1,12 +1,6 @@
 import type { ArtifactRecord } from '../core/artifact.js';
 import type { Digest } from '../core/digest.js';
-import {
-  MANIFEST_MEDIA_TYPE,
-  MANIFEST_REF_NAME,
-  OCI_INDEX_MEDIA_TYPE,
-  REF_NAME_ANNOTATION,
-  VOLUME_ANNOTATION,
-} from './format.js';
+import { MANIFEST_MEDIA_TYPE, MANIFEST_REF_NAME, OCI_INDEX_MEDIA_TYPE, REF_NAME_ANNOTATION, VOLUME_ANNOTATION } from './format.js';
 
 /** Manifest media types an OCI layout's index.json may reference for an image. */
 const IMAGE_MEDIA_TYPES = new Set([
@@ -36,11 +30,18 @@ export function imageRefs(artifacts: Iterable<ArtifactRecord>): ImageRef[] {
     }
   }
   // Ties broken by digest: the writer lists artifacts in lock order, a reader in manifest order, and both must get the same index.
-  return refs.sort((a, b) => (a.refName < b.refName ? -1 : a.refName > b.refName ? 1 : a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+  return refs.sort((a, b) =>
+    a.refName < b.refName ? -1 : a.refName > b.refName ? 1 : a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0,
+  );
 }
 
 /** The OCI `index.json` of one volume: the bundle manifest, which volume this is, and the images. */
-export function volumeIndex(manifest: { digest: Digest; size: number }, volume: number, count: number, images: readonly ImageRef[] = []): string {
+export function volumeIndex(
+  manifest: { digest: Digest; size: number },
+  volume: number,
+  count: number,
+  images: readonly ImageRef[] = [],
+): string {
   return `${JSON.stringify({
     schemaVersion: 2,
     mediaType: OCI_INDEX_MEDIA_TYPE,

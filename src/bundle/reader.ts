@@ -85,7 +85,12 @@ function firstDifference(a: Buffer, b: Buffer): number {
  * functions give, and every blob is hashed on its way to the sink. Nothing reaches the sink's
  * final place unverified, and no byte of the volume goes unchecked.
  */
-export async function readVolume(input: Readable, label: string, sink: BlobSink, opts: ReadOptions = {}): Promise<VolumeInfo & { skipped: boolean }> {
+export async function readVolume(
+  input: Readable,
+  label: string,
+  sink: BlobSink,
+  opts: ReadOptions = {},
+): Promise<VolumeInfo & { skipped: boolean }> {
   const entries = readTar(input, { label })[Symbol.asyncIterator]();
   try {
     return await readEntries(entries, label, sink, opts);
@@ -95,16 +100,23 @@ export async function readVolume(input: Readable, label: string, sink: BlobSink,
   }
 }
 
-async function readEntries(entries: AsyncIterator<TarEntry>, label: string, sink: BlobSink, opts: ReadOptions): Promise<VolumeInfo & { skipped: boolean }> {
+async function readEntries(
+  entries: AsyncIterator<TarEntry>,
+  label: string,
+  sink: BlobSink,
+  opts: ReadOptions,
+): Promise<VolumeInfo & { skipped: boolean }> {
   const invalid = (msg: string): AirlockError => new AirlockError('BUNDLE_INVALID', `${label}: ${msg}`);
   const checkHeader = (e: TarEntry): void => {
     const want = tarHeader(e.name, e.size, e.type === 'directory' ? '5' : '0');
-    if (!e.header.equals(want)) throw invalid(`the tar header of ${e.name} is not the one airlock writes (header byte ${firstDifference(e.header, want)} differs)`);
+    if (!e.header.equals(want))
+      throw invalid(`the tar header of ${e.name} is not the one airlock writes (header byte ${firstDifference(e.header, want)} differs)`);
   };
   const expectEntry = async (name: string, what = name): Promise<TarEntry> => {
     const r = await entries.next();
     if (r.done) throw invalid(`archive ends before ${what}`);
-    if (r.value.name !== name) throw invalid(`expected ${what} as the next entry, found ${r.value.name} (not an airlock bundle, or damaged)`);
+    if (r.value.name !== name)
+      throw invalid(`expected ${what} as the next entry, found ${r.value.name} (not an airlock bundle, or damaged)`);
     checkHeader(r.value);
     return r.value;
   };
@@ -115,7 +127,8 @@ async function readEntries(entries: AsyncIterator<TarEntry>, label: string, sink
   }
 
   const indexEntry = await expectEntry('index.json');
-  if (indexEntry.size > INDEX_ALLOWANCE + MAX_MANIFEST_BYTES) throw invalid(`index.json is ${indexEntry.size} bytes, more than airlock ever writes`);
+  if (indexEntry.size > INDEX_ALLOWANCE + MAX_MANIFEST_BYTES)
+    throw invalid(`index.json is ${indexEntry.size} bytes, more than airlock ever writes`);
   const { facts, digest: indexDigest } = await readIndex(indexEntry, label);
 
   const dirs = await expectEntry('blobs/');
@@ -125,7 +138,10 @@ async function readEntries(entries: AsyncIterator<TarEntry>, label: string, sink
 
   const manifestEntry = await expectEntry(blobEntryName(facts.manifest.digest), 'the bundle manifest');
   if (manifestEntry.size !== facts.manifest.size) {
-    throw new AirlockError('SIZE_MISMATCH', `${label}: the bundle manifest is ${manifestEntry.size} bytes, index.json says ${facts.manifest.size}`);
+    throw new AirlockError(
+      'SIZE_MISMATCH',
+      `${label}: the bundle manifest is ${manifestEntry.size} bytes, index.json says ${facts.manifest.size}`,
+    );
   }
   await sink.admit?.(facts.manifest.digest);
   // The raw bytes are never a local of this function: it waits on I/O from here on, and
@@ -162,7 +178,8 @@ async function readEntries(entries: AsyncIterator<TarEntry>, label: string, sink
     if (e.name !== blobEntryName(want.digest)) {
       const m = BLOB_NAME.exec(e.name);
       const found = m && `sha256:${m[1]}`;
-      if (found && [...contents].some((c) => c.digest === found)) throw invalid(`entry ${e.name} is out of place: airlock writes ${blobEntryName(want.digest)} first`);
+      if (found && [...contents].some((c) => c.digest === found))
+        throw invalid(`entry ${e.name} is out of place: airlock writes ${blobEntryName(want.digest)} first`);
       throw invalid(`entry ${e.name} is not listed for volume ${facts.volume} in the bundle manifest`);
     }
     if (e.size !== want.size) {
@@ -179,7 +196,11 @@ async function readEntries(entries: AsyncIterator<TarEntry>, label: string, sink
 
 function checkManifestBytes(bytes: Buffer, digest: Digest, label: string): ReturnType<typeof checkManifest> {
   const got = manifestDigest(bytes);
-  if (got !== digest) throw new AirlockError('DIGEST_MISMATCH', `${label}: the bundle manifest is corrupt: index.json names ${digest}, content hashes to ${got}`);
+  if (got !== digest)
+    throw new AirlockError(
+      'DIGEST_MISMATCH',
+      `${label}: the bundle manifest is corrupt: index.json names ${digest}, content hashes to ${got}`,
+    );
   return checkManifest(bytes, label);
 }
 
@@ -208,7 +229,10 @@ async function readIndex(e: TarEntry, label: string): Promise<{ facts: IndexFact
     if (head.length < want) continue;
     facts = indexFacts(head, label);
     if (e.size > INDEX_ALLOWANCE + facts.manifest.size) {
-      throw new AirlockError('BUNDLE_INVALID', `${label}: index.json is ${e.size} bytes, more than airlock writes beside a ${facts.manifest.size}-byte manifest`);
+      throw new AirlockError(
+        'BUNDLE_INVALID',
+        `${label}: index.json is ${e.size} bytes, more than airlock writes beside a ${facts.manifest.size}-byte manifest`,
+      );
     }
   }
   return { facts: facts ?? indexFacts(head, label), digest: `sha256:${hash.digest('hex')}` };
@@ -222,9 +246,13 @@ function indexFacts(head: Buffer, label: string): IndexFacts {
     const facts = { manifest: { digest: d[1] as Digest, size: Number(d[2]) }, volume: Number(v[1]), volumes: Number(v[2]) };
     const expected = volumeIndexHead(facts.manifest, facts.volume, facts.volumes);
     if (text.startsWith(expected)) {
-      if (facts.volume < 1 || facts.volume > facts.volumes) throw new AirlockError('BUNDLE_INVALID', `${label}: index.json says volume ${facts.volume} of ${facts.volumes}`);
+      if (facts.volume < 1 || facts.volume > facts.volumes)
+        throw new AirlockError('BUNDLE_INVALID', `${label}: index.json says volume ${facts.volume} of ${facts.volumes}`);
       if (facts.manifest.size > MAX_MANIFEST_BYTES) {
-        throw new AirlockError('BUNDLE_INVALID', `${label}: the bundle manifest is ${facts.manifest.size} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit`);
+        throw new AirlockError(
+          'BUNDLE_INVALID',
+          `${label}: the bundle manifest is ${facts.manifest.size} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit`,
+        );
       }
       return facts;
     }

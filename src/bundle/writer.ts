@@ -75,7 +75,10 @@ function manifestFor(h: BundleHeader, artifacts: readonly ArtifactRecord[], volu
     target: h.target,
     lockDigest: h.lockDigest,
     volumes,
-    artifacts: artifacts.map((a) => ({ ...a, blobs: a.blobs.map(({ digest, size, mediaType }) => ({ digest, size, ...(mediaType ? { mediaType } : {}) })) })),
+    artifacts: artifacts.map((a) => ({
+      ...a,
+      blobs: a.blobs.map(({ digest, size, mediaType }) => ({ digest, size, ...(mediaType ? { mediaType } : {}) })),
+    })),
     blobs,
   };
 }
@@ -105,7 +108,10 @@ async function placeBlobs(
     const manifestLength = serializeManifest(manifestFor(opts.header, opts.artifacts, 9999, estimate)).length;
     const nextCapacity = split - metadataCost(manifestLength, 9999, imageRefs(opts.artifacts));
     if (nextCapacity < 4 * TAR_BLOCK) {
-      throw new AirlockError('USAGE', `--split ${split}: too small; every volume needs ${split - nextCapacity} bytes for the bundle's metadata alone`);
+      throw new AirlockError(
+        'USAGE',
+        `--split ${split}: too small; every volume needs ${split - nextCapacity} bytes for the bundle's metadata alone`,
+      );
     }
     if (nextCapacity === capacity) break;
     capacity = nextCapacity;
@@ -194,7 +200,10 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WrittenBund
 
 /** Bytes a volume takes on disk: the layout's own entries and every blob or chunk it carries. */
 function volumeBytes(manifest: BundleManifest, manifestLength: number, volume: number): number {
-  return metadataCost(manifestLength, manifest.volumes, imageRefs(manifest.artifacts)) + volumeContents(manifest, volume).reduce((n, e) => n + entryCost(e.size), 0);
+  return (
+    metadataCost(manifestLength, manifest.volumes, imageRefs(manifest.artifacts)) +
+    volumeContents(manifest, volume).reduce((n, e) => n + entryCost(e.size), 0)
+  );
 }
 
 /** The plan used estimates; the real manifest is known now, so prove every volume fits. */
@@ -228,7 +237,10 @@ async function writeVolume(
   try {
     const tar = createTarWriter(out);
     await tar.addBuffer('oci-layout', Buffer.from(OCI_LAYOUT));
-    await tar.addBuffer('index.json', Buffer.from(volumeIndex({ digest: bundleId, size: manifestBytes.length }, volume, manifest.volumes, imageRefs(manifest.artifacts))));
+    await tar.addBuffer(
+      'index.json',
+      Buffer.from(volumeIndex({ digest: bundleId, size: manifestBytes.length }, volume, manifest.volumes, imageRefs(manifest.artifacts))),
+    );
     await tar.addDirectory('blobs/');
     await tar.addDirectory('blobs/sha256/');
     await tar.addBuffer(blobEntryName(bundleId), manifestBytes);
@@ -263,13 +275,7 @@ async function writeVolume(
 }
 
 /** Copies one blob or chunk from the store into the tar, re-hashing it: a corrupt store must not reach a bundle. */
-async function addBlob(
-  store: BlobStore,
-  tar: TarWriter,
-  entry: VolumeEntry,
-  progress: Progress,
-  before: number,
-): Promise<void> {
+async function addBlob(store: BlobStore, tar: TarWriter, entry: VolumeEntry, progress: Progress, before: number): Promise<void> {
   const range = entry.source === entry.digest ? undefined : { start: entry.start, end: entry.start + entry.size - 1 };
   const src = await store.open(entry.source, range);
   const h = new HashingStream((n) => progress.update(before + n));

@@ -53,7 +53,8 @@ export function printTable(headers: string[], cells: string[][]): void {
 export function wholeNumberIn(what: string, min: number, max: number): (v: string) => number {
   return (v) => {
     const n = /^\d+$/.test(v) ? Number(v) : Number.NaN;
-    if (!(n >= min && n <= max)) throw new AirlockError('USAGE', `${what}: "${v.slice(0, 40)}" is not a whole number from ${min} to ${max}`);
+    if (!(n >= min && n <= max))
+      throw new AirlockError('USAGE', `${what}: "${v.slice(0, 40)}" is not a whole number from ${min} to ${max}`);
     return n;
   };
 }
@@ -61,5 +62,8 @@ export function wholeNumberIn(what: string, min: number, max: number): (v: strin
 /** `--ecosystem ID`: one of the registry's ids, so a typo is refused rather than matching nothing. */
 export function ecosystemId(v: string): string {
   if (ECOSYSTEMS.some((e) => e.id === v)) return v;
-  throw new AirlockError('USAGE', `--ecosystem: "${v.slice(0, 40)}" is not an ecosystem (known: ${ECOSYSTEMS.map((e) => e.id).join(', ')})`);
+  throw new AirlockError(
+    'USAGE',
+    `--ecosystem: "${v.slice(0, 40)}" is not an ecosystem (known: ${ECOSYSTEMS.map((e) => e.id).join(', ')})`,
+  );
 }

@@ -39,7 +39,11 @@ export async function loadLockOrManifest(store: Store, o: LockInputs): Promise<L
     else {
       const file = o.file ?? 'airlock.yaml';
       const manifest = await readManifest(file);
-      lock = await lockManifest(manifest, { store, http, reporter: o.reporter, manifestDir: dirname(resolve(file)) }, { manifest: file, lock: defaultLockPath(file) });
+      lock = await lockManifest(
+        manifest,
+        { store, http, reporter: o.reporter, manifestDir: dirname(resolve(file)) },
+        { manifest: file, lock: defaultLockPath(file) },
+      );
     }
     if (o.fetch) await fetchLock(lock, { store, http, reporter: o.reporter });
     return lock;

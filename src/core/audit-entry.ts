@@ -14,5 +14,12 @@ export function entryHash(e: Omit<AuditRow, 'id' | 'hash'>): string {
 
 /** What an event becomes in the log before it is chained: the time now and its detail as canonical JSON. */
 export function auditFields(e: AuditEvent): Omit<AuditRow, 'id' | 'prevHash' | 'hash'> {
-  return { at: new Date().toISOString(), actor: e.actor, action: e.action, subject: e.subject, outcome: e.outcome, detail: canonicalJson(e.detail ?? {}).trim() };
+  return {
+    at: new Date().toISOString(),
+    actor: e.actor,
+    action: e.action,
+    subject: e.subject,
+    outcome: e.outcome,
+    detail: canonicalJson(e.detail ?? {}).trim(),
+  };
 }

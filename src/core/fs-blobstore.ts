@@ -108,7 +108,9 @@ export class FsBlobStore implements BlobStore {
         outputFailed ??= e;
       });
       await pipeline(source, hasher, out).catch((e: unknown) => {
-        throw outputFailed === undefined ? e : new AirlockError('IO_ERROR', `${label}: cannot write to the store at ${this.root} (${ioReason(outputFailed)})`);
+        throw outputFailed === undefined
+          ? e
+          : new AirlockError('IO_ERROR', `${label}: cannot write to the store at ${this.root} (${ioReason(outputFailed)})`);
       });
       const blob = { digest: hasher.digest(), size: hasher.size };
       if (expected.digest && blob.digest !== expected.digest) {

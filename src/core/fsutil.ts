@@ -168,7 +168,8 @@ export async function ensureDir(dir: string, what = dir): Promise<void> {
 export async function prepareOutput(path: string): Promise<void> {
   const s = await stat(path).catch(() => undefined);
   if (s?.isDirectory()) throw new AirlockError('IO_ERROR', `${path}: is a directory; give the name of the file to write`);
-  if (s && !s.isFile()) throw new AirlockError('IO_ERROR', `${path}: exists and is not a regular file; airlock writes a new file and renames it into place`);
+  if (s && !s.isFile())
+    throw new AirlockError('IO_ERROR', `${path}: exists and is not a regular file; airlock writes a new file and renames it into place`);
   await ensureDir(dirname(path), path);
   const probe = tempPathFor(path);
   try {

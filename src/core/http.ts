@@ -66,7 +66,8 @@ class Transient extends Error {
  */
 function cannotSucceed(e: unknown): string | undefined {
   const code = (e as { code?: unknown } | null)?.code;
-  if (code === 'UND_ERR_INVALID_ARG') return /protocol/i.test((e as Error).message) ? 'only http:// and https:// URLs can be fetched' : describeError(e);
+  if (code === 'UND_ERR_INVALID_ARG')
+    return /protocol/i.test((e as Error).message) ? 'only http:// and https:// URLs can be fetched' : describeError(e);
   if (code === 'ERR_INVALID_URL') return 'not a valid URL';
   return undefined;
 }
@@ -127,7 +128,8 @@ export class HttpClient {
         if (permanent) throw new AirlockError('HTTP_ERROR', `${label}: ${redactUrl(url)}: ${permanent}`);
         last = e instanceof Transient ? e.message : describeError(e);
         if (i === this.retries) break;
-        const wait = e instanceof Transient && e.retryAfterMs !== undefined ? e.retryAfterMs : this.backoffMs * 2 ** i * (0.5 + Math.random());
+        const wait =
+          e instanceof Transient && e.retryAfterMs !== undefined ? e.retryAfterMs : this.backoffMs * 2 ** i * (0.5 + Math.random());
         await sleep(wait);
       }
     }
@@ -152,7 +154,10 @@ export class HttpClient {
     throw new AirlockError('HTTP_ERROR', `${label}: ${redactUrl(url)} returned HTTP ${res.statusCode}`);
   }
 
-  async getText(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  async getText(
+    url: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; headers: Record<string, string>; body: string }> {
     return this.withRetries(redactUrl(url), url, async () => {
       const res = await this.send(url, headers);
       await this.failOn(res, redactUrl(url), url, (s) => s >= 200 && s < 300);
@@ -166,7 +171,10 @@ export class HttpClient {
    * One request whose answer the caller interprets (a registry's 401 challenge, 404s);
    * network errors, 429 and 5xx are retried. Bodies over `maxBytes` are refused.
    */
-  async fetchSmall(url: string, opts: { method?: 'GET' | 'HEAD'; headers?: Record<string, string>; maxBytes: number; label?: string }): Promise<SmallResponse> {
+  async fetchSmall(
+    url: string,
+    opts: { method?: 'GET' | 'HEAD'; headers?: Record<string, string>; maxBytes: number; label?: string },
+  ): Promise<SmallResponse> {
     const label = opts.label ?? redactUrl(url);
     return this.withRetries(label, url, async () => {
       const res = await request(url, {
@@ -228,9 +236,11 @@ export class HttpClient {
       await this.failOn(res, label, url, (s) => s === 206);
       const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''));
       const data = Buffer.from(await res.body.arrayBuffer());
-      if (!range) throw new AirlockError('HTTP_ERROR', `${label}: ${redactUrl(url)} answered a suffix range without a usable Content-Range`);
+      if (!range)
+        throw new AirlockError('HTTP_ERROR', `${label}: ${redactUrl(url)} answered a suffix range without a usable Content-Range`);
       const [start, end, total] = [Number(range[1]), Number(range[2]), Number(range[3])];
-      if (end !== total - 1 || data.length !== end - start + 1) throw new Transient(`asked for the last ${length} bytes, got ${start}-${end}/${total}`);
+      if (end !== total - 1 || data.length !== end - start + 1)
+        throw new Transient(`asked for the last ${length} bytes, got ${start}-${end}/${total}`);
       return { data, total };
     });
   }

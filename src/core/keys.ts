@@ -4,7 +4,9 @@ import { AirlockError, describeError } from './errors.js';
 
 /** A key's stable id: the hex sha256 of its SubjectPublicKeyInfo DER, the same wherever it is computed. */
 export function keyIdOf(pub: KeyObject): string {
-  return createHash('sha256').update(pub.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(pub.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 export interface GeneratedKey {
@@ -16,7 +18,11 @@ export interface GeneratedKey {
 /** An Ed25519 pair: PKCS#8 PEM (AES-256-CBC under `passphrase` when given) and SPKI PEM. */
 export function generateKey(passphrase?: string): GeneratedKey {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const privatePem = privateKey.export({ type: 'pkcs8', format: 'pem', ...(passphrase ? { cipher: 'aes-256-cbc', passphrase } : {}) }) as string;
+  const privatePem = privateKey.export({
+    type: 'pkcs8',
+    format: 'pem',
+    ...(passphrase ? { cipher: 'aes-256-cbc', passphrase } : {}),
+  }) as string;
   return { privatePem, publicPem: publicKey.export({ type: 'spki', format: 'pem' }) as string, keyId: keyIdOf(publicKey) };
 }
 
@@ -29,10 +35,13 @@ export function readPrivateKey(pem: string, label: string, passphrase?: string):
     const encrypted = pem.includes('ENCRYPTED');
     throw new AirlockError(
       'CONFIG_INVALID',
-      encrypted && !passphrase ? `${label}: the key is encrypted; set AIRLOCK_KEY_PASSPHRASE` : `${label}: not a readable private key (${(e as Error).message.split('\n')[0]})`,
+      encrypted && !passphrase
+        ? `${label}: the key is encrypted; set AIRLOCK_KEY_PASSPHRASE`
+        : `${label}: not a readable private key (${(e as Error).message.split('\n')[0]})`,
     );
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new AirlockError('CONFIG_INVALID', `${label}: an ${key.asymmetricKeyType} key; airlock signs with Ed25519`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new AirlockError('CONFIG_INVALID', `${label}: an ${key.asymmetricKeyType} key; airlock signs with Ed25519`);
   return key;
 }
 
@@ -43,7 +52,8 @@ export function readPublicKey(pem: string, label: string): KeyObject {
   } catch (e) {
     throw new AirlockError('CONFIG_INVALID', `${label}: not a readable public key (${(e as Error).message.split('\n')[0]})`);
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new AirlockError('CONFIG_INVALID', `${label}: an ${key.asymmetricKeyType} key; airlock verifies Ed25519`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new AirlockError('CONFIG_INVALID', `${label}: an ${key.asymmetricKeyType} key; airlock verifies Ed25519`);
   return key;
 }
 

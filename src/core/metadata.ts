@@ -226,6 +226,10 @@ export interface MetadataStore extends MetadataReader {
 }
 
 /** The usual unit of work: one event, appended first, and the writes it records. */
-export function audited<T>(meta: MetadataStore, event: AuditEvent, fn: (tx: MetadataTransaction, because: AuditRow) => Promise<T>): Promise<T> {
+export function audited<T>(
+  meta: MetadataStore,
+  event: AuditEvent,
+  fn: (tx: MetadataTransaction, because: AuditRow) => Promise<T>,
+): Promise<T> {
   return meta.transaction(async (tx) => fn(tx, await tx.audit(event)));
 }

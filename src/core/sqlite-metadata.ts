@@ -93,7 +93,9 @@ class Connection {
     if (value === null) this.db.prepare('DELETE FROM refs WHERE ecosystem = ? AND name = ? AND ref = ?').run(ecosystem, name, ref);
     else {
       this.db
-        .prepare('INSERT INTO refs (ecosystem, name, ref, value, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (ecosystem, name, ref) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at')
+        .prepare(
+          'INSERT INTO refs (ecosystem, name, ref, value, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (ecosystem, name, ref) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
+        )
         .run(ecosystem, name, ref, value, now());
     }
   }
@@ -123,7 +125,9 @@ class Connection {
       .prepare('INSERT INTO audit_log (at, actor, action, subject, outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(entry.at, entry.actor, entry.action, entry.subject, entry.outcome, entry.detail, withPrev.prevHash, hash);
     this.db
-      .prepare('INSERT INTO audit_head (one, count, hash) VALUES (1, 1, ?) ON CONFLICT (one) DO UPDATE SET count = count + 1, hash = excluded.hash')
+      .prepare(
+        'INSERT INTO audit_head (one, count, hash) VALUES (1, 1, ?) ON CONFLICT (one) DO UPDATE SET count = count + 1, hash = excluded.hash',
+      )
       .run(hash);
     return { id: Number(r.lastInsertRowid), ...withPrev, hash };
   }
@@ -188,12 +192,16 @@ class Connection {
   }
 
   reopenVolumes(bundleId: string, volumes: readonly number[]): void {
-    const del = this.db.prepare(`DELETE FROM bundle_volumes WHERE bundle_id = ? AND volume = ? AND EXISTS (SELECT 1 FROM bundles WHERE id = ? AND status = 'staging')`);
+    const del = this.db.prepare(
+      `DELETE FROM bundle_volumes WHERE bundle_id = ? AND volume = ? AND EXISTS (SELECT 1 FROM bundles WHERE id = ? AND status = 'staging')`,
+    );
     for (const v of volumes) del.run(bundleId, v, bundleId);
   }
 
   abandonBundle(bundleId: string): void {
-    this.db.prepare(`DELETE FROM bundle_volumes WHERE bundle_id = ? AND EXISTS (SELECT 1 FROM bundles WHERE id = ? AND status = 'staging')`).run(bundleId, bundleId);
+    this.db
+      .prepare(`DELETE FROM bundle_volumes WHERE bundle_id = ? AND EXISTS (SELECT 1 FROM bundles WHERE id = ? AND status = 'staging')`)
+      .run(bundleId, bundleId);
     this.db.prepare(`DELETE FROM bundles WHERE id = ? AND status = 'staging'`).run(bundleId);
   }
 
@@ -209,7 +217,16 @@ class Connection {
         `INSERT INTO imports (bundle_id, source, volumes, outcome, artifacts_added, artifacts_existing, message, at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(rec.bundleId, rec.source, JSON.stringify(rec.volumes), rec.outcome, rec.artifactsAdded ?? 0, rec.artifactsExisting ?? 0, rec.message ?? null, now());
+      .run(
+        rec.bundleId,
+        rec.source,
+        JSON.stringify(rec.volumes),
+        rec.outcome,
+        rec.artifactsAdded ?? 0,
+        rec.artifactsExisting ?? 0,
+        rec.message ?? null,
+        now(),
+      );
   }
 
   listImports(): ImportRow[] {
@@ -234,7 +251,9 @@ class Connection {
     if (known) return Number(known.sequence);
     const next = Number(
       this.db
-        .prepare('INSERT INTO creator_sequences (creator, last) VALUES (?, 1) ON CONFLICT (creator) DO UPDATE SET last = last + 1 RETURNING last')
+        .prepare(
+          'INSERT INTO creator_sequences (creator, last) VALUES (?, 1) ON CONFLICT (creator) DO UPDATE SET last = last + 1 RETURNING last',
+        )
         .get(creator)!.last,
     );
     this.db.prepare('INSERT INTO lock_sequences (creator, lock_key, sequence) VALUES (?, ?, ?)').run(creator, lockKey, next);
@@ -243,7 +262,9 @@ class Connection {
 
   adoptSequences(creator: string, last: number, byLock: Record<string, number>): void {
     this.db
-      .prepare('INSERT INTO creator_sequences (creator, last) VALUES (?, ?) ON CONFLICT (creator) DO UPDATE SET last = max(last, excluded.last)')
+      .prepare(
+        'INSERT INTO creator_sequences (creator, last) VALUES (?, ?) ON CONFLICT (creator) DO UPDATE SET last = max(last, excluded.last)',
+      )
       .run(creator, last);
     const put = this.db.prepare('INSERT OR IGNORE INTO lock_sequences (creator, lock_key, sequence) VALUES (?, ?, ?)');
     for (const [lockKey, sequence] of Object.entries(byLock)) put.run(creator, lockKey, sequence);
@@ -251,7 +272,9 @@ class Connection {
 
   createToken(name: string, role: TokenRole, hash: string, parent?: number): void {
     try {
-      this.db.prepare('INSERT INTO tokens (name, role, hash, created_at, parent_id) VALUES (?, ?, ?, ?, ?)').run(name, role, hash, now(), parent ?? null);
+      this.db
+        .prepare('INSERT INTO tokens (name, role, hash, created_at, parent_id) VALUES (?, ?, ?, ?, ?)')
+        .run(name, role, hash, now(), parent ?? null);
     } catch (e) {
       if (String((e as Error).message).includes('UNIQUE')) {
         throw new AirlockError('CONFLICT', `token "${name}" already exists`, { hint: `revoke it first: airlock token revoke ${name}` });
@@ -272,10 +295,13 @@ class Connection {
   revokeToken(name: string, withChildren: boolean): RevokeResult {
     // Revoked rows stay, so the record of who could read the store survives.
     const at = now();
-    const revoked = Number(this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL').run(at, name).changes) > 0;
+    const revoked =
+      Number(this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL').run(at, name).changes) > 0;
     const children = withChildren
       ? this.db
-          .prepare('UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL AND parent_id = (SELECT id FROM tokens WHERE name = ?) RETURNING name')
+          .prepare(
+            'UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL AND parent_id = (SELECT id FROM tokens WHERE name = ?) RETURNING name',
+          )
           .all(at, name)
           .map((r) => String(r.name))
           .sort()
@@ -298,7 +324,9 @@ class Connection {
       `INSERT INTO artifacts (ecosystem, key, name, version, digest, size, media_type, source, metadata, bundle_id, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const insertBlob = this.db.prepare('INSERT INTO artifact_blobs (artifact_id, position, digest, size, media_type) VALUES (?, ?, ?, ?, ?)');
+    const insertBlob = this.db.prepare(
+      'INSERT INTO artifact_blobs (artifact_id, position, digest, size, media_type) VALUES (?, ?, ?, ?, ?)',
+    );
     for (const a of records) {
       const prior = find.get(a.ecosystem, a.key);
       if (prior) {
@@ -310,7 +338,19 @@ class Connection {
         existing++;
         continue;
       }
-      const r = insert.run(a.ecosystem, a.key, a.name, a.version, a.digest, a.size, a.mediaType ?? null, a.source ?? null, JSON.stringify(a.metadata), bundleId, now());
+      const r = insert.run(
+        a.ecosystem,
+        a.key,
+        a.name,
+        a.version,
+        a.digest,
+        a.size,
+        a.mediaType ?? null,
+        a.source ?? null,
+        JSON.stringify(a.metadata),
+        bundleId,
+        now(),
+      );
       a.blobs.forEach((b, i) => insertBlob.run(r.lastInsertRowid, i, b.digest, b.size, b.mediaType ?? null));
       added++;
     }
@@ -373,7 +413,11 @@ abstract class Reads implements MetadataReader {
   }
   async *blobReferences(): AsyncIterable<{ digest: Digest; size: number; artifact: string }> {
     for await (const r of this.rowByRow(this.c.blobReferences())) {
-      yield { digest: r.digest as Digest, size: Number(r.size), artifact: artifactLabel({ ecosystem: String(r.ecosystem), key: String(r.key) }) };
+      yield {
+        digest: r.digest as Digest,
+        size: Number(r.size),
+        artifact: artifactLabel({ ecosystem: String(r.ecosystem), key: String(r.key) }),
+      };
     }
   }
   async listRefs(ecosystem: string, name: string): Promise<{ ref: string; value: string; updatedAt: string }[]> {
@@ -455,7 +499,8 @@ class SqliteTransaction extends Reads implements MetadataTransaction {
   /** Refuses a write whose audit entry is not one this transaction appended. */
   private async because(entry: AuditRow, what: string): Promise<void> {
     await this.ready();
-    if (!this.entries.has(entry.id)) throw new AirlockError('INTERNAL', `${what}: its audit entry ${entry.id} was not written in this transaction`);
+    if (!this.entries.has(entry.id))
+      throw new AirlockError('INTERNAL', `${what}: its audit entry ${entry.id} was not written in this transaction`);
   }
 
   async audit(event: AuditEvent): Promise<AuditRow> {

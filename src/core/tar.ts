@@ -302,7 +302,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
  */
 function paxRecords(body: Buffer): [string, string][] | number {
   const out: [string, string][] = [];
-  for (let i = 0; i < body.length; ) {
+  for (let i = 0; i < body.length;) {
     const sp = body.indexOf(0x20, i);
     const digits = sp < 0 ? '' : body.toString('latin1', i, sp);
     if (!/^[1-9][0-9]{0,7}$/.test(digits)) return i;
@@ -345,14 +345,16 @@ export type TarPolicy = 'bundle' | 'upstream';
  * Reads an untrusted tar as entries, in archive order. An archive that ends without its
  * end-of-archive blocks is truncated, never a silent short read.
  */
-export async function* readTar(input: Readable, opts: { label: string; limits?: Partial<TarLimits>; policy?: TarPolicy }): AsyncGenerator<TarEntry> {
+export async function* readTar(
+  input: Readable,
+  opts: { label: string; limits?: Partial<TarLimits>; policy?: TarPolicy },
+): AsyncGenerator<TarEntry> {
   const limits = { ...DEFAULT_TAR_LIMITS, ...opts.limits };
   const { label } = opts;
   const bundle = (opts.policy ?? 'bundle') === 'bundle';
   const notOne = bundle ? 'not an airlock bundle' : 'not a tar archive';
   const invalid = (msg: string): AirlockError => new AirlockError('BUNDLE_INVALID', `${label}: ${msg}`);
-  const unsafe = (name: string, msg: string): AirlockError =>
-    new AirlockError('BUNDLE_UNSAFE', `${label}: tar entry "${name}": ${msg}`);
+  const unsafe = (name: string, msg: string): AirlockError => new AirlockError('BUNDLE_UNSAFE', `${label}: tar entry "${name}": ${msg}`);
   const reader = new ByteReader(input);
   const seen = new Set<string>();
   let count = 0;
@@ -375,7 +377,8 @@ export async function* readTar(input: Readable, opts: { label: string; limits?: 
       if (h.equals(ZERO_BLOCK)) {
         const second = await reader.exact(BLOCK);
         if (second.length < BLOCK || !second.equals(ZERO_BLOCK)) throw invalid('truncated: incomplete end-of-archive marker');
-        if (pax || longName !== undefined || longLink) throw invalid('damaged: the archive ends with an extended header without the entry it describes');
+        if (pax || longName !== undefined || longLink)
+          throw invalid('damaged: the archive ends with an extended header without the entry it describes');
         // In a bundle, bytes past the marker are covered by no header and no digest: a place to smuggle data.
         if (bundle && (await reader.upTo(1)).length > 0) throw invalid(`data after the end-of-archive marker at byte ${reader.offset - 1}`);
         input.resume();
@@ -389,8 +392,13 @@ export async function* readTar(input: Readable, opts: { label: string; limits?: 
         const size = numeric(h, 124, 12);
         if (size === undefined) throw invalid(`damaged: ${what} has an unreadable size`);
         const total = (flag === 'g' ? 0 : pendingBytes) + size;
-        if (total > MAX_EXTENDED) throw new AirlockError('BUNDLE_UNSAFE', `${label}: ${what}: ${total} bytes, over the ${MAX_EXTENDED}-byte limit for an extended header`);
-        if (++count > limits.maxEntries) throw new AirlockError('BUNDLE_UNSAFE', `${label}: ${what}: more than ${limits.maxEntries} entries`);
+        if (total > MAX_EXTENDED)
+          throw new AirlockError(
+            'BUNDLE_UNSAFE',
+            `${label}: ${what}: ${total} bytes, over the ${MAX_EXTENDED}-byte limit for an extended header`,
+          );
+        if (++count > limits.maxEntries)
+          throw new AirlockError('BUNDLE_UNSAFE', `${label}: ${what}: more than ${limits.maxEntries} entries`);
         const body = await reader.exact(size);
         const pad = (BLOCK - (size % BLOCK)) % BLOCK;
         const fill = await reader.exact(pad);
@@ -403,9 +411,11 @@ export async function* readTar(input: Readable, opts: { label: string; limits?: 
           if (flag === 'x' && pax) throw invalid(`damaged: two pax extended headers for one entry at byte ${at}`);
           for (const [key, value] of records) {
             // Sparse files in pax hide their real layout in these records: their bytes are not the file.
-            if (key.startsWith('GNU.sparse.')) throw new AirlockError('BUNDLE_UNSAFE', `${label}: ${what}: GNU sparse files are not supported`);
+            if (key.startsWith('GNU.sparse.'))
+              throw new AirlockError('BUNDLE_UNSAFE', `${label}: ${what}: GNU sparse files are not supported`);
             if (flag === 'g') {
-              if (key === 'path' || key === 'size') throw new AirlockError('BUNDLE_UNSAFE', `${label}: ${what}: pax global header sets "${key}" for every entry`);
+              if (key === 'path' || key === 'size')
+                throw new AirlockError('BUNDLE_UNSAFE', `${label}: ${what}: pax global header sets "${key}" for every entry`);
             } else if (key === 'path') pax = { ...pax, path: value === '' ? undefined : value };
             else if (key === 'size') {
               const n = /^[0-9]{1,16}$/.test(value) ? Number(value) : NaN;
@@ -415,7 +425,8 @@ export async function* readTar(input: Readable, opts: { label: string; limits?: 
           }
           if (flag === 'x') pax ??= {};
         } else {
-          if (flag === 'L' ? longName !== undefined : longLink) throw invalid(`damaged: two ${TYPE_NAMES[flag]}s for one entry at byte ${at}`);
+          if (flag === 'L' ? longName !== undefined : longLink)
+            throw invalid(`damaged: two ${TYPE_NAMES[flag]}s for one entry at byte ${at}`);
           if (flag === 'K') longLink = true;
           else {
             const nul = body.indexOf(0);

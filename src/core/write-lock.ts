@@ -40,11 +40,7 @@ async function readHolder(path: string): Promise<Holder | undefined> {
  * commits of two commands never interleave. Readers (serve, list) never take it. A lock left
  * by a killed process on this host is detected by its pid and taken over.
  */
-export async function acquireWriteLock(
-  path: string,
-  command: string,
-  timeoutMs: number,
-): Promise<() => Promise<void>> {
+export async function acquireWriteLock(path: string, command: string, timeoutMs: number): Promise<() => Promise<void>> {
   const deadline = Date.now() + timeoutMs;
   const me: Holder = { pid: process.pid, host: hostname(), command, since: new Date().toISOString() };
   for (;;) {

@@ -23,7 +23,15 @@ export function examineCustody(envelopes: readonly Envelope[], manifestHex: stri
     const s = env.payloadType === IN_TOTO_PAYLOAD_TYPE ? parseStatement(Buffer.from(env.payload, 'base64')) : undefined;
     if (!s) return { line, status: 'not-a-statement' };
     const p = s.predicate;
-    const facts = { line, role: p.role, keyId: p.signer, time: p.time, data: p.data, ...(p.note ? { note: p.note } : {}), ...(p.sequence !== undefined ? { sequence: p.sequence } : {}) };
+    const facts = {
+      line,
+      role: p.role,
+      keyId: p.signer,
+      time: p.time,
+      data: p.data,
+      ...(p.note ? { note: p.note } : {}),
+      ...(p.sequence !== undefined ? { sequence: p.sequence } : {}),
+    };
     let ok: boolean;
     try {
       const key = readPublicKey(p.publicKey, 'custody');

@@ -26,7 +26,12 @@ export async function installedPolicy(store: Store): Promise<TrustPolicy | undef
  * and says custody is not enforced. An override comes back as its audit event, for the
  * import to record in the transaction of what it lets in.
  */
-export async function checkCustody(store: Store, file: string, bundleId: Digest, opts: GateOptions): Promise<{ warn: boolean; message: string; override?: AuditEvent }> {
+export async function checkCustody(
+  store: Store,
+  file: string,
+  bundleId: Digest,
+  opts: GateOptions,
+): Promise<{ warn: boolean; message: string; override?: AuditEvent }> {
   const policy = await installedPolicy(store);
   if (!policy) return { warn: true, message: `${basename(file)}: custody is not enforced (no trust policy; see airlock trust set)` };
   const sigs = examineCustody(await readCustody(custodyPath(file)), hexOf(bundleId));
@@ -40,10 +45,18 @@ export async function checkCustody(store: Store, file: string, bundleId: Digest,
     return {
       warn: true,
       message: `${basename(file)}: custody OVERRIDDEN (${opts.override}): ${why}`,
-      override: { actor: localActor(), action: 'custody.override', subject: `${basename(file)} ${bundleId}`, outcome: 'overridden', detail: { reason: opts.override, failed: verdict.reasons } },
+      override: {
+        actor: localActor(),
+        action: 'custody.override',
+        subject: `${basename(file)} ${bundleId}`,
+        outcome: 'overridden',
+        detail: { reason: opts.override, failed: verdict.reasons },
+      },
     };
   }
-  throw new AirlockError('CUSTODY_REFUSED', `${basename(file)}: custody: ${why}`, { hint: `signatures are read from ${custodyPath(file)}` });
+  throw new AirlockError('CUSTODY_REFUSED', `${basename(file)}: custody: ${why}`, {
+    hint: `signatures are read from ${custodyPath(file)}`,
+  });
 }
 
 /**
@@ -51,18 +64,26 @@ export async function checkCustody(store: Store, file: string, bundleId: Digest,
  * same creator as another bundle is a replay; a lower, unused one fills a gap. Returns what
  * to report.
  */
-export async function checkSequence(store: Store, bundleId: Digest, m: Pick<BundleManifest, 'name' | 'creator' | 'sequence'>): Promise<string | undefined> {
+export async function checkSequence(
+  store: Store,
+  bundleId: Digest,
+  m: Pick<BundleManifest, 'name' | 'creator' | 'sequence'>,
+): Promise<string | undefined> {
   const mine = (await store.meta.listBundles()).filter((b) => b.creator === m.creator && b.status === 'imported' && b.id !== bundleId);
   const clash = mine.find((b) => b.sequence === m.sequence);
   if (clash) {
-    throw new AirlockError('CUSTODY_REFUSED', `bundle ${m.name}: sequence ${m.sequence} from ${m.creator} was already imported as ${clash.id} (a replay or a reused number)`);
+    throw new AirlockError(
+      'CUSTODY_REFUSED',
+      `bundle ${m.name}: sequence ${m.sequence} from ${m.creator} was already imported as ${clash.id} (a replay or a reused number)`,
+    );
   }
   const highest = mine.reduce((n, b) => Math.max(n, b.sequence), 0);
   if (m.sequence < highest) return `bundle ${m.name}: sequence ${m.sequence} from ${m.creator} fills a gap (highest imported: ${highest})`;
   if (m.sequence > highest + 1) {
     const used = new Set(mine.map((b) => b.sequence));
     const gaps = Array.from({ length: m.sequence - highest - 1 }, (_, i) => highest + 1 + i).filter((s) => !used.has(s));
-    if (gaps.length) return `bundle ${m.name}: sequence ${m.sequence} from ${m.creator}; not yet imported: ${gaps.slice(0, 10).join(', ')}${gaps.length > 10 ? ', …' : ''}`;
+    if (gaps.length)
+      return `bundle ${m.name}: sequence ${m.sequence} from ${m.creator}; not yet imported: ${gaps.slice(0, 10).join(', ')}${gaps.length > 10 ? ', …' : ''}`;
   }
   return undefined;
 }

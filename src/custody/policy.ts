@@ -65,15 +65,21 @@ export function parseTrustPolicy(text: string, file: string): TrustPolicy {
   if (new Set(ids).size !== ids.length) throw new AirlockError('CONFIG_INVALID', `${file}: keys: the same key is listed under two names`);
   for (const [role, rule] of Object.entries(doc.roles)) {
     for (const k of rule.keys) if (!keys[k]) throw new AirlockError('CONFIG_INVALID', `${file}: roles.${role}: unknown key "${k}"`);
-    if (rule.threshold > new Set(rule.keys).size) throw new AirlockError('CONFIG_INVALID', `${file}: roles.${role}: threshold ${rule.threshold} but only ${rule.keys.length} key(s)`);
+    if (rule.threshold > new Set(rule.keys).size)
+      throw new AirlockError('CONFIG_INVALID', `${file}: roles.${role}: threshold ${rule.threshold} but only ${rule.keys.length} key(s)`);
   }
   const requireRoles = doc.rules.requireRoles ?? (Object.keys(doc.roles) as Role[]);
-  for (const role of requireRoles) if (!doc.roles[role]) throw new AirlockError('CONFIG_INVALID', `${file}: rules.requireRoles: ${role} has no entry under roles`);
+  for (const role of requireRoles)
+    if (!doc.roles[role]) throw new AirlockError('CONFIG_INVALID', `${file}: rules.requireRoles: ${role} has no entry under roles`);
   const age = doc.rules.maxAge ? DURATION.exec(doc.rules.maxAge) : null;
   return {
     keys,
     roles: doc.roles,
-    rules: { separateDuties: doc.rules.separateDuties, requireRoles, ...(age ? { maxAgeMs: Number(age[1]) * UNIT[age[2] as keyof typeof UNIT] } : {}) },
+    rules: {
+      separateDuties: doc.rules.separateDuties,
+      requireRoles,
+      ...(age ? { maxAgeMs: Number(age[1]) * UNIT[age[2] as keyof typeof UNIT] } : {}),
+    },
     revoked: doc.revoked,
   };
 }
@@ -96,9 +102,12 @@ export function evaluateCustody(policy: TrustPolicy, sigs: readonly ExaminedSign
   for (const s of sigs) {
     if (s.status === 'bad-signature') reasons.push(`custody line ${s.line}: the signature does not verify (edited or forged)`);
     if (s.status === 'not-a-statement') reasons.push(`custody line ${s.line}: not an airlock custody statement`);
-    if (s.status === 'other-bundle') reasons.push(`custody line ${s.line}: ${s.role} signature by ${nameOf.get(s.keyId!) ?? s.keyId!.slice(0, 12)} is for another bundle`);
+    if (s.status === 'other-bundle')
+      reasons.push(`custody line ${s.line}: ${s.role} signature by ${nameOf.get(s.keyId!) ?? s.keyId!.slice(0, 12)} is for another bundle`);
     if (s.status === 'valid' && Date.parse(s.time!) > now.getTime() + CLOCK_SKEW_MS) {
-      reasons.push(`custody line ${s.line}: ${s.role} signature by ${nameOf.get(s.keyId!) ?? s.keyId!.slice(0, 12)} is dated ${s.time}, later than now plus the 5-minute clock-skew allowance (now ${now.toISOString()})`);
+      reasons.push(
+        `custody line ${s.line}: ${s.role} signature by ${nameOf.get(s.keyId!) ?? s.keyId!.slice(0, 12)} is dated ${s.time}, later than now plus the 5-minute clock-skew allowance (now ${now.toISOString()})`,
+      );
     }
   }
   const counted: Partial<Record<Role, string[]>> = {};
@@ -119,16 +128,23 @@ export function evaluateCustody(policy: TrustPolicy, sigs: readonly ExaminedSign
     }
     counted[role] = [...names].sort();
     if (names.size < rule.threshold) {
-      reasons.push(`${role} needs ${rule.threshold} of ${rule.keys.join(', ')}; has ${names.size}${names.size ? ` (${[...names].sort().join(', ')})` : ''}${notes.length ? `; ${notes.join('; ')}` : ''}`);
+      reasons.push(
+        `${role} needs ${rule.threshold} of ${rule.keys.join(', ')}; has ${names.size}${names.size ? ` (${[...names].sort().join(', ')})` : ''}${notes.length ? `; ${notes.join('; ')}` : ''}`,
+      );
     }
   }
   if (policy.rules.separateDuties) {
-    for (const [name, roles] of rolesOfKey) if (roles.size > 1) reasons.push(`separateDuties: ${name} signed as ${[...roles].sort().join(' and ')}`);
+    for (const [name, roles] of rolesOfKey)
+      if (roles.size > 1) reasons.push(`separateDuties: ${name} signed as ${[...roles].sort().join(' and ')}`);
   }
-  const origin = valid.filter((s) => s.role === 'origin' && nameOf.has(s.keyId!)).map((s) => s.time!).sort()[0];
+  const origin = valid
+    .filter((s) => s.role === 'origin' && nameOf.has(s.keyId!))
+    .map((s) => s.time!)
+    .sort()[0];
   if (policy.rules.maxAgeMs !== undefined) {
     if (!origin) reasons.push('maxAge: no trusted origin signature says when the bundle was made');
-    else if (now.getTime() - Date.parse(origin) > policy.rules.maxAgeMs) reasons.push(`maxAge: the origin signed it at ${origin}, longer ago than the policy allows`);
+    else if (now.getTime() - Date.parse(origin) > policy.rules.maxAgeMs)
+      reasons.push(`maxAge: the origin signed it at ${origin}, longer ago than the policy allows`);
   }
   return reasons.length ? { ok: false, reasons } : { ok: true, counted, ...(origin ? { signedAt: origin } : {}) };
 }

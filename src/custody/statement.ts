@@ -46,7 +46,12 @@ const statementSchema = z.object({
 });
 
 export function makeStatement(bundleName: string, manifestHex: string, predicate: CustodyPredicate): Statement {
-  return { _type: STATEMENT_TYPE, subject: [{ name: bundleName, digest: { sha256: manifestHex } }], predicateType: predicateTypeOf(predicate.role), predicate };
+  return {
+    _type: STATEMENT_TYPE,
+    subject: [{ name: bundleName, digest: { sha256: manifestHex } }],
+    predicateType: predicateTypeOf(predicate.role),
+    predicate,
+  };
 }
 
 /** Parses a statement from an envelope's payload; undefined when it is not one of ours. */

@@ -89,7 +89,10 @@ const lockSchema = z
     lockVersion: z.literal(LOCK_VERSION),
     name: z.string().min(1),
     target: targetSchema,
-    manifest: z.object({ file: z.string().min(1), digest }).strict().optional(),
+    manifest: z
+      .object({ file: z.string().min(1), digest })
+      .strict()
+      .optional(),
     artifacts: z.array(lockedArtifactSchema),
     excluded: z.array(excludedSchema).optional(),
   })
@@ -98,7 +101,8 @@ const lockSchema = z
 /** Deterministic bytes: artifacts and exclusions sorted by ecosystem and key, keys sorted; no `excluded` when empty. */
 export function serializeLock(lock: Lockfile): string {
   const { excluded, ...rest } = lock;
-  const byKey = (a: { ecosystem: string; key: string }, b: { ecosystem: string; key: string }) => (a.ecosystem < b.ecosystem ? -1 : a.ecosystem > b.ecosystem ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  const byKey = (a: { ecosystem: string; key: string }, b: { ecosystem: string; key: string }) =>
+    a.ecosystem < b.ecosystem ? -1 : a.ecosystem > b.ecosystem ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
   return canonicalJson({
     ...rest,
     artifacts: [...lock.artifacts].sort(compareArtifacts),

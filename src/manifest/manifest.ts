@@ -42,7 +42,8 @@ function roughItemCount(text: string): number {
   return n;
 }
 
-const tooBig = (file: string, bytes: number) => new AirlockError('CONFIG_INVALID', `${file}: ${bytes} bytes, more than the 16 MiB a manifest may be`);
+const tooBig = (file: string, bytes: number) =>
+  new AirlockError('CONFIG_INVALID', `${file}: ${bytes} bytes, more than the 16 MiB a manifest may be`);
 
 class Located {
   constructor(
@@ -53,7 +54,10 @@ class Located {
 
   /** `file:LINE: field: message`, the line of the key the path names (or the deepest node it reaches). */
   error(path: (string | number)[], message: string): AirlockError {
-    return new AirlockError('CONFIG_INVALID', `${this.file}:${this.lineOf(path)}: ${path.length ? `${path.map((p) => clip(String(p))).join('.')}: ` : ''}${message}`);
+    return new AirlockError(
+      'CONFIG_INVALID',
+      `${this.file}:${this.lineOf(path)}: ${path.length ? `${path.map((p) => clip(String(p))).join('.')}: ` : ''}${message}`,
+    );
   }
 
   /** The line of the first alias (`*name`) the document has that `pick` chooses, else 1. */
@@ -99,9 +103,13 @@ export function parseManifest(text: string, file: string, sections: ReadonlyMap<
   if (bytes > MAX_MANIFEST_BYTES) throw tooBig(file, bytes);
   const items = roughItemCount(text);
   if (items > MAX_MANIFEST_ITEMS) {
-    throw new AirlockError('CONFIG_INVALID', `${file}: about ${items} entries (lines and list items), more than the ${MAX_MANIFEST_ITEMS} a manifest may hold`, {
-      hint: 'long lists belong in the files a manifest names: requirement files, package-locks, conda explicit files',
-    });
+    throw new AirlockError(
+      'CONFIG_INVALID',
+      `${file}: about ${items} entries (lines and list items), more than the ${MAX_MANIFEST_ITEMS} a manifest may hold`,
+      {
+        hint: 'long lists belong in the files a manifest names: requirement files, package-locks, conda explicit files',
+      },
+    );
   }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
@@ -118,7 +126,10 @@ export function parseManifest(text: string, file: string, sections: ReadonlyMap<
     if (!allowed.includes(key)) throw loc.error([key], `unknown key (allowed: ${allowed.join(', ')})`);
   }
   if (typeof raw.name !== 'string' || !NAME.test(raw.name)) {
-    throw loc.error(raw.name === undefined ? [] : ['name'], raw.name === undefined ? 'name: required' : 'expected letters, digits, . _ - (at most 100)');
+    throw loc.error(
+      raw.name === undefined ? [] : ['name'],
+      raw.name === undefined ? 'name: required' : 'expected letters, digits, . _ - (at most 100)',
+    );
   }
   const target = targetSchema.safeParse(raw.target ?? {});
   if (!target.success) throw fromZod(loc, ['target'], target.error);
@@ -142,8 +153,15 @@ function toJS(doc: Document, loc: Located, file: string): Record<string, unknown
     return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as Record<string, unknown>;
   } catch (e) {
     if (!(e instanceof ReferenceError)) throw e;
-    if (/unresolved alias/i.test(e.message)) throw new AirlockError('CONFIG_INVALID', `${file}:${loc.aliasLine((a) => a.resolve(doc) === undefined)}: YAML: an alias names an anchor not defined before it`);
-    throw new AirlockError('CONFIG_INVALID', `${file}:${loc.aliasLine(() => true)}: YAML: aliases expand to too many nodes (more than ${MAX_ALIAS_COUNT}: anchors nested too deep, or a resource exhaustion attack)`);
+    if (/unresolved alias/i.test(e.message))
+      throw new AirlockError(
+        'CONFIG_INVALID',
+        `${file}:${loc.aliasLine((a) => a.resolve(doc) === undefined)}: YAML: an alias names an anchor not defined before it`,
+      );
+    throw new AirlockError(
+      'CONFIG_INVALID',
+      `${file}:${loc.aliasLine(() => true)}: YAML: aliases expand to too many nodes (more than ${MAX_ALIAS_COUNT}: anchors nested too deep, or a resource exhaustion attack)`,
+    );
   }
 }
 

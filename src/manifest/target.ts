@@ -75,7 +75,9 @@ export const targetSchema = z
       .array(platform)
       .transform((list) => [...new Set(list)])
       .default(['linux/amd64']),
-    python: z.array(z.string().regex(/^3\.\d+(\.\d+)?$/, 'expected a Python version such as "3.12" (or "3.12.4" to pin the patch level)')).default([]),
+    python: z
+      .array(z.string().regex(/^3\.\d+(\.\d+)?$/, 'expected a Python version such as "3.12" (or "3.12.4" to pin the patch level)'))
+      .default([]),
     libc: z
       .string()
       .regex(/^(glibc|musl)-\d+\.\d+$/, 'expected glibc-X.Y or musl-X.Y')

@@ -12,14 +12,17 @@ import { secretParamsOf } from '../core/redact.js';
 export function urlCredentialProblem(url: string, credentials: string, allowQuery = false): string | undefined {
   if (!URL.canParse(url)) return undefined;
   const u = new URL(url);
-  if (u.username || u.password) return `must not carry credentials (user:password@): it is written to airlock.lock and the bundle; ${credentials}`;
+  if (u.username || u.password)
+    return `must not carry credentials (user:password@): it is written to airlock.lock and the bundle; ${credentials}`;
   return allowQuery ? undefined : secretQueryProblem(url, credentials);
 }
 
 /** Why a URL's query must not be recorded as written: a parameter whose name says it holds a credential. */
 export function secretQueryProblem(url: string, credentials: string): string | undefined {
   const secret = secretParamsOf(url)[0];
-  return secret === undefined ? undefined : `query parameter ${secret.slice(0, 40)} looks like a credential: it would be written to airlock.lock and the bundle; ${credentials}`;
+  return secret === undefined
+    ? undefined
+    : `query parameter ${secret.slice(0, 40)} looks like a credential: it would be written to airlock.lock and the bundle; ${credentials}`;
 }
 
 /** An http:// or https:// URL with no credentials in it, as every upstream in airlock.yaml must be. */

@@ -87,7 +87,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     try {
       done(null, body === '' ? undefined : parseJsonBounded(body as string));
     } catch (e) {
-      done(Object.assign(new Error(e instanceof JsonLimitError ? `the body is ${e.message}` : 'the body is not JSON'), { statusCode: 400 }), undefined);
+      done(
+        Object.assign(new Error(e instanceof JsonLimitError ? `the body is ${e.message}` : 'the body is not JSON'), { statusCode: 400 }),
+        undefined,
+      );
     }
   });
 

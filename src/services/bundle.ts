@@ -56,7 +56,10 @@ async function sequenceFor(store: Store, creator: string, lockKey: string): Prom
   return store.meta.transaction((tx) => tx.sequenceFor(creator, lockKey));
 }
 
-const sequencesFile = z.record(z.string(), z.object({ last: z.number().int().nonnegative(), byLock: z.record(z.string(), z.number().int().positive()) }));
+const sequencesFile = z.record(
+  z.string(),
+  z.object({ last: z.number().int().nonnegative(), byLock: z.record(z.string(), z.number().int().positive()) }),
+);
 
 /**
  * A store from before kept the numbers in sequences.json: they are moved in once, and the

@@ -53,7 +53,12 @@ export async function fetchLock(lock: Lockfile, ctx: FetchContext): Promise<Fetc
     await eachBounded(jobs, ctx.concurrency ?? 4, async ({ artifact, blob }) => {
       const label = artifactLabel(artifact);
       try {
-        await fetchBlob(ctx, label, blob, ECOSYSTEMS.find((e) => e.id === artifact.ecosystem));
+        await fetchBlob(
+          ctx,
+          label,
+          blob,
+          ECOSYSTEMS.find((e) => e.id === artifact.ecosystem),
+        );
         summary.downloaded++;
         summary.bytes += blob.size;
       } catch (e) {
@@ -62,13 +67,25 @@ export async function fetchLock(lock: Lockfile, ctx: FetchContext): Promise<Fetc
       }
     });
     const complete = lock.artifacts.filter((a) => !failed.has(artifactLabel(a)));
-    await audited(ctx.store.meta, { actor: localActor(), action: 'fetch', subject: lock.name, outcome: failed.size ? 'partial' : 'fetched', detail: { artifacts: complete.length, failed: failed.size } }, (tx, because) =>
-      tx.putArtifacts(recordsOf({ ...lock, artifacts: complete }), null, because),
+    await audited(
+      ctx.store.meta,
+      {
+        actor: localActor(),
+        action: 'fetch',
+        subject: lock.name,
+        outcome: failed.size ? 'partial' : 'fetched',
+        detail: { artifacts: complete.length, failed: failed.size },
+      },
+      (tx, because) => tx.putArtifacts(recordsOf({ ...lock, artifacts: complete }), null, because),
     );
     if (failed.size > 0) {
-      throw new AirlockError('NETWORK_ERROR', `${failed.size} of ${lock.artifacts.length} artifact(s) could not be fetched: ${[...failed].join(', ')}`, {
-        hint: 'run airlock fetch again to retry (partial downloads resume)',
-      });
+      throw new AirlockError(
+        'NETWORK_ERROR',
+        `${failed.size} of ${lock.artifacts.length} artifact(s) could not be fetched: ${[...failed].join(', ')}`,
+        {
+          hint: 'run airlock fetch again to retry (partial downloads resume)',
+        },
+      );
     }
     return summary;
   });

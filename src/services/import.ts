@@ -7,7 +7,15 @@ import { AirlockError, describeError, isAirlockError } from '../core/errors.js';
 import { crashPoint } from '../core/faults.js';
 import type { StagingArea } from '../core/blobstore.js';
 import { freeSpace, ioReason, isSystemError, removeDeadTemps } from '../core/fsutil.js';
-import { type AuditEvent, type AuditRow, type CommitResult, type ImportRecord, type MetadataReader, type MetadataTransaction, audited } from '../core/metadata.js';
+import {
+  type AuditEvent,
+  type AuditRow,
+  type CommitResult,
+  type ImportRecord,
+  type MetadataReader,
+  type MetadataTransaction,
+  audited,
+} from '../core/metadata.js';
 import type { Reporter } from '../core/report.js';
 import type { Store } from '../core/store.js';
 import { localActor } from '../audit/log.js';
@@ -81,7 +89,9 @@ class StagingSink implements BlobSink {
       // Recorded but its blobs are gone (a power cut took names an older airlock never
       // synced, or a hand in the staging folder): reading the volume again is the repair.
       await this.store.meta.transaction((tx) => tx.reopenVolumes(info.bundleId, [info.volume]));
-      this.reporter.warn(`${basename(this.file)}: volume ${info.volume} of bundle ${info.manifest.name} was received but its staged blobs are gone; reading it again`);
+      this.reporter.warn(
+        `${basename(this.file)}: volume ${info.volume} of bundle ${info.manifest.name} was received but its staged blobs are gone; reading it again`,
+      );
     }
     await refuseConflicts(this.store.meta, info.entries.artifacts());
     return true;
@@ -157,7 +167,10 @@ async function ioFailure(e: unknown, store: Store, file: string, sink: StagingSi
   if (sink.writeFailed === undefined) return new AirlockError('IO_ERROR', `${file}: cannot read (${ioReason(e)})`);
   const need = sink.info ? `: the bundle needs ${sink.info.entries.totalSize} bytes` : '';
   const free = await freeSpace(store.home);
-  return new AirlockError('IO_ERROR', `${file}: cannot stage into the store at ${store.home} (${ioReason(sink.writeFailed)})${need}${free === undefined ? '' : `, ${free} are free`}`);
+  return new AirlockError(
+    'IO_ERROR',
+    `${file}: cannot stage into the store at ${store.home} (${ioReason(sink.writeFailed)})${need}${free === undefined ? '' : `, ${free} are free`}`,
+  );
 }
 
 async function importVolume(store: Store, file: string, reporter: Reporter, opts: ImportOptions): Promise<VolumeResult> {
@@ -172,8 +185,20 @@ async function importVolume(store: Store, file: string, reporter: Reporter, opts
     const e = await ioFailure(caught, store, file, sink);
     const message = isAirlockError(e) ? e.message : describeError(e);
     await store.meta.transaction(async (tx) => {
-      await recordOutcome(tx, sink, { bundleId: sink.info?.bundleId ?? null, source: file, volumes: sink.info ? [sink.info.volume] : [], outcome: 'refused', message });
-      await tx.audit({ actor: localActor(), action: 'import', subject: sink.info ? `${sink.info.manifest.name} ${sink.info.bundleId}` : file, outcome: 'refused', detail: { file, message } });
+      await recordOutcome(tx, sink, {
+        bundleId: sink.info?.bundleId ?? null,
+        source: file,
+        volumes: sink.info ? [sink.info.volume] : [],
+        outcome: 'refused',
+        message,
+      });
+      await tx.audit({
+        actor: localActor(),
+        action: 'import',
+        subject: sink.info ? `${sink.info.manifest.name} ${sink.info.bundleId}` : file,
+        outcome: 'refused',
+        detail: { file, message },
+      });
     });
     if (isAirlockError(e) || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     throw new AirlockError('NOT_FOUND', `${file}: no such file`);
@@ -205,7 +230,8 @@ async function importVolume(store: Store, file: string, reporter: Reporter, opts
     }
     const received = await tx.receivedVolumes(info.bundleId);
     const missing = Array.from({ length: m.volumes }, (_, i) => i + 1).filter((v) => !received.includes(v));
-    if (missing.length > 0) await recordOutcome(tx, sink, { bundleId: info.bundleId, source: file, volumes: [info.volume], outcome: 'staged' });
+    if (missing.length > 0)
+      await recordOutcome(tx, sink, { bundleId: info.bundleId, source: file, volumes: [info.volume], outcome: 'staged' });
     return { received, missing };
   });
   if (sink.skipReason === undefined) reporter.info(`${label}: volume ${info.volume}/${m.volumes} of bundle ${m.name} verified`);
@@ -213,16 +239,37 @@ async function importVolume(store: Store, file: string, reporter: Reporter, opts
   let res: Committed;
   try {
     res = await commitBundle(store, info, reporter, async (tx, counts) => {
-      await recordOutcome(tx, sink, { bundleId: info.bundleId, source: file, volumes: received, outcome: 'imported', artifactsAdded: counts.added, artifactsExisting: counts.existing });
-      return tx.audit({ actor: localActor(), action: 'import', subject: `${m.name} ${info.bundleId}`, outcome: 'imported', detail: { file, sequence: m.sequence, creator: m.creator, ...counts } });
+      await recordOutcome(tx, sink, {
+        bundleId: info.bundleId,
+        source: file,
+        volumes: received,
+        outcome: 'imported',
+        artifactsAdded: counts.added,
+        artifactsExisting: counts.existing,
+      });
+      return tx.audit({
+        actor: localActor(),
+        action: 'import',
+        subject: `${m.name} ${info.bundleId}`,
+        outcome: 'imported',
+        detail: { file, sequence: m.sequence, creator: m.creator, ...counts },
+      });
     });
   } catch (caught) {
     // Reassembling chunked blobs writes into the store's file system too.
-    const e = !isSystemError(caught) ? caught : new AirlockError('IO_ERROR', `bundle ${m.name}: cannot finish the import into the store at ${store.home} (${ioReason(caught)})`);
+    const e = !isSystemError(caught)
+      ? caught
+      : new AirlockError('IO_ERROR', `bundle ${m.name}: cannot finish the import into the store at ${store.home} (${ioReason(caught)})`);
     const message = isAirlockError(e) ? e.message : describeError(e);
     await store.meta.transaction(async (tx) => {
       await recordOutcome(tx, sink, { bundleId: info.bundleId, source: file, volumes: received, outcome: 'refused', message });
-      await tx.audit({ actor: localActor(), action: 'import', subject: `${m.name} ${info.bundleId}`, outcome: 'refused', detail: { file, message } });
+      await tx.audit({
+        actor: localActor(),
+        action: 'import',
+        subject: `${m.name} ${info.bundleId}`,
+        outcome: 'refused',
+        detail: { file, message },
+      });
     });
     throw e;
   }
@@ -231,7 +278,13 @@ async function importVolume(store: Store, file: string, reporter: Reporter, opts
     const now = await store.meta.transaction(async (tx) => {
       await tx.reopenVolumes(info.bundleId, reopened);
       await recordOutcome(tx, sink, { bundleId: info.bundleId, source: file, volumes: [info.volume], outcome: 'staged', message });
-      await tx.audit({ actor: localActor(), action: 'import', subject: `${m.name} ${info.bundleId}`, outcome: 'reopened', detail: { file, volumes: reopened, message } });
+      await tx.audit({
+        actor: localActor(),
+        action: 'import',
+        subject: `${m.name} ${info.bundleId}`,
+        outcome: 'reopened',
+        detail: { file, volumes: reopened, message },
+      });
       return tx.receivedVolumes(info.bundleId);
     });
     return { ...base, outcome: 'staged', missing: Array.from({ length: m.volumes }, (_, i) => i + 1).filter((v) => !now.includes(v)) };
@@ -247,7 +300,13 @@ async function importVolume(store: Store, file: string, reporter: Reporter, opts
 async function restoreRemoved(store: Store, file: string, info: VolumeInfo, sink: StagingSink, reporter: Reporter): Promise<number> {
   const gone: ArtifactRecord[] = [];
   for (const a of info.entries.artifacts()) if (!(await store.meta.getArtifact(a.ecosystem, a.key))) gone.push(a);
-  const unchanged: ImportRecord = { bundleId: info.bundleId, source: file, volumes: [info.volume], outcome: 'unchanged', artifactsAdded: gone.length };
+  const unchanged: ImportRecord = {
+    bundleId: info.bundleId,
+    source: file,
+    volumes: [info.volume],
+    outcome: 'unchanged',
+    artifactsAdded: gone.length,
+  };
   if (gone.length === 0) {
     await store.meta.transaction((tx) => recordOutcome(tx, sink, unchanged));
     return 0;
@@ -255,13 +314,23 @@ async function restoreRemoved(store: Store, file: string, info: VolumeInfo, sink
   for (const a of gone) {
     for (const b of a.blobs) {
       if (!(await store.blobs.stat(b.digest))) {
-        throw new AirlockError('STORE_CORRUPT', `bundle ${info.manifest.name}: ${artifactLabel(a)} was deleted and its blob ${b.digest} is no longer in the store`, { hint: 'airlock verify lists what the store is missing' });
+        throw new AirlockError(
+          'STORE_CORRUPT',
+          `bundle ${info.manifest.name}: ${artifactLabel(a)} was deleted and its blob ${b.digest} is no longer in the store`,
+          { hint: 'airlock verify lists what the store is missing' },
+        );
       }
     }
   }
   await store.meta.transaction(async (tx) => {
     await recordOutcome(tx, sink, unchanged);
-    const because = await tx.audit({ actor: localActor(), action: 'import', subject: `${info.manifest.name} ${info.bundleId}`, outcome: 'restored', detail: { artifacts: gone.map(artifactLabel) } });
+    const because = await tx.audit({
+      actor: localActor(),
+      action: 'import',
+      subject: `${info.manifest.name} ${info.bundleId}`,
+      outcome: 'restored',
+      detail: { artifacts: gone.map(artifactLabel) },
+    });
     await tx.putArtifacts(gone, info.bundleId, because);
   });
   reporter.info(`bundle ${info.manifest.name}: ${gone.length} deleted artifact(s) registered again`);
@@ -314,11 +383,7 @@ async function commitBundle(
   }
   crashPoint('import:before-commit');
   // The manifest is kept so the store can say later exactly what each bundle carried.
-  await store.blobs.put(
-    Readable.from(info.entries.bytes.chunks()),
-    `bundle ${info.manifest.name} manifest`,
-    { digest: info.bundleId },
-  );
+  await store.blobs.put(Readable.from(info.entries.bytes.chunks()), `bundle ${info.manifest.name} manifest`, { digest: info.bundleId });
   const res = await store.meta.transaction(async (tx) => {
     // Counted in the transaction, before the commit the entry names: the records are parsed
     // from the manifest's bytes as they are read, never all held at once.
@@ -344,7 +409,10 @@ async function reassemble(area: StagingArea, digest: Digest, chunks: { digest: D
       w.stream,
     );
     if (h.digest() !== digest) {
-      throw new AirlockError('DIGEST_MISMATCH', `bundle ${bundle}: blob ${digest} reassembled from ${chunks.length} chunks hashes to ${h.digest()}`);
+      throw new AirlockError(
+        'DIGEST_MISMATCH',
+        `bundle ${bundle}: blob ${digest} reassembled from ${chunks.length} chunks hashes to ${h.digest()}`,
+      );
     }
     await w.commit();
     await area.durable();
@@ -366,13 +434,17 @@ export async function abandonStaging(store: Store, bundle: string): Promise<{ bu
   return store.withWriteLock('import', async () => {
     const id = await bundleIdOf(bundle);
     const row = await store.meta.getBundle(id);
-    if (row?.status === 'imported') throw new AirlockError('CONFLICT', `bundle ${row.name} (${id}) is already imported; there is no staging set to abandon`);
-    if (!row && !(await store.blobs.stagingAreas()).includes(hexOf(id))) throw new AirlockError('NOT_FOUND', `bundle ${id} is not staged in this store`);
+    if (row?.status === 'imported')
+      throw new AirlockError('CONFLICT', `bundle ${row.name} (${id}) is already imported; there is no staging set to abandon`);
+    if (!row && !(await store.blobs.stagingAreas()).includes(hexOf(id)))
+      throw new AirlockError('NOT_FOUND', `bundle ${id} is not staged in this store`);
     const volumes = await store.meta.receivedVolumes(id);
     await (await store.blobs.staging(hexOf(id))).discard();
     const name = row?.name ?? bundle;
-    await audited(store.meta, { actor: localActor(), action: 'import.abandon', subject: `${name} ${id}`, outcome: 'abandoned', detail: { volumes } }, (tx, because) =>
-      tx.abandonBundle(id, because),
+    await audited(
+      store.meta,
+      { actor: localActor(), action: 'import.abandon', subject: `${name} ${id}`, outcome: 'abandoned', detail: { volumes } },
+      (tx, because) => tx.abandonBundle(id, because),
     );
     return { bundleId: id, name, volumes };
   });
@@ -381,7 +453,12 @@ export async function abandonStaging(store: Store, bundle: string): Promise<{ bu
 /** Imports volume files in the order given, holding the store's write lock throughout. */
 export type ImportOptions = GateOptions;
 
-export async function importBundles(store: Store, files: readonly string[], reporter: Reporter, opts: ImportOptions = {}): Promise<VolumeResult[]> {
+export async function importBundles(
+  store: Store,
+  files: readonly string[],
+  reporter: Reporter,
+  opts: ImportOptions = {},
+): Promise<VolumeResult[]> {
   return store.withWriteLock('import', async () => {
     for (const d of await store.blobs.stagingAreas()) {
       // A run killed right after its commit leaves its staging behind; the bundle is in.

@@ -29,7 +29,11 @@ export function readManifest(path: string): Promise<Manifest> {
  * Resolves every section of the manifest into pinned artifacts. Holds the write lock: resolving may fill the store.
  * `paths` (the manifest's file and where the lock goes) makes the lock record the manifest, so a later edit is noticed.
  */
-export async function lockManifest(manifest: Manifest, ctx: Omit<ResolveContext, 'target'>, paths?: { manifest: string; lock: string }): Promise<Lockfile> {
+export async function lockManifest(
+  manifest: Manifest,
+  ctx: Omit<ResolveContext, 'target'>,
+  paths?: { manifest: string; lock: string },
+): Promise<Lockfile> {
   return ctx.store.withWriteLock('lock', async () => {
     const artifacts: LockedArtifact[] = [];
     const excluded: ExcludedArtifact[] = [];
@@ -40,7 +44,14 @@ export async function lockManifest(manifest: Manifest, ctx: Omit<ResolveContext,
       pushAll(artifacts, await m.resolve(section, { ...ctx, target: manifest.target, exclude: (e) => excluded.push(e) }, settings));
     }
     const stamp = paths && { file: relative(dirname(resolve(paths.lock)), resolve(paths.manifest)), digest: manifest.digest };
-    return { lockVersion: LOCK_VERSION, name: manifest.name, target: manifest.target, ...(stamp ? { manifest: stamp } : {}), artifacts, ...(excluded.length ? { excluded } : {}) };
+    return {
+      lockVersion: LOCK_VERSION,
+      name: manifest.name,
+      target: manifest.target,
+      ...(stamp ? { manifest: stamp } : {}),
+      artifacts,
+      ...(excluded.length ? { excluded } : {}),
+    };
   });
 }
 

@@ -44,8 +44,18 @@ export async function mintToken(store: Store, parent: string, base: string): Pro
           // Checked in the transaction that mints: a revocation of the parent cannot slip in between.
           const p = await tx.getToken(parent);
           if (!p || p.revokedAt) throw new AirlockError('AUTH_REQUIRED', `token "${parent}" is not active`);
-          if (p.parent) throw new AirlockError('FORBIDDEN', `token "${parent}" was itself minted by "${p.parent}"; log in with a token made by airlock token create`);
-          const because = await tx.audit({ actor: `token:${parent}`, action: 'token.create', subject: name, outcome: 'created', detail: { role: 'publisher', parent } });
+          if (p.parent)
+            throw new AirlockError(
+              'FORBIDDEN',
+              `token "${parent}" was itself minted by "${p.parent}"; log in with a token made by airlock token create`,
+            );
+          const because = await tx.audit({
+            actor: `token:${parent}`,
+            action: 'token.create',
+            subject: name,
+            outcome: 'created',
+            detail: { role: 'publisher', parent },
+          });
           await tx.createToken(name, 'publisher', hashToken(token), because, p.id);
         });
       } catch (e) {
@@ -80,15 +90,21 @@ export async function revokeToken(store: Store, name: string, opts: { withChildr
       // What goes is read first, so each token's entry is written before (and with) its revocation.
       const named = await tx.getToken(name);
       const revoked = named !== undefined && named.revokedAt === null;
-      const children = withChildren ? (await tx.listTokens()).filter((t) => t.parent === name && t.revokedAt === null).map((t) => t.name) : [];
+      const children = withChildren
+        ? (await tx.listTokens()).filter((t) => t.parent === name && t.revokedAt === null).map((t) => t.name)
+        : [];
       const entries = [];
       if (revoked) entries.push(await tx.audit({ actor, action: 'token.revoke', subject: name, outcome: 'revoked' }));
-      for (const child of children) entries.push(await tx.audit({ actor, action: 'token.revoke', subject: child, outcome: 'revoked', detail: { parent: name } }));
+      for (const child of children)
+        entries.push(await tx.audit({ actor, action: 'token.revoke', subject: child, outcome: 'revoked', detail: { parent: name } }));
       return entries[0] ? tx.revokeToken(name, withChildren, entries[0]) : { revoked: false, children: [] };
     }),
   );
   if (!res.revoked && res.children.length === 0) {
-    throw new AirlockError('NOT_FOUND', `token "${name}": no active token has that name${withChildren ? ', nor active tokens it minted' : ''}`);
+    throw new AirlockError(
+      'NOT_FOUND',
+      `token "${name}": no active token has that name${withChildren ? ', nor active tokens it minted' : ''}`,
+    );
   }
   return { alreadyRevoked: !res.revoked, children: res.children };
 }

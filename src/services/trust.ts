@@ -8,8 +8,10 @@ import type { TrustPolicy } from '../custody/policy.js';
 export async function setTrustPolicy(store: Store, policy: TrustPolicy, source: string, actor = localActor()): Promise<void> {
   const json = canonicalJson(policy);
   await store.withWriteLock('trust set', () =>
-    audited(store.meta, { actor, action: 'trust.set', subject: source, outcome: 'installed', detail: { policy: JSON.parse(json) as unknown } }, (tx, because) =>
-      tx.setTrustPolicy(json, source, because),
+    audited(
+      store.meta,
+      { actor, action: 'trust.set', subject: source, outcome: 'installed', detail: { policy: JSON.parse(json) as unknown } },
+      (tx, because) => tx.setTrustPolicy(json, source, because),
     ),
   );
 }

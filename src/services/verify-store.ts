@@ -72,7 +72,10 @@ export async function verifyStore(store: Store, reporter: Reporter): Promise<Sto
     report.bytes += got.size;
     if (sizes.size < REMEMBERED) sizes.set(d, got.size);
     if (got.digest !== d) {
-      corrupt.push({ at, problem: { kind: 'corrupt-blob', digest: d, detail: `blob ${d} is corrupt: its content hashes to ${got.digest}` } });
+      corrupt.push({
+        at,
+        problem: { kind: 'corrupt-blob', digest: d, detail: `blob ${d} is corrupt: its content hashes to ${got.digest}` },
+      });
     }
   });
   const refs: { at: number; problem: StoreProblem }[] = [];
@@ -80,11 +83,18 @@ export async function verifyStore(store: Store, reporter: Reporter): Promise<Sto
     report.references++;
     const size = sizes.get(ref.digest) ?? (await store.blobs.stat(ref.digest))?.size;
     if (size === undefined) {
-      refs.push({ at, problem: { kind: 'missing-blob', digest: ref.digest, detail: `${ref.artifact} needs blob ${ref.digest}, which is missing` } });
+      refs.push({
+        at,
+        problem: { kind: 'missing-blob', digest: ref.digest, detail: `${ref.artifact} needs blob ${ref.digest}, which is missing` },
+      });
     } else if (size !== ref.size) {
       refs.push({
         at,
-        problem: { kind: 'wrong-size', digest: ref.digest, detail: `${ref.artifact} says blob ${ref.digest} has ${ref.size} bytes; it has ${size}` },
+        problem: {
+          kind: 'wrong-size',
+          digest: ref.digest,
+          detail: `${ref.artifact} says blob ${ref.digest} has ${ref.size} bytes; it has ${size}`,
+        },
       });
     }
   });

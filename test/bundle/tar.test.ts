@@ -17,14 +17,19 @@ async function write(entries: { name: string; data?: Buffer; dir?: boolean }[]):
   const tar = createTarWriter(out);
   for (const e of entries) {
     if (e.dir) await tar.addDirectory(e.name);
-    else if (e.data!.length > 1_000_000) await tar.addStream(e.name, e.data!.length, Readable.from([e.data!.subarray(0, 1000), e.data!.subarray(1000)]));
+    else if (e.data!.length > 1_000_000)
+      await tar.addStream(e.name, e.data!.length, Readable.from([e.data!.subarray(0, 1000), e.data!.subarray(1000)]));
     else await tar.addBuffer(e.name, e.data!);
   }
   await tar.finish();
   return Buffer.concat(parts);
 }
 
-async function readAll(archive: Buffer, limits?: Partial<TarLimits>, policy: TarPolicy = 'bundle'): Promise<{ name: string; type: string; data: Buffer }[]> {
+async function readAll(
+  archive: Buffer,
+  limits?: Partial<TarLimits>,
+  policy: TarPolicy = 'bundle',
+): Promise<{ name: string; type: string; data: Buffer }[]> {
   const out = [];
   for await (const e of readTar(Readable.from([archive]), { label: 'x.tar', policy, ...(limits ? { limits } : {}) })) {
     const chunks: Buffer[] = [];
@@ -56,7 +61,8 @@ test('chunk boundaries anywhere, in headers, bodies and padding, read the same e
   // Every single cut, and cuts every n bytes: a header split in two or three pieces, a 1-byte chunk.
   const patterns: number[][] = [];
   for (let at = 1; at < a.length; at += 7) patterns.push([at]);
-  for (const step of [1, 3, 100, 511, 513]) patterns.push(Array.from({ length: Math.floor((a.length - 1) / step) }, (_, i) => (i + 1) * step));
+  for (const step of [1, 3, 100, 511, 513])
+    patterns.push(Array.from({ length: Math.floor((a.length - 1) / step) }, (_, i) => (i + 1) * step));
   for (const cuts of patterns) {
     const got = [];
     for await (const e of readTar(cutAt(a, cuts), { label: 'x.tar' })) {
@@ -73,7 +79,10 @@ test('round trip, deterministic bytes, readable by system tar', async (t) => {
   const b = await write(ENTRIES);
   assert.deepEqual(a, b);
   const got = await readAll(a);
-  assert.deepEqual(got.map((e) => [e.name, e.type]), ENTRIES.map((e) => [e.name, e.dir ? 'directory' : 'file']));
+  assert.deepEqual(
+    got.map((e) => [e.name, e.type]),
+    ENTRIES.map((e) => [e.name, e.dir ? 'directory' : 'file']),
+  );
   assert.deepEqual(got[5]!.data, ENTRIES[5]!.data);
 
   const dir = await tempDir(t);
@@ -93,7 +102,13 @@ test('addStream refuses a source of the wrong length', async () => {
   await assert.rejects(tar2.addStream('b', 3, Readable.from([Buffer.alloc(5)])), /longer than 3 bytes/);
 });
 
-async function rejected(archive: Buffer, code: string, pattern: RegExp, limits?: Partial<TarLimits>, policy: TarPolicy = 'bundle'): Promise<void> {
+async function rejected(
+  archive: Buffer,
+  code: string,
+  pattern: RegExp,
+  limits?: Partial<TarLimits>,
+  policy: TarPolicy = 'bundle',
+): Promise<void> {
   await assert.rejects(readAll(archive, limits, policy), (e: unknown) => {
     assert.ok(isAirlockError(e), String(e));
     assert.equal(e.code, code, e.message);
@@ -109,21 +124,37 @@ test('the reader refuses unsafe entries, naming them', async () => {
   await rejected(await craftTar([f('/etc/passwd')]), 'BUNDLE_UNSAFE', /absolute path/);
   await rejected(await craftTar([f('a\\b')]), 'BUNDLE_UNSAFE', /backslash/);
   await rejected(await craftTar([f('./a')]), 'BUNDLE_UNSAFE', /'\.' path segment/);
-  await rejected(await craftTar([{ name: 'l', type: 'symlink', linkname: '/etc/passwd' }]), 'BUNDLE_UNSAFE', /"l": symbolic link not allowed/);
+  await rejected(
+    await craftTar([{ name: 'l', type: 'symlink', linkname: '/etc/passwd' }]),
+    'BUNDLE_UNSAFE',
+    /"l": symbolic link not allowed/,
+  );
   await rejected(await craftTar([f('a'), { name: 'h', type: 'link', linkname: 'a' }]), 'BUNDLE_UNSAFE', /"h": hard link not allowed/);
   await rejected(await craftTar([{ name: 'd', type: 'character-device' }]), 'BUNDLE_UNSAFE', /character device/);
   await rejected(await craftTar([{ name: 'p', type: 'fifo' }]), 'BUNDLE_UNSAFE', /FIFO/);
   await rejected(await craftTar([f('a'), f('b'), f('a')]), 'BUNDLE_UNSAFE', /"a": duplicate name/);
-  await rejected(await craftTar([{ name: 'd/', type: 'directory' }, { name: 'd', type: 'directory' }]), 'BUNDLE_UNSAFE', /duplicate/);
+  await rejected(
+    await craftTar([
+      { name: 'd/', type: 'directory' },
+      { name: 'd', type: 'directory' },
+    ]),
+    'BUNDLE_UNSAFE',
+    /duplicate/,
+  );
   await rejected(await craftTar([f('a'), f('b'), f('c')]), 'BUNDLE_UNSAFE', /more than 2 entries/, { maxEntries: 2 });
   await rejected(await craftTar([f('a/b/c/d')]), 'BUNDLE_UNSAFE', /deeper than 3/, { maxDepth: 3 });
-  await rejected(await craftTar([{ name: 'big', data: Buffer.alloc(2000) }]), 'BUNDLE_UNSAFE', /over the 1000-byte limit/, { maxEntrySize: 1000 });
+  await rejected(await craftTar([{ name: 'big', data: Buffer.alloc(2000) }]), 'BUNDLE_UNSAFE', /over the 1000-byte limit/, {
+    maxEntrySize: 1000,
+  });
   // A long name makes tar-stream emit a pax header, which the reader does not interpret.
   await rejected(await craftTar([f('a'.repeat(120))]), 'BUNDLE_UNSAFE', /pax extended header not allowed/);
 });
 
 test('the reader refuses truncated and damaged archives', async () => {
-  const good = await write([{ name: 'a', data: bytes(3000, 1) }, { name: 'b', data: Buffer.from('bee') }]);
+  const good = await write([
+    { name: 'a', data: bytes(3000, 1) },
+    { name: 'b', data: Buffer.from('bee') },
+  ]);
   await rejected(good.subarray(0, 1500), 'BUNDLE_INVALID', /truncated: the archive ends inside entry "a"/);
   await rejected(good.subarray(0, 512 * 7 + 100), 'BUNDLE_INVALID', /truncated: the archive ends inside a header/);
   await rejected(good.subarray(0, good.length - 1024), 'BUNDLE_INVALID', /truncated: the archive ends without its end-of-archive marker/);
@@ -141,7 +172,11 @@ test('sizes beyond 8 GiB use base-256 headers both ways', async () => {
   const tar = createTarWriter(out);
   const huge = 9 * 2 ** 30;
   // Only the header is needed: feed a source that errors after the header is written.
-  const src = new Readable({ read() { this.destroy(new Error('stop')); } });
+  const src = new Readable({
+    read() {
+      this.destroy(new Error('stop'));
+    },
+  });
   await assert.rejects(tar.addStream('huge', huge, src), /stop/);
   const header = Buffer.concat(parts).subarray(0, 512);
   assert.equal(header[124], 0x80);
@@ -198,7 +233,10 @@ test('a file that does not start with a tar header is "not an airlock bundle", n
     for await (const e of readTar(Readable.from([data]), { label: 'notes.txt' })) e.stream.resume();
     return undefined;
   };
-  await assert.rejects(read(Buffer.from('just text, not a tar at all\n')), /^AirlockError: notes\.txt: not an airlock bundle \(no tar header at the start\)$/);
+  await assert.rejects(
+    read(Buffer.from('just text, not a tar at all\n')),
+    /^AirlockError: notes\.txt: not an airlock bundle \(no tar header at the start\)$/,
+  );
   await assert.rejects(read(Buffer.alloc(4096, 'text lines\n')), /notes\.txt: not an airlock bundle \(no tar header at the start\)/);
   await assert.rejects(read(Buffer.alloc(0)), /notes\.txt: not an airlock bundle \(the file is empty\)/);
   const real = await write(ENTRIES);
@@ -246,12 +284,15 @@ test('upstream: a PAX archive as tarfile writes it (long and non-ASCII names, fl
   assert.equal(archive.length % 10240, 0, 'tarfile pads to a whole 10 KiB record');
   assert.equal(String.fromCharCode(archive[156]!), 'x', 'the first header is a pax extended header');
   const got = await readAll(archive, undefined, 'upstream');
-  assert.deepEqual(got.map((e) => [e.name, e.type, e.data.toString()]), [
-    ['pkg-1.0/', 'directory', ''],
-    [LONG, 'file', 'long\n'],
-    ['pkg-1.0/caf\u00e9.txt', 'file', 'cafe\n'],
-    ['pkg-1.0/PKG-INFO', 'file', 'x'.repeat(700)],
-  ]);
+  assert.deepEqual(
+    got.map((e) => [e.name, e.type, e.data.toString()]),
+    [
+      ['pkg-1.0/', 'directory', ''],
+      [LONG, 'file', 'long\n'],
+      ['pkg-1.0/caf\u00e9.txt', 'file', 'cafe\n'],
+      ['pkg-1.0/PKG-INFO', 'file', 'x'.repeat(700)],
+    ],
+  );
   await rejected(archive, 'BUNDLE_UNSAFE', /pax extended header not allowed/);
 });
 
@@ -264,38 +305,77 @@ test('upstream: GNU long names and long link names; links are skipped, not refus
     add(tf, 'pkg-1.0/after', b'after\\n')`);
   assert.equal(String.fromCharCode(archive[156]!), 'L');
   const got = await readAll(archive, undefined, 'upstream');
-  assert.deepEqual(got.map((e) => [e.name, e.data.toString()]), [[LONG, 'gnu\n'], ['pkg-1.0/after', 'after\n']]);
+  assert.deepEqual(
+    got.map((e) => [e.name, e.data.toString()]),
+    [
+      [LONG, 'gnu\n'],
+      ['pkg-1.0/after', 'after\n'],
+    ],
+  );
 });
 
-test('upstream: a pax size record overrides the header\'s size', async () => {
+test("upstream: a pax size record overrides the header's size", async () => {
   const archive = pyTar(`pax(rec('size', 5))
 raw('pkg-1.0/sized', b'five!', size=3)
 raw('pkg-1.0/next', b'next')
 end()`);
   const got = await readAll(archive, undefined, 'upstream');
-  assert.deepEqual(got.map((e) => [e.name, e.data.toString()]), [['pkg-1.0/sized', 'five!'], ['pkg-1.0/next', 'next']]);
+  assert.deepEqual(
+    got.map((e) => [e.name, e.data.toString()]),
+    [
+      ['pkg-1.0/sized', 'five!'],
+      ['pkg-1.0/next', 'next'],
+    ],
+  );
 });
 
 test('upstream: a pax global header (as git archive writes) is read past', async () => {
   const archive = pyTar(`with tarfile.open(fileobj=buf, mode='w', format=tarfile.PAX_FORMAT, pax_headers={'comment': 'c0ffee'}) as tf:
     add(tf, 'pkg-1.0/a', b'a')`);
   assert.equal(String.fromCharCode(archive[156]!), 'g');
-  assert.deepEqual((await readAll(archive, undefined, 'upstream')).map((e) => e.name), ['pkg-1.0/a']);
+  assert.deepEqual(
+    (await readAll(archive, undefined, 'upstream')).map((e) => e.name),
+    ['pkg-1.0/a'],
+  );
 });
 
 test('upstream: extended headers are checked as strictly as the entries they name', async () => {
   const up = (code: string, c: string, pattern: RegExp) => rejected(pyTar(code), c, pattern, undefined, 'upstream');
-  await up(`pax(b'16 path=pkg/a\\n')\nraw('x', b'')\nend()`, 'BUNDLE_INVALID', /damaged: bad pax record \(byte 0 of the extended header at byte 0\)/);
+  await up(
+    `pax(b'16 path=pkg/a\\n')\nraw('x', b'')\nend()`,
+    'BUNDLE_INVALID',
+    /damaged: bad pax record \(byte 0 of the extended header at byte 0\)/,
+  );
   await up(`pax(b'14 path=pkg/a\\n' + b'\\0' * 3)\nraw('x', b'')\nend()`, 'BUNDLE_INVALID', /bad pax record/);
   await up(`pax(b'8 path=a\\n')\nraw('x', b'')\nend()`, 'BUNDLE_INVALID', /bad pax record/);
-  await up(`pax(rec('path', 'pkg/../../etc/passwd'))\nraw('x', b'')\nend()`, 'BUNDLE_UNSAFE', /"pkg\/\.\.\/\.\.\/etc\/passwd": '\.\.' in path/);
+  await up(
+    `pax(rec('path', 'pkg/../../etc/passwd'))\nraw('x', b'')\nend()`,
+    'BUNDLE_UNSAFE',
+    /"pkg\/\.\.\/\.\.\/etc\/passwd": '\.\.' in path/,
+  );
   await up(`pax(rec('path', '/etc/passwd'))\nraw('x', b'')\nend()`, 'BUNDLE_UNSAFE', /absolute path/);
   await up(`pax(rec('size', '1e3'))\nraw('x', b'')\nend()`, 'BUNDLE_INVALID', /unreadable pax size/);
   await up(`pax(rec('GNU.sparse.major', '1'))\nraw('x', b'')\nend()`, 'BUNDLE_UNSAFE', /sparse/);
   await up(`pax(rec('path', 'evil'), tarfile.XGLTYPE)\nraw('x', b'')\nend()`, 'BUNDLE_UNSAFE', /pax global header sets "path"/);
-  await up(`pax(rec('path', 'a'))\npax(rec('path', 'b'))\nraw('x', b'')\nend()`, 'BUNDLE_INVALID', /two pax extended headers for one entry/);
+  await up(
+    `pax(rec('path', 'a'))\npax(rec('path', 'b'))\nraw('x', b'')\nend()`,
+    'BUNDLE_INVALID',
+    /two pax extended headers for one entry/,
+  );
   await up(`pax(rec('path', 'a'))\nend()`, 'BUNDLE_INVALID', /extended header without the entry it describes/);
-  await up(`ti = tarfile.TarInfo('././@PaxHeader'); ti.type = tarfile.XHDTYPE; ti.size = 2 << 20\nbuf.write(ti.tobuf(tarfile.USTAR_FORMAT))`, 'BUNDLE_UNSAFE', /2097152 bytes, over the 1048576-byte limit for an extended header/);
-  await up(`with tarfile.open(fileobj=buf, mode='w', format=tarfile.GNU_FORMAT) as tf:\n    add(tf, 'pkg/../l', type=tarfile.SYMTYPE, linkname='x')`, 'BUNDLE_UNSAFE', /"pkg\/\.\.\/l": '\.\.' in path/);
-  await up(`ti = tarfile.TarInfo('pkg/l'); ti.type = tarfile.SYMTYPE; ti.size = 5\nbuf.write(ti.tobuf(tarfile.USTAR_FORMAT) + pad(b'data!'))\nend()`, 'BUNDLE_INVALID', /symbolic link "pkg\/l" with 5 bytes of content/);
+  await up(
+    `ti = tarfile.TarInfo('././@PaxHeader'); ti.type = tarfile.XHDTYPE; ti.size = 2 << 20\nbuf.write(ti.tobuf(tarfile.USTAR_FORMAT))`,
+    'BUNDLE_UNSAFE',
+    /2097152 bytes, over the 1048576-byte limit for an extended header/,
+  );
+  await up(
+    `with tarfile.open(fileobj=buf, mode='w', format=tarfile.GNU_FORMAT) as tf:\n    add(tf, 'pkg/../l', type=tarfile.SYMTYPE, linkname='x')`,
+    'BUNDLE_UNSAFE',
+    /"pkg\/\.\.\/l": '\.\.' in path/,
+  );
+  await up(
+    `ti = tarfile.TarInfo('pkg/l'); ti.type = tarfile.SYMTYPE; ti.size = 5\nbuf.write(ti.tobuf(tarfile.USTAR_FORMAT) + pad(b'data!'))\nend()`,
+    'BUNDLE_INVALID',
+    /symbolic link "pkg\/l" with 5 bytes of content/,
+  );
 });

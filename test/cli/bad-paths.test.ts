@@ -60,7 +60,11 @@ function writers(w: World): Record<string, (out: string) => string[]> {
 function assertOneLineError(r: RunResult, path: string, what: string): void {
   assert.equal(r.code, 1, `${what}: exit 1 (stderr: ${r.stderr})`);
   assert.match(r.stderr, /(^|\n)airlock: error: [^\n]+\n$/, `${what}: the error is the last line, got ${JSON.stringify(r.stderr)}`);
-  assert.equal(r.stderr.split('\n').filter((l) => l.startsWith('airlock:')).length, 1, `${what}: one error line, got ${JSON.stringify(r.stderr)}`);
+  assert.equal(
+    r.stderr.split('\n').filter((l) => l.startsWith('airlock:')).length,
+    1,
+    `${what}: one error line, got ${JSON.stringify(r.stderr)}`,
+  );
   assert.doesNotMatch(r.stderr, /internal error|\n\s+at |^hint:/m, what);
   const line = r.stderr.trimEnd().split('\n').at(-1)!;
   assert.ok(line.includes(path), `${what}: the message names ${path}: ${line}`);
@@ -78,7 +82,11 @@ test('a missing parent directory of an output is created', async (t) => {
     const r = await airlock(args(out), { cwd: w.dir });
     assert.equal(r.code, 0, `${what}: ${r.stderr}`);
     const made = what.includes('--split') ? await readdir(join(out, '..')) : [];
-    if (what.includes('--split')) assert.ok(made.some((n) => n.startsWith('out.file.vol-001-of-')), `${what}: ${made.join(', ')}`);
+    if (what.includes('--split'))
+      assert.ok(
+        made.some((n) => n.startsWith('out.file.vol-001-of-')),
+        `${what}: ${made.join(', ')}`,
+      );
     else assert.ok((await stat(out)).isFile(), what);
   }
   const keys = join(w.dir, 'new', 'keys', 'deeper');
@@ -166,8 +174,17 @@ exit $rc`;
  * of `fullSize`) and a read-only tmpfs at RO; what each held afterwards is read back, since
  * the mounts vanish with it.
  */
-async function withMounts(dir: string, args: string[], o: { fullSize?: string; command?: string } = {}): Promise<RunResult & { full: string[]; ro: string[] }> {
-  const env = { FULL: join(dir, 'full'), RO: join(dir, 'ro'), LISTING: join(dir, 'listing'), ...(o.fullSize ? { FULL_SIZE: o.fullSize } : {}) };
+async function withMounts(
+  dir: string,
+  args: string[],
+  o: { fullSize?: string; command?: string } = {},
+): Promise<RunResult & { full: string[]; ro: string[] }> {
+  const env = {
+    FULL: join(dir, 'full'),
+    RO: join(dir, 'ro'),
+    LISTING: join(dir, 'listing'),
+    ...(o.fullSize ? { FULL_SIZE: o.fullSize } : {}),
+  };
   const r = await run('unshare', ['-m', 'sh', '-c', MOUNTS, 'sh', o.command ?? AIRLOCK, ...args], { env, cwd: dir });
   const list = async (f: string): Promise<string[]> => (await readFile(f, 'utf8').catch(() => '')).split('\n').filter(Boolean);
   return { ...r, full: await list(`${env.LISTING}.full`), ro: await list(`${env.LISTING}.ro`) };
@@ -230,18 +247,42 @@ test('import into a store whose file system fills up: one line naming the bundle
   // 1 MiB: room for the store's database, not for the 2 MB blob.
   const r = await withMounts(dir, ['--home', home, 'import', bundle], { fullSize: '1m' });
   assertOneLineError(r, bundle, 'import into a full store');
-  assert.match(r.stderr, new RegExp(`cannot stage into the store at ${home} \\(no space left on the device\\): the bundle needs 2000000 bytes, \\d+ are free\\n$`));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `cannot stage into the store at ${home} \\(no space left on the device\\): the bundle needs 2000000 bytes, \\d+ are free\\n$`,
+    ),
+  );
   const staged = r.full.filter((p) => /^\.\/home\/(staging|tmp|blobs)\/./.test(p) || p.includes('.tmp-'));
   assert.deepEqual(staged, [], 'nothing staged or half-written in the store');
 
   // Two volumes whose chunks fit when staged, but not once more while being joined back together.
-  const set = await airlock(['--home', join(dir, 'low'), 'bundle', 'create', '--lock', lock, '--split', '1100K', '-o', join(dir, 'set.airlock')]);
+  const set = await airlock([
+    '--home',
+    join(dir, 'low'),
+    'bundle',
+    'create',
+    '--lock',
+    lock,
+    '--split',
+    '1100K',
+    '-o',
+    join(dir, 'set.airlock'),
+  ]);
   assert.equal(set.code, 0, set.stderr);
   const volumes = set.stdout.trim().split('\n');
   assert.equal(volumes.length, 2);
   const joined = await withMounts(dir, ['--home', home, 'import', ...volumes], { fullSize: '3m' });
-  assertOneLineError(joined, `bundle too-big: cannot finish the import into the store at ${home} (no space left on the device)`, 'reassembly on a full store');
-  assert.deepEqual(joined.full.filter((p) => p.includes('.tmp-')), [], 'no half-joined blob left');
+  assertOneLineError(
+    joined,
+    `bundle too-big: cannot finish the import into the store at ${home} (no space left on the device)`,
+    'reassembly on a full store',
+  );
+  assert.deepEqual(
+    joined.full.filter((p) => p.includes('.tmp-')),
+    [],
+    'no half-joined blob left',
+  );
 });
 
 test('a blob written into a store on a full file system names the artifact and the store', async (t) => {
@@ -257,6 +298,12 @@ const root = process.env.FULL + '/blobs';
 const s = new FsBlobStore(root, process.env.FULL + '/tmp');
 await s.put(Readable.from([Buffer.alloc(200000)]), 'files:upload.bin').then(() => console.log('stored'), (e) => console.log(e.message));`;
   const r = await withMounts(dir, ['--input-type=module', '-e', script], { fullSize: '64k', command: process.execPath });
-  assert.ok(r.stdout.startsWith(`files:upload.bin: cannot write to the store at ${join(dir, 'full', 'blobs')} (no space left on the device)`), r.stdout + r.stderr);
-  assert.deepEqual(r.full.filter((p) => p.includes('.tmp-')), []);
+  assert.ok(
+    r.stdout.startsWith(`files:upload.bin: cannot write to the store at ${join(dir, 'full', 'blobs')} (no space left on the device)`),
+    r.stdout + r.stderr,
+  );
+  assert.deepEqual(
+    r.full.filter((p) => p.includes('.tmp-')),
+    [],
+  );
 });

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { airlock, inNamespace, serveOffline } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
-test('--version, --help and every command\'s --help exit 0', async () => {
+test("--version, --help and every command's --help exit 0", async () => {
   const v = await airlock(['--version']);
   assert.equal(v.code, 0);
   assert.match(v.stdout, /^\d+\.\d+\.\d+\n$/);
@@ -16,7 +16,16 @@ test('--version, --help and every command\'s --help exit 0', async () => {
   for (const c of ['init', 'list', 'verify', 'lock', 'fetch', 'bundle', 'import', 'serve', 'token', 'client-config', 'demo']) {
     assert.match(help.stdout, new RegExp(`\\n  ${c}\\b`), `--help lists ${c}`);
   }
-  for (const args of [['bundle', 'create'], ['bundle', 'inspect'], ['bundle', 'verify'], ['import'], ['serve'], ['token', 'create'], ['lock'], ['fetch']]) {
+  for (const args of [
+    ['bundle', 'create'],
+    ['bundle', 'inspect'],
+    ['bundle', 'verify'],
+    ['import'],
+    ['serve'],
+    ['token', 'create'],
+    ['lock'],
+    ['fetch'],
+  ]) {
     const r = await airlock([...args, '--help']);
     assert.equal(r.code, 0, args.join(' '));
     assert.match(r.stdout, /Usage: airlock/);
@@ -49,13 +58,19 @@ test('usage errors exit 2, bad input exits 1 with a one-line message', async (t)
   await writeFile(join(dir, 'airlock.yaml'), 'name: x\nfiels: []\n');
   const unknown = await airlock([...home, 'lock'], { cwd: dir });
   assert.equal(unknown.code, 1);
-  assert.match(unknown.stderr, /airlock\.yaml:2: fiels: unknown key \(allowed: name, target, files, pypi, npm, images, registries, huggingface, conda\)/);
+  assert.match(
+    unknown.stderr,
+    /airlock\.yaml:2: fiels: unknown key \(allowed: name, target, files, pypi, npm, images, registries, huggingface, conda\)/,
+  );
 
   const missing = await airlock([...home, 'import', join(dir, 'nope.airlock')]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /nope\.airlock: no such file/);
   const history = JSON.parse((await airlock([...home, '--json', 'history'])).stdout) as { outcome: string; source: string }[];
-  assert.deepEqual(history.map((h) => [h.outcome, h.source]), [['refused', join(dir, 'nope.airlock')]]);
+  assert.deepEqual(
+    history.map((h) => [h.outcome, h.source]),
+    [['refused', join(dir, 'nope.airlock')]],
+  );
   const notBundle = join(dir, 'not.airlock');
   await writeFile(notBundle, 'just text, not a tar at all');
   const refused = await airlock([...home, 'bundle', 'verify', notBundle]);
@@ -79,7 +94,10 @@ test('token create prints the token alone on stdout and stores only its hash', a
   assert.equal(dup.code, 1);
   assert.match(dup.stderr, /token "ci" already exists/);
   const list = JSON.parse((await airlock(['--home', home, '--json', 'token', 'list'])).stdout) as { name: string; role: string }[];
-  assert.deepEqual(list.map((x) => [x.name, x.role]), [['ci', 'publisher']]);
+  assert.deepEqual(
+    list.map((x) => [x.name, x.role]),
+    [['ci', 'publisher']],
+  );
   assert.ok(!JSON.stringify(list).includes(token));
   assert.equal((await airlock(['--home', home, 'token', 'revoke', 'nobody'])).code, 1);
 });
@@ -90,7 +108,9 @@ test('a second writer waits for the write lock, then fails clearly naming the ho
   assert.equal((await airlock(['--home', home, 'init'])).code, 0);
   // A live process (this test runner) holds the lock.
   await writeFile(join(home, 'write.lock'), JSON.stringify({ pid: process.pid, host: hostname(), command: 'import', since: 'now' }));
-  const r = await airlock(['--home', home, 'token', 'create', '--name', 'x', '--role', 'reader'], { env: { AIRLOCK_LOCK_TIMEOUT_MS: '300' } });
+  const r = await airlock(['--home', home, 'token', 'create', '--name', 'x', '--role', 'reader'], {
+    env: { AIRLOCK_LOCK_TIMEOUT_MS: '300' },
+  });
   assert.equal(r.code, 1);
   assert.match(r.stderr, new RegExp(`locked for writing by pid ${process.pid} .*\\(import`));
   // A lock left by a dead process is taken over.
@@ -118,6 +138,14 @@ test('serve on a wildcard address names the Host each request used, never 0.0.0.
   assert.equal(await realm(wildcard, 'mirror.lab:8080'), 'http://mirror.lab:8080/v2/token');
   wildcard.kill('SIGTERM');
   await once(wildcard, 'exit');
-  const fixed = await serveOffline(t, ['--home', join(dir, 'b'), 'serve', '--listen', '0.0.0.0:8080', '--base-url', 'https://registry.lab/']);
+  const fixed = await serveOffline(t, [
+    '--home',
+    join(dir, 'b'),
+    'serve',
+    '--listen',
+    '0.0.0.0:8080',
+    '--base-url',
+    'https://registry.lab/',
+  ]);
   assert.equal(await realm(fixed, 'mirror.lab:8080'), 'https://registry.lab/v2/token');
 });

@@ -8,8 +8,15 @@ const config = async (client: string, url: string): Promise<string> => {
   return r.stdout;
 };
 
-test('client-config: a trailing slash or the ecosystem\'s own path in --url gives the same lines as the bare origin', async () => {
-  for (const [client, path] of [['npm', '/npm/'], ['pip', '/pypi/simple/'], ['hf', '/hf/'], ['conda', '/conda/conda-forge/'], ['docker', '/v2/'], ['curl', '/files/']] as const) {
+test("client-config: a trailing slash or the ecosystem's own path in --url gives the same lines as the bare origin", async () => {
+  for (const [client, path] of [
+    ['npm', '/npm/'],
+    ['pip', '/pypi/simple/'],
+    ['hf', '/hf/'],
+    ['conda', '/conda/conda-forge/'],
+    ['docker', '/v2/'],
+    ['curl', '/files/'],
+  ] as const) {
     const bare = await config(client, 'http://mirror:8080');
     assert.doesNotMatch(bare, /[^:\n]\/\//, `${client}: no doubled slash`);
     assert.equal(await config(client, 'http://mirror:8080/'), bare, `${client}: trailing slash`);

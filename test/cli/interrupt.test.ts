@@ -40,11 +40,15 @@ test('bundle create interrupted after its first volume leaves neither a temp fil
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     const outDir = join(dir, `out-${signal}`);
     await mkdir(outDir);
-    const child = spawn(AIRLOCK, ['--home', home, 'bundle', 'create', '--lock', lock, '--split', '60M', '-o', join(outDir, 'big.airlock')], {
-      cwd: REPO,
-      env: userEnv(),
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      AIRLOCK,
+      ['--home', home, 'bundle', 'create', '--lock', lock, '--split', '60M', '-o', join(outDir, 'big.airlock')],
+      {
+        cwd: REPO,
+        env: userEnv(),
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const exited = once(child, 'exit');
@@ -54,7 +58,10 @@ test('bundle create interrupted after its first volume leaves neither a temp fil
       if (seen.some((n) => n.startsWith('big.vol-001-of-'))) break;
       await sleep(10);
     }
-    assert.ok(seen.some((n) => n.startsWith('big.vol-001-of-')), `the first volume appeared (saw ${seen.join(', ')}; ${stderr})`);
+    assert.ok(
+      seen.some((n) => n.startsWith('big.vol-001-of-')),
+      `the first volume appeared (saw ${seen.join(', ')}; ${stderr})`,
+    );
     child.kill(signal);
     const [code, sig] = await exited;
     assert.equal(sig, null, `${signal}: exits itself rather than dying of the signal (${stderr})`);
@@ -91,12 +98,28 @@ test('fetch interrupted while drawing progress bars on a terminal shows the curs
     lockVersion: 1,
     name: 'slow',
     target: { platforms: ['linux/amd64'], python: [] },
-    artifacts: [{ ecosystem: 'files', key: 'slow.bin', name: 'slow.bin', version: '', digest, size, source: url, metadata: {}, blobs: [{ digest, size, url }] }],
+    artifacts: [
+      {
+        ecosystem: 'files',
+        key: 'slow.bin',
+        name: 'slow.bin',
+        version: '',
+        digest,
+        size,
+        source: url,
+        metadata: {},
+        blobs: [{ digest, size, url }],
+      },
+    ],
   });
   const typescript = join(dir, 'typescript');
   // script(1) gives airlock a pseudo-terminal and logs everything written to it (-f: as it comes).
   const cmd = `exec ${AIRLOCK} --home ${join(dir, 'home')} fetch --lock ${lock}`;
-  const child = spawn('script', ['-qfec', cmd, typescript], { cwd: REPO, env: { ...userEnv(), NO_PROXY: '127.0.0.1' }, stdio: ['pipe', 'ignore', 'ignore'] });
+  const child = spawn('script', ['-qfec', cmd, typescript], {
+    cwd: REPO,
+    env: { ...userEnv(), NO_PROXY: '127.0.0.1' },
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   const exited = once(child, 'exit');
   const log = async (): Promise<string> => readFile(typescript, 'latin1').catch(() => '');
   let text = '';
@@ -105,7 +128,10 @@ test('fetch interrupted while drawing progress bars on a terminal shows the curs
     if (text.includes('\x1b[?25l') && text.includes('slow.bin [')) break;
     await sleep(10);
   }
-  assert.ok(text.includes('\x1b[?25l') && text.includes('\x1b[?7l'), `the bars hid the cursor and turned wrap off: ${JSON.stringify(text)}`);
+  assert.ok(
+    text.includes('\x1b[?25l') && text.includes('\x1b[?7l'),
+    `the bars hid the cursor and turned wrap off: ${JSON.stringify(text)}`,
+  );
   const ps = await run('ps', ['-o', 'pid=', '--ppid', String(child.pid)]);
   const pid = Number(ps.stdout.trim());
   assert.ok(pid > 0, `found airlock under script: ${ps.stdout}`);

@@ -42,7 +42,12 @@ test('--json: an upstream wheel that is not a zip fails lock with UPSTREAM_INVAL
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
   t.after(() => new Promise<void>((res) => server.close(() => res())));
   const index = `http://127.0.0.1:${(server.address() as { port: number }).port}/simple/`;
-  await writeFile(join(dir, 'airlock.yaml'), ['name: j', 'target: { platforms: [linux/amd64], python: ["3.12"] }', 'pypi:', `  index: ${index}`, '  requirements: [junk]', ''].join('\n'));
+  await writeFile(
+    join(dir, 'airlock.yaml'),
+    ['name: j', 'target: { platforms: [linux/amd64], python: ["3.12"] }', 'pypi:', `  index: ${index}`, '  requirements: [junk]', ''].join(
+      '\n',
+    ),
+  );
   const r = await airlock(['--json', '--home', join(dir, 'home'), 'lock'], { cwd: dir });
   assert.equal(r.code, 1, r.stderr);
   assert.equal(r.stdout, '');

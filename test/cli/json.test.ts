@@ -27,8 +27,20 @@ test('--json: every command that succeeds prints one JSON document on stdout', a
   const exported = await json(['audit', 'export', '-o', join(dir, 'audit.json'), '--key', join(dir, 'keys', 'officer.key')]);
   assert.equal(exported.file, join(dir, 'audit.json'));
   assert.equal(typeof exported.entries, 'number');
-  await writeFile(join(dir, 'trust.yaml'), `keys:\n  officer: ${JSON.stringify(join(dir, 'keys', 'officer.pub'))}\nroles:\n  origin: { keys: [officer], threshold: 1 }\nrules:\n  requireRoles: [origin]\n`);
+  await writeFile(
+    join(dir, 'trust.yaml'),
+    `keys:\n  officer: ${JSON.stringify(join(dir, 'keys', 'officer.pub'))}\nroles:\n  origin: { keys: [officer], threshold: 1 }\nrules:\n  requireRoles: [origin]\n`,
+  );
   const trust = await json(['trust', 'set', join(dir, 'trust.yaml')]);
   assert.deepEqual(trust.requireRoles, ['origin']);
-  for (const args of [['list'], ['history'], ['verify'], ['token', 'list'], ['key', 'list', '--dir', join(dir, 'keys')], ['trust', 'show'], ['audit', 'verify']]) await json(args);
+  for (const args of [
+    ['list'],
+    ['history'],
+    ['verify'],
+    ['token', 'list'],
+    ['key', 'list', '--dir', join(dir, 'keys')],
+    ['trust', 'show'],
+    ['audit', 'verify'],
+  ])
+    await json(args);
 });

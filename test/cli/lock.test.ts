@@ -23,7 +23,11 @@ test('an airlock.yaml edited after lock: fetch and bundle create refuse the stal
   await ok(['fetch']);
 
   await appendFile(yaml, `  - url: ${up.url}/b.txt\n`);
-  for (const args of [['fetch'], ['bundle', 'create', '-o', 'x.airlock'], ['bundle', 'create', '--lock', 'airlock.lock', '-o', 'x.airlock']]) {
+  for (const args of [
+    ['fetch'],
+    ['bundle', 'create', '-o', 'x.airlock'],
+    ['bundle', 'create', '--lock', 'airlock.lock', '-o', 'x.airlock'],
+  ]) {
     const r = await airlock([...home, ...args], { cwd: dir });
     assert.equal(r.code, 1, `${args.join(' ')} refuses: ${r.stdout}${r.stderr}`);
     assert.match(r.stderr, /^airlock: error: airlock\.lock: stale: airlock\.yaml has changed since it was locked\nhint: run airlock lock/);

@@ -14,8 +14,11 @@ test('serve removes temp files that stopped processes left in the store, and kee
   const tmp = join(home, 'tmp');
   await mkdir(tmp, { recursive: true });
   await writeFile(join(tmp, `.tmp-${dead}-0123456789ab`), Buffer.alloc(1 << 20));
-  await writeFile(join(tmp, `.tmp-${process.pid}-0123456789ab`), 'a live writer\'s');
+  await writeFile(join(tmp, `.tmp-${process.pid}-0123456789ab`), "a live writer's");
   await writeFile(join(tmp, `partial-${'ab'.repeat(32)}`), 'a resumable fetch');
   await serveOffline(t, ['--home', home, 'serve']);
-  assert.deepEqual((await readdir(tmp)).filter((n) => n !== 'oci-uploads').sort(), [`.tmp-${process.pid}-0123456789ab`, `partial-${'ab'.repeat(32)}`]);
+  assert.deepEqual((await readdir(tmp)).filter((n) => n !== 'oci-uploads').sort(), [
+    `.tmp-${process.pid}-0123456789ab`,
+    `partial-${'ab'.repeat(32)}`,
+  ]);
 });

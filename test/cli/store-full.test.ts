@@ -23,10 +23,16 @@ test('a full disk under the store: verify still prints its result, and the failu
   const almost = await verifyOnFullDisk(dir, 36);
   assert.equal(almost.code, 1, almost.stdout + almost.stderr);
   assert.equal(almost.stdout, '0 blob(s), 0 B, 0 reference(s) checked: 0 problem(s)\n', 'the verification result is not lost');
-  assert.match(almost.stderr, /^airlock: error: \S+\/home\/airlock\.db: cannot record the verification in the audit log: database or disk is full \(\d+ bytes free\)\n$/);
+  assert.match(
+    almost.stderr,
+    /^airlock: error: \S+\/home\/airlock\.db: cannot record the verification in the audit log: database or disk is full \(\d+ bytes free\)\n$/,
+  );
   assert.doesNotMatch(almost.stderr, /rollback|internal error/);
 
   const full = await verifyOnFullDisk(dir, 0);
   assert.equal(full.code, 1);
-  assert.match(full.stderr, /^airlock: error: \S+\/home\/airlock\.db: cannot open the store's database: disk I\/O error \(\d+ bytes free\)\n$/);
+  assert.match(
+    full.stderr,
+    /^airlock: error: \S+\/home\/airlock\.db: cannot open the store's database: disk I\/O error \(\d+ bytes free\)\n$/,
+  );
 });

@@ -9,7 +9,10 @@ import { REPO } from '../helpers/cli.js';
 const MANY = 300_000;
 
 test('pushAll and printTable take more rows than call arguments can carry', () => {
-  const into = pushAll([0], Array.from({ length: MANY }, (_, i) => i + 1));
+  const into = pushAll(
+    [0],
+    Array.from({ length: MANY }, (_, i) => i + 1),
+  );
   assert.equal(into.length, MANY + 1);
   assert.equal(into[MANY], MANY);
   const rows = Array.from({ length: MANY }, (_, i) => [`name-${i}`, String(i)]);

@@ -15,7 +15,14 @@ function slowRetrier(t: TestContext): HttpClient {
 test('URLs that cannot succeed on a retry fail at once, in one line naming the URL', async (t) => {
   const dir = await tempDir(t);
   const c = slowRetrier(t);
-  for (const url of ['file:///etc/passwd', 'ftp://example.org/a', 'data:text/plain,hi', 'gopher://example.org/a', 'not a url', 'http://[::1']) {
+  for (const url of [
+    'file:///etc/passwd',
+    'ftp://example.org/a',
+    'data:text/plain,hi',
+    'gopher://example.org/a',
+    'not a url',
+    'http://[::1',
+  ]) {
     const started = Date.now();
     await assert.rejects(c.download({ url, dest: join(dir, 'x'), label: 'files:x' }), (e: Error & { code?: string }) => {
       assert.equal(e.code, 'HTTP_ERROR', e.message);

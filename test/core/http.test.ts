@@ -73,7 +73,10 @@ test('remoteSize: HEAD, else a one-byte Range (an empty file answers 416), else 
   const sizes = [];
   for (const p of ['/head', '/range', '/empty', '/plain', '/chunked']) sizes.push(await c.remoteSize(`${up.url}${p}`));
   assert.deepEqual(sizes, [BODY.length, BODY.length, 0, BODY.length, undefined]);
-  await assert.rejects(c.remoteSize(`${up.url}/nope`, { label: 'files:nope' }), /files:nope: http:\/\/127\.0\.0\.1:\d+\/nope returned 404 Not Found/);
+  await assert.rejects(
+    c.remoteSize(`${up.url}/nope`, { label: 'files:nope' }),
+    /files:nope: http:\/\/127\.0\.0\.1:\d+\/nope returned 404 Not Found/,
+  );
 });
 
 test('a partial file from an earlier run is resumed, not re-downloaded', async (t) => {
@@ -83,7 +86,10 @@ test('a partial file from an earlier run is resumed, not re-downloaded', async (
   await writeFile(dest, BODY.subarray(0, 123_456));
   const r = await client(t).download({ url: `${up.url}/a`, dest, expectedDigest: digestOf(BODY) });
   assert.equal(r.digest, digestOf(BODY));
-  assert.deepEqual(up.requests.map((q) => q.range), ['bytes=123456-']);
+  assert.deepEqual(
+    up.requests.map((q) => q.range),
+    ['bytes=123456-'],
+  );
 });
 
 test('retries give up with a message naming the label, URL and last failure', async (t) => {
@@ -94,7 +100,10 @@ test('retries give up with a message naming the label, URL and last failure', as
     message: new RegExp(`^files:down: ${up.url}/down failed after 4 attempts: HTTP 500$`),
   });
   const refused = client(t, { retries: 1 });
-  await assert.rejects(refused.download({ url: 'http://127.0.0.1:1/x', dest: join(dir, 'y'), label: 'files:y' }), /files:y: .* failed after 2 attempts: .*ECONNREFUSED/);
+  await assert.rejects(
+    refused.download({ url: 'http://127.0.0.1:1/x', dest: join(dir, 'y'), label: 'files:y' }),
+    /files:y: .* failed after 2 attempts: .*ECONNREFUSED/,
+  );
 });
 
 test('HTTP_PROXY is honoured', async (t) => {
@@ -121,10 +130,16 @@ test('HTTP_PROXY is honoured', async (t) => {
     socket.on('error', () => upstream.destroy());
   });
   const port = await listen(t, proxy);
-  const saved = { HTTP_PROXY: process.env.HTTP_PROXY, NO_PROXY: process.env.NO_PROXY, no_proxy: process.env.no_proxy, http_proxy: process.env.http_proxy };
+  const saved = {
+    HTTP_PROXY: process.env.HTTP_PROXY,
+    NO_PROXY: process.env.NO_PROXY,
+    no_proxy: process.env.no_proxy,
+    http_proxy: process.env.http_proxy,
+  };
   t.after(() => {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
   });
   delete process.env.http_proxy;
   delete process.env.NO_PROXY;
@@ -142,16 +157,36 @@ test('--ca-file trusts a private CA; without it the download fails', async (t) =
   }
   const dir = await tempDir(t);
   const made = spawnSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1',
-    '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+    '-days',
+    '1',
+    '-keyout',
+    join(dir, 'key.pem'),
+    '-out',
+    join(dir, 'cert.pem'),
   ]);
   assert.equal(made.status, 0, made.stderr?.toString());
-  const server = createHttpsServer({ key: await readFile(join(dir, 'key.pem')), cert: await readFile(join(dir, 'cert.pem')) }, (_req, res) => {
-    res.writeHead(200, { 'content-length': BODY.length }).end(BODY);
-  });
+  const server = createHttpsServer(
+    { key: await readFile(join(dir, 'key.pem')), cert: await readFile(join(dir, 'cert.pem')) },
+    (_req, res) => {
+      res.writeHead(200, { 'content-length': BODY.length }).end(BODY);
+    },
+  );
   const port = await listen(t, server as unknown as Server);
   const url = `https://127.0.0.1:${port}/`;
-  const trusted = await client(t, { caFile: join(dir, 'cert.pem') }).download({ url, dest: join(dir, 'ok'), expectedDigest: digestOf(BODY) });
+  const trusted = await client(t, { caFile: join(dir, 'cert.pem') }).download({
+    url,
+    dest: join(dir, 'ok'),
+    expectedDigest: digestOf(BODY),
+  });
   assert.equal(trusted.size, BODY.length);
   await assert.rejects(client(t, { retries: 0 }).download({ url, dest: join(dir, 'no') }), /certificate|self.signed/i);
   await assert.rejects(client(t, { caFile: join(dir, 'missing.pem') }).download({ url, dest: join(dir, 'no2') }), /CA file .*missing\.pem/);

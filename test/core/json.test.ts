@@ -11,7 +11,10 @@ test('jsonDepth counts arrays and objects, not brackets inside strings or after 
 
 test('parseJsonBounded refuses deep nesting before parsing, at any size', () => {
   const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
-  assert.throws(() => parseJsonBounded(deep), (e) => e instanceof JsonLimitError && e.message === `nested deeper than ${MAX_JSON_DEPTH} levels`);
+  assert.throws(
+    () => parseJsonBounded(deep),
+    (e) => e instanceof JsonLimitError && e.message === `nested deeper than ${MAX_JSON_DEPTH} levels`,
+  );
   const edge = `${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}`;
   assert.deepEqual(jsonDepth(edge), MAX_JSON_DEPTH);
   assert.ok(Array.isArray(parseJsonBounded(edge)));

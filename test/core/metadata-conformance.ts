@@ -22,7 +22,13 @@ const record = (ecosystem: string, name: string, version: string, d = 1): Artifa
   blobs: [{ digest: digest(d), size: d }],
 });
 
-const event = (subject: string): AuditEvent => ({ actor: 'local:conformance', action: 'test.write', subject, outcome: 'written', detail: { subject } });
+const event = (subject: string): AuditEvent => ({
+  actor: 'local:conformance',
+  action: 'test.write',
+  subject,
+  outcome: 'written',
+  detail: { subject },
+});
 
 const isCode = (code: string) => (e: unknown) => isAirlockError(e) && e.code === code;
 
@@ -57,7 +63,10 @@ export function metadataConformance(backend: string, factory: MetadataFactory): 
     assert.deepEqual(res, { added: 1, existing: 0 });
     assert.equal((await meta.getArtifact('pypi', 'a-1'))?.digest, digest(1));
     const rows = await auditRows(meta);
-    assert.deepEqual(rows.map((r) => [r.action, r.subject, r.detail]), [['test.write', 'a', '{\n  "subject": "a"\n}']]);
+    assert.deepEqual(
+      rows.map((r) => [r.action, r.subject, r.detail]),
+      [['test.write', 'a', '{\n  "subject": "a"\n}']],
+    );
     assert.deepEqual(await meta.auditHead(), { count: 1, hash: rows[0]!.hash });
   });
 
@@ -84,7 +93,10 @@ export function metadataConformance(backend: string, factory: MetadataFactory): 
     assert.equal(await meta.getToken('lost'), undefined);
     assert.deepEqual(await meta.listImports(), []);
     assert.deepEqual(await meta.auditHead(), head);
-    assert.deepEqual((await auditRows(meta)).map((r) => r.subject), ['before']);
+    assert.deepEqual(
+      (await auditRows(meta)).map((r) => r.subject),
+      ['before'],
+    );
   });
 
   it('transactions run one at a time, and a read outside one waits for it', async (meta) => {
@@ -117,7 +129,10 @@ export function metadataConformance(backend: string, factory: MetadataFactory): 
     const second0 = order.indexOf('second begins');
     assert.deepEqual(order.slice(second0, second0 + 2), ['second begins', 'second ends'], `the second ran whole: ${order.join(', ')}`);
     assert.equal(order.length, 5, order.join(', '));
-    assert.deepEqual((await auditRows(meta)).map((r) => r.subject), ['first', 'second']);
+    assert.deepEqual(
+      (await auditRows(meta)).map((r) => r.subject),
+      ['first', 'second'],
+    );
   });
 
   it('a read made while a transaction is open never sees its writes, when it then rolls back', async (meta) => {
@@ -150,8 +165,16 @@ export function metadataConformance(backend: string, factory: MetadataFactory): 
       leaked = tx;
       return tx.audit(event('used later'));
     });
-    await assert.rejects(leaked!.putArtifacts([record('pypi', 'b', '1')], null, because), isCode('INTERNAL'), 'a transaction is over once it ends');
-    await assert.rejects(meta.transaction(() => meta.transaction(async () => undefined)), isCode('INTERNAL'), 'no transaction inside another');
+    await assert.rejects(
+      leaked!.putArtifacts([record('pypi', 'b', '1')], null, because),
+      isCode('INTERNAL'),
+      'a transaction is over once it ends',
+    );
+    await assert.rejects(
+      meta.transaction(() => meta.transaction(async () => undefined)),
+      isCode('INTERNAL'),
+      'no transaction inside another',
+    );
     assert.equal(await meta.getArtifact('pypi', 'b-1'), undefined);
   });
 
@@ -165,14 +188,22 @@ export function metadataConformance(backend: string, factory: MetadataFactory): 
   it('another digest under a stored key is a CONFLICT that rolls back the whole transaction', async (meta) => {
     await audited(meta, event('first'), (tx, because) => tx.putArtifacts([record('pypi', 'a', '1')], null, because));
     await assert.rejects(
-      audited(meta, event('clash'), (tx, because) => tx.putArtifacts([record('pypi', 'b', '1'), record('pypi', 'a', '1', 9)], null, because)),
+      audited(meta, event('clash'), (tx, because) =>
+        tx.putArtifacts([record('pypi', 'b', '1'), record('pypi', 'a', '1', 9)], null, because),
+      ),
       (e) => isCode('CONFLICT')(e) && /pypi:a-1/.test((e as Error).message),
     );
     assert.equal(await meta.getArtifact('pypi', 'b-1'), undefined);
     assert.equal((await meta.getArtifact('pypi', 'a-1'))?.digest, digest(1));
-    assert.deepEqual((await auditRows(meta)).map((r) => r.subject), ['first']);
+    assert.deepEqual(
+      (await auditRows(meta)).map((r) => r.subject),
+      ['first'],
+    );
     await audited(meta, event('token'), (tx, because) => tx.createToken('ci', 'publisher', 'h1', because));
-    await assert.rejects(audited(meta, event('token again'), (tx, because) => tx.createToken('ci', 'reader', 'h2', because)), isCode('CONFLICT'));
+    await assert.rejects(
+      audited(meta, event('token again'), (tx, because) => tx.createToken('ci', 'reader', 'h2', because)),
+      isCode('CONFLICT'),
+    );
     assert.equal((await meta.getToken('ci'))?.role, 'publisher');
   });
 
@@ -186,32 +217,56 @@ export function metadataConformance(backend: string, factory: MetadataFactory): 
     assert.deepEqual(await meta.receivedVolumes('sha256:b'), [1, 2]);
     assert.equal((await meta.getBundle('sha256:b'))?.status, 'staging');
     assert.deepEqual(await meta.listArtifacts(), []);
-    const res = await audited(meta, event('import'), (tx, because) => tx.commitBundle('sha256:b', [record('pypi', 'a', '1'), record('npm', 'c', '1', 2)], because));
+    const res = await audited(meta, event('import'), (tx, because) =>
+      tx.commitBundle('sha256:b', [record('pypi', 'a', '1'), record('npm', 'c', '1', 2)], because),
+    );
     assert.deepEqual(res, { added: 2, existing: 0 });
     assert.equal((await meta.getBundle('sha256:b'))?.status, 'imported');
-    assert.deepEqual((await meta.listArtifacts()).map((a) => [a.key, a.bundleId]), [['c-1', 'sha256:b'], ['a-1', 'sha256:b']]);
+    assert.deepEqual(
+      (await meta.listArtifacts()).map((a) => [a.key, a.bundleId]),
+      [
+        ['c-1', 'sha256:b'],
+        ['a-1', 'sha256:b'],
+      ],
+    );
   });
 
   it('artifacts list in (ecosystem, key) order, filtered by ecosystem and name; names are distinct and sorted', async (meta) => {
     await audited(meta, event('put'), (tx, because) =>
-      tx.putArtifacts([record('pypi', 'b', '2', 2), record('pypi', 'a', '1'), record('npm', 'z', '1', 3), record('pypi', 'b', '1', 4)], null, because),
+      tx.putArtifacts(
+        [record('pypi', 'b', '2', 2), record('pypi', 'a', '1'), record('npm', 'z', '1', 3), record('pypi', 'b', '1', 4)],
+        null,
+        because,
+      ),
     );
-    assert.deepEqual((await meta.listArtifacts()).map((a) => `${a.ecosystem}:${a.key}`), ['npm:z-1', 'pypi:a-1', 'pypi:b-1', 'pypi:b-2']);
-    assert.deepEqual((await meta.listArtifacts({ ecosystem: 'pypi', name: 'b' })).map((a) => a.key), ['b-1', 'b-2']);
+    assert.deepEqual(
+      (await meta.listArtifacts()).map((a) => `${a.ecosystem}:${a.key}`),
+      ['npm:z-1', 'pypi:a-1', 'pypi:b-1', 'pypi:b-2'],
+    );
+    assert.deepEqual(
+      (await meta.listArtifacts({ ecosystem: 'pypi', name: 'b' })).map((a) => a.key),
+      ['b-1', 'b-2'],
+    );
     assert.deepEqual(await meta.listNames('pypi'), ['a', 'b']);
     const refs: string[] = [];
     for await (const r of meta.blobReferences()) refs.push(`${r.artifact} ${r.digest.slice(-1)}`);
     assert.deepEqual(refs, ['npm:z-1 3', 'pypi:a-1 1', 'pypi:b-1 4', 'pypi:b-2 2']);
-    await audited(meta, event('delete'), (tx, because) => tx.deleteArtifacts('pypi', ['b-1', 'nope'], because)).then((n) => assert.equal(n, 1));
+    await audited(meta, event('delete'), (tx, because) => tx.deleteArtifacts('pypi', ['b-1', 'nope'], because)).then((n) =>
+      assert.equal(n, 1),
+    );
     assert.deepEqual(await meta.listNames('pypi'), ['a', 'b']);
   });
 
-  it('refs are set, replaced and removed, and move the name\'s content revision', async (meta) => {
-    const set = (value: string | null) => audited(meta, event('ref'), (tx, because) => tx.setRef('npm', 'p', 'dist-tag:latest', value, because));
+  it("refs are set, replaced and removed, and move the name's content revision", async (meta) => {
+    const set = (value: string | null) =>
+      audited(meta, event('ref'), (tx, because) => tx.setRef('npm', 'p', 'dist-tag:latest', value, because));
     const r0 = await meta.contentRevision('npm', 'p');
     await set('1.0.0');
     await set('2.0.0');
-    assert.deepEqual((await meta.listRefs('npm', 'p')).map((r) => [r.ref, r.value]), [['dist-tag:latest', '2.0.0']]);
+    assert.deepEqual(
+      (await meta.listRefs('npm', 'p')).map((r) => [r.ref, r.value]),
+      [['dist-tag:latest', '2.0.0']],
+    );
     assert.ok((await meta.contentRevision('npm', 'p')) > r0);
     await set(null);
     assert.deepEqual(await meta.listRefs('npm', 'p'), []);
@@ -231,13 +286,22 @@ export function metadataConformance(backend: string, factory: MetadataFactory): 
       );
     }
     const rows = await auditRows(meta);
-    assert.deepEqual(rows.map((r) => r.subject), Array.from({ length: n }, (_, i) => `e${i}`));
+    assert.deepEqual(
+      rows.map((r) => r.subject),
+      Array.from({ length: n }, (_, i) => `e${i}`),
+    );
     assert.deepEqual(checkChain(rows, await meta.auditHead()), { ok: true, count: n, head: rows.at(-1)!.hash });
-    assert.deepEqual((await meta.listAudit()).map((r) => r.hash), rows.map((r) => r.hash));
+    assert.deepEqual(
+      (await meta.listAudit()).map((r) => r.hash),
+      rows.map((r) => r.hash),
+    );
     const from = rows[1_000]!.at;
     const since: string[] = [];
     for await (const r of meta.iterateAudit({ since: from })) since.push(r.subject);
-    assert.deepEqual(since, rows.filter((r) => r.at >= from).map((r) => r.subject));
+    assert.deepEqual(
+      since,
+      rows.filter((r) => r.at >= from).map((r) => r.subject),
+    );
   });
 
   it('tokens: created, found by hash, revoked with what they minted', async (meta) => {
@@ -251,7 +315,14 @@ export function metadataConformance(backend: string, factory: MetadataFactory): 
     assert.deepEqual(r, { revoked: true, children: ['ci-child'] });
     assert.equal(await meta.findActiveToken('h-child'), undefined);
     assert.ok(await meta.findActiveToken('h-other'));
-    assert.deepEqual((await meta.listTokens()).map((t) => [t.name, t.revokedAt !== null]), [['ci', true], ['ci-child', true], ['other', false]]);
+    assert.deepEqual(
+      (await meta.listTokens()).map((t) => [t.name, t.revokedAt !== null]),
+      [
+        ['ci', true],
+        ['ci-child', true],
+        ['other', false],
+      ],
+    );
   });
 
   it('trust policies: the latest is in force', async (meta) => {

@@ -19,18 +19,28 @@ const record = (ecosystem: string, name: string, version: string): ArtifactRecor
   blobs: [],
 });
 
-test('one project\'s rows come from the (ecosystem, name, key) index, not a walk of the whole ecosystem', async (t) => {
+test("one project's rows come from the (ecosystem, name, key) index, not a walk of the whole ecosystem", async (t) => {
   const path = join(await tempDir(t), 'airlock.db');
   const meta = new SqliteMetadataStore(path);
   t.after(() => meta.close());
-  await putArtifacts(meta, ['a', 'b', 'c'].flatMap((n) => [record('pypi', n, '1'), record('pypi', n, '22')]), null);
+  await putArtifacts(
+    meta,
+    ['a', 'b', 'c'].flatMap((n) => [record('pypi', n, '1'), record('pypi', n, '22')]),
+    null,
+  );
   const db = new DatabaseSync(path, { readOnly: true });
   t.after(() => db.close());
   const { sql, args } = artifactsQuery({ ecosystem: 'pypi', name: 'b' });
-  const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args).map((r) => String(r.detail));
+  const plan = db
+    .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+    .all(...args)
+    .map((r) => String(r.detail));
   assert.deepEqual(plan.length, 1, plan.join('; '));
   assert.match(plan[0]!, /USING (COVERING )?INDEX artifacts_name_key \(ecosystem=\? AND name=\?\)/, plan.join('; '));
-  assert.deepEqual((await meta.listArtifacts({ ecosystem: 'pypi', name: 'b' })).map((a) => a.key), ['b-1', 'b-22']);
+  assert.deepEqual(
+    (await meta.listArtifacts({ ecosystem: 'pypi', name: 'b' })).map((a) => a.key),
+    ['b-1', 'b-22'],
+  );
 });
 
 test('contentRevision moves for the name and ecosystem a change touches, whoever commits it, and for nothing else', async (t) => {

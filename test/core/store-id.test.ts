@@ -32,7 +32,9 @@ test('two connected stores of one user@host are two creators: the closed side ta
     const work = join(dir, which);
     await mkdir(work);
     await writeFile(join(work, 'airlock.yaml'), `name: ${which}\nfiles:\n  - url: ${up.url}/${which}.txt\n`);
-    const made = await airlock(['--home', join(work, 'home'), 'bundle', 'create', '-f', 'airlock.yaml', '-o', `${which}.airlock`], { cwd: work });
+    const made = await airlock(['--home', join(work, 'home'), 'bundle', 'create', '-f', 'airlock.yaml', '-o', `${which}.airlock`], {
+      cwd: work,
+    });
     assert.equal(made.code, 0, made.stderr);
     bundles.push(join(work, made.stdout.trim()));
   }

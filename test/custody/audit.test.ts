@@ -14,7 +14,8 @@ async function logged(t: TestContext) {
   const dir = await tempDir(t);
   const store = await Store.open(join(dir, 'home'));
   t.after(() => store.close());
-  for (let i = 1; i <= 5; i++) await audit(store, { actor: 'local:test', action: 'import', subject: `bundle-${i}`, outcome: 'imported', detail: { n: i } });
+  for (let i = 1; i <= 5; i++)
+    await audit(store, { actor: 'local:test', action: 'import', subject: `bundle-${i}`, outcome: 'imported', detail: { n: i } });
   const db = new DatabaseSync(join(store.home, 'airlock.db'));
   t.after(() => db.close());
   return { store, db };
@@ -35,7 +36,9 @@ const tampering: [string, (db: DatabaseSync) => void, RegExp][] = [
     (db) => {
       type Row = Record<'at' | 'actor' | 'action' | 'subject' | 'outcome' | 'detail' | 'prev_hash' | 'hash', string>;
       const [a, b] = db.prepare('SELECT * FROM audit_log WHERE id IN (2, 3) ORDER BY id').all() as unknown as [Row, Row];
-      const set = db.prepare('UPDATE audit_log SET at = ?, actor = ?, action = ?, subject = ?, outcome = ?, detail = ?, prev_hash = ?, hash = ? WHERE id = ?');
+      const set = db.prepare(
+        'UPDATE audit_log SET at = ?, actor = ?, action = ?, subject = ?, outcome = ?, detail = ?, prev_hash = ?, hash = ? WHERE id = ?',
+      );
       set.run(b.at, b.actor, b.action, b.subject, b.outcome, b.detail, b.prev_hash, b.hash, 2);
       set.run(a.at, a.actor, a.action, a.subject, a.outcome, a.detail, a.prev_hash, a.hash, 3);
     },
@@ -45,10 +48,18 @@ const tampering: [string, (db: DatabaseSync) => void, RegExp][] = [
     'an inserted entry, even one chained correctly',
     (db) => {
       const last = db.prepare('SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1').get() as { hash: string };
-      const e = { at: new Date().toISOString(), actor: 'local:mallory', action: 'import', subject: 'forged', outcome: 'imported', detail: '{}', prevHash: last.hash };
-      db.prepare('INSERT INTO audit_log (at, actor, action, subject, outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
-        e.at, e.actor, e.action, e.subject, e.outcome, e.detail, e.prevHash, entryHash(e),
-      );
+      const e = {
+        at: new Date().toISOString(),
+        actor: 'local:mallory',
+        action: 'import',
+        subject: 'forged',
+        outcome: 'imported',
+        detail: '{}',
+        prevHash: last.hash,
+      };
+      db.prepare(
+        'INSERT INTO audit_log (at, actor, action, subject, outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ).run(e.at, e.actor, e.action, e.subject, e.outcome, e.detail, e.prevHash, entryHash(e));
     },
     /the log ends at entry 6, but 5 were written/,
   ],

@@ -28,10 +28,21 @@ async function signedAt(t: TestContext, time: Date) {
   const policy = parseTrustPolicy(yaml, join(dir, 'trust.yaml'));
   await setTrustPolicy(high.meta, canonicalJson(policy), 'trust.yaml');
   const lock = await seedLock(low, { 'a.txt': Buffer.from('payload\n') }, 'future');
-  const file = (await createBundle(low, lock, { out: join(dir, 'b.airlock'), sequence: 1, creator: 'ingest', reporter: silentReporter })).files[0]!;
+  const file = (await createBundle(low, lock, { out: join(dir, 'b.airlock'), sequence: 1, creator: 'ingest', reporter: silentReporter }))
+    .files[0]!;
   const info = await readBundleHeader(file);
-  const statement = makeStatement(info.manifest.name, hexOf(info.bundleId), { role: 'origin', signer: k.keyId, publicKey: k.publicPem, time: time.toISOString(), data: {}, sequence: 1 });
-  await appendCustody(custodyPath(file), signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement)), createPrivateKey(k.privatePem), k.keyId));
+  const statement = makeStatement(info.manifest.name, hexOf(info.bundleId), {
+    role: 'origin',
+    signer: k.keyId,
+    publicKey: k.publicPem,
+    time: time.toISOString(),
+    data: {},
+    sequence: 1,
+  });
+  await appendCustody(
+    custodyPath(file),
+    signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement)), createPrivateKey(k.privatePem), k.keyId),
+  );
   const sigs = examineCustody(await readCustody(custodyPath(file)), hexOf(info.bundleId));
   return { high, file, policy, sigs };
 }
@@ -42,7 +53,12 @@ test('custody refuses an origin signature dated in the future, naming the time a
   const verdict = evaluateCustody(w.policy, w.sigs, new Date());
   assert.equal(verdict.ok, false);
   const reasons = verdict.ok ? '' : verdict.reasons.join('; ');
-  assert.match(reasons, new RegExp(`custody line 1: origin signature by ingest-1 is dated ${future.toISOString()}, later than now plus the 5-minute clock-skew allowance`));
+  assert.match(
+    reasons,
+    new RegExp(
+      `custody line 1: origin signature by ingest-1 is dated ${future.toISOString()}, later than now plus the 5-minute clock-skew allowance`,
+    ),
+  );
   const before = await storeSnapshot(w.high.home);
   await assert.rejects(importBundles(w.high, [w.file], silentReporter), /origin signature by ingest-1 is dated .*clock-skew allowance/);
   assert.equal(await storeSnapshot(w.high.home), before);

@@ -47,7 +47,8 @@ async function rattlerClient(channelUrl: string, subdir: string, specs: string[]
   return JSON.parse(r.stdout) as { filename: string; url: string; size: number; sha256: string }[];
 }
 
-const lockedKeys = async (dir: string) => (JSON.parse(await readFile(join(dir, 'airlock.lock'), 'utf8')) as { artifacts: { key: string }[] }).artifacts.map((a) => a.key).sort();
+const lockedKeys = async (dir: string) =>
+  (JSON.parse(await readFile(join(dir, 'airlock.lock'), 'utf8')) as { artifacts: { key: string }[] }).artifacts.map((a) => a.key).sort();
 
 /**
  * An environment solved for linux-64 and linux-aarch64 from a channel the test builds,
@@ -59,9 +60,20 @@ test('conda: specs solved per subdir → bundle → offline import → rattler s
   const { channel, upstream } = await upstreamChannel(t);
   await writeFile(
     join(dir, 'airlock.yaml'),
-    ['name: sci', 'target: { platforms: [linux/amd64, linux/arm64] }', 'conda:', `  channels: [${upstream.url}/chan]`, '  specs: [app]', '  environmentFiles: [environment.yml]', ''].join('\n'),
+    [
+      'name: sci',
+      'target: { platforms: [linux/amd64, linux/arm64] }',
+      'conda:',
+      `  channels: [${upstream.url}/chan]`,
+      '  specs: [app]',
+      '  environmentFiles: [environment.yml]',
+      '',
+    ].join('\n'),
   );
-  await writeFile(join(dir, 'environment.yml'), ['name: extra', 'dependencies:', '  - unused >=3', '  - pip:', '    - requests==2.32.3', ''].join('\n'));
+  await writeFile(
+    join(dir, 'environment.yml'),
+    ['name: extra', 'dependencies:', '  - unused >=3', '  - pip:', '    - requests==2.32.3', ''].join('\n'),
+  );
   const low = join(dir, 'low');
   for (const args of [['lock'], ['fetch'], ['bundle', 'create', '-o', 'sci.airlock']]) {
     const r = await airlock(['--home', low, ...args], { cwd: dir });
@@ -91,25 +103,39 @@ test('conda: specs solved per subdir → bundle → offline import → rattler s
       fromUpstream.map((p) => [p.filename, p.sha256]),
       `${subdir}: the same solution, byte-identical packages`,
     );
-    assert.deepEqual(fromMirror.map((p) => p.filename.split('-')[0]), ['app', 'libfoo', 'pyfoo']);
+    assert.deepEqual(
+      fromMirror.map((p) => p.filename.split('-')[0]),
+      ['app', 'libfoo', 'pyfoo'],
+    );
     assert.ok(fromMirror.every((p) => p.url.startsWith(`${mirror}/`)));
-    for (const p of fromMirror) assert.equal(p.sha256, sha256(channel.files.get(`${new URL(p.url).pathname.split('/').at(-2)}/${p.filename}`)!));
+    for (const p of fromMirror)
+      assert.equal(p.sha256, sha256(channel.files.get(`${new URL(p.url).pathname.split('/').at(-2)}/${p.filename}`)!));
   }
 
   const curl = (...args: string[]) => inNamespace(server, 'curl', ['-s', ...args]);
   // Both formats unpack with conda's own package handler.
   for (const f of ['linux-64/app-1.0-h2_1.conda', 'linux-64/libfoo-1.1-h0_0.tar.bz2']) {
     const name = f.split('/')[1]!;
-    const x = await inNamespace(server, 'sh', ['-c', `cd ${dir} && curl -sf -o ${name} ${mirror}/${f} && cph extract ${name} --dest x-${name} && cat x-${name}/share/*/README`]);
+    const x = await inNamespace(server, 'sh', [
+      '-c',
+      `cd ${dir} && curl -sf -o ${name} ${mirror}/${f} && cph extract ${name} --dest x-${name} && cat x-${name}/share/*/README`,
+    ]);
     assert.equal(x.code, 0, x.stderr);
     assert.match(x.stdout, new RegExp(`^${name.split('-')[0]} `));
   }
   // Records as upstream wrote them, under packages (.tar.bz2) and packages.conda.
   const servedText = (await curl(`${mirror}/linux-64/repodata.json`)).stdout;
   const upstreamText = recordTexts(channel.files.get('linux-64/repodata.json')!.toString());
-  assert.ok(servedText.includes(upstreamText.get('packages.conda\0app-1.0-h2_1.conda')!), 'the record byte for byte, upstream indentation and all');
+  assert.ok(
+    servedText.includes(upstreamText.get('packages.conda\0app-1.0-h2_1.conda')!),
+    'the record byte for byte, upstream indentation and all',
+  );
   assert.ok(servedText.includes(upstreamText.get('packages\0libfoo-1.1-h0_0.tar.bz2')!));
-  const repodata = JSON.parse(servedText) as { info: { subdir: string }; packages: Record<string, unknown>; 'packages.conda': Record<string, unknown> };
+  const repodata = JSON.parse(servedText) as {
+    info: { subdir: string };
+    packages: Record<string, unknown>;
+    'packages.conda': Record<string, unknown>;
+  };
   assert.equal(repodata.info.subdir, 'linux-64');
   assert.deepEqual(repodata.packages, { 'libfoo-1.1-h0_0.tar.bz2': channel.records.get('libfoo-1.1-h0_0.tar.bz2') });
   assert.deepEqual(repodata['packages.conda'], { 'app-1.0-h2_1.conda': channel.records.get('app-1.0-h2_1.conda') });
@@ -126,14 +152,27 @@ test('conda: specs solved per subdir → bundle → offline import → rattler s
   const unpacked = await inNamespace(server, 'sh', ['-c', `curl -s ${mirror}/linux-64/repodata.json.zst | zstd -dc | sha256sum`]);
   assert.equal(unpacked.stdout, plain.stdout, 'repodata.json.zst is repodata.json compressed');
   assert.match((await curl('-I', `${mirror}/linux-64/current_repodata.json`)).stdout, /^HTTP\/1\.1 200/);
-  const channeldata = JSON.parse((await curl(`${mirror}/channeldata.json`)).stdout) as { packages: Record<string, { subdirs: string[]; version: string }>; subdirs: string[] };
+  const channeldata = JSON.parse((await curl(`${mirror}/channeldata.json`)).stdout) as {
+    packages: Record<string, { subdirs: string[]; version: string }>;
+    subdirs: string[];
+  };
   assert.deepEqual(channeldata.packages.libfoo, { subdirs: ['linux-64', 'linux-aarch64'], version: '1.1' });
   assert.deepEqual(channeldata.subdirs, ['linux-64', 'linux-aarch64', 'noarch']);
-  assert.equal((await curl('-o', '/dev/null', '-w', '%{http_code}', `${mirror}/linux-64/app-1.0-h2_1%2Econda`)).stdout, '200', 'an escaped name is the same file');
+  assert.equal(
+    (await curl('-o', '/dev/null', '-w', '%{http_code}', `${mirror}/linux-64/app-1.0-h2_1%2Econda`)).stdout,
+    '200',
+    'an escaped name is the same file',
+  );
   const range = await curl('-i', '-r', '0-3', `${mirror}/linux-64/app-1.0-h2_1.conda`);
   assert.match(range.stdout, /^HTTP\/1\.1 206/);
   assert.match(range.stdout, /cache-control: public, max-age=31536000, immutable/i);
-  for (const miss of [`${mirror}/noarch/pyfoo-1.0-h0_0.conda`, 'http://127.0.0.1:8080/conda/nochan/noarch/repodata.json', `${mirror}/linux-64/repodata_shards.msgpack.zst`, `${mirror}/linux-64/%2E%2E%2Frepodata.json`, `${mirror}/linux-65/repodata.json`]) {
+  for (const miss of [
+    `${mirror}/noarch/pyfoo-1.0-h0_0.conda`,
+    'http://127.0.0.1:8080/conda/nochan/noarch/repodata.json',
+    `${mirror}/linux-64/repodata_shards.msgpack.zst`,
+    `${mirror}/linux-64/%2E%2E%2Frepodata.json`,
+    `${mirror}/linux-65/repodata.json`,
+  ]) {
     assert.equal((await curl('-o', '/dev/null', '-w', '%{http_code}', miss)).stdout, '404', miss);
   }
 });
@@ -145,7 +184,16 @@ test('conda: an explicit spec file and a pixi.lock bundle without solving', asyn
   const base = `${upstream.url}/chan`;
   const md5 = (f: string) => channel.records.get(f)!.md5 as string;
   const sha = (f: string) => channel.records.get(f)!.sha256 as string;
-  await writeFile(join(dir, 'spec.txt'), ['# platform: linux-64', '@EXPLICIT', `${base}/linux-64/libfoo-1.0-h0_0.conda#${md5('libfoo-1.0-h0_0.conda')}`, `${base}/noarch/unused-3.0-h0_0.conda#sha256:${sha('unused-3.0-h0_0.conda')}`, ''].join('\n'));
+  await writeFile(
+    join(dir, 'spec.txt'),
+    [
+      '# platform: linux-64',
+      '@EXPLICIT',
+      `${base}/linux-64/libfoo-1.0-h0_0.conda#${md5('libfoo-1.0-h0_0.conda')}`,
+      `${base}/noarch/unused-3.0-h0_0.conda#sha256:${sha('unused-3.0-h0_0.conda')}`,
+      '',
+    ].join('\n'),
+  );
   await writeFile(
     join(dir, 'pixi.lock'),
     [
@@ -166,12 +214,19 @@ test('conda: an explicit spec file and a pixi.lock bundle without solving', asyn
       '',
     ].join('\n'),
   );
-  await writeFile(join(dir, 'airlock.yaml'), ['name: pinned', 'target: { platforms: [linux/amd64] }', 'conda:', '  explicit: [spec.txt]', '  lockfiles: [pixi.lock]', ''].join('\n'));
+  await writeFile(
+    join(dir, 'airlock.yaml'),
+    ['name: pinned', 'target: { platforms: [linux/amd64] }', 'conda:', '  explicit: [spec.txt]', '  lockfiles: [pixi.lock]', ''].join('\n'),
+  );
   const home = join(dir, 'home');
   const r = await airlock(['--home', home, 'lock'], { cwd: dir });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /pixi\.lock: 1 non-conda package\(s\) left out/);
-  assert.deepEqual(await lockedKeys(dir), ['chan/linux-64/libfoo-1.0-h0_0.conda', 'chan/noarch/pyfoo-1.0-h0_0.conda', 'chan/noarch/unused-3.0-h0_0.conda']);
+  assert.deepEqual(await lockedKeys(dir), [
+    'chan/linux-64/libfoo-1.0-h0_0.conda',
+    'chan/noarch/pyfoo-1.0-h0_0.conda',
+    'chan/noarch/unused-3.0-h0_0.conda',
+  ]);
   assert.ok(!upstream.requests.some((q) => q.path.includes('repodata_shards') || q.path.endsWith('.zst')), 'no solver ran');
 
   // A pin that disagrees with the channel is refused, naming the file and line.
@@ -188,7 +243,8 @@ test("conda: a package whose bytes do not match repodata is refused and named; a
     const f = u.files.get(path)!;
     u.files.set(path, { body: Buffer.concat([f.body.subarray(0, -1), Buffer.from([f.body.at(-1)! ^ 1])]) });
   };
-  const yaml = (specs: string) => `name: bad\ntarget: { platforms: [linux/amd64] }\nconda:\n  channels: [${upstream.url}/chan]\n  specs: [${specs}]\n`;
+  const yaml = (specs: string) =>
+    `name: bad\ntarget: { platforms: [linux/amd64] }\nconda:\n  channels: [${upstream.url}/chan]\n  specs: [${specs}]\n`;
   const home = join(dir, 'home');
 
   await writeFile(join(dir, 'airlock.yaml'), yaml('app'));
@@ -203,7 +259,10 @@ test("conda: a package whose bytes do not match repodata is refused and named; a
   await writeFile(join(dir, 'airlock.yaml'), yaml('"libfoo >=1.1"'));
   const md5 = await airlock(['--home', home, 'lock'], { cwd: dir });
   assert.equal(md5.code, 1);
-  assert.match(md5.stderr, /conda:chan\/linux-64\/libfoo-1\.1-h0_0\.tar\.bz2: .* has md5 [0-9a-f]{32}, the channel's repodata says [0-9a-f]{32}/);
+  assert.match(
+    md5.stderr,
+    /conda:chan\/linux-64\/libfoo-1\.1-h0_0\.tar\.bz2: .* has md5 [0-9a-f]{32}, the channel's repodata says [0-9a-f]{32}/,
+  );
 
   await writeFile(join(dir, 'airlock.yaml'), yaml('"app >=2"'));
   const unsat = await airlock(['--home', home, 'lock'], { cwd: dir });

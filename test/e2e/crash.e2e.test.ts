@@ -35,7 +35,13 @@ test('import killed with SIGKILL at any point: verify stays clean and a re-run c
     'b.bin': bytes(150_000, 2),
     'big.bin': bytes(500_000, 3),
   });
-  const { files } = await createBundle(low, lock, { out: join(dir, 'c.airlock'), split: 260_000, sequence: 1, creator: 't', reporter: silentReporter });
+  const { files } = await createBundle(low, lock, {
+    out: join(dir, 'c.airlock'),
+    split: 260_000,
+    sequence: 1,
+    creator: 't',
+    reporter: silentReporter,
+  });
   await low.close();
   assert.ok(files.length >= 3);
 
@@ -48,7 +54,11 @@ test('import killed with SIGKILL at any point: verify stays clean and a re-run c
     const rerun = await airlock(['--home', home, 'import', ...files]);
     assert.equal(rerun.code, 0, `${point}: re-run: ${rerun.stderr}`);
     const listed = JSON.parse((await airlock(['--home', home, '--json', 'list'])).stdout) as { key: string }[];
-    assert.deepEqual(listed.map((a) => a.key), ['a.bin', 'b.bin', 'big.bin'], point);
+    assert.deepEqual(
+      listed.map((a) => a.key),
+      ['a.bin', 'b.bin', 'big.bin'],
+      point,
+    );
     const after = await airlock(['--home', home, 'verify']);
     assert.equal(after.code, 0, `${point}: verify after the re-run: ${after.stdout}${after.stderr}`);
     const log = JSON.parse((await airlock(['--home', home, '--json', 'audit', 'log'])).stdout) as { action: string; outcome: string }[];
@@ -80,7 +90,10 @@ test('an overridden import killed before its commit audits nothing; the re-run a
   const args = ['--home', home, 'import', ...files, '--override-custody', 'ticket 4711'];
   const killed = await airlock(args, { env: { AIRLOCK_CRASH_AT: 'import:before-commit' } });
   assert.equal(killed.signal, 'SIGKILL', killed.stderr);
-  const log = async () => (JSON.parse((await airlock(['--home', home, '--json', 'audit', 'log'])).stdout) as { action: string; outcome: string }[]).map((e) => `${e.action} ${e.outcome}`);
+  const log = async () =>
+    (JSON.parse((await airlock(['--home', home, '--json', 'audit', 'log'])).stdout) as { action: string; outcome: string }[]).map(
+      (e) => `${e.action} ${e.outcome}`,
+    );
   assert.deepEqual(await log(), ['trust.set installed'], 'nothing was let in, so no override was recorded');
   const rerun = await airlock(args);
   assert.equal(rerun.code, 0, rerun.stderr);
@@ -117,22 +130,49 @@ async function serve(t: TestContext, home: string, crashAt?: string) {
     if (i > 100) throw new Error(`serve did not come up: ${stderr}`);
     await sleep(100);
   }
-  return { url, exited, stop: async () => { child.kill('SIGTERM'); await exited; } };
+  return {
+    url,
+    exited,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 function pypiUpload(token: string): RequestInit {
   const data = Buffer.from('an sdist');
   const b = '----airlockcrash';
   const fields = { ':action': 'file_upload', name: 'crashy', version: '1.0', sha256_digest: digestOf(data).slice(7) };
-  const parts = Object.entries(fields).map(([k, v]) => Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
-  parts.push(Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="content"; filename="crashy-1.0.tar.gz"\r\nContent-Type: application/octet-stream\r\n\r\n`), data, Buffer.from(`\r\n--${b}--\r\n`));
-  return { method: 'POST', body: Buffer.concat(parts), headers: { 'content-type': `multipart/form-data; boundary=${b}`, authorization: `Basic ${Buffer.from(`__token__:${token}`).toString('base64')}` } };
+  const parts = Object.entries(fields).map(([k, v]) =>
+    Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`),
+  );
+  parts.push(
+    Buffer.from(
+      `--${b}\r\nContent-Disposition: form-data; name="content"; filename="crashy-1.0.tar.gz"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+    ),
+    data,
+    Buffer.from(`\r\n--${b}--\r\n`),
+  );
+  return {
+    method: 'POST',
+    body: Buffer.concat(parts),
+    headers: {
+      'content-type': `multipart/form-data; boundary=${b}`,
+      authorization: `Basic ${Buffer.from(`__token__:${token}`).toString('base64')}`,
+    },
+  };
 }
 
 function npmPublish(token: string): RequestInit {
   const tgz = Buffer.from('a tarball');
   const integrity = `sha512-${createHash('sha512').update(tgz).digest('base64')}`;
-  const doc = { name: 'crashy', 'dist-tags': { latest: '1.0.0' }, versions: { '1.0.0': { name: 'crashy', version: '1.0.0', dist: { integrity } } }, _attachments: { 'crashy-1.0.0.tgz': { data: tgz.toString('base64'), length: tgz.length } } };
+  const doc = {
+    name: 'crashy',
+    'dist-tags': { latest: '1.0.0' },
+    versions: { '1.0.0': { name: 'crashy', version: '1.0.0', dist: { integrity } } },
+    _attachments: { 'crashy-1.0.0.tgz': { data: tgz.toString('base64'), length: tgz.length } },
+  };
   return { method: 'PUT', body: JSON.stringify(doc), headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } };
 }
 
@@ -141,7 +181,11 @@ async function ociPush(url: string, token: string): Promise<RequestInit> {
   const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
   const layer = Buffer.from('a layer');
   for (const blob of [config, layer]) {
-    const r = await fetch(`${url}/v2/crashy/blobs/uploads/?digest=${digestOf(blob)}`, { method: 'POST', body: blob, headers: { ...auth, 'content-type': 'application/octet-stream' } });
+    const r = await fetch(`${url}/v2/crashy/blobs/uploads/?digest=${digestOf(blob)}`, {
+      method: 'POST',
+      body: blob,
+      headers: { ...auth, 'content-type': 'application/octet-stream' },
+    });
     assert.equal(r.status, 201, await r.text());
   }
   const manifest = {
@@ -153,7 +197,13 @@ async function ociPush(url: string, token: string): Promise<RequestInit> {
   return { method: 'PUT', body: JSON.stringify(manifest), headers: { ...auth, 'content-type': manifest.mediaType } };
 }
 
-const WRITES: { point: string; action: string; path: string; request: (url: string, token: string) => Promise<RequestInit> | RequestInit; again: number }[] = [
+const WRITES: {
+  point: string;
+  action: string;
+  path: string;
+  request: (url: string, token: string) => Promise<RequestInit> | RequestInit;
+  again: number;
+}[] = [
   { point: 'pypi:after-commit', action: 'pypi.upload', path: '/pypi/legacy/', request: (_u, token) => pypiUpload(token), again: 409 },
   { point: 'npm:after-commit', action: 'npm.publish', path: '/npm/crashy', request: (_u, token) => npmPublish(token), again: 403 },
   { point: 'oci:after-commit', action: 'oci.push', path: '/v2/crashy/manifests/v1', request: ociPush, again: 201 },
@@ -178,7 +228,10 @@ for (const w of WRITES) {
     const [, signal] = await crashing.exited;
     assert.equal(signal, 'SIGKILL', `${w.point}: the server was killed (${sent})`);
 
-    const entries = async () => (JSON.parse((await airlock(['--home', home, '--json', 'audit', 'log'])).stdout) as { action: string }[]).filter((e) => e.action === w.action);
+    const entries = async () =>
+      (JSON.parse((await airlock(['--home', home, '--json', 'audit', 'log'])).stdout) as { action: string }[]).filter(
+        (e) => e.action === w.action,
+      );
     const listed = JSON.parse((await airlock(['--home', home, '--json', 'list'])).stdout) as { key: string }[];
     assert.equal(listed.length, 1, `${w.point}: the write is visible: ${JSON.stringify(listed)}`);
     assert.equal((await entries()).length, 1, `${w.point}: and audited once`);

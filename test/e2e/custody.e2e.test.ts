@@ -26,22 +26,70 @@ test('custody: four keys in four roles, a trust policy, an offline import, an au
     return r;
   };
   await ok(['--home', low, 'key', 'generate', '--name', 'ingest-1', '--out', keys], { env: { AIRLOCK_KEY_PASSPHRASE: 'correct horse' } });
-  for (const n of ['approver-1', 'scan-1', 'scan-2', 'courier-1']) await ok(['--home', low, 'key', 'generate', '--name', n, '--out', keys], { env });
+  for (const n of ['approver-1', 'scan-1', 'scan-2', 'courier-1'])
+    await ok(['--home', low, 'key', 'generate', '--name', n, '--out', keys], { env });
   const listed = await ok(['--home', low, 'key', 'list', '--dir', keys]);
   assert.match(listed.stdout, /ingest-1\s+[0-9a-f]{64}\s+encrypted/);
 
-  const manifest = (name: string, file: string) => `name: ${name}\ntarget: { platforms: [linux/amd64] }\nfiles:\n  - url: ${up.url}/${file}\n`;
+  const manifest = (name: string, file: string) =>
+    `name: ${name}\ntarget: { platforms: [linux/amd64] }\nfiles:\n  - url: ${up.url}/${file}\n`;
   await writeFile(join(dir, 'a.yaml'), manifest('signed', 'a.txt'));
   await writeFile(join(dir, 'b.yaml'), manifest('unsigned', 'b.txt'));
-  await ok(['--home', low, 'bundle', 'create', '-f', 'a.yaml', '-o', 'a.airlock', '--sign', join(keys, 'ingest-1.key')], { env: { AIRLOCK_KEY_PASSPHRASE: 'correct horse' } });
+  await ok(['--home', low, 'bundle', 'create', '-f', 'a.yaml', '-o', 'a.airlock', '--sign', join(keys, 'ingest-1.key')], {
+    env: { AIRLOCK_KEY_PASSPHRASE: 'correct horse' },
+  });
   await ok(['--home', low, 'bundle', 'create', '-f', 'b.yaml', '-o', 'b.airlock']);
-  const wrong = await airlock(['--home', low, 'bundle', 'sign', 'b.airlock', '--key', join(keys, 'ingest-1.key'), '--role', 'origin'], { cwd: dir, env: { AIRLOCK_KEY_PASSPHRASE: 'wrong' } });
+  const wrong = await airlock(['--home', low, 'bundle', 'sign', 'b.airlock', '--key', join(keys, 'ingest-1.key'), '--role', 'origin'], {
+    cwd: dir,
+    env: { AIRLOCK_KEY_PASSPHRASE: 'wrong' },
+  });
   assert.equal(wrong.code, 1);
   assert.match(wrong.stderr, /ingest-1\.key: not a readable private key/);
   await copyFile(join(dir, 'a.airlock'), join(dir, 'bare.airlock'));
-  await ok(['--home', low, 'bundle', 'sign', 'a.airlock', '--key', join(keys, 'approver-1.key'), '--role', 'sponsor', '--note', 'approved in CAB-118']);
-  for (const n of ['scan-1', 'scan-2']) await ok(['--home', low, 'bundle', 'sign', 'a.airlock', '--key', join(keys, `${n}.key`), '--role', 'verifier', '--set', 'clamav=clean', '--set', `report=sha256:${'c'.repeat(64)}`]);
-  await ok(['--home', low, 'bundle', 'sign', 'a.airlock', '--key', join(keys, 'courier-1.key'), '--role', 'courier', '--set', 'media=DVD-0042', '--set', 'seal=77810']);
+  await ok([
+    '--home',
+    low,
+    'bundle',
+    'sign',
+    'a.airlock',
+    '--key',
+    join(keys, 'approver-1.key'),
+    '--role',
+    'sponsor',
+    '--note',
+    'approved in CAB-118',
+  ]);
+  for (const n of ['scan-1', 'scan-2'])
+    await ok([
+      '--home',
+      low,
+      'bundle',
+      'sign',
+      'a.airlock',
+      '--key',
+      join(keys, `${n}.key`),
+      '--role',
+      'verifier',
+      '--set',
+      'clamav=clean',
+      '--set',
+      `report=sha256:${'c'.repeat(64)}`,
+    ]);
+  await ok([
+    '--home',
+    low,
+    'bundle',
+    'sign',
+    'a.airlock',
+    '--key',
+    join(keys, 'courier-1.key'),
+    '--role',
+    'courier',
+    '--set',
+    'media=DVD-0042',
+    '--set',
+    'seal=77810',
+  ]);
 
   await writeFile(
     join(dir, 'trust.yaml'),
@@ -65,7 +113,10 @@ test('custody: four keys in four roles, a trust policy, an offline import, an au
 
   const bare = await airlock(['--home', high, 'import', 'bare.airlock'], { cwd: dir, offline: true });
   assert.equal(bare.code, 1);
-  assert.match(bare.stderr, /bare\.airlock: custody: origin needs 1 of ingest-1; has 0; sponsor needs 1 of approver-1; has 0; verifier needs 2 of scan-1, scan-2; has 0; courier needs 1 of courier-1; has 0/);
+  assert.match(
+    bare.stderr,
+    /bare\.airlock: custody: origin needs 1 of ingest-1; has 0; sponsor needs 1 of approver-1; has 0; verifier needs 2 of scan-1, scan-2; has 0; courier needs 1 of courier-1; has 0/,
+  );
   const imported = await ok(['--home', high, 'import', 'a.airlock'], { offline: true });
   assert.match(imported.stderr, /custody holds \(origin: ingest-1; sponsor: approver-1; verifier: scan-1, scan-2; courier: courier-1\)/);
   const custody = await ok(['--home', high, 'bundle', 'custody', 'a.airlock']);
@@ -77,7 +128,11 @@ test('custody: four keys in four roles, a trust policy, an offline import, an au
   const forced = await ok(['--home', high, 'import', 'c.airlock', '--override-custody', 'emergency patch, ticket 4711'], { offline: true });
   assert.match(forced.stderr, /custody OVERRIDDEN \(emergency patch, ticket 4711\)/);
 
-  const log = JSON.parse((await ok(['--home', high, '--json', 'audit', 'log'])).stdout) as { action: string; outcome: string; detail: string }[];
+  const log = JSON.parse((await ok(['--home', high, '--json', 'audit', 'log'])).stdout) as {
+    action: string;
+    outcome: string;
+    detail: string;
+  }[];
   assert.deepEqual(
     log.map((e) => `${e.action} ${e.outcome}`),
     ['import imported', 'trust.set installed', 'import refused', 'import imported', 'custody.override overridden', 'import imported'],

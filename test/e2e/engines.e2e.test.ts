@@ -18,7 +18,15 @@ async function airlockWithImages(t: TestContext, dir: string) {
   const reader = (await airlock(['--home', home, 'token', 'create', '--name', 'dev', '--role', 'reader'])).stdout.trim();
   const server = await serveOffline(t, ['--home', home, 'serve', '--listen', '127.0.0.1:8080']);
   for (const name of ['docker.io/library/app:1.0', 'ghcr.io/team/tool:2']) {
-    const r = await inNamespace(server, 'skopeo', ['copy', '--all', '--dest-tls-verify=false', '--dest-creds', `ci:${publisher}`, `oci:${image.layout}:1.0`, `docker://127.0.0.1:8080/${name}`]);
+    const r = await inNamespace(server, 'skopeo', [
+      'copy',
+      '--all',
+      '--dest-tls-verify=false',
+      '--dest-creds',
+      `ci:${publisher}`,
+      `oci:${image.layout}:1.0`,
+      `docker://127.0.0.1:8080/${name}`,
+    ]);
     assert.equal(r.code, 0, r.stderr);
   }
   return { home, image, publisher, reader, server };
@@ -54,7 +62,9 @@ test('docker: pulls through the mirror client-config prints, logs in and pushes,
   }
   const other = await docker(['pull', '127.0.0.1:8080/ghcr.io/team/tool:2']);
   assert.equal(other.code, 0, other.stderr);
-  assert.deepEqual((await inspect('127.0.0.1:8080/ghcr.io/team/tool:2')).digests, [`127.0.0.1:8080/ghcr.io/team/tool@${image.indexDigest}`]);
+  assert.deepEqual((await inspect('127.0.0.1:8080/ghcr.io/team/tool:2')).digests, [
+    `127.0.0.1:8080/ghcr.io/team/tool@${image.indexDigest}`,
+  ]);
 
   // docker push: refused without login and with a reader's token; with a publisher's, Docker's
   // uploads land and the image comes back as pushed.
@@ -82,18 +92,30 @@ test('docker: pulls through the mirror client-config prints, logs in and pushes,
   assert.equal(pushed.code, 0, pushed.stderr);
   const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed.stdout)?.[1];
   assert.ok(digest, pushed.stdout);
-  const served = await inNamespace(server, 'sh', ['-c', `curl -sf -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' http://127.0.0.1:8080/v2/team/built/manifests/1 | sha256sum`]);
+  const served = await inNamespace(server, 'sh', [
+    '-c',
+    `curl -sf -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' http://127.0.0.1:8080/v2/team/built/manifests/1 | sha256sum`,
+  ]);
   assert.equal(`sha256:${served.stdout.split(' ')[0]}`, digest, 'the manifest Docker pushed is served byte for byte');
   assert.equal((await docker(['rmi', built])).code, 0);
   const back = await docker(['pull', built]);
   assert.equal(back.code, 0, back.stderr);
   assert.equal((await inspect(built)).id, builtId, 'the pushed image comes back');
-  const log = JSON.parse((await airlock(['--home', home, '--json', 'audit', 'log'])).stdout) as { actor: string; action: string; subject: string }[];
-  assert.ok(log.some((e) => e.actor === 'token:ci' && e.action === 'oci.push' && e.subject === `team/built:1@${digest}`), 'the push is audited');
+  const log = JSON.parse((await airlock(['--home', home, '--json', 'audit', 'log'])).stdout) as {
+    actor: string;
+    action: string;
+    subject: string;
+  }[];
+  assert.ok(
+    log.some((e) => e.actor === 'token:ci' && e.action === 'oci.push' && e.subject === `team/built:1@${digest}`),
+    'the push is audited',
+  );
 
   // docker load of what `image save` writes from the store, offline.
   const saved = join(dir, 'app-amd64.tar');
-  const save = await airlock(['--home', home, 'image', 'save', 'docker.io/library/app:1.0', '-o', saved, '--platform', 'linux/amd64'], { offline: true });
+  const save = await airlock(['--home', home, 'image', 'save', 'docker.io/library/app:1.0', '-o', saved, '--platform', 'linux/amd64'], {
+    offline: true,
+  });
   assert.equal(save.code, 0, save.stderr);
   assert.equal((await docker(['rmi', 'app:1.0'])).code, 0);
   const loaded = await docker(['load', '-i', saved]);
@@ -113,21 +135,36 @@ test('containerd: ctr pulls each platform through hosts.toml mirrors, for Docker
   const config = await airlock(['client-config', 'containerd', '--url', 'http://127.0.0.1:8080']);
   assert.equal(config.code, 0, config.stderr);
   const hosts = join(dir, 'certs.d');
-  for (const [registry, upstream] of [['docker.io', 'https://registry-1.docker.io'], ['ghcr.io', 'https://ghcr.io'], ['quay.io', 'https://quay.io']] as const) {
+  for (const [registry, upstream] of [
+    ['docker.io', 'https://registry-1.docker.io'],
+    ['ghcr.io', 'https://ghcr.io'],
+    ['quay.io', 'https://quay.io'],
+  ] as const) {
     await mkdir(join(hosts, registry), { recursive: true });
     await writeFile(join(hosts, registry, 'hosts.toml'), config.stdout.replace('https://registry-1.docker.io', upstream));
   }
   const ctr = await startContainerd(t, server);
-  for (const [ref, platform] of [['docker.io/library/app:1.0', 'linux/arm64'], ['ghcr.io/team/tool:2', 'linux/amd64']] as const) {
+  for (const [ref, platform] of [
+    ['docker.io/library/app:1.0', 'linux/arm64'],
+    ['ghcr.io/team/tool:2', 'linux/amd64'],
+  ] as const) {
     const pulled = await ctr(['images', 'pull', '--hosts-dir', hosts, '--platform', platform, '--snapshotter', 'native', ref]);
     assert.equal(pulled.code, 0, `${ref}: ${pulled.stderr}`);
     const listed = await ctr(['images', 'ls']);
-    assert.match(listed.stdout, new RegExp(`${ref.replace(/\./g, '\\.')}\\s+\\S+\\s+${image.indexDigest}`), `${ref}: the index digest the upstream had`);
+    assert.match(
+      listed.stdout,
+      new RegExp(`${ref.replace(/\./g, '\\.')}\\s+\\S+\\s+${image.indexDigest}`),
+      `${ref}: the index digest the upstream had`,
+    );
     const config = await ctr(['content', 'get', image.platforms[platform]!.config]);
     assert.equal(config.code, 0, `${ref}: the ${platform} config was fetched`);
     assert.equal((JSON.parse(config.stdout) as { architecture: string }).architecture, platform.split('/')[1]);
   }
   const other = await ctr(['images', 'pull', '--hosts-dir', hosts, '--snapshotter', 'native', 'quay.io/team/tool:2']);
   assert.notEqual(other.code, 0);
-  assert.match(other.stderr, /response was http\.StatusNotFound" host="127\.0\.0\.1:8080"/, 'the mirror has no quay.io/team/tool: ghcr.io\'s is not handed out for it');
+  assert.match(
+    other.stderr,
+    /response was http\.StatusNotFound" host="127\.0\.0\.1:8080"/,
+    "the mirror has no quay.io/team/tool: ghcr.io's is not handed out for it",
+  );
 });

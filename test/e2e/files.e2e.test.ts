@@ -55,7 +55,10 @@ test('files end to end: low side → volumes → offline import → offline serv
   assert.match(rest.stdout, /imported: 2 artifact\(s\) added/);
   await ok(['--home', high, 'verify'], true);
   const listed = JSON.parse((await ok(['--home', high, '--json', 'list'], true)).stdout) as { key: string }[];
-  assert.deepEqual(listed.map((a) => a.key), ['notes.txt', 'tools/tool-1.2.tar.gz']);
+  assert.deepEqual(
+    listed.map((a) => a.key),
+    ['notes.txt', 'tools/tool-1.2.tar.gz'],
+  );
 
   const token = (await ok(['--home', high, 'token', 'create', '--name', 'ci', '--role', 'reader'])).stdout.trim();
   assert.match(token, /^airlock_[A-Za-z0-9_-]{40,}$/);
@@ -68,7 +71,12 @@ test('files end to end: low side → volumes → offline import → offline serv
   assert.equal(anonymous.stdout, '401');
   const basic = await inNamespace(server, 'curl', ['-fsS', '-u', `token:${token}`, '-o', out, url]);
   assert.equal(basic.code, 0, basic.stderr);
-  assert.equal(createHash('sha256').update(await readFile(out)).digest('hex'), digestOf(tool).slice(7));
+  assert.equal(
+    createHash('sha256')
+      .update(await readFile(out))
+      .digest('hex'),
+    digestOf(tool).slice(7),
+  );
   const head10 = join(dir, 'head10');
   const bearer = await inNamespace(server, 'curl', ['-fsS', '-H', `Authorization: Bearer ${token}`, '-r', '0-9', '-o', head10, url]);
   assert.equal(bearer.code, 0, bearer.stderr);
@@ -89,7 +97,10 @@ test('serve without --auth: anonymous curl downloads, resumes with -C -, and HEA
   const body = bytes(300_000, 4);
   const up = await startUpstream(t, { '/a.bin': { body } });
   await writeFile(join(dir, 'airlock.yaml'), `name: open\nfiles:\n  - url: ${up.url}/a.bin\n`);
-  for (const args of [['--home', low, 'lock'], ['--home', low, 'bundle', 'create', '-o', 'open.airlock']]) {
+  for (const args of [
+    ['--home', low, 'lock'],
+    ['--home', low, 'bundle', 'create', '-o', 'open.airlock'],
+  ]) {
     const r = await airlock(args, { cwd: dir });
     assert.equal(r.code, 0, r.stderr);
   }
@@ -107,6 +118,14 @@ test('serve without --auth: anonymous curl downloads, resumes with -C -, and HEA
   assert.match(head.stdout, /content-length: 300000/i);
   const missing = await inNamespace(server, 'curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:8080/files/nope']);
   assert.equal(missing.stdout, '404');
-  const escape = await inNamespace(server, 'curl', ['-s', '--path-as-is', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:8080/files/../airlock.db']);
+  const escape = await inNamespace(server, 'curl', [
+    '-s',
+    '--path-as-is',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}',
+    'http://127.0.0.1:8080/files/../airlock.db',
+  ]);
   assert.equal(escape.stdout, '404');
 });

@@ -30,7 +30,12 @@ const model: HubRepo = {
 const dataset: HubRepo = {
   type: 'dataset',
   name: 'acme/tiny-data',
-  commits: { [MAIN]: [{ path: 'data/train.csv', body: Buffer.from('a,b\n1,2\n') }, { path: 'data/part.parquet', body: bytes(50_000, 9), lfs: true }] },
+  commits: {
+    [MAIN]: [
+      { path: 'data/train.csv', body: Buffer.from('a,b\n1,2\n') },
+      { path: 'data/part.parquet', body: bytes(50_000, 9), lfs: true },
+    ],
+  },
   refs: { main: MAIN },
 };
 
@@ -60,7 +65,10 @@ test('hf: a model and a dataset → lock at commits → bundle → offline impor
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
   }
   assert.ok(!hub.requests.some((r) => r.includes('pytorch_model.bin')), 'excluded files are never fetched');
-  assert.ok(hub.requests.some((r) => r.includes('cursor=')), 'the tree was read page by page');
+  assert.ok(
+    hub.requests.some((r) => r.includes('cursor=')),
+    'the tree was read page by page',
+  );
 
   const high = join(dir, 'high');
   const imp = await airlock(['--home', high, 'import', join(dir, 'models.airlock')], { offline: true });
@@ -70,16 +78,27 @@ test('hf: a model and a dataset → lock at commits → bundle → offline impor
   const client = async (type: string, name: string, revision: string) => {
     const r = await inNamespace(server, 'env', [`HF_ENDPOINT=${endpoint}`, 'node', 'test/fixtures/hf-client.mjs', type, name, revision]);
     assert.equal(r.code, 0, r.stderr);
-    return (JSON.parse(r.stdout) as { path: string; sha256: string; size: number; listedSize: number }[]).sort((a, b) => (a.path < b.path ? -1 : 1));
+    return (JSON.parse(r.stdout) as { path: string; sha256: string; size: number; listedSize: number }[]).sort((a, b) =>
+      a.path < b.path ? -1 : 1,
+    );
   };
   const want = (repo: HubRepo, keep: (p: string) => boolean) =>
-    repo.commits[MAIN]!.filter((f) => keep(f.path)).map((f) => ({ path: f.path, sha256: sha256(f.body), size: f.body.length })).sort((a, b) => (a.path < b.path ? -1 : 1));
+    repo.commits[MAIN]!.filter((f) => keep(f.path))
+      .map((f) => ({ path: f.path, sha256: sha256(f.body), size: f.body.length }))
+      .sort((a, b) => (a.path < b.path ? -1 : 1));
   for (const rev of ['main', 'v1', MAIN]) {
     const got = await client('model', 'acme/tiny-model', rev);
-    assert.deepEqual(got.map(({ path, sha256: h, size }) => ({ path, sha256: h, size })), want(model, (p) => !p.endsWith('.bin')), `model at ${rev}`);
+    assert.deepEqual(
+      got.map(({ path, sha256: h, size }) => ({ path, sha256: h, size })),
+      want(model, (p) => !p.endsWith('.bin')),
+      `model at ${rev}`,
+    );
     assert.ok(got.every((f) => f.size === f.listedSize));
   }
-  assert.deepEqual((await client('dataset', 'acme/tiny-data', 'main')).map(({ path, sha256: h, size }) => ({ path, sha256: h, size })), want(dataset, () => true));
+  assert.deepEqual(
+    (await client('dataset', 'acme/tiny-data', 'main')).map(({ path, sha256: h, size }) => ({ path, sha256: h, size })),
+    want(dataset, () => true),
+  );
 
   // What huggingface_hub's get_hf_file_metadata reads from a HEAD of resolve.
   const head = async (path: string) => (await inNamespace(server, 'curl', ['-s', '-I', `${endpoint}/${path}`])).stdout;
@@ -101,23 +120,47 @@ test('hf: a model and a dataset → lock at commits → bundle → offline impor
     assert.match(r, /^HTTP\/1\.1 404/);
     assert.match(r, new RegExp(`x-error-code: ${code}`, 'i'));
   }
-  const info = JSON.parse((await inNamespace(server, 'curl', ['-s', `${endpoint}/api/models/acme/tiny-model/revision/main`])).stdout) as { sha: string; siblings: { rfilename: string }[] };
+  const info = JSON.parse((await inNamespace(server, 'curl', ['-s', `${endpoint}/api/models/acme/tiny-model/revision/main`])).stdout) as {
+    sha: string;
+    siblings: { rfilename: string }[];
+  };
   assert.equal(info.sha, MAIN);
-  assert.deepEqual(info.siblings.map((s) => s.rfilename).sort(), ['config.json', 'docs/deep/notes.txt', 'model.safetensors', 'tokenizer.json']);
-  const paths = await inNamespace(server, 'curl', ['-s', '-X', 'POST', '--data', 'paths=config.json&paths=docs', `${endpoint}/api/models/acme/tiny-model/paths-info/main`]);
-  assert.deepEqual((JSON.parse(paths.stdout) as { path: string; type: string }[]).map((e) => `${e.type} ${e.path}`), ['file config.json', 'directory docs']);
+  assert.deepEqual(info.siblings.map((s) => s.rfilename).sort(), [
+    'config.json',
+    'docs/deep/notes.txt',
+    'model.safetensors',
+    'tokenizer.json',
+  ]);
+  const paths = await inNamespace(server, 'curl', [
+    '-s',
+    '-X',
+    'POST',
+    '--data',
+    'paths=config.json&paths=docs',
+    `${endpoint}/api/models/acme/tiny-model/paths-info/main`,
+  ]);
+  assert.deepEqual(
+    (JSON.parse(paths.stdout) as { path: string; type: string }[]).map((e) => `${e.type} ${e.path}`),
+    ['file config.json', 'directory docs'],
+  );
 });
 
 test('hf: an LFS file whose bytes do not match its sha256 is refused at fetch; an unknown revision at lock', async (t) => {
   const dir = await tempDir(t);
   const hub = await startHub(t, [model], { corruptLfs: true });
-  await writeFile(join(dir, 'airlock.yaml'), `name: m\ntarget: { platforms: [linux/amd64] }\nhuggingface:\n  endpoint: ${hub.url}\n  repos: [{ repo: acme/tiny-model, include: ["*.safetensors"] }]\n`);
+  await writeFile(
+    join(dir, 'airlock.yaml'),
+    `name: m\ntarget: { platforms: [linux/amd64] }\nhuggingface:\n  endpoint: ${hub.url}\n  repos: [{ repo: acme/tiny-model, include: ["*.safetensors"] }]\n`,
+  );
   const home = join(dir, 'home');
   assert.equal((await airlock(['--home', home, 'lock'], { cwd: dir })).code, 0);
   const fetched = await airlock(['--home', home, 'fetch'], { cwd: dir });
   assert.equal(fetched.code, 1);
   assert.match(fetched.stderr, new RegExp(`hf:models/acme/tiny-model@${MAIN}: expected sha256:${sha256(weights)}`));
-  await writeFile(join(dir, 'airlock.yaml'), `name: m\ntarget: { platforms: [linux/amd64] }\nhuggingface:\n  endpoint: ${hub.url}\n  repos: [{ repo: acme/tiny-model, revision: no-such-branch }]\n`);
+  await writeFile(
+    join(dir, 'airlock.yaml'),
+    `name: m\ntarget: { platforms: [linux/amd64] }\nhuggingface:\n  endpoint: ${hub.url}\n  repos: [{ repo: acme/tiny-model, revision: no-such-branch }]\n`,
+  );
   const lock = await airlock(['--home', home, 'lock'], { cwd: dir });
   assert.equal(lock.code, 1);
   assert.match(lock.stderr, /hf:models\/acme\/tiny-model@no-such-branch: Invalid rev id: no-such-branch/);

@@ -17,7 +17,7 @@ async function packed(t: import('node:test').TestContext): Promise<{ dir: string
   return { dir, tgz: join(dir, filename) };
 }
 
-test('npm pack: the packed airlock runs (offline, with the checkout\'s dependencies)', async (t) => {
+test("npm pack: the packed airlock runs (offline, with the checkout's dependencies)", async (t) => {
   const { dir, tgz } = await packed(t);
   assert.equal((await run('tar', ['xzf', tgz, '-C', dir])).code, 0);
   await symlink(join(REPO, 'node_modules'), join(dir, 'package', 'node_modules'));

@@ -28,7 +28,10 @@ test('npm: a package-lock for two Linux platforms → bundle → offline import 
   for (let i = 0; i < 100 && (await run('curl', ['-sf', `http://127.0.0.1:${port}/healthz`])).code !== 0; i++) await sleep(100);
   const upstream = `http://127.0.0.1:${port}/npm/`;
   const npmrc = join(dir, 'up.npmrc');
-  await writeFile(npmrc, `registry=${upstream}\n//127.0.0.1:${port}/npm/:_authToken=${publisher}\nupdate-notifier=false\nfund=false\naudit=false\n`);
+  await writeFile(
+    npmrc,
+    `registry=${upstream}\n//127.0.0.1:${port}/npm/:_authToken=${publisher}\nupdate-notifier=false\nfund=false\naudit=false\n`,
+  );
   const npm = (cwd: string, ...args: string[]) => run('npm', ['--userconfig', npmrc, '--cache', join(dir, 'cache-up'), ...args], { cwd });
 
   const pkg = async (manifest: Record<string, unknown>, files: Record<string, string> = {}) => {
@@ -39,51 +42,79 @@ test('npm: a package-lock for two Linux platforms → bundle → offline import 
     const r = await npm(at, 'publish', '--access', 'public');
     assert.equal(r.code, 0, r.stderr);
   };
-  const natives = [['linux', 'x64'], ['linux', 'arm64'], ['darwin', 'arm64']] as const;
-  for (const [os, cpu] of natives) await pkg({ name: `@demo/native-${os}-${cpu}`, version: '1.0.0', os: [os], cpu: [cpu], main: 'index.js' }, { 'index.js': `module.exports = '${os}-${cpu}';\n` });
+  const natives = [
+    ['linux', 'x64'],
+    ['linux', 'arm64'],
+    ['darwin', 'arm64'],
+  ] as const;
+  for (const [os, cpu] of natives)
+    await pkg(
+      { name: `@demo/native-${os}-${cpu}`, version: '1.0.0', os: [os], cpu: [cpu], main: 'index.js' },
+      { 'index.js': `module.exports = '${os}-${cpu}';\n` },
+    );
   await pkg(
     {
       name: '@demo/native',
       version: '1.0.0',
       main: 'index.js',
-      scripts: { postinstall: 'node -e "require(\'fs\').writeFileSync(\'installed.txt\', \'ok\')"' },
+      scripts: { postinstall: "node -e \"require('fs').writeFileSync('installed.txt', 'ok')\"" },
       optionalDependencies: Object.fromEntries(natives.map(([os, cpu]) => [`@demo/native-${os}-${cpu}`, '1.0.0'])),
     },
-    { 'index.js': "for (const p of ['linux-x64', 'linux-arm64', 'darwin-arm64']) { try { module.exports = require('@demo/native-' + p); break; } catch {} }\n" },
+    {
+      'index.js':
+        "for (const p of ['linux-x64', 'linux-arm64', 'darwin-arm64']) { try { module.exports = require('@demo/native-' + p); break; } catch {} }\n",
+    },
   );
   // A plugin that needs native as a peer: npm installs the peer, and so must the bundle.
-  await pkg({ name: '@demo/plugin', version: '1.0.0', main: 'index.js', peerDependencies: { '@demo/native': '^1.0.0' } }, { 'index.js': "module.exports = require('@demo/native');\n" });
+  await pkg(
+    { name: '@demo/plugin', version: '1.0.0', main: 'index.js', peerDependencies: { '@demo/native': '^1.0.0' } },
+    { 'index.js': "module.exports = require('@demo/native');\n" },
+  );
 
   const project = join(dir, 'project');
   await mkdir(project);
-  await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'project', version: '1.0.0', private: true, dependencies: { '@demo/plugin': '^1.0.0' } }));
+  await writeFile(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'project', version: '1.0.0', private: true, dependencies: { '@demo/plugin': '^1.0.0' } }),
+  );
   // The lock is written as on a Mac: what this machine is must not matter.
   const locked = await npm(project, 'install', '--package-lock-only', '--os', 'darwin', '--cpu', 'arm64');
   assert.equal(locked.code, 0, locked.stderr);
   const lockText = await readFile(join(project, 'package-lock.json'), 'utf8');
-  assert.match(lockText, /node_modules\/@demo\/native-darwin-arm64/, 'npm records every platform\'s optional package');
+  assert.match(lockText, /node_modules\/@demo\/native-darwin-arm64/, "npm records every platform's optional package");
 
   await writeFile(join(dir, '.npmrc'), `@demo:registry=${upstream}\n//127.0.0.1:${port}/npm/:_authToken=\${MIRROR_TOKEN}\n`);
   const env = { MIRROR_TOKEN: reader };
   // The default registry is one that answers nothing: @demo packages must come from their scope's.
-  await writeFile(join(dir, 'airlock.yaml'), `name: web\ntarget: { platforms: [linux/amd64, linux/arm64] }\nnpm:\n  registry: http://127.0.0.1:9/\n  lockfiles: [project/package-lock.json]\n`);
+  await writeFile(
+    join(dir, 'airlock.yaml'),
+    `name: web\ntarget: { platforms: [linux/amd64, linux/arm64] }\nnpm:\n  registry: http://127.0.0.1:9/\n  lockfiles: [project/package-lock.json]\n`,
+  );
   const low = join(dir, 'low');
   for (const args of [['lock'], ['fetch'], ['bundle', 'create', '-o', 'web.airlock']]) {
     const r = await airlock(['--home', low, ...args], { cwd: dir, env });
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}\n${lockText}`);
   }
-  const keysOf = async (lock: string) => (JSON.parse(await readFile(join(dir, lock), 'utf8')) as { artifacts: { key: string }[] }).artifacts.map((a) => a.key);
+  const keysOf = async (lock: string) =>
+    (JSON.parse(await readFile(join(dir, lock), 'utf8')) as { artifacts: { key: string }[] }).artifacts.map((a) => a.key);
   const expected = ['@demo/native-linux-arm64@1.0.0', '@demo/native-linux-x64@1.0.0', '@demo/native@1.0.0', '@demo/plugin@1.0.0'];
   assert.deepEqual(await keysOf('airlock.lock'), expected);
 
   // The same from a package spec: npm's own resolver builds the tree, the targets filter it.
-  await writeFile(join(dir, 'spec.yaml'), `name: spec\ntarget: { platforms: [linux/amd64, linux/arm64] }\nnpm:\n  packages: ["@demo/plugin@^1"]\n`);
+  await writeFile(
+    join(dir, 'spec.yaml'),
+    `name: spec\ntarget: { platforms: [linux/amd64, linux/arm64] }\nnpm:\n  packages: ["@demo/plugin@^1"]\n`,
+  );
   const spec = await airlock(['--home', low, 'lock', '-f', 'spec.yaml', '-o', 'spec.lock'], { cwd: dir, env });
   assert.equal(spec.code, 0, spec.stderr);
   assert.deepEqual(await keysOf('spec.lock'), expected);
   await writeFile(join(dir, 'mac.yaml'), `name: mac\ntarget: { platforms: [darwin/arm64] }\nnpm:\n  packages: ["@demo/plugin@^1"]\n`);
   assert.equal((await airlock(['--home', low, 'lock', '-f', 'mac.yaml', '-o', 'mac.lock'], { cwd: dir, env })).code, 0);
-  assert.deepEqual(await keysOf('mac.lock'), ['@demo/native-darwin-arm64@1.0.0', '@demo/native@1.0.0', '@demo/plugin@1.0.0'], 'a foreign target gets its own build, whatever this machine is');
+  assert.deepEqual(
+    await keysOf('mac.lock'),
+    ['@demo/native-darwin-arm64@1.0.0', '@demo/native@1.0.0', '@demo/plugin@1.0.0'],
+    'a foreign target gets its own build, whatever this machine is',
+  );
   await writeFile(join(dir, 'none.yaml'), `name: none\ntarget: { platforms: [linux/amd64] }\nnpm:\n  packages: ["@demo/native@^9"]\n`);
   const impossible = await airlock(['--home', low, 'lock', '-f', 'none.yaml', '-o', 'none.lock'], { cwd: dir, env });
   assert.equal(impossible.code, 1);
@@ -97,8 +128,14 @@ test('npm: a package-lock for two Linux platforms → bundle → offline import 
   await mkdir(closed);
   for (const f of ['package.json', 'package-lock.json']) await copyFile(join(project, f), join(closed, f));
   const rc = join(dir, 'closed.npmrc');
-  await writeFile(rc, `${(await airlock(['client-config', 'npm', '--url', 'http://127.0.0.1:8080'])).stdout.replace('${AIRLOCK_TOKEN}', 'none')}update-notifier=false\nfund=false\naudit=false\n`);
-  const ci = await inNamespace(server, 'sh', ['-c', `cd '${closed}' && npm ci --userconfig '${rc}' --cache '${join(dir, 'cache-closed')}'`]);
+  await writeFile(
+    rc,
+    `${(await airlock(['client-config', 'npm', '--url', 'http://127.0.0.1:8080'])).stdout.replace('${AIRLOCK_TOKEN}', 'none')}update-notifier=false\nfund=false\naudit=false\n`,
+  );
+  const ci = await inNamespace(server, 'sh', [
+    '-c',
+    `cd '${closed}' && npm ci --userconfig '${rc}' --cache '${join(dir, 'cache-closed')}'`,
+  ]);
   assert.equal(ci.code, 0, ci.stdout + ci.stderr);
   const which = await run('node', ['-e', "console.log(require('@demo/plugin'))"], { cwd: closed });
   assert.equal(which.stdout.trim(), `linux-${process.arch}`);
@@ -112,5 +149,8 @@ test('npm: a package-lock for two Linux platforms → bundle → offline import 
   const bad = await airlock(['--home', join(dir, 'low2'), 'lock'], { cwd: dir, env });
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /npm:@demo\/native@1\.0\.0: .* does not match the lock's integrity/);
-  assert.match(bad.stderr, /node_modules\/@demo\/native-linux-x64: no integrity in the lockfile; pinned what the registry served \(sha512-/);
+  assert.match(
+    bad.stderr,
+    /node_modules\/@demo\/native-linux-x64: no integrity in the lockfile; pinned what the registry served \(sha512-/,
+  );
 });

@@ -22,23 +22,38 @@ async function pkg(dir: string, manifest: Record<string, unknown>, files: Record
 test('npm: publish, install, dist-tag, deprecate, unpublish, login and search with the real npm client', async (t) => {
   const dir = await tempDir(t);
   const home = join(dir, 'home');
-  const token = async (name: string, role: string) => (await airlock(['--home', home, 'token', 'create', '--name', name, '--role', role])).stdout.trim();
+  const token = async (name: string, role: string) =>
+    (await airlock(['--home', home, 'token', 'create', '--name', name, '--role', role])).stdout.trim();
   const publisher = await token('ci', 'publisher');
   const reader = await token('dev', 'reader');
   const server = await serveOffline(t, ['--home', home, 'serve', '--listen', '127.0.0.1:8080']);
   const registry = 'http://127.0.0.1:8080/npm/';
   const rc = async (file: string, tok?: string) => {
-    await writeFile(join(dir, file), `registry=${registry}\n${tok ? `//127.0.0.1:8080/npm/:_authToken=${tok}\n` : ''}update-notifier=false\nfund=false\n`);
+    await writeFile(
+      join(dir, file),
+      `registry=${registry}\n${tok ? `//127.0.0.1:8080/npm/:_authToken=${tok}\n` : ''}update-notifier=false\nfund=false\n`,
+    );
     return join(dir, file);
   };
   const asCi = await rc('ci.npmrc', publisher);
   const asDev = await rc('dev.npmrc', reader);
   const npm = (userconfig: string, cwd: string, ...args: string[]) =>
-    inNamespace(server, 'sh', ['-c', `cd '${cwd}' && npm --userconfig '${userconfig}' --cache '${join(dir, 'cache', String(Math.random()))}' ${args.map((a) => `'${a}'`).join(' ')}`]);
+    inNamespace(server, 'sh', [
+      '-c',
+      `cd '${cwd}' && npm --userconfig '${userconfig}' --cache '${join(dir, 'cache', String(Math.random()))}' ${args.map((a) => `'${a}'`).join(' ')}`,
+    ]);
 
   const src = join(dir, 'src');
-  const left10 = await pkg(src, { name: 'leftish', version: '1.0.0', description: 'pads on the left', main: 'index.js' }, { 'index.js': 'module.exports = (s) => " " + s;\n' });
-  const left11 = await pkg(src, { name: 'leftish', version: '1.1.0', description: 'pads on the left', main: 'index.js' }, { 'index.js': 'module.exports = (s) => "  " + s;\n' });
+  const left10 = await pkg(
+    src,
+    { name: 'leftish', version: '1.0.0', description: 'pads on the left', main: 'index.js' },
+    { 'index.js': 'module.exports = (s) => " " + s;\n' },
+  );
+  const left11 = await pkg(
+    src,
+    { name: 'leftish', version: '1.1.0', description: 'pads on the left', main: 'index.js' },
+    { 'index.js': 'module.exports = (s) => "  " + s;\n' },
+  );
   const hello = await pkg(
     src,
     { name: '@team/hello', version: '1.0.0', bin: { hello: 'bin.js' }, dependencies: { leftish: '^1.0.0' } },
@@ -47,7 +62,20 @@ test('npm: publish, install, dist-tag, deprecate, unpublish, login and search wi
 
   const denied = await npm(asDev, left10, 'publish');
   assert.notEqual(denied.code, 0, 'a reader token cannot publish');
-  const anonymous = await inNamespace(server, 'curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'PUT', '-H', 'content-type: application/json', '--data', '{}', `${registry}leftish`]);
+  const anonymous = await inNamespace(server, 'curl', [
+    '-s',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}',
+    '-X',
+    'PUT',
+    '-H',
+    'content-type: application/json',
+    '--data',
+    '{}',
+    `${registry}leftish`,
+  ]);
   assert.equal(anonymous.stdout, '401', 'no token, no publish (npm itself stops before sending)');
   for (const p of [left10, left11, hello]) {
     const r = await npm(asCi, p, 'publish', '--access', 'public');
@@ -82,12 +110,25 @@ test('npm: publish, install, dist-tag, deprecate, unpublish, login and search wi
 
   // Legacy login: any user name, a publisher token as the password; a new publisher token comes back.
   const login = (password: string) =>
-    inNamespace(server, 'curl', ['-s', '-X', 'PUT', '-H', 'content-type: application/json', '--data', JSON.stringify({ name: 'alice', password }), `${registry}-/user/org.couchdb.user:alice`]);
+    inNamespace(server, 'curl', [
+      '-s',
+      '-X',
+      'PUT',
+      '-H',
+      'content-type: application/json',
+      '--data',
+      JSON.stringify({ name: 'alice', password }),
+      `${registry}-/user/org.couchdb.user:alice`,
+    ]);
   assert.match((await login(reader)).stdout, /log in with an airlock publisher token/);
   const issued = (JSON.parse((await login(publisher)).stdout) as { token: string }).token;
   assert.match((await npm(await rc('alice.npmrc', issued), app, 'whoami')).stdout, /^npm-alice-/);
 
-  const log = JSON.parse((await airlock(['--home', home, '--json', 'audit', 'log'])).stdout) as { actor: string; action: string; subject: string }[];
+  const log = JSON.parse((await airlock(['--home', home, '--json', 'audit', 'log'])).stdout) as {
+    actor: string;
+    action: string;
+    subject: string;
+  }[];
   assert.deepEqual(
     log.filter((e) => e.action.startsWith('npm.')).map((e) => `${e.actor} ${e.action} ${e.subject}`),
     [

@@ -56,5 +56,12 @@ test('oci: the distribution spec conformance suite v1.1.1 passes every spec it r
   assert.ok(ran, `no "Ran N of M" in output.log:\n${summary}`);
   const skipped = [...junit.matchAll(/<testcase name="([^"]+)"[^>]*status="skipped"/g)].map((m) => m[1]!.replace(/&#39;/g, "'")).sort();
   assert.deepEqual(skipped, EXPECTED_SKIPS, 'a spec airlock should run was skipped, or a skipped one now runs');
-  assert.equal(Number(ran[1]), Number(ran[2]) - EXPECTED_SKIPS.length, log.split('\n').filter((l) => /^(Ran|SUCCESS|FAIL)/.test(l)).join('\n'));
+  assert.equal(
+    Number(ran[1]),
+    Number(ran[2]) - EXPECTED_SKIPS.length,
+    log
+      .split('\n')
+      .filter((l) => /^(Ran|SUCCESS|FAIL)/.test(l))
+      .join('\n'),
+  );
 });

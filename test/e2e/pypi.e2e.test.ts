@@ -32,7 +32,8 @@ test('pypi: twine upload, then pip install and pip download from the served inde
     debian.push(found.split('/').pop()!);
   }
 
-  const token = async (name: string, role: string) => (await airlock(['--home', home, 'token', 'create', '--name', name, '--role', role])).stdout.trim();
+  const token = async (name: string, role: string) =>
+    (await airlock(['--home', home, 'token', 'create', '--name', name, '--role', role])).stdout.trim();
   const publisher = await token('ci', 'publisher');
   const reader = await token('dev', 'reader');
   const server = await serveOffline(t, ['--home', home, 'serve', '--listen', '127.0.0.1:8080']);
@@ -62,7 +63,9 @@ test('pypi: twine upload, then pip install and pip download from the served inde
   assert.equal(imported.stdout.trim(), '2.0');
 
   const pins = debian.map((f) => f.split('-').slice(0, 2).join('=='));
-  const dl = await sh(`${venv}/bin/pip download --no-cache-dir --disable-pip-version-check --no-deps -d ${dir}/dl ${index} ${pins.join(' ')}`);
+  const dl = await sh(
+    `${venv}/bin/pip download --no-cache-dir --disable-pip-version-check --no-deps -d ${dir}/dl ${index} ${pins.join(' ')}`,
+  );
   assert.equal(dl.code, 0, dl.stdout + dl.stderr);
   for (const f of debian) assert.ok(existsSync(join(dir, 'dl', f)), `pip downloaded ${f}`);
 });
@@ -75,7 +78,8 @@ test('pypi: lock for foreign targets → bundle → offline import → pip insta
   const dir = await tempDir(t);
   const wheels = await buildWheels(dir);
   // A project whose only wheels are platform-specific: pip on this x86_64 machine must get the x86_64 one.
-  for (const platform of ['manylinux_2_17_x86_64', 'manylinux_2_17_aarch64', 'win_amd64']) makeWheel(wheels, 'native', '1.0', '', `--tag=py3-none-${platform}`);
+  for (const platform of ['manylinux_2_17_x86_64', 'manylinux_2_17_aarch64', 'win_amd64'])
+    makeWheel(wheels, 'native', '1.0', '', `--tag=py3-none-${platform}`);
   const upstream = await startStaticIndex(t, wheels, join(dir, 'index'), { format: 'json', metadata: true });
   await writeFile(
     join(dir, 'airlock.yaml'),
@@ -92,9 +96,15 @@ test('pypi: lock for foreign targets → bundle → offline import → pip insta
   const high = join(dir, 'high');
   const explained = await airlock(['--home', low, 'lock', '--explain', 'LIB'], { cwd: dir });
   assert.equal(explained.code, 0, explained.stderr);
-  assert.match(explained.stdout, /pypi:lib-2\.0-cp312-cp312-manylinux_2_17_aarch64\.whl \(version 2\.0\)\n {2}for: linux\/arm64 python 3\.12 glibc-2\.28\n {2}required by: app==1\.0\n {2}asked as: lib>=1\.0 from app==1\.0\n/);
+  assert.match(
+    explained.stdout,
+    /pypi:lib-2\.0-cp312-cp312-manylinux_2_17_aarch64\.whl \(version 2\.0\)\n {2}for: linux\/arm64 python 3\.12 glibc-2\.28\n {2}required by: app==1\.0\n {2}asked as: lib>=1\.0 from app==1\.0\n/,
+  );
   const app = await airlock(['--home', low, 'lock', '--explain', 'app'], { cwd: dir });
-  assert.match(app.stdout, /asked as: app\[fast\] \(any version\) from airlock\.yaml\n {2}newer, not chosen: 2\.0: its dependencies conflict with the rest \(tried, backtracked\)\n/);
+  assert.match(
+    app.stdout,
+    /asked as: app\[fast\] \(any version\) from airlock\.yaml\n {2}newer, not chosen: 2\.0: its dependencies conflict with the rest \(tried, backtracked\)\n/,
+  );
 
   // An upstream that serves other bytes than its index promised: fetch names the file, stores nothing.
   const served = join(dir, 'index', 'files', 'lib-1.0-py3-none-any.whl');
@@ -112,14 +122,28 @@ test('pypi: lock for foreign targets → bundle → offline import → pip insta
   const imp = await airlock(['--home', high, 'import', join(dir, 'py.airlock')], { offline: true });
   assert.equal(imp.code, 0, imp.stderr);
   const listed = JSON.parse((await airlock(['--home', high, '--json', 'list', '--ecosystem', 'pypi'])).stdout) as { key: string }[];
-  const expected = [...EXPECTED, 'extra_dep-1.0-py3-none-any.whl', 'native-1.0-py3-none-manylinux_2_17_aarch64.whl', 'native-1.0-py3-none-manylinux_2_17_x86_64.whl'];
-  assert.deepEqual(listed.map((a) => a.key), expected.sort());
+  const expected = [
+    ...EXPECTED,
+    'extra_dep-1.0-py3-none-any.whl',
+    'native-1.0-py3-none-manylinux_2_17_aarch64.whl',
+    'native-1.0-py3-none-manylinux_2_17_x86_64.whl',
+  ];
+  assert.deepEqual(
+    listed.map((a) => a.key),
+    expected.sort(),
+  );
 
   const server = await serveOffline(t, ['--home', high, 'serve', '--listen', '127.0.0.1:8080']);
   const venv = join(dir, 'venv');
   assert.equal((await run('python3', ['-m', 'venv', venv])).code, 0);
   const install = await inNamespace(server, `${venv}/bin/pip`, [
-    'install', '--no-cache-dir', '--disable-pip-version-check', '--index-url', 'http://127.0.0.1:8080/pypi/simple/', 'app[fast]', 'native',
+    'install',
+    '--no-cache-dir',
+    '--disable-pip-version-check',
+    '--index-url',
+    'http://127.0.0.1:8080/pypi/simple/',
+    'app[fast]',
+    'native',
   ]);
   assert.equal(install.code, 0, install.stdout + install.stderr);
   assert.match(install.stdout, /Successfully installed .*app-1\.0/);

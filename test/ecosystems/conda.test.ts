@@ -34,7 +34,14 @@ test('conda channels: names under the alias, served names from URL paths, packag
 });
 
 test('conda explicit files: @EXPLICIT, then URLs with an md5 or sha256 after #', () => {
-  const text = ['# platform: linux-64', '@EXPLICIT', `${CF}/linux-64/a-1-0.tar.bz2#${M32}`, '', `${CF}/noarch/b-2-py_0.conda#sha256:${H64}`, `${CF}/noarch/c-3-0.conda`].join('\n');
+  const text = [
+    '# platform: linux-64',
+    '@EXPLICIT',
+    `${CF}/linux-64/a-1-0.tar.bz2#${M32}`,
+    '',
+    `${CF}/noarch/b-2-py_0.conda#sha256:${H64}`,
+    `${CF}/noarch/c-3-0.conda`,
+  ].join('\n');
   const got = parseExplicit(text, 'spec.txt');
   assert.deepEqual(
     got.map((p) => [p.filename, p.md5, p.sha256, p.origin]),
@@ -45,7 +52,10 @@ test('conda explicit files: @EXPLICIT, then URLs with an md5 or sha256 after #',
     ],
   );
   assert.throws(() => parseExplicit(`${CF}/noarch/c-3-0.conda\n`, 'spec.txt'), /spec\.txt: no @EXPLICIT line/);
-  assert.throws(() => parseExplicit(`@EXPLICIT\n${CF}/noarch/c-3-0.conda#abc\n`, 'spec.txt'), /spec\.txt:2: the hash after # \("abc"\) is neither a sha256 nor an md5/);
+  assert.throws(
+    () => parseExplicit(`@EXPLICIT\n${CF}/noarch/c-3-0.conda#abc\n`, 'spec.txt'),
+    /spec\.txt:2: the hash after # \("abc"\) is neither a sha256 nor an md5/,
+  );
 });
 
 test('conda locks: pixi.lock v6 and v4 and conda-lock.yml give the conda packages of the target subdirs', () => {
@@ -73,15 +83,35 @@ test('conda locks: pixi.lock v6 and v4 and conda-lock.yml give the conda package
     `  md5: ${M32}`,
   ].join('\n');
   const six = parseCondaLock(v6, 'pixi.lock', ['linux-64']);
-  assert.deepEqual(six.packages.map((p) => [p.filename, p.sha256, p.md5]), [
-    ['a-1-0.conda', H64, M32],
-    ['n-1-0.conda', undefined, undefined],
-  ]);
+  assert.deepEqual(
+    six.packages.map((p) => [p.filename, p.sha256, p.md5]),
+    [
+      ['a-1-0.conda', H64, M32],
+      ['n-1-0.conda', undefined, undefined],
+    ],
+  );
   assert.deepEqual(six.skipped, ['https://files.example/r-2-py3-none-any.whl', '.']);
 
-  const v4 = ['version: 4', 'environments:', '  default:', '    packages:', '      linux-aarch64:', `        - conda: "${CF}/linux-aarch64/a-1-0.tar.bz2"`, 'packages:', '  - kind: conda', `    url: "${CF}/linux-aarch64/a-1-0.tar.bz2"`, `    md5: ${M32}`].join('\n');
-  assert.deepEqual(parseCondaLock(v4, 'pixi.lock', ['linux-aarch64']).packages.map((p) => [p.subdir, p.md5]), [['linux-aarch64', M32]]);
-  assert.throws(() => parseCondaLock('version: 3\nenvironments: {}\n', 'pixi.lock', []), /pixi\.lock: pixi\.lock version 3 is not supported/);
+  const v4 = [
+    'version: 4',
+    'environments:',
+    '  default:',
+    '    packages:',
+    '      linux-aarch64:',
+    `        - conda: "${CF}/linux-aarch64/a-1-0.tar.bz2"`,
+    'packages:',
+    '  - kind: conda',
+    `    url: "${CF}/linux-aarch64/a-1-0.tar.bz2"`,
+    `    md5: ${M32}`,
+  ].join('\n');
+  assert.deepEqual(
+    parseCondaLock(v4, 'pixi.lock', ['linux-aarch64']).packages.map((p) => [p.subdir, p.md5]),
+    [['linux-aarch64', M32]],
+  );
+  assert.throws(
+    () => parseCondaLock('version: 3\nenvironments: {}\n', 'pixi.lock', []),
+    /pixi\.lock: pixi\.lock version 3 is not supported/,
+  );
 
   const condaLock = [
     'version: 1',
@@ -92,13 +122,19 @@ test('conda locks: pixi.lock v6 and v4 and conda-lock.yml give the conda package
     '  - { name: r, manager: pip, platform: linux-64, url: "https://files.example/r-2-py3-none-any.whl", hash: { sha256: ' + H64 + ' } }',
   ].join('\n');
   const cl = parseCondaLock(condaLock, 'conda-lock.yml', ['linux-64']);
-  assert.deepEqual(cl.packages.map((p) => [p.subdir, p.sha256]), [['linux-64', H64]]);
+  assert.deepEqual(
+    cl.packages.map((p) => [p.subdir, p.sha256]),
+    [['linux-64', H64]],
+  );
   assert.equal(cl.skipped.length, 1);
   assert.throws(() => parseCondaLock('name: x\n', 'x.yml', []), /neither a pixi\.lock .* nor a conda-lock\.yml/);
 });
 
 test('conda environment files: channels (defaults expanded), specs, and pip dependencies set aside', () => {
-  const env = parseEnvironmentFile('name: e\nchannels: [conda-forge, defaults, nodefaults]\ndependencies:\n  - python=3.11\n  - numpy>=1.26\n  - pip:\n    - requests==2.32\n', 'environment.yml');
+  const env = parseEnvironmentFile(
+    'name: e\nchannels: [conda-forge, defaults, nodefaults]\ndependencies:\n  - python=3.11\n  - numpy>=1.26\n  - pip:\n    - requests==2.32\n',
+    'environment.yml',
+  );
   assert.deepEqual(env, {
     channels: ['conda-forge', 'https://repo.anaconda.com/pkgs/main', 'https://repo.anaconda.com/pkgs/r'],
     specs: ['python=3.11', 'numpy>=1.26'],
@@ -108,17 +144,41 @@ test('conda environment files: channels (defaults expanded), specs, and pip depe
 });
 
 test('conda targets: subdirs and the virtual packages the closed side provides', () => {
-  assert.deepEqual(condaSubdirs({ platforms: ['linux/amd64', 'linux/arm64', 'darwin/arm64', 'windows/amd64'], python: [] }), ['linux-64', 'linux-aarch64', 'osx-arm64', 'win-64']);
+  assert.deepEqual(condaSubdirs({ platforms: ['linux/amd64', 'linux/arm64', 'darwin/arm64', 'windows/amd64'], python: [] }), [
+    'linux-64',
+    'linux-aarch64',
+    'osx-arm64',
+    'win-64',
+  ]);
   assert.throws(() => condaSubdirs({ platforms: ['plan9/amd64'], python: [] }), /plan9\/amd64 has no conda subdir/);
   const show = (vs: { name: string; version: string; build: string }[]) => vs.map((v) => `${v.name}=${v.version}=${v.build}`).sort();
-  assert.deepEqual(show(virtualPackages('linux-64', { platforms: [], python: [] })), ['__archspec=1=x86_64', '__glibc=2.28=0', '__linux=4.18=0', '__unix=0=0']);
-  assert.deepEqual(show(virtualPackages('linux-aarch64', { platforms: [], python: [], libc: 'musl-1.2' })), ['__archspec=1=aarch64', '__linux=4.18=0', '__musl=1.2=0', '__unix=0=0']);
-  assert.deepEqual(show(virtualPackages('linux-64', { platforms: [], python: [], libc: 'glibc-2.17' }, ['__cuda=12.4', '__glibc=2.31'])), ['__archspec=1=x86_64', '__cuda=12.4=0', '__glibc=2.31=0', '__linux=4.18=0', '__unix=0=0']);
+  assert.deepEqual(show(virtualPackages('linux-64', { platforms: [], python: [] })), [
+    '__archspec=1=x86_64',
+    '__glibc=2.28=0',
+    '__linux=4.18=0',
+    '__unix=0=0',
+  ]);
+  assert.deepEqual(show(virtualPackages('linux-aarch64', { platforms: [], python: [], libc: 'musl-1.2' })), [
+    '__archspec=1=aarch64',
+    '__linux=4.18=0',
+    '__musl=1.2=0',
+    '__unix=0=0',
+  ]);
+  assert.deepEqual(show(virtualPackages('linux-64', { platforms: [], python: [], libc: 'glibc-2.17' }, ['__cuda=12.4', '__glibc=2.31'])), [
+    '__archspec=1=x86_64',
+    '__cuda=12.4=0',
+    '__glibc=2.31=0',
+    '__linux=4.18=0',
+    '__unix=0=0',
+  ]);
   assert.deepEqual(show(virtualPackages('win-64', { platforms: [], python: [] })), ['__archspec=1=x86_64', '__win=0=0']);
 });
 
 test('conda repodata: records checked on lookup, rendered per format with their JSON text kept, newest by conda version order', async () => {
-  assert.throws(() => checkRecord('a-1-0.conda', { name: 'b', version: '1', build: '0', md5: M32 }, 'chan'), /chan: the repodata record of a-1-0\.conda names b-1-0/);
+  assert.throws(
+    () => checkRecord('a-1-0.conda', { name: 'b', version: '1', build: '0', md5: M32 }, 'chan'),
+    /chan: the repodata record of a-1-0\.conda names b-1-0/,
+  );
   assert.throws(() => checkRecord('a-1-0.conda', { name: 'a', version: '1', build: '0' }, 'chan'), /neither sha256 nor md5/);
   assert.throws(() => checkRecord('a-1-0.conda', { name: 'a', version: '1', build: '0', sha256: 'xyz' }, 'chan'), /malformed sha256/);
   const json = `{"version":"1","name":"a","build":"0","sha256":"${H64}"}`;
@@ -139,7 +199,10 @@ test('conda repodata: records checked on lookup, rendered per format with their 
     { name: 'a', version: '1.10', b: 3 },
     { name: 'c', version: '0.1', b: 4 },
   ];
-  assert.deepEqual(newestOnly(recs, compare).map((r) => r.b), [2, 3, 4]);
+  assert.deepEqual(
+    newestOnly(recs, compare).map((r) => r.b),
+    [2, 3, 4],
+  );
 });
 
 test("conda repodata: each record's exact upstream text, whatever its strings and spacing hold", () => {
@@ -147,7 +210,9 @@ test("conda repodata: each record's exact upstream text, whatever its strings an
     '{ "info": {"subdir": "linux-64", "note": "} ] \\" {"},',
     '  "packages" : {',
     '    "a-1-0.tar.bz2" : { "name":"a", "version":"1", "build":"0", "md5":"' + M32 + '", "depends": ["b >=1,<2", "c {x}"], "x": null },',
-    '    "we\\u0069rd-1-0.tar.bz2": {"name": "weird", "version": "1", "build": "0", "md5": "' + M32 + '", "d": {"e": [1, 2.50, true, "]"]}}',
+    '    "we\\u0069rd-1-0.tar.bz2": {"name": "weird", "version": "1", "build": "0", "md5": "' +
+      M32 +
+      '", "d": {"e": [1, 2.50, true, "]"]}}',
     '  },',
     '  "packages.conda": {"a-1-0.conda":',
     '    {"name": "a", "version": "1", "build": "0", "sha256": "' + H64 + '", "size": 7}},',
@@ -155,7 +220,11 @@ test("conda repodata: each record's exact upstream text, whatever its strings an
   ].join('\n');
   const texts = recordTexts(doc);
   assert.deepEqual([...texts.keys()], ['packages\0a-1-0.tar.bz2', 'packages\0weird-1-0.tar.bz2', 'packages.conda\0a-1-0.conda']);
-  assert.equal(texts.get('packages\0weird-1-0.tar.bz2'), `{"name": "weird", "version": "1", "build": "0", "md5": "${M32}", "d": {"e": [1, 2.50, true, "]"]}}`, 'numbers as written (2.50), not as re-serialised');
+  assert.equal(
+    texts.get('packages\0weird-1-0.tar.bz2'),
+    `{"name": "weird", "version": "1", "build": "0", "md5": "${M32}", "d": {"e": [1, 2.50, true, "]"]}}`,
+    'numbers as written (2.50), not as re-serialised',
+  );
   assert.equal(texts.get('packages.conda\0a-1-0.conda'), `{"name": "a", "version": "1", "build": "0", "sha256": "${H64}", "size": 7}`);
   const parsed = parseRepodata(doc, 'chan');
   for (const [name, { record, text }] of parsed) assert.deepEqual(JSON.parse(text), record, name);

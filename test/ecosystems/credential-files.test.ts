@@ -34,7 +34,11 @@ test('container auth files: absent is fine; one that is not JSON or has no auths
   await writeFile(file, JSON.stringify({ auths: { 'ghcr.io': { auth: Buffer.from('me:pw').toString('base64') } } }));
   assert.deepEqual(await findCredential('ghcr.io', env), { username: 'me', password: 'pw' });
   await mkdir(join(dir, 'dir.json'));
-  await refused(findCredential('ghcr.io', { ...env, REGISTRY_AUTH_FILE: join(dir, 'dir.json') }), join(dir, 'dir.json'), /cannot be read \(EISDIR\)/);
+  await refused(
+    findCredential('ghcr.io', { ...env, REGISTRY_AUTH_FILE: join(dir, 'dir.json') }),
+    join(dir, 'dir.json'),
+    /cannot be read \(EISDIR\)/,
+  );
 });
 
 test('.npmrc: absent is fine; a line that is not key=value is CONFIG_INVALID naming the file and line', async (t) => {

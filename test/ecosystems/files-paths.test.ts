@@ -9,17 +9,32 @@ const parse = (text: string) => parseManifest(text, 'airlock.yaml', manifestSect
 const entry = (url: string) => `name: x\nfiles:\n  - url: https://example.org/ok.txt\n  - url: ${url}\n`;
 
 function refused(text: string, message: RegExp): void {
-  assert.throws(() => parse(text), (e: Error & { code?: string }) => {
-    assert.equal(e.code, 'CONFIG_INVALID', e.message);
-    assert.match(e.message, message);
-    assert.ok(!e.message.includes('\n'), 'one line');
-    return true;
-  });
+  assert.throws(
+    () => parse(text),
+    (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'CONFIG_INVALID', e.message);
+      assert.match(e.message, message);
+      assert.ok(!e.message.includes('\n'), 'one line');
+      return true;
+    },
+  );
 }
 
 test('a URL whose last segment decodes to a path that leaves /files/ is refused at its line, asking for path:', () => {
-  for (const last of ['a%2f..%2f..%2fetc%2fpasswd', '..%2fsecret', '%2fetc%2fpasswd', 'a%5c..%5cb', 'a%00b', 'a%0ab', 'a%2f%2fb', '.%2fa']) {
-    refused(entry(`https://example.org/dl/${last}`), /^airlock\.yaml:4: files\.1\.url: ends in a segment that, decoded, .*; give this entry a path:$/);
+  for (const last of [
+    'a%2f..%2f..%2fetc%2fpasswd',
+    '..%2fsecret',
+    '%2fetc%2fpasswd',
+    'a%5c..%5cb',
+    'a%00b',
+    'a%0ab',
+    'a%2f%2fb',
+    '.%2fa',
+  ]) {
+    refused(
+      entry(`https://example.org/dl/${last}`),
+      /^airlock\.yaml:4: files\.1\.url: ends in a segment that, decoded, .*; give this entry a path:$/,
+    );
   }
 });
 
@@ -30,11 +45,16 @@ test('a URL with no segment left to serve under (host root, a trailing %2e%2e) a
 });
 
 test('a last segment that is not valid percent-encoding is CONFIG_INVALID at its line, not an internal error', () => {
-  refused(entry('https://example.org/bad%zzname'), /^airlock\.yaml:4: files\.1\.url: ends in a segment that is not valid percent-encoding; give this entry a path:$/);
+  refused(
+    entry('https://example.org/bad%zzname'),
+    /^airlock\.yaml:4: files\.1\.url: ends in a segment that is not valid percent-encoding; give this entry a path:$/,
+  );
 });
 
 test('with an explicit path: any URL shape is fine; derived paths that pass the rules are decoded once', () => {
-  const m = parse('name: x\nfiles:\n  - url: https://example.org/a%2f..%2fb\n    path: safe/b\n  - url: https://example.org/\n    path: root.html\n  - url: https://example.org/d/tool%201.2.tar.gz\n  - url: https://example.org/d/a%2fb.txt\n');
+  const m = parse(
+    'name: x\nfiles:\n  - url: https://example.org/a%2f..%2fb\n    path: safe/b\n  - url: https://example.org/\n    path: root.html\n  - url: https://example.org/d/tool%201.2.tar.gz\n  - url: https://example.org/d/a%2fb.txt\n',
+  );
   const section = filesSectionSchema.parse((m.sections as { files: unknown }).files);
   assert.deepEqual(section.map(servedPathOf), ['safe/b', 'root.html', 'tool 1.2.tar.gz', 'a/b.txt']);
 });

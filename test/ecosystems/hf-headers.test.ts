@@ -9,7 +9,13 @@ const HOSTILE = ['a%0D%0AX-Injected:%201', 'a%00b', '%E2%82%AC', '%F0%9F%98%80',
 test('hf: a path with control characters or non-latin-1 characters is a 404 with a header-safe X-Error-Message, never a 500', async (t) => {
   const { server: app } = await emptyServer(t);
   for (const bad of HOSTILE) {
-    for (const url of [`/hf/${bad}`, `/hf/api/models/acme/${bad}`, `/hf/api/models/acme/m/revision/${bad}`, `/hf/api/models/acme/m/tree/main/${bad}`, `/hf/acme/m/resolve/${bad}/f.bin`]) {
+    for (const url of [
+      `/hf/${bad}`,
+      `/hf/api/models/acme/${bad}`,
+      `/hf/api/models/acme/m/revision/${bad}`,
+      `/hf/api/models/acme/m/tree/main/${bad}`,
+      `/hf/acme/m/resolve/${bad}/f.bin`,
+    ]) {
       const res = await app.inject({ url });
       assert.equal(res.statusCode, 404, `${url}: ${res.body}`);
       assert.equal(res.headers['x-injected'], undefined, url);
@@ -23,7 +29,16 @@ test('hf: a path with control characters or non-latin-1 characters is a 404 with
 test('other ecosystems: hostile path segments never make a 500', async (t) => {
   const { server: app } = await emptyServer(t);
   for (const bad of HOSTILE) {
-    for (const url of [`/files/${bad}`, `/pypi/simple/${bad}/`, `/pypi/simple/${bad}`, `/npm/${bad}`, `/conda/${bad}/repodata.json`, `/v2/${bad}/tags/list`, `/v2/acme/manifests/${bad}`, `/v2/acme/blobs/uploads/${bad}`]) {
+    for (const url of [
+      `/files/${bad}`,
+      `/pypi/simple/${bad}/`,
+      `/pypi/simple/${bad}`,
+      `/npm/${bad}`,
+      `/conda/${bad}/repodata.json`,
+      `/v2/${bad}/tags/list`,
+      `/v2/acme/manifests/${bad}`,
+      `/v2/acme/blobs/uploads/${bad}`,
+    ]) {
       const res = await app.inject({ url });
       assert.ok(res.statusCode < 500, `${url}: ${res.statusCode} ${res.body}`);
       for (const [k, v] of Object.entries(res.headers)) assert.match(String(v), /^[\x20-\xff]*$/, `${url}: ${k}`);

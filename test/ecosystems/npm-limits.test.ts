@@ -11,7 +11,12 @@ test('npm: dist-tags are bounded per package, and publish bodies nested too deep
   const tgz = Buffer.from('tarball');
   const integrity = `sha512-${createHash('sha512').update(tgz).digest('base64')}`;
   const doc = (version: string, tags: Record<string, string>, extra: Record<string, unknown> = {}) =>
-    JSON.stringify({ name: 'p', 'dist-tags': tags, versions: { [version]: { name: 'p', version, dist: { integrity }, ...extra } }, _attachments: { [`p-${version}.tgz`]: { data: tgz.toString('base64'), length: tgz.length } } });
+    JSON.stringify({
+      name: 'p',
+      'dist-tags': tags,
+      versions: { [version]: { name: 'p', version, dist: { integrity }, ...extra } },
+      _attachments: { [`p-${version}.tgz`]: { data: tgz.toString('base64'), length: tgz.length } },
+    });
 
   const many = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`t${i}`, '1.0.0']));
   const started = Date.now();
@@ -22,7 +27,12 @@ test('npm: dist-tags are bounded per package, and publish bodies nested too deep
   assert.equal((await server.inject({ url: '/npm/p' })).statusCode, 404, 'nothing was stored');
 
   const nested = `${'{"n":'.repeat(5_000)}"x"${'}'.repeat(5_000)}`;
-  const deep = await server.inject({ method: 'PUT', url: '/npm/p', headers: auth, payload: doc('1.0.0', {}, { deep: 'NESTED' }).replace('"NESTED"', nested) });
+  const deep = await server.inject({
+    method: 'PUT',
+    url: '/npm/p',
+    headers: auth,
+    payload: doc('1.0.0', {}, { deep: 'NESTED' }).replace('"NESTED"', nested),
+  });
   assert.equal(deep.statusCode, 400, deep.body);
   assert.match(deep.body, /nested deeper than 64 levels/);
 

@@ -49,21 +49,36 @@ test('oci: Bearer token flow, anonymous and with credentials from the auth file'
 
   for (const repo of ['public', 'private']) {
     const sub = join(dir, repo);
-    await writeFile(join(dir, `${repo}.yaml`), `name: ${repo}\ntarget: { platforms: [linux/amd64] }\nimages:\n  - ref: ${host}/${repo}/app:1.0\n`);
+    await writeFile(
+      join(dir, `${repo}.yaml`),
+      `name: ${repo}\ntarget: { platforms: [linux/amd64] }\nimages:\n  - ref: ${host}/${repo}/app:1.0\n`,
+    );
     const args = (cmd: string[]) => ['--home', sub, ...cmd];
     if (repo === 'private') {
       const denied = await airlock(args(['lock', '-f', `${repo}.yaml`, '-o', `${repo}.lock`]), { cwd: dir, env });
       assert.equal(denied.code, 1);
       assert.match(denied.stderr, /the token service refused repository:private\/app:pull anonymously/);
-      await writeFile(env.REGISTRY_AUTH_FILE, JSON.stringify({ auths: { [host]: { auth: Buffer.from('bob:hunter2').toString('base64') } } }));
+      await writeFile(
+        env.REGISTRY_AUTH_FILE,
+        JSON.stringify({ auths: { [host]: { auth: Buffer.from('bob:hunter2').toString('base64') } } }),
+      );
     }
-    for (const cmd of [['lock', '-f', `${repo}.yaml`, '-o', `${repo}.lock`], ['fetch', '--lock', `${repo}.lock`]]) {
+    for (const cmd of [
+      ['lock', '-f', `${repo}.yaml`, '-o', `${repo}.lock`],
+      ['fetch', '--lock', `${repo}.lock`],
+    ]) {
       const r = await airlock(args(cmd), { cwd: dir, env });
       assert.equal(r.code, 0, `${repo} ${cmd[0]}: ${r.stderr}`);
     }
     const listed = JSON.parse((await airlock(['--home', sub, '--json', 'list', '--ecosystem', 'oci'])).stdout) as { digest: string }[];
-    assert.deepEqual(listed.map((a) => a.digest), [image.indexDigest]);
+    assert.deepEqual(
+      listed.map((a) => a.digest),
+      [image.indexDigest],
+    );
   }
-  assert.ok(seen.some((s) => s.startsWith('GET /token Basic')), 'credentials went to the token service');
+  assert.ok(
+    seen.some((s) => s.startsWith('GET /token Basic')),
+    'credentials went to the token service',
+  );
   assert.ok(!seen.some((s) => s.startsWith('GET /v2/private') && s.includes('Basic')), 'never to the registry itself when it wants Bearer');
 });

@@ -32,7 +32,9 @@ async function world(t: TestContext) {
   const lowReq = await serve(t, low);
   const pusher = await createToken(low, 'ci', 'publisher');
   const blob = async (body: Buffer, mediaType: string) => {
-    const r = await lowReq('POST', `/v2/${NAME}/blobs/uploads/?digest=${sha256(body)}`, pusher, body, { 'content-type': 'application/octet-stream' });
+    const r = await lowReq('POST', `/v2/${NAME}/blobs/uploads/?digest=${sha256(body)}`, pusher, body, {
+      'content-type': 'application/octet-stream',
+    });
     assert.equal(r.statusCode, 201, r.body);
     return { mediaType, digest: sha256(body), size: body.length };
   };
@@ -43,10 +45,22 @@ async function world(t: TestContext) {
   assert.equal(put.statusCode, 201, put.body);
   const artifacts = (await low.meta.listArtifacts({ ecosystem: 'oci' })).map(({ id: _i, bundleId: _b, createdAt: _c, ...a }) => a);
   const lock: Lockfile = { lockVersion: 1, name: 'images', target: { platforms: ['linux/amd64'], python: [] }, artifacts };
-  const { files } = await createBundle(low, lock, { out: join(dir, 'images.airlock'), sequence: 1, creator: 'ingest', reporter: silentReporter });
+  const { files } = await createBundle(low, lock, {
+    out: join(dir, 'images.airlock'),
+    sequence: 1,
+    creator: 'ingest',
+    reporter: silentReporter,
+  });
   await importBundles(high, files, silentReporter);
   const req = await serve(t, high);
-  return { high, files, req, digest: sha256(manifest), publisher: await createToken(high, 'ci', 'publisher'), admin: await createToken(high, 'root', 'admin') };
+  return {
+    high,
+    files,
+    req,
+    digest: sha256(manifest),
+    publisher: await createToken(high, 'ci', 'publisher'),
+    admin: await createToken(high, 'root', 'admin'),
+  };
 }
 
 const errorCode = (body: string) => (JSON.parse(body) as { errors: { code: string; message: string }[] }).errors[0]!;
@@ -92,7 +106,17 @@ test('oci: an admin may delete bundle content, audited with the bundle; re-impor
 
 test('oci: a publisher still deletes what was pushed here', async (t) => {
   const w = await world(t);
-  const other = json({ schemaVersion: 2, mediaType: MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(json({ os: 'linux', architecture: 'amd64' })), size: json({ os: 'linux', architecture: 'amd64' }).length }, layers: [], annotations: { pushed: 'here' } });
+  const other = json({
+    schemaVersion: 2,
+    mediaType: MANIFEST,
+    config: {
+      mediaType: 'application/vnd.oci.image.config.v1+json',
+      digest: sha256(json({ os: 'linux', architecture: 'amd64' })),
+      size: json({ os: 'linux', architecture: 'amd64' }).length,
+    },
+    layers: [],
+    annotations: { pushed: 'here' },
+  });
   assert.equal((await w.req('PUT', `/v2/${NAME}/manifests/2.0`, w.publisher, other, { 'content-type': MANIFEST })).statusCode, 201);
   assert.equal((await w.req('DELETE', `/v2/${NAME}/manifests/2.0`, w.publisher)).statusCode, 202);
   assert.equal((await w.req('DELETE', `/v2/${NAME}/manifests/${sha256(other)}`, w.publisher)).statusCode, 202);

@@ -24,8 +24,12 @@ interface Desc {
 async function registry(t: TestContext) {
   const { store, server } = await emptyServer(t);
   const authorization = `Bearer ${await createToken(store, 'ci', 'publisher')}`;
-  const req = (method: 'GET' | 'HEAD' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', url: string, body?: Buffer, headers: Record<string, string> = {}) =>
-    server.inject({ method, url, headers: { authorization, ...headers }, ...(body ? { payload: body } : {}) });
+  const req = (
+    method: 'GET' | 'HEAD' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
+    url: string,
+    body?: Buffer,
+    headers: Record<string, string> = {},
+  ) => server.inject({ method, url, headers: { authorization, ...headers }, ...(body ? { payload: body } : {}) });
   const blob = async (body: Buffer, mediaType = 'application/octet-stream', digest = sha256(body)): Promise<Desc> => {
     const r = await req('POST', `/v2/${NAME}/blobs/uploads/?digest=${digest}`, body, { 'content-type': 'application/octet-stream' });
     assert.equal(r.statusCode, 201, r.body);
@@ -64,7 +68,11 @@ test('a manifest asked for under a tag that cannot exist is unknown (404), not i
     assert.equal(res.statusCode, 404, `${method}: ${res.body}`);
     if (method === 'GET') assert.equal(errorCode(res.body), 'MANIFEST_UNKNOWN');
   }
-  assert.equal(errorCode((await r.req('GET', `/v2/${NAME}/manifests/sha256:abc`)).body), 'DIGEST_INVALID', 'a malformed digest is still invalid');
+  assert.equal(
+    errorCode((await r.req('GET', `/v2/${NAME}/manifests/sha256:abc`)).body),
+    'DIGEST_INVALID',
+    'a malformed digest is still invalid',
+  );
 });
 
 test('an index listing a referrer keeps the referrer in the referrers list, with its subject and annotations', async (t) => {
@@ -81,21 +89,45 @@ test('an index listing a referrer keeps the referrer in the referrers list, with
     subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
     annotations: { 'dev.note': 'signed' },
   });
-  assert.deepEqual((await r.referrers(subject.digest)).map((m) => m.digest), [sig.digest]);
-  await r.manifest({ schemaVersion: 2, mediaType: INDEX, manifests: [{ mediaType: MANIFEST, digest: sig.digest, size: sig.size }] }, 'bundle');
+  assert.deepEqual(
+    (await r.referrers(subject.digest)).map((m) => m.digest),
+    [sig.digest],
+  );
+  await r.manifest(
+    { schemaVersion: 2, mediaType: INDEX, manifests: [{ mediaType: MANIFEST, digest: sig.digest, size: sig.size }] },
+    'bundle',
+  );
   const after = await r.referrers(subject.digest);
-  assert.deepEqual(after, [{ mediaType: MANIFEST, digest: sig.digest, size: sig.size, artifactType: 'application/vnd.dev.sig', annotations: { 'dev.note': 'signed' } }]);
+  assert.deepEqual(after, [
+    {
+      mediaType: MANIFEST,
+      digest: sig.digest,
+      size: sig.size,
+      artifactType: 'application/vnd.dev.sig',
+      annotations: { 'dev.note': 'signed' },
+    },
+  ]);
 });
 
 test('an index pushed first records its children from their own bytes: a child with a subject is a referrer', async (t) => {
   const r = await registry(t);
   const subject = await image(r, '1.0');
   const empty = await r.blob(Buffer.from('{}'), 'application/vnd.oci.empty.v1+json');
-  const child = json({ schemaVersion: 2, mediaType: MANIFEST, artifactType: 'application/vnd.dev.sbom', config: empty, layers: [], subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size } });
+  const child = json({
+    schemaVersion: 2,
+    mediaType: MANIFEST,
+    artifactType: 'application/vnd.dev.sbom',
+    config: empty,
+    layers: [],
+    subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+  });
   // The child's bytes reach the store as a blob, as a client pushing the index's parts would leave them.
   const childDesc = await r.blob(child, MANIFEST);
   await r.manifest({ schemaVersion: 2, mediaType: INDEX, manifests: [childDesc] }, 'all');
-  assert.deepEqual((await r.referrers(subject.digest)).map((m) => [m.digest, m.artifactType]), [[childDesc.digest, 'application/vnd.dev.sbom']]);
+  assert.deepEqual(
+    (await r.referrers(subject.digest)).map((m) => [m.digest, m.artifactType]),
+    [[childDesc.digest, 'application/vnd.dev.sbom']],
+  );
 });
 
 test('the view never lets a bare copy of a manifest (from an older index push) hide what its own record says', () => {
@@ -117,18 +149,39 @@ test('the view never lets a bare copy of a manifest (from an older index push) h
   });
   const view = new RegistryView([
     artifact(1, sig, undefined, [{ digest: sig, mediaType: MANIFEST, size: 10, subject, artifactType: 'application/vnd.dev.sig' }]),
-    artifact(2, index, 'x', [{ digest: index, mediaType: INDEX, size: 10 }, { digest: sig, mediaType: MANIFEST, size: 10 }]),
+    artifact(2, index, 'x', [
+      { digest: index, mediaType: INDEX, size: 10 },
+      { digest: sig, mediaType: MANIFEST, size: 10 },
+    ]),
   ]);
-  assert.deepEqual(view.find(NAME)!.manifests.get(sig as `sha256:${string}`), { digest: sig, mediaType: MANIFEST, size: 10, subject, artifactType: 'application/vnd.dev.sig' });
+  assert.deepEqual(view.find(NAME)!.manifests.get(sig as `sha256:${string}`), {
+    digest: sig,
+    mediaType: MANIFEST,
+    size: 10,
+    subject,
+    artifactType: 'application/vnd.dev.sig',
+  });
 });
 
 test('a referrer without artifactType is listed, and filtered, by its config media type', async (t) => {
   const r = await registry(t);
   const subject = await image(r, '1.0');
   const config = await r.blob(json({ sbom: true }), 'application/vnd.dev.sbom.config');
-  const sbom = await r.manifest({ schemaVersion: 2, mediaType: MANIFEST, config, layers: [], subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size } });
-  assert.deepEqual((await r.referrers(subject.digest)).map((m) => [m.digest, m.artifactType]), [[sbom.digest, 'application/vnd.dev.sbom.config']]);
-  assert.deepEqual((await r.referrers(subject.digest, 'application/vnd.dev.sbom.config')).map((m) => m.digest), [sbom.digest]);
+  const sbom = await r.manifest({
+    schemaVersion: 2,
+    mediaType: MANIFEST,
+    config,
+    layers: [],
+    subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+  });
+  assert.deepEqual(
+    (await r.referrers(subject.digest)).map((m) => [m.digest, m.artifactType]),
+    [[sbom.digest, 'application/vnd.dev.sbom.config']],
+  );
+  assert.deepEqual(
+    (await r.referrers(subject.digest, 'application/vnd.dev.sbom.config')).map((m) => m.digest),
+    [sbom.digest],
+  );
   assert.deepEqual(await r.referrers(subject.digest, 'application/vnd.other'), []);
 });
 
@@ -152,9 +205,15 @@ test('sha512: blobs (whole, chunked, mounted) and manifests push and pull by the
   const started = await r.req('POST', `/v2/${NAME}/blobs/uploads/?digest-algorithm=sha512`);
   assert.equal(started.statusCode, 202);
   const location = started.headers.location as string;
-  const patched = await r.req('PATCH', location, configBytes.subarray(0, 10), { 'content-range': '0-9', 'content-type': 'application/octet-stream' });
+  const patched = await r.req('PATCH', location, configBytes.subarray(0, 10), {
+    'content-range': '0-9',
+    'content-type': 'application/octet-stream',
+  });
   assert.equal(patched.statusCode, 202, patched.body);
-  const closed = await r.req('PUT', `${location}?digest=${sha512(configBytes)}`, configBytes.subarray(10), { 'content-range': `10-${configBytes.length - 1}`, 'content-type': 'application/octet-stream' });
+  const closed = await r.req('PUT', `${location}?digest=${sha512(configBytes)}`, configBytes.subarray(10), {
+    'content-range': `10-${configBytes.length - 1}`,
+    'content-type': 'application/octet-stream',
+  });
   assert.equal(closed.statusCode, 201, closed.body);
   assert.equal(closed.headers['docker-content-digest'], sha512(configBytes));
   const config = { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha512(configBytes), size: configBytes.length };
@@ -164,7 +223,11 @@ test('sha512: blobs (whole, chunked, mounted) and manifests push and pull by the
   assert.equal(mounted.headers.location, `/v2/other/app/blobs/${layer.digest}`);
 
   const man = await r.manifest({ schemaVersion: 2, mediaType: MANIFEST, config, layers: [layer] }, undefined, sha512);
-  const index = await r.manifest({ schemaVersion: 2, mediaType: INDEX, manifests: [{ mediaType: man.mediaType, digest: man.digest, size: man.size }] }, undefined, sha512);
+  const index = await r.manifest(
+    { schemaVersion: 2, mediaType: INDEX, manifests: [{ mediaType: man.mediaType, digest: man.digest, size: man.size }] },
+    undefined,
+    sha512,
+  );
   for (const m of [man, index]) {
     for (const method of ['GET', 'HEAD'] as const) {
       const got = await r.req(method, `/v2/${NAME}/manifests/${m.digest}`);
@@ -186,15 +249,34 @@ test('sha512: a referrer of a manifest named by sha512 is listed under the subje
   const configBytes = json({ os: 'linux' });
   const config = await r.blob(configBytes, 'application/vnd.oci.image.config.v1+json', sha512(configBytes));
   const subject = await r.manifest({ schemaVersion: 2, mediaType: MANIFEST, config, layers: [] }, undefined, sha512);
-  const sig = await r.manifest({ schemaVersion: 2, mediaType: MANIFEST, artifactType: 'application/vnd.dev.sig', config, layers: [], subject: { mediaType: MANIFEST, digest: subject.digest, size: subject.size } }, undefined, sha512);
-  assert.deepEqual((await r.referrers(subject.digest)).map((m) => [m.digest, m.artifactType]), [[sig.digest, 'application/vnd.dev.sig']]);
+  const sig = await r.manifest(
+    {
+      schemaVersion: 2,
+      mediaType: MANIFEST,
+      artifactType: 'application/vnd.dev.sig',
+      config,
+      layers: [],
+      subject: { mediaType: MANIFEST, digest: subject.digest, size: subject.size },
+    },
+    undefined,
+    sha512,
+  );
+  assert.deepEqual(
+    (await r.referrers(subject.digest)).map((m) => [m.digest, m.artifactType]),
+    [[sig.digest, 'application/vnd.dev.sig']],
+  );
 });
 
 test('foreign (non-distributable) layers need not be pushed; any other missing layer is still refused', async (t) => {
   const r = await registry(t);
   const config = await r.blob(json({ os: 'windows' }), 'application/vnd.oci.image.config.v1+json');
   const local = await r.blob(Buffer.from('a pushed layer'), 'application/vnd.oci.image.layer.v1.tar');
-  const never = (mediaType: string, seed: string) => ({ mediaType, digest: sha256(Buffer.from(seed)), size: 12345, urls: ['https://example.invalid/layer'] });
+  const never = (mediaType: string, seed: string) => ({
+    mediaType,
+    digest: sha256(Buffer.from(seed)),
+    size: 12345,
+    urls: ['https://example.invalid/layer'],
+  });
   const foreign = [
     never('application/vnd.oci.image.layer.nondistributable.v1.tar', 'nd'),
     never('application/vnd.oci.image.layer.nondistributable.v1.tar+gzip', 'nd-gz'),
@@ -202,10 +284,24 @@ test('foreign (non-distributable) layers need not be pushed; any other missing l
   ];
   const oci = await r.manifest({ schemaVersion: 2, mediaType: MANIFEST, config, layers: [...foreign, local] }, 'oci');
   assert.equal((await r.req('GET', `/v2/${NAME}/manifests/oci`)).body, oci.bytes.toString());
-  const docker = { schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json', config: { ...config, mediaType: 'application/vnd.docker.container.image.v1+json' }, layers: [never('application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', 'win'), local] };
+  const docker = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+    config: { ...config, mediaType: 'application/vnd.docker.container.image.v1+json' },
+    layers: [never('application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', 'win'), local],
+  };
   await r.manifest(docker, 'docker');
-  assert.equal((await r.req('GET', `/v2/${NAME}/blobs/${foreign[0]!.digest}`)).statusCode, 404, 'a foreign layer is not served: it was never here');
-  const missing = await r.req('PUT', `/v2/${NAME}/manifests/bad`, json({ schemaVersion: 2, mediaType: MANIFEST, config, layers: [never('application/vnd.oci.image.layer.v1.tar', 'gone')] }), { 'content-type': MANIFEST });
+  assert.equal(
+    (await r.req('GET', `/v2/${NAME}/blobs/${foreign[0]!.digest}`)).statusCode,
+    404,
+    'a foreign layer is not served: it was never here',
+  );
+  const missing = await r.req(
+    'PUT',
+    `/v2/${NAME}/manifests/bad`,
+    json({ schemaVersion: 2, mediaType: MANIFEST, config, layers: [never('application/vnd.oci.image.layer.v1.tar', 'gone')] }),
+    { 'content-type': MANIFEST },
+  );
   assert.equal(missing.statusCode, 400);
   assert.equal(errorCode(missing.body), 'MANIFEST_BLOB_UNKNOWN');
 });
@@ -234,7 +330,10 @@ test('a chunk that does not start at the upload offset is 416 with the spec erro
     assert.equal(res.headers.range, '0-4');
     assert.equal(await status(), '0-4', `${method} ${range}: the session keeps what it had`);
   }
-  const done = await r.req('PUT', `${location}?digest=${sha256(body)}`, body.subarray(5), { 'content-range': '5-19', 'content-type': 'application/octet-stream' });
+  const done = await r.req('PUT', `${location}?digest=${sha256(body)}`, body.subarray(5), {
+    'content-range': '5-19',
+    'content-type': 'application/octet-stream',
+  });
   assert.equal(done.statusCode, 201, done.body);
   assert.equal((await r.req('GET', `/v2/${NAME}/blobs/${sha256(body)}`)).body, body.toString());
 });

@@ -47,7 +47,10 @@ test('registry endpoints: Docker Hub API host, loopback over HTTP, mirrors', () 
 
 test('WWW-Authenticate challenges and the token URL', () => {
   const c = parseChallenge('Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull"');
-  assert.deepEqual(c, { scheme: 'bearer', params: { realm: 'https://auth.example/token', service: 'registry.example', scope: 'repository:a/b:pull' } });
+  assert.deepEqual(c, {
+    scheme: 'bearer',
+    params: { realm: 'https://auth.example/token', service: 'registry.example', scope: 'repository:a/b:pull' },
+  });
   assert.equal(tokenUrl(c!, 'repository:x/y:pull'), 'https://auth.example/token?service=registry.example&scope=repository%3Ax%2Fy%3Apull');
   assert.deepEqual(parseChallenge('Basic realm="a \\"quoted\\" realm"'), { scheme: 'basic', params: { realm: 'a "quoted" realm' } });
   assert.equal(parseChallenge('Negotiate abc'), undefined);
@@ -56,7 +59,10 @@ test('WWW-Authenticate challenges and the token URL', () => {
 test('credentials from container auth files', () => {
   const auth = Buffer.from('user:pa:ss').toString('base64');
   assert.deepEqual(credentialFrom({ auths: { 'ghcr.io': { auth } } }, 'ghcr.io'), { username: 'user', password: 'pa:ss' });
-  assert.deepEqual(credentialFrom({ auths: { 'https://index.docker.io/v1/': { auth } } }, 'docker.io'), { username: 'user', password: 'pa:ss' });
+  assert.deepEqual(credentialFrom({ auths: { 'https://index.docker.io/v1/': { auth } } }, 'docker.io'), {
+    username: 'user',
+    password: 'pa:ss',
+  });
   assert.equal(credentialFrom({ auths: { 'ghcr.io': { auth } } }, 'quay.io'), undefined);
 });
 
@@ -69,24 +75,48 @@ test('platforms match with default variants', () => {
 
 test('manifests are parsed as untrusted documents', () => {
   const desc = { mediaType: 'application/vnd.oci.image.config.v1+json', digest: D, size: 2 };
-  const m = parseManifest(Buffer.from(JSON.stringify({ schemaVersion: 2, config: desc, layers: [desc], subject: desc, artifactType: 'x/y' })), 'application/vnd.oci.image.manifest.v1+json');
+  const m = parseManifest(
+    Buffer.from(JSON.stringify({ schemaVersion: 2, config: desc, layers: [desc], subject: desc, artifactType: 'x/y' })),
+    'application/vnd.oci.image.manifest.v1+json',
+  );
   assert.equal(m.kind, 'image');
   assert.equal(m.subject?.digest, D);
-  const idx = parseManifest(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', manifests: [{ ...desc, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } }] })), undefined);
+  const idx = parseManifest(
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+        manifests: [{ ...desc, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } }],
+      }),
+    ),
+    undefined,
+  );
   assert.equal(idx.kind, 'index');
   assert.throws(() => parseManifest(Buffer.from('{"schemaVersion":1}'), undefined), /schemaVersion 2/);
-  assert.throws(() => parseManifest(Buffer.from(JSON.stringify({ schemaVersion: 2, config: { ...desc, digest: 'md5:x' }, layers: [] })), undefined), /config has no sha256 digest/);
-  assert.throws(() => parseManifest(Buffer.from(JSON.stringify({ schemaVersion: 2, config: desc, layers: [{ ...desc, size: -1 }] })), undefined), /bad size/);
+  assert.throws(
+    () => parseManifest(Buffer.from(JSON.stringify({ schemaVersion: 2, config: { ...desc, digest: 'md5:x' }, layers: [] })), undefined),
+    /config has no sha256 digest/,
+  );
+  assert.throws(
+    () => parseManifest(Buffer.from(JSON.stringify({ schemaVersion: 2, config: desc, layers: [{ ...desc, size: -1 }] })), undefined),
+    /bad size/,
+  );
 });
 
 test('client-config docker, podman and containerd', async () => {
   const { ociClientConfig } = await import('../../src/ecosystems/oci/client-config.js');
   const docker = ociClientConfig('http://mirror:8080', 'docker');
-  assert.deepEqual(JSON.parse(docker.slice(docker.indexOf('{'))), { 'registry-mirrors': ['http://mirror:8080'], 'insecure-registries': ['mirror:8080'] });
+  assert.deepEqual(JSON.parse(docker.slice(docker.indexOf('{'))), {
+    'registry-mirrors': ['http://mirror:8080'],
+    'insecure-registries': ['mirror:8080'],
+  });
   const podman = ociClientConfig('https://mirror.lab', 'podman');
   assert.match(podman, /prefix = "docker\.io"\nlocation = "docker\.io"\n\[\[registry\.mirror\]\]\nlocation = "mirror\.lab"\n/);
   assert.doesNotMatch(podman, /insecure/);
-  assert.match(ociClientConfig('https://mirror.lab', 'containerd'), /\[host\."https:\/\/mirror\.lab"\]\n {2}capabilities = \["pull", "resolve"\]/);
+  assert.match(
+    ociClientConfig('https://mirror.lab', 'containerd'),
+    /\[host\."https:\/\/mirror\.lab"\]\n {2}capabilities = \["pull", "resolve"\]/,
+  );
 });
 
 test('a tag set by a newer bundle is not rolled back by an older bundle of the same creator', async () => {
@@ -99,7 +129,12 @@ test('a tag set by a newer bundle is not rolled back by an older bundle of the s
     version: '1',
     digest: digest as `sha256:${string}`,
     size: 2,
-    metadata: { refName: 'docker.io/library/app:1', tag: '1', platforms: [], manifests: [{ digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 2 }] } as Record<string, unknown>,
+    metadata: {
+      refName: 'docker.io/library/app:1',
+      tag: '1',
+      platforms: [],
+      manifests: [{ digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 2 }],
+    } as Record<string, unknown>,
     blobs: [],
     bundleId,
     createdAt: '',
@@ -130,7 +165,8 @@ test('starting an upload removes sessions abandoned for a day, and keeps live on
   const twoDaysAgo = new Date(Date.now() - 48 * 3600_000);
   await utimes(join(uploads, old), twoDaysAgo, twoDaysAgo);
   const authorization = `Bearer ${await createToken(store, 'ci', 'publisher')}`;
-  const status = async (id: string) => (await server.inject({ url: `/v2/team/app/blobs/uploads/${id}`, headers: { authorization } })).statusCode;
+  const status = async (id: string) =>
+    (await server.inject({ url: `/v2/team/app/blobs/uploads/${id}`, headers: { authorization } })).statusCode;
   assert.equal(await status(old), 204, 'before the sweep, an old session still answers');
   const started = await server.inject({ method: 'POST', url: '/v2/team/app/blobs/uploads/', headers: { authorization } });
   assert.equal(started.statusCode, 202);

@@ -39,17 +39,23 @@ test('PageCache holds at most its byte budget, dropping the least recently used 
 
 test('OriginPages: one rendering, each origin filled in at send time, JSON-escaped, with its own ETag', () => {
   const origins = new OriginPages();
-  const body = Buffer.from(JSON.stringify({ a: `${origins.placeholder}/npm/x/-/x-1.tgz`, b: [`${origins.placeholder}/y`], c: 'airlock-origin-not-it' }));
+  const body = Buffer.from(
+    JSON.stringify({ a: `${origins.placeholder}/npm/x/-/x-1.tgz`, b: [`${origins.placeholder}/y`], c: 'airlock-origin-not-it' }),
+  );
   const page = { revision: 'r', content: 0, body, etag: `"${createHash('sha256').update(body).digest('hex')}"` };
   const one = origins.fill(page, 'http://a:8080');
-  assert.deepEqual(JSON.parse(one.body.toString()), { a: 'http://a:8080/npm/x/-/x-1.tgz', b: ['http://a:8080/y'], c: 'airlock-origin-not-it' });
+  assert.deepEqual(JSON.parse(one.body.toString()), {
+    a: 'http://a:8080/npm/x/-/x-1.tgz',
+    b: ['http://a:8080/y'],
+    c: 'airlock-origin-not-it',
+  });
   const odd = origins.fill(page, 'http://"quoted"\\host');
   assert.equal((JSON.parse(odd.body.toString()) as { a: string }).a, 'http://"quoted"\\host/npm/x/-/x-1.tgz');
   assert.notEqual(one.etag, odd.etag);
   assert.equal(origins.fill(page, 'http://a:8080').etag, one.etag);
 });
 
-test('npm packuments on a wildcard listen name each request\'s Host; 600 Hosts share one cached rendering', async (t) => {
+test("npm packuments on a wildcard listen name each request's Host; 600 Hosts share one cached rendering", async (t) => {
   const { store, server } = await emptyServer(t, { baseUrl: '' });
   const token = await createToken(store, 'ci', 'publisher');
   const tgz = Buffer.from('tarball bytes');
@@ -58,7 +64,12 @@ test('npm packuments on a wildcard listen name each request\'s Host; 600 Hosts s
     method: 'PUT',
     url: '/npm/left-pad',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    payload: { name: 'left-pad', 'dist-tags': { latest: '1.0.0' }, versions: { '1.0.0': { name: 'left-pad', version: '1.0.0', dist: { integrity } } }, _attachments: { 'left-pad-1.0.0.tgz': { data: tgz.toString('base64'), length: tgz.length } } },
+    payload: {
+      name: 'left-pad',
+      'dist-tags': { latest: '1.0.0' },
+      versions: { '1.0.0': { name: 'left-pad', version: '1.0.0', dist: { integrity } } },
+      _attachments: { 'left-pad-1.0.0.tgz': { data: tgz.toString('base64'), length: tgz.length } },
+    },
   });
   assert.equal(put.statusCode, 201, put.body);
   const etags = new Set<string>();
@@ -68,7 +79,7 @@ test('npm packuments on a wildcard listen name each request\'s Host; 600 Hosts s
     assert.equal(doc.versions['1.0.0']!.dist.tarball, `http://h${i}.lab:8080/npm/left-pad/-/left-pad-1.0.0.tgz`);
     etags.add(String(r.headers.etag));
   }
-  assert.equal(etags.size, 600, 'an ETag per origin, so a client never revalidates another Host\'s page');
+  assert.equal(etags.size, 600, "an ETag per origin, so a client never revalidates another Host's page");
 });
 
 const wheel = (name: string, version: string): ArtifactRecord => ({
@@ -82,7 +93,7 @@ const wheel = (name: string, version: string): ArtifactRecord => ({
   blobs: [],
 });
 
-test('an import that changes project a leaves b\'s page cached and serves a fresh', async (t) => {
+test("an import that changes project a leaves b's page cached and serves a fresh", async (t) => {
   const { store, server } = await emptyServer(t);
   await putArtifacts(store.meta, [wheel('a', '1.0'), wheel('b', '1.0')], null);
   const rendered: string[] = [];

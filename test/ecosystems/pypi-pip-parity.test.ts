@@ -14,16 +14,7 @@ import { startStaticIndex } from '../helpers/pypi-index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { makeWheel } from '../helpers/wheels.js';
 
-const CASES: string[][] = [
-  ['app'],
-  ['app[fast]'],
-  ['lib<2'],
-  ['app', 'lib<2'],
-  ['deep'],
-  ['picky', 'shared>=1'],
-  ['pre'],
-  ['pre>=2.0b1'],
-];
+const CASES: string[][] = [['app'], ['app[fast]'], ['lib<2'], ['app', 'lib<2'], ['deep'], ['picky', 'shared>=1'], ['pre'], ['pre>=2.0b1']];
 
 /**
  * airlock must choose what pip chooses: for each case, `pip install --dry-run --report` on
@@ -50,7 +41,10 @@ test('resolution matches pip install --dry-run --report', async (t) => {
 
   const venv = join(dir, 'venv');
   assert.equal((await run('python3', ['-m', 'venv', venv])).code, 0);
-  const info = await run(`${venv}/bin/python`, ['-c', 'import sys, platform; print("%d.%d.%d" % sys.version_info[:3], platform.libc_ver()[1], platform.machine())']);
+  const info = await run(`${venv}/bin/python`, [
+    '-c',
+    'import sys, platform; print("%d.%d.%d" % sys.version_info[:3], platform.libc_ver()[1], platform.machine())',
+  ]);
   const [python, glibc, machine] = info.stdout.trim().split(' ') as [string, string, string];
   const platform = machine === 'aarch64' ? 'linux/arm64' : 'linux/amd64';
 
@@ -60,14 +54,29 @@ test('resolution matches pip install --dry-run --report', async (t) => {
     await http.close();
     await store.close();
   });
-  const ctx = { store, http, reporter: silentReporter, manifestDir: dir, target: { platforms: [platform], python: [python], libc: `glibc-${glibc}` } };
+  const ctx = {
+    store,
+    http,
+    reporter: silentReporter,
+    manifestDir: dir,
+    target: { platforms: [platform], python: [python], libc: `glibc-${glibc}` },
+  };
 
   for (const reqs of CASES) {
     const report = join(dir, `report-${CASES.indexOf(reqs)}.json`);
     await mkdir(dir, { recursive: true });
     const pip = await run(`${venv}/bin/pip`, [
-      'install', '--dry-run', '--ignore-installed', '--quiet', '--disable-pip-version-check', '--no-cache-dir',
-      '--index-url', index.url, '--report', report, ...reqs,
+      'install',
+      '--dry-run',
+      '--ignore-installed',
+      '--quiet',
+      '--disable-pip-version-check',
+      '--no-cache-dir',
+      '--index-url',
+      index.url,
+      '--report',
+      report,
+      ...reqs,
     ]);
     assert.equal(pip.code, 0, `pip on ${reqs.join(' ')}: ${pip.stderr}`);
     const pipChose = (JSON.parse(await readFile(report, 'utf8')) as { install: { download_info: { url: string } }[] }).install
@@ -86,21 +95,47 @@ test('a 40-project graph that needs backjumping resolves as pip resolves it', as
   const index = await startStaticIndex(t, wheels, join(dir, 'index'), { format: 'html', metadata: true });
   const venv = join(dir, 'venv');
   assert.equal((await run('python3', ['-m', 'venv', venv])).code, 0);
-  const info = await run(`${venv}/bin/python`, ['-c', 'import sys, platform; print("%d.%d.%d" % sys.version_info[:3], platform.libc_ver()[1], platform.machine())']);
+  const info = await run(`${venv}/bin/python`, [
+    '-c',
+    'import sys, platform; print("%d.%d.%d" % sys.version_info[:3], platform.libc_ver()[1], platform.machine())',
+  ]);
   const [python, glibc, machine] = info.stdout.trim().split(' ') as [string, string, string];
   const roots = ['bench000', 'bench001', 'bench002', 'bench003'];
   const report = join(dir, 'report.json');
-  const pip = await run(`${venv}/bin/pip`, ['install', '--dry-run', '--ignore-installed', '--quiet', '--disable-pip-version-check', '--no-cache-dir', '--index-url', index.url, '--report', report, ...roots]);
+  const pip = await run(`${venv}/bin/pip`, [
+    'install',
+    '--dry-run',
+    '--ignore-installed',
+    '--quiet',
+    '--disable-pip-version-check',
+    '--no-cache-dir',
+    '--index-url',
+    index.url,
+    '--report',
+    report,
+    ...roots,
+  ]);
   assert.equal(pip.code, 0, pip.stderr);
-  const pipChose = (JSON.parse(await readFile(report, 'utf8')) as { install: { download_info: { url: string } }[] }).install.map((i) => i.download_info.url.split('/').pop()!).sort();
+  const pipChose = (JSON.parse(await readFile(report, 'utf8')) as { install: { download_info: { url: string } }[] }).install
+    .map((i) => i.download_info.url.split('/').pop()!)
+    .sort();
   const store = await Store.open(join(dir, 'home'));
   const http = new HttpClient({ backoffMs: 1 });
   t.after(async () => {
     await http.close();
     await store.close();
   });
-  const ctx = { store, http, reporter: silentReporter, manifestDir: dir, target: { platforms: [machine === 'aarch64' ? 'linux/arm64' : 'linux/amd64'], python: [python], libc: `glibc-${glibc}` } };
+  const ctx = {
+    store,
+    http,
+    reporter: silentReporter,
+    manifestDir: dir,
+    target: { platforms: [machine === 'aarch64' ? 'linux/arm64' : 'linux/amd64'], python: [python], libc: `glibc-${glibc}` },
+  };
   const ours = (await resolvePypi(pypiSectionSchema.parse({ index: index.url, requirements: roots }), ctx)).map((a) => a.key).sort();
   assert.deepEqual(ours, pipChose);
-  assert.ok(ours.some((f) => f.includes('-2.0-')), 'some project had to back off from 3.0');
+  assert.ok(
+    ours.some((f) => f.includes('-2.0-')),
+    'some project had to back off from 3.0',
+  );
 });

@@ -35,5 +35,8 @@ for (const [what, content, message] of cases) {
 test('requirements: short tokens that failed are still quoted, so the error says what to fix', async (t) => {
   const dir = await tempDir(t);
   await writeFile(join(dir, 'requirements.txt'), 'pkg >=1.0,<<2\n');
-  await assert.rejects(readRequirementsFile(join(dir, 'requirements.txt')), /requirements\.txt:1: ">=1\.0,<<2" is not a PEP 440 version specifier$/);
+  await assert.rejects(
+    readRequirementsFile(join(dir, 'requirements.txt')),
+    /requirements\.txt:1: ">=1\.0,<<2" is not a PEP 440 version specifier$/,
+  );
 });

@@ -8,17 +8,33 @@ import { type Candidate, type Provider, resolveRequirements } from '../../src/ec
 import { contains } from '../../src/ecosystems/pypi/specifiers.js';
 import { fileCheck, listMisfits } from '../../src/ecosystems/pypi/fit.js';
 import type { IndexFile } from '../../src/ecosystems/pypi/index-client.js';
-import { type PythonTarget, describeTarget, markerEnvironment, supportedTags, wheelRank, wheelTags } from '../../src/ecosystems/pypi/tags.js';
+import {
+  type PythonTarget,
+  describeTarget,
+  markerEnvironment,
+  supportedTags,
+  wheelRank,
+  wheelTags,
+} from '../../src/ecosystems/pypi/tags.js';
 
 const fixture = async (name: string): Promise<string[]> =>
   (await readFile(fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url)), 'utf8')).trim().split('\n');
 
 // The fixtures are packaging's own output (pip's vendored packaging: cpython_tags +
 // compatible_tags) for the same interpreter and platforms: the order must match exactly.
-test('supported tags equal packaging\'s for glibc, musl, aarch64 and Windows targets', async () => {
-  assert.deepEqual(supportedTags({ platform: 'linux/amd64', python: '3.11', libc: 'glibc-2.28' }), await fixture('tags-cp311-glibc-2.28-x86_64.txt'));
-  assert.deepEqual(supportedTags({ platform: 'linux/arm64', python: '3.12', libc: 'glibc-2.28' }), await fixture('tags-cp312-glibc-2.28-aarch64.txt'));
-  assert.deepEqual(supportedTags({ platform: 'linux/amd64', python: '3.10', libc: 'musl-1.2' }), await fixture('tags-cp310-musl-1.2-x86_64.txt'));
+test("supported tags equal packaging's for glibc, musl, aarch64 and Windows targets", async () => {
+  assert.deepEqual(
+    supportedTags({ platform: 'linux/amd64', python: '3.11', libc: 'glibc-2.28' }),
+    await fixture('tags-cp311-glibc-2.28-x86_64.txt'),
+  );
+  assert.deepEqual(
+    supportedTags({ platform: 'linux/arm64', python: '3.12', libc: 'glibc-2.28' }),
+    await fixture('tags-cp312-glibc-2.28-aarch64.txt'),
+  );
+  assert.deepEqual(
+    supportedTags({ platform: 'linux/amd64', python: '3.10', libc: 'musl-1.2' }),
+    await fixture('tags-cp310-musl-1.2-x86_64.txt'),
+  );
   assert.deepEqual(supportedTags({ platform: 'windows/amd64', python: '3.11' }), await fixture('tags-cp311-win_amd64.txt'));
 });
 
@@ -130,9 +146,20 @@ test('PEP 440 specifiers match as packaging matches them', () => {
 });
 
 const glibc217 = { platform: 'linux/amd64', python: '3.11' };
-const file = (filename: string, extra: Partial<IndexFile> = {}): IndexFile => ({ filename, url: `https://files.invalid/${filename}`, yanked: false, coreMetadata: false, ...extra });
-const why = (filename: string, t: PythonTarget = glibc217, extra: Partial<IndexFile> = {}, sdists: 'never' | 'fallback' = 'fallback', hashes?: Set<string>) =>
-  fileCheck(t, sdists).why(file(filename, extra), hashes)?.reason;
+const file = (filename: string, extra: Partial<IndexFile> = {}): IndexFile => ({
+  filename,
+  url: `https://files.invalid/${filename}`,
+  yanked: false,
+  coreMetadata: false,
+  ...extra,
+});
+const why = (
+  filename: string,
+  t: PythonTarget = glibc217,
+  extra: Partial<IndexFile> = {},
+  sdists: 'never' | 'fallback' = 'fallback',
+  hashes?: Set<string>,
+) => fileCheck(t, sdists).why(file(filename, extra), hashes)?.reason;
 
 test('a file that does not fit the target says why: Python, ABI, OS, architecture, libc, policy', () => {
   assert.equal(describeTarget(glibc217), 'linux/amd64 python 3.11 glibc-2.17', 'the default libc is named');
@@ -148,7 +175,10 @@ test('a file that does not fit the target says why: Python, ABI, OS, architectur
   assert.equal(why('native-1.0-cp311-cp311-win_amd64.whl'), 'is for Windows amd64');
   assert.equal(why('native-1.0-cp311-cp311-manylinux_2_17_aarch64.whl'), 'is for Linux aarch64');
   assert.equal(why('native-1.0-cp311-cp311-win32.whl', { platform: 'windows/amd64', python: '3.11' }), 'is for Windows x86');
-  assert.equal(why('native-1.0-cp311-cp311-macosx_14_0_arm64.whl', { platform: 'darwin/arm64', python: '3.11' }), "needs macOS >= 14.0 (airlock's darwin/arm64 target is macOS 11.0)");
+  assert.equal(
+    why('native-1.0-cp311-cp311-macosx_14_0_arm64.whl', { platform: 'darwin/arm64', python: '3.11' }),
+    "needs macOS >= 14.0 (airlock's darwin/arm64 target is macOS 11.0)",
+  );
   assert.equal(why('native-1.0-cp311-cp311-macosx_11_0_x86_64.whl', { platform: 'darwin/arm64', python: '3.11' }), 'is for macOS x86_64');
   assert.equal(
     why('native-1.0-cp311-cp311-manylinux_2_28_x86_64.whl'),
@@ -166,15 +196,30 @@ test('a file that does not fit the target says why: Python, ABI, OS, architectur
     why('native-1.0-cp311-cp311-manylinux2014_x86_64.whl', { ...glibc217, libc: 'musl-1.1' }),
     'is manylinux, needs glibc >= 2.17 (the target is musl 1.1 — set target.libc: glibc-2.17)',
   );
-  assert.equal(why('native-1.0-cp311-cp311-musllinux_1_2_x86_64.whl', { ...glibc217, libc: 'musl-1.1' }), 'needs musl >= 1.2 (the target is musl 1.1 — set target.libc: musl-1.2)');
+  assert.equal(
+    why('native-1.0-cp311-cp311-musllinux_1_2_x86_64.whl', { ...glibc217, libc: 'musl-1.1' }),
+    'needs musl >= 1.2 (the target is musl 1.1 — set target.libc: musl-1.2)',
+  );
   assert.equal(why('native-1.0-cp312-cp312-macosx_11_0_arm64.whl'), 'is for macOS arm64 and is for CPython 3.12');
   assert.equal(why('native-1.0-py3-none-any.whl', glibc217, { requiresPython: '>=3.12' }), 'requires Python >=3.12 (the target is 3.11.0)');
-  assert.equal(why('native-1.0-py3-none-any.whl', glibc217, { yanked: 'broken build' }), undefined, 'PEP 592 is the resolver\'s: it depends on the requirement');
-  assert.equal(why('native-1.0-py3-none-any.whl', glibc217, { sha256: 'a'.repeat(64) }, 'fallback', new Set(['b'.repeat(64)])), 'is not one of the --hash pins');
+  assert.equal(
+    why('native-1.0-py3-none-any.whl', glibc217, { yanked: 'broken build' }),
+    undefined,
+    "PEP 592 is the resolver's: it depends on the requirement",
+  );
+  assert.equal(
+    why('native-1.0-py3-none-any.whl', glibc217, { sha256: 'a'.repeat(64) }, 'fallback', new Set(['b'.repeat(64)])),
+    'is not one of the --hash pins',
+  );
   assert.equal(why('native-1.0.tar.gz', glibc217, {}, 'never'), 'is an sdist and sdists: never (set pypi.sdists: fallback to take it)');
   assert.equal(why('native-1.0.tar.gz'), undefined);
   const check = fileCheck(glibc217, 'never');
-  for (const f of ['native-1.0-cp311-cp311-manylinux_2_17_x86_64.whl', 'native-1.0-cp311-cp311-manylinux_2_28_x86_64.whl', 'native-1.0.tar.gz', 'native-1.0-py3-none-any.whl']) {
+  for (const f of [
+    'native-1.0-cp311-cp311-manylinux_2_17_x86_64.whl',
+    'native-1.0-cp311-cp311-manylinux_2_28_x86_64.whl',
+    'native-1.0.tar.gz',
+    'native-1.0-py3-none-any.whl',
+  ]) {
     assert.equal(check.fits(file(f)), check.why(file(f)) === undefined, `${f}: fits and why agree`);
   }
 });
@@ -194,7 +239,10 @@ test('misfits are listed nearest first, at most three, on one line', () => {
       'native-1.0-cp312-cp312-manylinux_2_28_x86_64.whl needs glibc >= 2.28 (the target is glibc 2.17, the default — set target.libc: glibc-2.28) and is for CPython 3.12; ' +
       'native-1.0.tar.gz is an sdist and sdists: never (set pypi.sdists: fallback to take it); and 2 more',
   );
-  assert.equal(listMisfits(files.slice(0, 2)), 'native-1.0-cp311-cp311-macosx_11_0_arm64.whl is for macOS arm64; native-1.0-cp311-cp311-win_amd64.whl is for Windows amd64');
+  assert.equal(
+    listMisfits(files.slice(0, 2)),
+    'native-1.0-cp311-cp311-macosx_11_0_arm64.whl is for macOS arm64; native-1.0-cp311-cp311-win_amd64.whl is for Windows amd64',
+  );
 });
 
 test('a version refused only for being yanked is named as such', async () => {
@@ -210,7 +258,9 @@ test('a version refused only for being yanked is named as such', async () => {
   const env = markerEnvironment(glibc217);
   await assert.rejects(
     resolveRequirements([parseRequirement('native>=2')], env, provider),
-    (e: Error) => e.message === 'no version of native satisfies native>=2 from root (available: 2.0, 1.0); native 2.0 is yanked (only an == pin takes it, PEP 592)',
+    (e: Error) =>
+      e.message ===
+      'no version of native satisfies native>=2 from root (available: 2.0, 1.0); native 2.0 is yanked (only an == pin takes it, PEP 592)',
   );
   assert.equal((await resolveRequirements([parseRequirement('native==2.0')], env, provider)).get('native')?.candidate.version, '2.0');
 });

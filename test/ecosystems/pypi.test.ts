@@ -18,16 +18,23 @@ test('names, filenames and core metadata', () => {
   assert.equal(normalizeName('Friendly-Bard'), 'friendly-bard');
   assert.equal(normalizeName('FRIENDLY_._BARD'), 'friendly-bard');
   assert.deepEqual(parseDistFilename('Airlock_Demo-2.0-py3-none-any.whl'), { name: 'airlock-demo', version: '2.0', kind: 'wheel' });
-  assert.deepEqual(parseDistFilename('torch-2.4.0-1-cp311-cp311-manylinux_2_28_aarch64.whl'), { name: 'torch', version: '2.4.0', kind: 'wheel' });
+  assert.deepEqual(parseDistFilename('torch-2.4.0-1-cp311-cp311-manylinux_2_28_aarch64.whl'), {
+    name: 'torch',
+    version: '2.4.0',
+    kind: 'wheel',
+  });
   assert.deepEqual(parseDistFilename('my_pkg-1.0.tar.gz'), { name: 'my-pkg', version: '1.0', kind: 'sdist' });
   assert.equal(parseDistFilename('x-1.0-py3-none.whl'), undefined);
   assert.equal(parseDistFilename('../x-1.0.tar.gz'), undefined);
   assert.equal(parseDistFilename('x.exe'), undefined);
-  assert.deepEqual(parseCoreMetadata('Metadata-Version: 2.1\nName: Foo\nVersion: 1.0\nRequires-Python: >=3.8\nSummary: a\n  continued\n\nName: body'), {
-    name: 'Foo',
-    version: '1.0',
-    requiresPython: '>=3.8',
-  });
+  assert.deepEqual(
+    parseCoreMetadata('Metadata-Version: 2.1\nName: Foo\nVersion: 1.0\nRequires-Python: >=3.8\nSummary: a\n  continued\n\nName: body'),
+    {
+      name: 'Foo',
+      version: '1.0',
+      requiresPython: '>=3.8',
+    },
+  );
   assert.equal(parseCoreMetadata('Name: Foo\n'), undefined);
   assert.equal(parseCoreMetadata('garbage'), undefined);
 });
@@ -44,7 +51,15 @@ test('PEP 691 content negotiation as pip and uv send it', () => {
 });
 
 test('HTML escapes attributes and carries both PEP 714 names; JSON only core-metadata', () => {
-  const f = { filename: 'a-1.0.tar.gz', url: '../../files/a/a-1.0.tar.gz', sha256: 'ab'.repeat(32), size: 10, requiresPython: '>=3.8,<4', yanked: 'bad "build"', coreMetadataSha256: 'cd'.repeat(32) };
+  const f = {
+    filename: 'a-1.0.tar.gz',
+    url: '../../files/a/a-1.0.tar.gz',
+    sha256: 'ab'.repeat(32),
+    size: 10,
+    requiresPython: '>=3.8,<4',
+    yanked: 'bad "build"',
+    coreMetadataSha256: 'cd'.repeat(32),
+  };
   const html = renderProject('a', ['1.0'], [f], HTML_LEGACY);
   assert.match(html, /data-requires-python="&gt;=3\.8,&lt;4"/);
   assert.match(html, /data-yanked="bad &quot;build&quot;"/);
@@ -75,15 +90,25 @@ test('METADATA is read from a real wheel by ranges; a broken zip is refused', as
   assert.match(meta.toString(), /^Metadata-Version: 2\.1\nName: Foo-Bar\nVersion: 1\.2\nRequires-Python: >=3\.9\nRequires-Dist: dep>=1\n/);
   assert.ok(reads.length <= 4);
   const broken = wheel.subarray(0, wheel.length - 30);
-  await assert.rejects(readWheelMetadata(async (s, e) => broken.subarray(s, e + 1), broken.length, 'foo.whl'), /foo\.whl: not a valid wheel/);
+  await assert.rejects(
+    readWheelMetadata(async (s, e) => broken.subarray(s, e + 1), broken.length, 'foo.whl'),
+    /foo\.whl: not a valid wheel/,
+  );
 });
 
 function form(fields: Record<string, string>, file?: { name: string; data: Buffer }): { payload: Buffer; headers: Record<string, string> } {
   const b = '----airlocktest';
   const parts: Buffer[] = [];
-  for (const [k, v] of Object.entries(fields)) parts.push(Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
+  for (const [k, v] of Object.entries(fields))
+    parts.push(Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
   if (file) {
-    parts.push(Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="content"; filename="${file.name}"\r\nContent-Type: application/octet-stream\r\n\r\n`), file.data, Buffer.from('\r\n'));
+    parts.push(
+      Buffer.from(
+        `--${b}\r\nContent-Disposition: form-data; name="content"; filename="${file.name}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      ),
+      file.data,
+      Buffer.from('\r\n'),
+    );
   }
   parts.push(Buffer.from(`--${b}--\r\n`));
   return { payload: Buffer.concat(parts), headers: { 'content-type': `multipart/form-data; boundary=${b}` } };
@@ -110,7 +135,12 @@ test('upload: publisher only, checked against the file, 409 on duplicates; index
   const ok = { ':action': 'file_upload', name: 'Foo-Bar', version: '1.2', sha256_digest: digestOf(data).slice(7) };
   const up = (fields: Record<string, string>, auth?: string, file = { name, data }) => {
     const f = form(fields, file);
-    return app.inject({ method: 'POST', url: '/pypi/legacy/', payload: f.payload, headers: { ...f.headers, ...(auth ? { authorization: auth } : {}) } });
+    return app.inject({
+      method: 'POST',
+      url: '/pypi/legacy/',
+      payload: f.payload,
+      headers: { ...f.headers, ...(auth ? { authorization: auth } : {}) },
+    });
   };
   assert.equal((await up(ok)).statusCode, 401);
   assert.equal((await up(ok, reader)).statusCode, 403);
@@ -145,7 +175,10 @@ test('upload: publisher only, checked against the file, 409 on duplicates; index
   // A new file must show at once, though pages are cached between changes.
   const next = makeWheel(dir, 'Foo-Bar', '1.3');
   const nextData = await readFile(next);
-  const second = await up({ ...ok, version: '1.3', sha256_digest: digestOf(nextData).slice(7) }, publisher, { name: next.split('/').pop()!, data: nextData });
+  const second = await up({ ...ok, version: '1.3', sha256_digest: digestOf(nextData).slice(7) }, publisher, {
+    name: next.split('/').pop()!,
+    data: nextData,
+  });
   assert.equal(second.statusCode, 200, second.body);
   const updated = await app.inject({ url: '/pypi/simple/foo-bar/', headers: { accept: JSON_V1, 'if-none-match': etag } });
   assert.equal(updated.statusCode, 200);

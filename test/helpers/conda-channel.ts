@@ -39,7 +39,16 @@ export function fileName(p: CondaPackage): string {
 export async function buildChannel(packages: CondaPackage[], workDir: string): Promise<Channel> {
   const files = new Map<string, Buffer>();
   const records = new Map<string, Record<string, unknown>>();
-  const repodata = new Map<string, { info: { subdir: string }; packages: Record<string, unknown>; 'packages.conda': Record<string, unknown>; removed: string[]; repodata_version: number }>();
+  const repodata = new Map<
+    string,
+    {
+      info: { subdir: string };
+      packages: Record<string, unknown>;
+      'packages.conda': Record<string, unknown>;
+      removed: string[];
+      repodata_version: number;
+    }
+  >();
   const subdirOf = (s: string) => {
     let r = repodata.get(s);
     if (!r) repodata.set(s, (r = { info: { subdir: s }, packages: {}, 'packages.conda': {}, removed: [], repodata_version: 1 }));
@@ -48,10 +57,23 @@ export async function buildChannel(packages: CondaPackage[], workDir: string): P
   subdirOf('noarch');
   for (const p of packages) {
     const build = p.build ?? `h0_${p.buildNumber ?? 0}`;
-    const index = { name: p.name, version: p.version, build, build_number: p.buildNumber ?? 0, depends: p.depends ?? [], subdir: p.subdir, ...(p.subdir === 'noarch' ? { noarch: 'generic' } : {}), license: p.license ?? 'MIT', timestamp: 1700000000000 };
+    const index = {
+      name: p.name,
+      version: p.version,
+      build,
+      build_number: p.buildNumber ?? 0,
+      depends: p.depends ?? [],
+      subdir: p.subdir,
+      ...(p.subdir === 'noarch' ? { noarch: 'generic' } : {}),
+      license: p.license ?? 'MIT',
+      timestamp: 1700000000000,
+    };
     const name = fileName(p);
     const prefix = join(workDir, 'src', p.subdir, name);
-    for (const [path, body] of Object.entries({ 'info/index.json': JSON.stringify(index, null, 2), [`share/${p.name}/README`]: `${p.name} ${p.version} ${build}\n` })) {
+    for (const [path, body] of Object.entries({
+      'info/index.json': JSON.stringify(index, null, 2),
+      [`share/${p.name}/README`]: `${p.name} ${p.version} ${build}\n`,
+    })) {
       await mkdir(dirname(join(prefix, path)), { recursive: true });
       await writeFile(join(prefix, path), body);
     }

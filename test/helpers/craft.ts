@@ -19,7 +19,8 @@ export interface CraftEntry {
 export async function craftTar(entries: CraftEntry[]): Promise<Buffer> {
   const out: Buffer[] = [];
   for (const e of entries) {
-    const plain = (e.type === undefined || e.type === 'file' || e.type === 'directory') && e.name.length <= 100 && /^[\x21-\x7e]+$/.test(e.name);
+    const plain =
+      (e.type === undefined || e.type === 'file' || e.type === 'directory') && e.name.length <= 100 && /^[\x21-\x7e]+$/.test(e.name);
     if (!plain) {
       out.push(await tarStreamEntry(e));
       continue;

@@ -13,7 +13,13 @@ export type Client = (args: string[], opts?: { input?: string }) => Promise<RunR
  * registry it can reach is the airlock there. It lives in a short directory of its own (a
  * socket path must fit in 108 bytes), stopped before that directory is removed.
  */
-async function startDaemon(t: TestContext, server: ChildProcess, name: string, command: (dir: string) => Promise<string[]>, ready: (dir: string) => Promise<boolean>): Promise<string> {
+async function startDaemon(
+  t: TestContext,
+  server: ChildProcess,
+  name: string,
+  command: (dir: string) => Promise<string[]>,
+  ready: (dir: string) => Promise<boolean>,
+): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `airlock-${name}-`));
   const daemon = spawn('nsenter', ['-t', String(server.pid), '-n', ...(await command(dir))], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
@@ -39,16 +45,35 @@ async function startDaemon(t: TestContext, server: ChildProcess, name: string, c
  */
 export async function startDocker(t: TestContext, server: ChildProcess, daemonJson: string): Promise<Client> {
   const envOf = (dir: string) => ({ DOCKER_HOST: `unix://${join(dir, 'sock')}`, DOCKER_CONFIG: join(dir, 'config') });
-  const client = (dir: string): Client => (args, opts = {}) =>
-    opts.input === undefined ? run('docker', args, { env: envOf(dir) }) : run('sh', ['-c', 'printf "%s" "$0" | docker "$@"', opts.input, ...args], { env: envOf(dir) });
+  const client =
+    (dir: string): Client =>
+    (args, opts = {}) =>
+      opts.input === undefined
+        ? run('docker', args, { env: envOf(dir) })
+        : run('sh', ['-c', 'printf "%s" "$0" | docker "$@"', opts.input, ...args], { env: envOf(dir) });
   const dir = await startDaemon(
     t,
     server,
     'docker',
     async (d) => {
       await writeFile(join(d, 'daemon.json'), daemonJson);
-      return ['dockerd', '--config-file', join(d, 'daemon.json'), '--data-root', join(d, 'root'), '--exec-root', join(d, 'exec'), '--pidfile', join(d, 'pid'),
-        '-H', `unix://${join(d, 'sock')}`, '--iptables=false', '--ip6tables=false', '--bridge=none', '--storage-driver=vfs'];
+      return [
+        'dockerd',
+        '--config-file',
+        join(d, 'daemon.json'),
+        '--data-root',
+        join(d, 'root'),
+        '--exec-root',
+        join(d, 'exec'),
+        '--pidfile',
+        join(d, 'pid'),
+        '-H',
+        `unix://${join(d, 'sock')}`,
+        '--iptables=false',
+        '--ip6tables=false',
+        '--bridge=none',
+        '--storage-driver=vfs',
+      ];
     },
     async (d) => (await client(d)(['version', '--format', '{{.Server.Version}}'])).code === 0,
   );
@@ -60,7 +85,10 @@ export async function startDocker(t: TestContext, server: ChildProcess, daemonJs
  * ctr itself fetches what `ctr images pull` asks for.
  */
 export async function startContainerd(t: TestContext, server: ChildProcess): Promise<Client> {
-  const client = (dir: string): Client => (args) => inNamespace(server, 'ctr', ['--address', join(dir, 'sock'), '--namespace', 'airlock-test', ...args]);
+  const client =
+    (dir: string): Client =>
+    (args) =>
+      inNamespace(server, 'ctr', ['--address', join(dir, 'sock'), '--namespace', 'airlock-test', ...args]);
   const dir = await startDaemon(
     t,
     server,
@@ -68,7 +96,15 @@ export async function startContainerd(t: TestContext, server: ChildProcess): Pro
     async (d) => {
       await writeFile(
         join(d, 'config.toml'),
-        ['version = 2', `root = "${join(d, 'root')}"`, `state = "${join(d, 'state')}"`, 'disabled_plugins = ["io.containerd.grpc.v1.cri"]', '[grpc]', `  address = "${join(d, 'sock')}"`, ''].join('\n'),
+        [
+          'version = 2',
+          `root = "${join(d, 'root')}"`,
+          `state = "${join(d, 'state')}"`,
+          'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+          '[grpc]',
+          `  address = "${join(d, 'sock')}"`,
+          '',
+        ].join('\n'),
       );
       return ['containerd', '--config', join(d, 'config.toml')];
     },

@@ -37,13 +37,21 @@ export async function startHub(t: TestContext, repos: HubRepo[], opts: { corrupt
   const send = (res: ServerResponse, status: number, headers: Record<string, string | number>, body?: Buffer | string) => {
     res.writeHead(status, headers).end(body);
   };
-  const miss = (res: ServerResponse, code: string, msg: string) => send(res, 404, { 'x-error-code': code, 'x-error-message': msg, 'content-type': 'application/json' }, JSON.stringify({ error: msg }));
+  const miss = (res: ServerResponse, code: string, msg: string) =>
+    send(res, 404, { 'x-error-code': code, 'x-error-message': msg, 'content-type': 'application/json' }, JSON.stringify({ error: msg }));
   const entry = (f: HubFile) =>
     f.lfs
-      ? { type: 'file', oid: gitOid(pointer(f.body)), size: f.body.length, path: f.path, lfs: { oid: sha256(f.body), size: f.body.length, pointerSize: pointer(f.body).length } }
+      ? {
+          type: 'file',
+          oid: gitOid(pointer(f.body)),
+          size: f.body.length,
+          path: f.path,
+          lfs: { oid: sha256(f.body), size: f.body.length, pointerSize: pointer(f.body).length },
+        }
       : { type: 'file', oid: gitOid(f.body), size: f.body.length, path: f.path };
   const lfsStore = new Map<string, Buffer>();
-  for (const r of repos) for (const files of Object.values(r.commits)) for (const f of files) if (f.lfs) lfsStore.set(sha256(f.body), f.body);
+  for (const r of repos)
+    for (const files of Object.values(r.commits)) for (const f of files) if (f.lfs) lfsStore.set(sha256(f.body), f.body);
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
@@ -53,7 +61,12 @@ export async function startHub(t: TestContext, repos: HubRepo[], opts: { corrupt
     if (cdn) {
       const body = lfsStore.get(cdn[1]!)!;
       const served = opts.corruptLfs ? Buffer.concat([body.subarray(0, -1), Buffer.from('!')]) : body;
-      return send(res, 200, { 'content-length': served.length, 'content-type': 'application/octet-stream' }, req.method === 'HEAD' ? undefined : served);
+      return send(
+        res,
+        200,
+        { 'content-length': served.length, 'content-type': 'application/octet-stream' },
+        req.method === 'HEAD' ? undefined : served,
+      );
     }
     const api = /^\/api\/(models|datasets)\/([^/]+\/[^/]+)\/(revision|tree)\/([^/]+)$/.exec(path);
     const file = /^\/(datasets\/)?([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path);
@@ -65,7 +78,12 @@ export async function startHub(t: TestContext, repos: HubRepo[], opts: { corrupt
     if (!commit) return miss(res, 'RevisionNotFound', `Invalid rev id: ${rev}`);
     const files = repo.commits[commit]!;
     if (api?.[3] === 'revision') {
-      return send(res, 200, { 'content-type': 'application/json' }, JSON.stringify({ _id: commit, id: repo.name, sha: commit, siblings: files.map((f) => ({ rfilename: f.path })) }));
+      return send(
+        res,
+        200,
+        { 'content-type': 'application/json' },
+        JSON.stringify({ _id: commit, id: repo.name, sha: commit, siblings: files.map((f) => ({ rfilename: f.path })) }),
+      );
     }
     if (api?.[3] === 'tree') {
       const from = Number(url.searchParams.get('cursor') ?? 0);
@@ -82,9 +100,20 @@ export async function startHub(t: TestContext, repos: HubRepo[], opts: { corrupt
       if (!f) return miss(res, 'EntryNotFound', `${file[4]} does not exist`);
       if (f.lfs) {
         const e = entry(f);
-        return send(res, 302, { location: `http://${req.headers.host}/lfs-cdn/${sha256(f.body)}`, 'x-repo-commit': commit, 'x-linked-etag': `"${e.lfs!.oid}"`, 'x-linked-size': f.body.length, etag: `"${e.oid}"` });
+        return send(res, 302, {
+          location: `http://${req.headers.host}/lfs-cdn/${sha256(f.body)}`,
+          'x-repo-commit': commit,
+          'x-linked-etag': `"${e.lfs!.oid}"`,
+          'x-linked-size': f.body.length,
+          etag: `"${e.oid}"`,
+        });
       }
-      return send(res, 200, { 'x-repo-commit': commit, etag: `"${gitOid(f.body)}"`, 'content-length': f.body.length }, req.method === 'HEAD' ? undefined : f.body);
+      return send(
+        res,
+        200,
+        { 'x-repo-commit': commit, etag: `"${gitOid(f.body)}"`, 'content-length': f.body.length },
+        req.method === 'HEAD' ? undefined : f.body,
+      );
     }
     return miss(res, 'EntryNotFound', 'no such endpoint');
   });

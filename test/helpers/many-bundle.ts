@@ -3,7 +3,15 @@ import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import type { ArtifactRecord } from '../../src/core/artifact.js';
 import { digestOf } from '../../src/core/digest.js';
-import { type BundleManifest, FORMAT_VERSION, MANIFEST_MEDIA_TYPE, OCI_LAYOUT, blobEntryName, serializeManifest, volumeContents } from '../../src/bundle/format.js';
+import {
+  type BundleManifest,
+  FORMAT_VERSION,
+  MANIFEST_MEDIA_TYPE,
+  OCI_LAYOUT,
+  blobEntryName,
+  serializeManifest,
+  volumeContents,
+} from '../../src/bundle/format.js';
 import { imageRefs, volumeIndex } from '../../src/bundle/layout.js';
 import { createTarWriter } from '../../src/core/tar.js';
 
@@ -29,7 +37,11 @@ export async function writeManyBundle(file: string, entries: number): Promise<{ 
       digest,
       size: data.length,
       source: `http://upstream.invalid/${name}/-/${name}-1.0.${i % 10}.tgz`,
-      metadata: { integrity: `sha512-${digestOf(name).slice(7)}`, dependencies: { 'left-pad': '^1.3.0', lodash: '^4.17.21', [`dep-${i % 97}`]: '~2.0.0' }, os: ['linux'] },
+      metadata: {
+        integrity: `sha512-${digestOf(name).slice(7)}`,
+        dependencies: { 'left-pad': '^1.3.0', lodash: '^4.17.21', [`dep-${i % 97}`]: '~2.0.0' },
+        os: ['linux'],
+      },
       blobs: [{ digest, size: data.length }],
     });
   }

@@ -48,8 +48,20 @@ export async function npmWorld(t: TestContext, packages: WorldPackage[], root: R
     const integrity = `sha512-${createHash('sha512').update(body).digest('base64')}`;
     const tarball = `${up.url}${tarballPath(p.name, p.version)}`;
     up.files.set(tarballPath(p.name, p.version), { body });
-    const manifest = { name: p.name, version: p.version, ...(p.dependencies ? { dependencies: p.dependencies } : {}), ...(p.optionalDependencies ? { optionalDependencies: p.optionalDependencies } : {}), ...(p.os ? { os: p.os } : {}), ...(p.cpu ? { cpu: p.cpu } : {}), dist: { tarball, integrity } };
-    up.files.set(`/${escaped(p.name)}`, { body: Buffer.from(JSON.stringify({ name: p.name, versions: { [p.version]: manifest }, time: { [p.version]: '2024-01-01T00:00:00.000Z' } })) });
+    const manifest = {
+      name: p.name,
+      version: p.version,
+      ...(p.dependencies ? { dependencies: p.dependencies } : {}),
+      ...(p.optionalDependencies ? { optionalDependencies: p.optionalDependencies } : {}),
+      ...(p.os ? { os: p.os } : {}),
+      ...(p.cpu ? { cpu: p.cpu } : {}),
+      dist: { tarball, integrity },
+    };
+    up.files.set(`/${escaped(p.name)}`, {
+      body: Buffer.from(
+        JSON.stringify({ name: p.name, versions: { [p.version]: manifest }, time: { [p.version]: '2024-01-01T00:00:00.000Z' } }),
+      ),
+    });
     const { dist: _dist, name: _name, ...fields } = manifest;
     entries[`node_modules/${p.name}`] = { ...fields, resolved: tarball, integrity, ...(required.has(p.name) ? {} : { optional: true }) };
   });

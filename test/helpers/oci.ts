@@ -109,10 +109,21 @@ export async function buildImage(dir: string, tag: string, platforms: string[], 
       }),
     );
     const configDesc = { mediaType: 'application/vnd.oci.image.config.v1+json', ...(await put(config)) };
-    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: configDesc, layers: [sharedDesc, layerDesc] }));
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: configDesc,
+        layers: [sharedDesc, layerDesc],
+      }),
+    );
     const m = await put(manifest);
     out[p] = { manifest: m.digest, config: configDesc.digest };
-    manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...m, platform: { os, architecture, ...(variant ? { variant } : {}) } });
+    manifests.push({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      ...m,
+      platform: { os, architecture, ...(variant ? { variant } : {}) },
+    });
   }
   const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }));
   const idx = await put(index);
@@ -121,7 +132,9 @@ export async function buildImage(dir: string, tag: string, platforms: string[], 
     join(dir, 'index.json'),
     JSON.stringify({
       schemaVersion: 2,
-      manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', ...idx, annotations: { 'org.opencontainers.image.ref.name': tag } }],
+      manifests: [
+        { mediaType: 'application/vnd.oci.image.index.v1+json', ...idx, annotations: { 'org.opencontainers.image.ref.name': tag } },
+      ],
     }),
   );
   return { layout: dir, indexDigest: idx.digest, platforms: out };
@@ -129,7 +142,15 @@ export async function buildImage(dir: string, tag: string, platforms: string[], 
 
 /** `skopeo copy --all` of a built layout into a registry over plain HTTP. */
 export async function pushImage(image: BuiltImage, tag: string, dest: string, creds?: string): Promise<void> {
-  const r = await run('skopeo', ['copy', '--all', '--preserve-digests', '--dest-tls-verify=false', ...(creds ? ['--dest-creds', creds] : []), `oci:${image.layout}:${tag}`, `docker://${dest}`]);
+  const r = await run('skopeo', [
+    'copy',
+    '--all',
+    '--preserve-digests',
+    '--dest-tls-verify=false',
+    ...(creds ? ['--dest-creds', creds] : []),
+    `oci:${image.layout}:${tag}`,
+    `docker://${dest}`,
+  ]);
   if (r.code !== 0) throw new Error(`skopeo copy to ${dest}: ${r.stderr}`);
 }
 
@@ -146,7 +167,11 @@ async function pushBlob(base: string, name: string, body: Buffer): Promise<{ dig
 }
 
 async function pushManifest(base: string, name: string, reference: string, body: Buffer, mediaType: string): Promise<void> {
-  const r = await fetch(`${base}/v2/${name}/manifests/${reference}`, { method: 'PUT', body: new Uint8Array(body), headers: { 'content-type': mediaType } });
+  const r = await fetch(`${base}/v2/${name}/manifests/${reference}`, {
+    method: 'PUT',
+    body: new Uint8Array(body),
+    headers: { 'content-type': mediaType },
+  });
   if (r.status !== 201) throw new Error(`manifest ${reference}: ${r.status} ${await r.text()}`);
 }
 
@@ -155,7 +180,12 @@ async function pushManifest(base: string, name: string, reference: string, body:
  * registry without the referrers API: the artifact manifest (with `subject`) by digest, and
  * an index of referrers under the tag `sha256-<hex>`.
  */
-export async function attachReferrer(host: string, name: string, subject: { digest: string; size: number; mediaType: string }, artifactType: string): Promise<string> {
+export async function attachReferrer(
+  host: string,
+  name: string,
+  subject: { digest: string; size: number; mediaType: string },
+  artifactType: string,
+): Promise<string> {
   const base = `http://${host}`;
   const empty = await pushBlob(base, name, Buffer.from('{}'));
   const payload = await pushBlob(base, name, Buffer.from(`{"signed":"${subject.digest}"}`));
@@ -185,7 +215,21 @@ export async function attachReferrer(host: string, name: string, subject: { dige
 /** podman with its own storage (vfs: no kernel overlay needed) under `dir`, as root. */
 export function podmanIn(dir: string, env: NodeJS.ProcessEnv = {}) {
   return (args: string[], through?: (cmd: string, args: string[]) => Promise<RunResult>) => {
-    const full = ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--events-backend', 'none', ...args];
-    return through ? through('env', [...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'podman', ...full]) : run('podman', full, { env });
+    const full = [
+      '--root',
+      join(dir, 'root'),
+      '--runroot',
+      join(dir, 'run'),
+      '--storage-driver',
+      'vfs',
+      '--cgroup-manager',
+      'cgroupfs',
+      '--events-backend',
+      'none',
+      ...args,
+    ];
+    return through
+      ? through('env', [...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'podman', ...full])
+      : run('podman', full, { env });
   };
 }

@@ -41,7 +41,13 @@ export async function startStaticIndex(
           const start = m[1] ? Number(m[1]) : Math.max(0, body.length - Number(m[2]));
           const end = m[1] ? Math.min(Number(m[2]), body.length - 1) : body.length - 1;
           const part = body.subarray(start, end + 1);
-          res.writeHead(206, { 'content-type': type, 'content-length': part.length, 'content-range': `bytes ${start}-${end}/${body.length}` }).end(part);
+          res
+            .writeHead(206, {
+              'content-type': type,
+              'content-length': part.length,
+              'content-range': `bytes ${start}-${end}/${body.length}`,
+            })
+            .end(part);
           return;
         }
         res.writeHead(200, { 'content-type': type, 'content-length': body.length }).end(body);

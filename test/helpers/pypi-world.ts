@@ -6,7 +6,17 @@ import { makeWheel } from './wheels.js';
 export async function buildWheels(dir: string): Promise<string> {
   const w = join(dir, 'wheels');
   await mkdir(w, { recursive: true });
-  makeWheel(w, 'app', '1.0', '>=3.8', 'lib>=1.0', 'winonly; sys_platform == "win32"', 'armhelper; platform_machine == "aarch64"', 'extra-dep; extra == "fast"', 'py311only; python_version < "3.12"');
+  makeWheel(
+    w,
+    'app',
+    '1.0',
+    '>=3.8',
+    'lib>=1.0',
+    'winonly; sys_platform == "win32"',
+    'armhelper; platform_machine == "aarch64"',
+    'extra-dep; extra == "fast"',
+    'py311only; python_version < "3.12"',
+  );
   makeWheel(w, 'app', '2.0', '>=3.8', 'lib>=3.0');
   makeWheel(w, 'lib', '1.0');
   makeWheel(w, 'lib', '2.0', '', '--tag=cp311-cp311-manylinux_2_17_x86_64');
@@ -28,4 +38,3 @@ export const EXPECTED = [
   'lib-2.0-cp312-cp312-manylinux_2_17_aarch64.whl',
   'py311only-1.0-py3-none-any.whl',
 ];
-

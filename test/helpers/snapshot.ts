@@ -31,7 +31,10 @@ export async function storeSnapshot(home: string): Promise<string> {
 export function importOutcomes(home: string): string[] {
   const db = new DatabaseSync(join(home, 'airlock.db'), { readOnly: true });
   try {
-    return db.prepare('SELECT outcome FROM imports ORDER BY id').all().map((r) => String(r.outcome));
+    return db
+      .prepare('SELECT outcome FROM imports ORDER BY id')
+      .all()
+      .map((r) => String(r.outcome));
   } finally {
     db.close();
   }

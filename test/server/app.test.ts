@@ -21,8 +21,17 @@ async function app(t: TestContext, auth: 'none' | 'required', opts: { body?: Buf
   const store = await Store.open(join(await tempDir(t), 'home'));
   const digest = digestOf(body);
   await store.blobs.put(Readable.from([body]), key);
-  await putArtifacts(store.meta, [{ ecosystem: 'files', key, name: key, version: '', digest, size: body.length, metadata: {}, blobs: [{ digest, size: body.length }] }], null);
-  const server = await buildServer({ store, baseUrl: 'http://mirror', auth, ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}) });
+  await putArtifacts(
+    store.meta,
+    [{ ecosystem: 'files', key, name: key, version: '', digest, size: body.length, metadata: {}, blobs: [{ digest, size: body.length }] }],
+    null,
+  );
+  const server = await buildServer({
+    store,
+    baseUrl: 'http://mirror',
+    auth,
+    ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
+  });
   t.after(async () => {
     // A connection a test left stalled must not keep the server from closing.
     server.server.closeAllConnections();
@@ -68,7 +77,10 @@ test('files: full, ranged, conditional and HEAD responses carry the spec headers
     assert.equal((r.json() as { error: { code: string } }).error.code, 'NOT_FOUND');
   }
   const listing = await server.inject({ url: '/api/artifacts?ecosystem=files' });
-  assert.deepEqual((listing.json() as { key: string }[]).map((a) => a.key), ['dir/a b.bin']);
+  assert.deepEqual(
+    (listing.json() as { key: string }[]).map((a) => a.key),
+    ['dir/a b.bin'],
+  );
 });
 
 test('auth required: reads need a reader token, writes a publisher, healthz stays open', async (t) => {
@@ -114,7 +126,10 @@ test('registry auth: the ping challenges with Bearer at /v2/token; the anonymous
     assert.equal((await ping('Bearer anonymous')).statusCode, mode === 'none' ? 200 : 401, `${mode}: the anonymous token at the ping`);
     assert.equal((await ping(basic('airlock_forged'))).statusCode, 401, `${mode}: a forged token`);
 
-    const real = await server.inject({ url: '/v2/token?service=airlock&scope=repository:a/b:push,pull', headers: { authorization: basic(publisher) } });
+    const real = await server.inject({
+      url: '/v2/token?service=airlock&scope=repository:a/b:push,pull',
+      headers: { authorization: basic(publisher) },
+    });
     assert.equal(real.statusCode, 200);
     const bearer = `Bearer ${(real.json() as { token: string }).token}`;
     assert.equal(bearer, `Bearer ${publisher}`, 'the token handed out is the one presented');
@@ -123,8 +138,15 @@ test('registry auth: the ping challenges with Bearer at /v2/token; the anonymous
     assert.equal((await ping(bearer)).statusCode, 200);
     const upload = await server.inject({ url: '/v2/a/b/blobs/uploads/', method: 'POST', headers: { authorization: 'Bearer anonymous' } });
     assert.equal(upload.statusCode, 401, `${mode}: the anonymous token never writes`);
-    assert.equal(parseChallenge(upload.headers['www-authenticate'] as string)?.scheme, 'bearer', 'every 401 under /v2/ names the same realm');
-    assert.equal((await server.inject({ url: '/v2/a/b/blobs/uploads/', method: 'POST', headers: { authorization: bearer } })).statusCode, 202);
+    assert.equal(
+      parseChallenge(upload.headers['www-authenticate'] as string)?.scheme,
+      'bearer',
+      'every 401 under /v2/ names the same realm',
+    );
+    assert.equal(
+      (await server.inject({ url: '/v2/a/b/blobs/uploads/', method: 'POST', headers: { authorization: bearer } })).statusCode,
+      202,
+    );
   }
 });
 
@@ -175,24 +197,30 @@ test('large blobs are pumped through reused buffers: whole, ranged across chunks
   assert.equal((await fetch(`${base}/files/big.bin`)).status, 500);
 });
 
-test('a client that stops reading is cut off once nothing has moved for the idle timeout; the server serves on', { timeout: 30_000 }, async (t) => {
-  const big = bytes(16 * (1 << 20), 5);
-  const { server } = await app(t, 'none', { body: big, key: 'big.bin', idleTimeoutMs: 500 });
-  const base = await server.listen({ host: '127.0.0.1', port: 0 });
-  // The server's side of the connection closes; the paused reader only learns it once it reads again.
-  const serverClosed = new Promise<void>((resolve) => server.server.once('connection', (socket) => socket.once('close', () => resolve())));
-  const received = await new Promise<number>((resolve, reject) => {
-    get(`${base}/files/big.bin`, (res) => {
-      let n = 0;
-      res.on('data', (c: Buffer) => (n += c.length));
-      res.once('data', () => {
-        res.pause();
-        void serverClosed.then(() => res.resume());
-      });
-      res.once('close', () => resolve(n));
-    }).on('error', reject);
-  });
-  assert.ok(received < big.length, 'the stalled download was cut short');
-  const again = await fetch(`${base}/files/big.bin`);
-  assert.ok(Buffer.from(await again.arrayBuffer()).equals(big), 'and the next client gets the whole blob');
-});
+test(
+  'a client that stops reading is cut off once nothing has moved for the idle timeout; the server serves on',
+  { timeout: 30_000 },
+  async (t) => {
+    const big = bytes(16 * (1 << 20), 5);
+    const { server } = await app(t, 'none', { body: big, key: 'big.bin', idleTimeoutMs: 500 });
+    const base = await server.listen({ host: '127.0.0.1', port: 0 });
+    // The server's side of the connection closes; the paused reader only learns it once it reads again.
+    const serverClosed = new Promise<void>((resolve) =>
+      server.server.once('connection', (socket) => socket.once('close', () => resolve())),
+    );
+    const received = await new Promise<number>((resolve, reject) => {
+      get(`${base}/files/big.bin`, (res) => {
+        let n = 0;
+        res.on('data', (c: Buffer) => (n += c.length));
+        res.once('data', () => {
+          res.pause();
+          void serverClosed.then(() => res.resume());
+        });
+        res.once('close', () => resolve(n));
+      }).on('error', reject);
+    });
+    assert.ok(received < big.length, 'the stalled download was cut short');
+    const again = await fetch(`${base}/files/big.bin`);
+    assert.ok(Buffer.from(await again.arrayBuffer()).equals(big), 'and the next client gets the whole blob');
+  },
+);

@@ -22,7 +22,16 @@ function capture(): { stream: PassThrough; lines: () => LogLine[]; text: () => s
   const stream = new PassThrough();
   let text = '';
   stream.on('data', (c: Buffer) => (text += c.toString()));
-  return { stream, text: () => text, lines: () => text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine) };
+  return {
+    stream,
+    text: () => text,
+    lines: () =>
+      text
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as LogLine),
+  };
 }
 
 test('a 500 names its request id in the body, and the log has the error with its stack under the same id', async (t) => {
@@ -90,7 +99,10 @@ test('serve writes request logs as JSON lines to stderr; --log-level takes a pin
   const exited = new Promise((resolve) => child.on('exit', resolve));
   child.kill('SIGTERM');
   await exited;
-  const lines = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
+  const lines = stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as LogLine);
   const line = lines.find((l) => l.path === '/healthz');
   assert.ok(line, stderr);
   assert.equal(line.status, 200);

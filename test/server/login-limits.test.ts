@@ -26,7 +26,13 @@ async function app(t: TestContext) {
   return { store, server, close };
 }
 
-const login = (server: Awaited<ReturnType<typeof app>>['server'], name: string, password: string, remoteAddress = '10.0.0.1', user = name) =>
+const login = (
+  server: Awaited<ReturnType<typeof app>>['server'],
+  name: string,
+  password: string,
+  remoteAddress = '10.0.0.1',
+  user = name,
+) =>
   server.inject({
     method: 'PUT',
     url: `/npm/-/user/org.couchdb.user:${encodeURIComponent(user)}`,
@@ -37,7 +43,8 @@ const login = (server: Awaited<ReturnType<typeof app>>['server'], name: string, 
 
 test('npm login: a body beyond a few KiB is refused with 413 before anything is written', async (t) => {
   const { store, server } = await app(t);
-  const size = () => statSync(join(store.home, 'airlock.db')).size + (statSync(join(store.home, 'airlock.db-wal'), { throwIfNoEntry: false })?.size ?? 0);
+  const size = () =>
+    statSync(join(store.home, 'airlock.db')).size + (statSync(join(store.home, 'airlock.db-wal'), { throwIfNoEntry: false })?.size ?? 0);
   const before = size();
   const res = await login(server, 'x'.repeat(1 << 20), 'wrong', '10.0.0.1', 'x');
   assert.equal(res.statusCode, 413);
@@ -45,12 +52,17 @@ test('npm login: a body beyond a few KiB is refused with 413 before anything is 
   assert.equal((await store.meta.auditHead())?.count ?? 0, 0);
   assert.ok(size() - before < 64 << 10, 'the database did not grow');
   // npm audit's question is read without a token too, so it is bounded as well.
-  const audit = await server.inject({ method: 'POST', url: '/npm/-/npm/v1/security/advisories/bulk', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ x: 'y'.repeat(2 << 20) }) });
+  const audit = await server.inject({
+    method: 'POST',
+    url: '/npm/-/npm/v1/security/advisories/bulk',
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify({ x: 'y'.repeat(2 << 20) }),
+  });
   assert.equal(audit.statusCode, 413);
   assert.ok((JSON.parse(audit.body) as { error?: string }).error);
 });
 
-test('npm login: user names follow npm\'s rules (lowercase, URL-safe, at most 214); others are refused with 400 and not audited', async (t) => {
+test("npm login: user names follow npm's rules (lowercase, URL-safe, at most 214); others are refused with 400 and not audited", async (t) => {
   const { store, server } = await app(t);
   for (const bad of ['Alice', 'a\nb', 'evil\u001b[31mred', 'a b', '.dot', 'x'.repeat(215), '']) {
     const res = await login(server, bad, 'wrong', '10.0.0.1', bad || 'x');
@@ -92,11 +104,27 @@ test('npm login: failures are limited per address and per name (429 with Retry-A
     // At the end of each window (here: the server stopping), what it held beyond its first entry.
     ...summary.slice(6),
   ]);
-  const rest = rows.slice(6).map((r) => ({ subject: r.subject, outcome: r.outcome, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+  const rest = rows
+    .slice(6)
+    .map((r) => ({ subject: r.subject, outcome: r.outcome, detail: JSON.parse(r.detail) as Record<string, unknown> }));
   rest.sort((a, b) => (a.subject < b.subject ? -1 : 1));
   assert.deepEqual(rest, [
-    { subject: '10.0.0.1', outcome: 'throttled', detail: { attempts: 4, names: ['user5', 'user6', 'user7', 'user9'], from: rest[0]!.detail.from, to: rest[0]!.detail.to } },
-    { subject: 'target', outcome: 'refused', detail: { attempts: 4, throttled: 2, addresses: ['10.1.0.0', '10.1.0.1', '10.1.0.2', '10.1.0.3', '10.1.0.4', '10.1.0.5', '10.1.0.6'], from: rest[1]!.detail.from, to: rest[1]!.detail.to } },
+    {
+      subject: '10.0.0.1',
+      outcome: 'throttled',
+      detail: { attempts: 4, names: ['user5', 'user6', 'user7', 'user9'], from: rest[0]!.detail.from, to: rest[0]!.detail.to },
+    },
+    {
+      subject: 'target',
+      outcome: 'refused',
+      detail: {
+        attempts: 4,
+        throttled: 2,
+        addresses: ['10.1.0.0', '10.1.0.1', '10.1.0.2', '10.1.0.3', '10.1.0.4', '10.1.0.5', '10.1.0.6'],
+        from: rest[1]!.detail.from,
+        to: rest[1]!.detail.to,
+      },
+    },
   ]);
   assert.ok(Date.parse(String(rest[1]!.detail.from)) <= Date.parse(String(rest[1]!.detail.to)));
 });
@@ -105,9 +133,14 @@ test('failed logins: the windows kept in memory are bounded; the oldest is summa
   const store = await Store.open(join(await tempDir(t), 'home'));
   t.after(() => store.close());
   let clock = 0;
-  const limiter = new FailedLogins(async (e) => {
-    await audit(store, e);
-  }, { action: 'npm.login', actor: 'npm-login' }, { max: 5, windowMs: 60_000, maxKeys: 3 }, () => clock);
+  const limiter = new FailedLogins(
+    async (e) => {
+      await audit(store, e);
+    },
+    { action: 'npm.login', actor: 'npm-login' },
+    { max: 5, windowMs: 60_000, maxKeys: 3 },
+    () => clock,
+  );
   for (let i = 0; i < 10; i++) {
     await limiter.failed('10.0.0.1', `n${i}`);
     await limiter.failed('10.0.0.1', `n${i}`);
@@ -133,13 +166,31 @@ test('npm: a dist-tag must be URL-safe and short before it reaches the audit log
     versions: { [version]: { name: 'thing', version, dist: { shasum: createHash('sha1').update(tgz).digest('hex') } } },
     _attachments: { [`thing-${version}.tgz`]: { data: tgz.toString('base64'), length: tgz.length } },
   });
-  const long = await server.inject({ method: 'PUT', url: '/npm/thing', headers: auth, payload: JSON.stringify(doc(`1.0.0-${'x'.repeat(100_000)}\n`)) });
+  const long = await server.inject({
+    method: 'PUT',
+    url: '/npm/thing',
+    headers: auth,
+    payload: JSON.stringify(doc(`1.0.0-${'x'.repeat(100_000)}\n`)),
+  });
   assert.equal(long.statusCode, 400);
   assert.ok(long.body.length < 300, long.body.slice(0, 300));
-  const badTag = await server.inject({ method: 'PUT', url: '/npm/thing', headers: auth, payload: JSON.stringify(doc('1.0.0', { 'a\nb': '1.0.0' })) });
+  const badTag = await server.inject({
+    method: 'PUT',
+    url: '/npm/thing',
+    headers: auth,
+    payload: JSON.stringify(doc('1.0.0', { 'a\nb': '1.0.0' })),
+  });
   assert.equal(badTag.statusCode, 400);
-  assert.equal((await server.inject({ method: 'PUT', url: '/npm/thing', headers: auth, payload: JSON.stringify(doc('1.0.0')) })).statusCode, 201);
-  const tag = await server.inject({ method: 'PUT', url: `/npm/-/package/thing/dist-tags/${encodeURIComponent('x\u001b[31m')}`, headers: auth, payload: '"1.0.0"' });
+  assert.equal(
+    (await server.inject({ method: 'PUT', url: '/npm/thing', headers: auth, payload: JSON.stringify(doc('1.0.0')) })).statusCode,
+    201,
+  );
+  const tag = await server.inject({
+    method: 'PUT',
+    url: `/npm/-/package/thing/dist-tags/${encodeURIComponent('x\u001b[31m')}`,
+    headers: auth,
+    payload: '"1.0.0"',
+  });
   assert.equal(tag.statusCode, 400);
   assert.ok(!(await store.meta.listAudit()).some((r) => /[\u0000-\u001f]/.test(r.subject)));
 });

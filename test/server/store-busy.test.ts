@@ -7,7 +7,7 @@ import { buildServer } from '../../src/server/app.js';
 import { createToken } from '../../src/services/tokens.js';
 import { tempDir } from '../helpers/tmp.js';
 
-test('a write that cannot get the store lock in time answers 503 with Retry-After in the protocol\'s own error body', async (t) => {
+test("a write that cannot get the store lock in time answers 503 with Retry-After in the protocol's own error body", async (t) => {
   const store = await Store.open(join(await tempDir(t), 'home'));
   const token = await createToken(store, 'ci', 'publisher');
   const server = await buildServer({ store, baseUrl: 'http://mirror', auth: 'none' });
@@ -27,7 +27,12 @@ test('a write that cannot get the store lock in time answers 503 with Retry-Afte
   const blob = Buffer.from('layer');
   const { createHash } = await import('node:crypto');
   const digest = `sha256:${createHash('sha256').update(blob).digest('hex')}`;
-  const oci = await server.inject({ method: 'POST', url: `/v2/team/app/blobs/uploads/?digest=${digest}`, headers: { ...auth, 'content-type': 'application/octet-stream' }, payload: blob });
+  const oci = await server.inject({
+    method: 'POST',
+    url: `/v2/team/app/blobs/uploads/?digest=${digest}`,
+    headers: { ...auth, 'content-type': 'application/octet-stream' },
+    payload: blob,
+  });
   assert.equal(oci.statusCode, 503, oci.body);
   assert.equal(oci.headers['retry-after'], '5');
   const body = oci.json() as { errors: { code: string; message: string }[] };
@@ -37,5 +42,9 @@ test('a write that cannot get the store lock in time answers 503 with Retry-Afte
   const npm = await server.inject({ method: 'DELETE', url: '/npm/left-pad/-rev/1-abc', headers: auth });
   assert.equal(npm.statusCode, 503, npm.body);
   assert.equal(npm.headers['retry-after'], '5');
-  assert.deepEqual(npm.json(), { error: 'the store is busy with another write; retry after 5 s' }, 'npm prints `error` from its own body shape');
+  assert.deepEqual(
+    npm.json(),
+    { error: 'the store is busy with another write; retry after 5 s' },
+    'npm prints `error` from its own body shape',
+  );
 });

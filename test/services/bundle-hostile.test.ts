@@ -29,7 +29,10 @@ async function smallSet(t: Parameters<typeof twoStores>[0]) {
   const lock = await seedLock(ctx.low, { 'big.bin': bytes(14_000, 3), 'mid.bin': bytes(2500, 4), 'tiny.txt': Buffer.from('tiny\n') });
   const w = await createBundle(ctx.low, lock, { ...opts, out: join(ctx.dir, 'set.airlock'), split: 12_000 });
   assert.ok(w.manifest.volumes >= 2, `several volumes (${w.manifest.volumes})`);
-  assert.ok(w.manifest.blobs.some((p) => p.chunks), 'a chunked blob');
+  assert.ok(
+    w.manifest.blobs.some((p) => p.chunks),
+    'a chunked blob',
+  );
   const volumes = await Promise.all(w.files.map((f) => readFile(f)));
   return { ...ctx, w, volumes };
 }
@@ -110,7 +113,13 @@ test('every single-bit flip in index.json (its header, content and padding) is r
   for (let bit = 1024 * 8; bit < 2048 * 8; bit++) {
     const copy = Buffer.from(v);
     copy[bit >> 3] = copy[bit >> 3]! ^ (1 << (bit & 7));
-    if (await read(copy).then(() => true, () => false)) accepted.push(bit);
+    if (
+      await read(copy).then(
+        () => true,
+        () => false,
+      )
+    )
+      accepted.push(bit);
   }
   assert.deepEqual(accepted, [], `bits of ${w.files[0]} accepted`);
 });
@@ -132,12 +141,24 @@ test('a 62 MB index.json of nested arrays is refused at once, without parsing it
   const nested = Buffer.alloc(62_000_000, '[');
   // The writer's own head claiming the largest manifest allowed, then the arrays: hashed in passing, never built.
   const head = volumeIndexHead({ digest: `sha256:${'1'.repeat(64)}`, size: MAX_MANIFEST_BYTES }, 1, 1);
-  for (const [name, index] of [['garbage-head', nested], ['writer-head', Buffer.concat([Buffer.from(`${head},`), nested])]] as const) {
+  for (const [name, index] of [
+    ['garbage-head', nested],
+    ['writer-head', Buffer.concat([Buffer.from(`${head},`), nested])],
+  ] as const) {
     const file = join(dir, `${name}.airlock`);
-    await writeFile(file, await craftTar([{ name: 'oci-layout', data: Buffer.from(OCI_LAYOUT) }, { name: 'index.json', data: index }]));
+    await writeFile(
+      file,
+      await craftTar([
+        { name: 'oci-layout', data: Buffer.from(OCI_LAYOUT) },
+        { name: 'index.json', data: index },
+      ]),
+    );
     const rss = process.memoryUsage().rss;
     const started = performance.now();
-    await assert.rejects(verifyBundles([file], silentReporter), new RegExp(`${name}\\.airlock: (index\\.json is not the index airlock writes|archive ends before blobs/)`));
+    await assert.rejects(
+      verifyBundles([file], silentReporter),
+      new RegExp(`${name}\\.airlock: (index\\.json is not the index airlock writes|archive ends before blobs/)`),
+    );
     const ms = performance.now() - started;
     const grew = process.memoryUsage().rss - rss;
     t.diagnostic(`${name}: refused in ${ms.toFixed(0)} ms, RSS +${(grew / 2 ** 20).toFixed(0)} MiB`);
@@ -153,9 +174,19 @@ test('with a trust policy, custody is judged on the bundle id before the manifes
   const yaml = 'keys:\n  origin: origin.pub\nroles:\n  origin: { keys: [origin], threshold: 1 }\nrules: { requireRoles: [origin] }\n';
   await setTrustPolicy(high.meta, canonicalJson(parseTrustPolicy(yaml, join(dir, 'trust.yaml'))), 'trust.yaml');
   const file = join(dir, 'unsigned.airlock');
-  await writeFile(file, await forged(Buffer.from('{"not": "a manifest", "deep": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}\n')));
+  await writeFile(
+    file,
+    await forged(
+      Buffer.from(
+        '{"not": "a manifest", "deep": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}\n',
+      ),
+    ),
+  );
   const before = await storeSnapshot(high.home);
-  await assert.rejects(importBundles(high, [file], silentReporter), (e: Error & { code?: string }) => e.code === 'CUSTODY_REFUSED' && /unsigned\.airlock: custody/.test(e.message));
+  await assert.rejects(
+    importBundles(high, [file], silentReporter),
+    (e: Error & { code?: string }) => e.code === 'CUSTODY_REFUSED' && /unsigned\.airlock: custody/.test(e.message),
+  );
   assert.equal(await storeSnapshot(high.home), before);
 });
 
@@ -171,7 +202,18 @@ function manifestText(key: string, payload: Buffer, metadata: string): Buffer {
     target: { platforms: ['linux/amd64'], python: [] },
     lockDigest: digestOf('lock'),
     volumes: 1,
-    artifacts: [{ ecosystem: 'files', key, name: key, version: '', digest, size: payload.length, metadata: { x: 'PLACEHOLDER' }, blobs: [{ digest, size: payload.length }] }],
+    artifacts: [
+      {
+        ecosystem: 'files',
+        key,
+        name: key,
+        version: '',
+        digest,
+        size: payload.length,
+        metadata: { x: 'PLACEHOLDER' },
+        blobs: [{ digest, size: payload.length }],
+      },
+    ],
     blobs: [{ digest, size: payload.length, volume: 1 }],
   };
   return Buffer.from(serializeManifest(m).replace('"PLACEHOLDER"', metadata));
@@ -209,7 +251,11 @@ test('a files artifact whose key is not a served path is refused by verify and i
   const { dir, high } = await twoStores(t);
   const payload = Buffer.from('evil\n');
   const cases: [string, string, RegExp][] = [
-    ['dotdot', '../../EVIL_KEY', /dotdot\.airlock: bundle manifest artifact files:\.\.\/\.\.\/EVIL_KEY: key has an empty, '\.' or '\.\.' segment/],
+    [
+      'dotdot',
+      '../../EVIL_KEY',
+      /dotdot\.airlock: bundle manifest artifact files:\.\.\/\.\.\/EVIL_KEY: key has an empty, '\.' or '\.\.' segment/,
+    ],
     ['absolute', '/abs/EVIL_KEY2', /absolute\.airlock: bundle manifest artifact files:\/abs\/EVIL_KEY2: key must be relative/],
     ['backslash', 'a\\b', /backslash\.airlock: bundle manifest artifact files:a\\b: key must use \//],
   ];

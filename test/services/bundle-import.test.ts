@@ -38,7 +38,10 @@ test('bundle create is deterministic and import makes every artifact visible', a
   assert.equal(res[0]!.outcome, 'imported');
   assert.equal(res[0]!.added, 3);
   const listed = await high.meta.listArtifacts();
-  assert.deepEqual(listed.map((x) => x.key), ['docs/readme.txt', 'tools/a.bin', 'tools/b.bin']);
+  assert.deepEqual(
+    listed.map((x) => x.key),
+    ['docs/readme.txt', 'tools/a.bin', 'tools/b.bin'],
+  );
   assert.ok(listed.every((x) => x.bundleId === a.bundleId));
   const report = await verifyStore(high, silentReporter);
   assert.deepEqual(report.problems, []);
@@ -65,7 +68,10 @@ test('split volumes with a chunked blob: any order, over several runs, visible o
 
   const reversed = [...w.files].reverse();
   const first = await importBundles(high, reversed.slice(0, 2), silentReporter);
-  assert.deepEqual(first.map((r) => r.outcome), ['staged', 'staged']);
+  assert.deepEqual(
+    first.map((r) => r.outcome),
+    ['staged', 'staged'],
+  );
   assert.deepEqual(await high.meta.listArtifacts(), [], 'nothing visible before the last volume');
   const rest = await importBundles(high, reversed.slice(2), silentReporter);
   assert.equal(rest.at(-1)!.outcome, 'imported');
@@ -101,7 +107,12 @@ test('hostile bundles are refused, named, and leave the store unchanged', async 
   const at = f.indexOf(FILES['tools/a.bin'].subarray(0, 64)) + 1000;
   f[at] = f[at]! ^ 0xff;
   await writeFile(flipped, f);
-  await refused(t, high, flipped, /flipped\.airlock: blob sha256:[0-9a-f]{64} \(files:tools\/a\.bin\) is corrupt: expected sha256:[0-9a-f]{64}, got sha256:/);
+  await refused(
+    t,
+    high,
+    flipped,
+    /flipped\.airlock: blob sha256:[0-9a-f]{64} \(files:tools\/a\.bin\) is corrupt: expected sha256:[0-9a-f]{64}, got sha256:/,
+  );
 
   const missingFile = join(dir, 'nope.airlock');
   await assert.rejects(importBundles(high, [missingFile], silentReporter), /nope\.airlock: no such file/);
@@ -114,7 +125,10 @@ test('a partial volume set stages and says what is missing; a bad later volume k
   assert.ok(w.files.length >= 2);
   const [r] = await importBundles(high, [w.files[0]!], silentReporter);
   assert.equal(r!.outcome, 'staged');
-  assert.deepEqual(r!.missing, Array.from({ length: w.files.length - 1 }, (_, i) => i + 2));
+  assert.deepEqual(
+    r!.missing,
+    Array.from({ length: w.files.length - 1 }, (_, i) => i + 2),
+  );
   const head = await readBundleHeader(w.files[1]!);
   assert.equal(head.bundleId, w.bundleId);
   assert.equal(volumeFileName(join(dir, 'p.airlock'), 2, w.files.length), w.files[1]);
@@ -149,7 +163,19 @@ test('crafted bundles: unsafe entries, wrong version, missing or unlisted blobs 
     ['missing-blob', [...meta, blobEntries[0]!], /listed for volume 1 but missing/],
     ['unlisted-blob', [...meta, ...blobEntries, { name: `blobs/sha256/${'e'.repeat(64)}`, data: Buffer.from('?') }], /not listed/],
   ];
-  const lacking = { ...m, artifacts: [...m.artifacts, { ...m.artifacts[0]!, key: 'c.txt', name: 'c.txt', digest: `sha256:${'c'.repeat(64)}` as const, blobs: [{ digest: `sha256:${'c'.repeat(64)}` as const, size: 1 }] }] };
+  const lacking = {
+    ...m,
+    artifacts: [
+      ...m.artifacts,
+      {
+        ...m.artifacts[0]!,
+        key: 'c.txt',
+        name: 'c.txt',
+        digest: `sha256:${'c'.repeat(64)}` as const,
+        blobs: [{ digest: `sha256:${'c'.repeat(64)}` as const, size: 1 }],
+      },
+    ],
+  };
   cases.push(['manifest-lists-absent-digest', [...layoutEntries(lacking).entries, ...blobEntries], /does not carry/]);
   const v2 = { ...JSON.parse(serializeManifest(m)), formatVersion: 2 };
   cases.push(['format-v2', [...layoutEntries(v2).entries, ...blobEntries], /version 2 is not supported/]);
@@ -167,11 +193,18 @@ test('crafted bundles: unsafe entries, wrong version, missing or unlisted blobs 
 
 test('a bundle that would change a stored artifact is refused before its blobs are read', async (t) => {
   const { dir, low, high } = await twoStores(t);
-  const first = await createBundle(low, await seedLock(low, { 'x.txt': Buffer.from('one\n') }, 'first'), { ...opts, out: join(dir, '1.airlock') });
+  const first = await createBundle(low, await seedLock(low, { 'x.txt': Buffer.from('one\n') }, 'first'), {
+    ...opts,
+    out: join(dir, '1.airlock'),
+  });
   await importBundles(high, first.files, silentReporter);
   const other = await Store.open(join(dir, 'other'));
   t.after(() => other.close());
-  const second = await createBundle(other, await seedLock(other, { 'x.txt': Buffer.from('two\n') }, 'second'), { ...opts, sequence: 2, out: join(dir, '2.airlock') });
+  const second = await createBundle(other, await seedLock(other, { 'x.txt': Buffer.from('two\n') }, 'second'), {
+    ...opts,
+    sequence: 2,
+    out: join(dir, '2.airlock'),
+  });
   await refused(t, high, second.files[0]!, /files:x\.txt: the store already holds sha256:[0-9a-f]{64}, the bundle has sha256:/);
 });
 
@@ -190,19 +223,49 @@ test('chunks that do not add up to the blob they claim are refused at reassembly
     target: { platforms: ['linux/amd64'], python: [] },
     lockDigest: digestOf('lock'),
     volumes: 1,
-    artifacts: [{ ecosystem: 'files', key: 'm.bin', name: 'm.bin', version: '', digest: claimed, size, metadata: {}, blobs: [{ digest: claimed, size }] }],
-    blobs: [{ digest: claimed, size, chunks: [{ digest: digestOf(part1), size: part1.length, volume: 1 }, { digest: digestOf(part2), size: part2.length, volume: 1 }] }],
+    artifacts: [
+      {
+        ecosystem: 'files',
+        key: 'm.bin',
+        name: 'm.bin',
+        version: '',
+        digest: claimed,
+        size,
+        metadata: {},
+        blobs: [{ digest: claimed, size }],
+      },
+    ],
+    blobs: [
+      {
+        digest: claimed,
+        size,
+        chunks: [
+          { digest: digestOf(part1), size: part1.length, volume: 1 },
+          { digest: digestOf(part2), size: part2.length, volume: 1 },
+        ],
+      },
+    ],
   };
   const { entries } = layoutEntries(manifest);
   const file = join(dir, 'liar.airlock');
-  await writeFile(file, await craftTar([...entries, { name: `blobs/sha256/${digestOf(part1).slice(7)}`, data: part1 }, { name: `blobs/sha256/${digestOf(part2).slice(7)}`, data: part2 }]));
-  await assert.rejects(importBundles(high, [file], silentReporter), /bundle liar: blob sha256:[0-9a-f]{64} reassembled from 2 chunks hashes to sha256:/);
+  await writeFile(
+    file,
+    await craftTar([
+      ...entries,
+      { name: `blobs/sha256/${digestOf(part1).slice(7)}`, data: part1 },
+      { name: `blobs/sha256/${digestOf(part2).slice(7)}`, data: part2 },
+    ]),
+  );
+  await assert.rejects(
+    importBundles(high, [file], silentReporter),
+    /bundle liar: blob sha256:[0-9a-f]{64} reassembled from 2 chunks hashes to sha256:/,
+  );
   assert.deepEqual(await high.meta.listArtifacts(), []);
   assert.equal(await high.blobs.stat(claimed), undefined);
   assert.equal(importOutcomes(high.home).at(-1), 'refused');
 });
 
-test('import sweeps temp files of dead processes only; a live server\'s upload in progress stays', async (t) => {
+test("import sweeps temp files of dead processes only; a live server's upload in progress stays", async (t) => {
   const { dir, low, high } = await twoStores(t);
   const { spawn } = await import('node:child_process');
   const sleeper = spawn('sleep', ['30']);

@@ -15,12 +15,13 @@ async function world(t: TestContext) {
   let n = 0;
   const bundle = async (name: string, creator = 'alice@host') => {
     const lock = await seedLock(store, { [`${name}.txt`]: Buffer.from(`${name}\n`) }, name);
-    return (await createBundle(store, lock, { out: join(dir, `${name}-${++n}.airlock`), creator, reporter: silentReporter })).manifest.sequence;
+    return (await createBundle(store, lock, { out: join(dir, `${name}-${++n}.airlock`), creator, reporter: silentReporter })).manifest
+      .sequence;
   };
   return { dir, store, bundle };
 }
 
-test('bundle create: a store\'s sequences.json is moved into the database once, numbers carried on', async (t) => {
+test("bundle create: a store's sequences.json is moved into the database once, numbers carried on", async (t) => {
   const { store, bundle } = await world(t);
   const old = join(store.home, 'sequences.json');
   await writeFile(old, `${JSON.stringify({ 'alice@host': { last: 7, byLock: { 'kept x': 4 } } })}\n`);

@@ -46,13 +46,19 @@ test('lock is deterministic and records a download when no sha256 is given', asy
   await writeLockFile(join(dir, 'two.lock'), lock2);
   assert.deepEqual(await readFile(join(dir, 'one.lock')), await readFile(join(dir, 'two.lock')));
   const parsed = await readLockFile(join(dir, 'one.lock'));
-  assert.deepEqual(parsed.artifacts.map((x) => [x.key, x.digest, x.size]), [
-    ['b.txt', digestOf(b), b.length],
-    ['x/a.bin', digestOf(a), a.length],
-  ]);
+  assert.deepEqual(
+    parsed.artifacts.map((x) => [x.key, x.digest, x.size]),
+    [
+      ['b.txt', digestOf(b), b.length],
+      ['x/a.bin', digestOf(a), a.length],
+    ],
+  );
   assert.ok(reporter.lines.some((l) => /files:b\.txt: no sha256 given; recorded sha256:/.test(l)));
   // A declared sha256 needs only the size: no lock downloads it; the one without is downloaded each time.
-  assert.deepEqual(up.requests.filter((r) => r.path === '/a.bin').map((r) => r.method), ['HEAD', 'HEAD']);
+  assert.deepEqual(
+    up.requests.filter((r) => r.path === '/a.bin').map((r) => r.method),
+    ['HEAD', 'HEAD'],
+  );
   assert.equal(up.requests.filter((r) => r.path === '/dl/b.txt' && r.method === 'GET').length, 2);
 });
 
@@ -68,25 +74,40 @@ test('lock: a declared sha256 is sized by HEAD, else by a one-byte Range, else b
     '/d.bin': { body: d, headSize: d.length + 1 },
   });
   const yaml = join(dir, 'airlock.yaml');
-  await writeFile(yaml, `name: t
+  await writeFile(
+    yaml,
+    `name: t
 files:
-${[['a', a], ['b', b], ['c', c], ['d', d]].map(([n, x]) => `  - url: ${up.url}/${String(n)}.bin
+${[
+  ['a', a],
+  ['b', b],
+  ['c', c],
+  ['d', d],
+]
+  .map(
+    ([n, x]) => `  - url: ${up.url}/${String(n)}.bin
     sha256: ${digestOf(x as Buffer).slice(7)}
-`).join('')}`);
+`,
+  )
+  .join('')}`,
+  );
   const lock = await lockManifest(await readManifest(yaml), { store, http, reporter: silentReporter, manifestDir: dir });
-  assert.deepEqual(lock.artifacts.map((x) => [x.key, x.digest, x.size]), [
-    ['a.bin', digestOf(a), a.length],
-    ['b.bin', digestOf(b), b.length],
-    ['c.bin', digestOf(c), c.length],
-    ['d.bin', digestOf(d), d.length + 1],
-  ]);
+  assert.deepEqual(
+    lock.artifacts.map((x) => [x.key, x.digest, x.size]),
+    [
+      ['a.bin', digestOf(a), a.length],
+      ['b.bin', digestOf(b), b.length],
+      ['c.bin', digestOf(c), c.length],
+      ['d.bin', digestOf(d), d.length + 1],
+    ],
+  );
   const by = (p: string) => up.requests.filter((r) => r.path === p).map((r) => `${r.method} ${r.range ?? ''}`.trim());
   assert.deepEqual(by('/a.bin'), ['HEAD']);
   assert.deepEqual(by('/b.bin'), ['HEAD', 'GET bytes=0-0']);
   assert.deepEqual(by('/c.bin'), ['HEAD', 'GET bytes=0-0', 'GET'], 'a server that ignores HEAD and Range: the file is downloaded');
   assert.ok(up.sent() <= c.length * 2 + 1, `one byte of b; c whole, and at most once more cut short: ${up.sent()} bytes`);
   assert.equal((await store.blobs.stat(digestOf(c)))?.size, c.length, 'what lock downloads it keeps');
-  assert.equal(await store.blobs.stat(digestOf(a)), undefined, 'downloading is fetch\'s job');
+  assert.equal(await store.blobs.stat(digestOf(a)), undefined, "downloading is fetch's job");
 
   // A HEAD that lied about the size poisons nothing: fetch checks size and digest, stores nothing for it.
   const reporter = collecting();
@@ -120,7 +141,10 @@ test('fetch: a lying upstream fails that artifact only, naming both digests, sto
   const claimed = bytes(10_000, 2);
   const served = bytes(10_000, 9);
   const { store, http, up } = await setup(t, { '/good.bin': { body: good }, '/liar.bin': { body: served } });
-  const lock = lockFor(up, [['/good.bin', good], ['/liar.bin', claimed]]);
+  const lock = lockFor(up, [
+    ['/good.bin', good],
+    ['/liar.bin', claimed],
+  ]);
   const reporter = collecting();
   await assert.rejects(fetchLock(lock, { store, http, reporter }), /1 of 2 artifact\(s\) could not be fetched: files:liar\.bin/);
   const msg = reporter.lines.find((l) => l.includes('liar.bin'))!;

@@ -22,7 +22,8 @@ async function app(t: TestContext) {
     });
     return { status: res.statusCode, token: (JSON.parse(res.body) as { token?: string }).token, body: res.body };
   };
-  const whoami = async (token: string) => (await server.inject({ url: '/npm/-/whoami', headers: { authorization: `Bearer ${token}` } })).statusCode;
+  const whoami = async (token: string) =>
+    (await server.inject({ url: '/npm/-/whoami', headers: { authorization: `Bearer ${token}` } })).statusCode;
   return { store, server, login, whoami };
 }
 
@@ -39,11 +40,20 @@ test('tokens: what npm login minted is revoked with the token that minted it', a
   assert.equal(rows.find((r) => r.name === 'ci')?.parent, null);
 
   const revoked = await revokeToken(store, 'ci');
-  assert.deepEqual(revoked.children.map((c) => c.replace(/-[^-]+$/, '')), ['npm-alice']);
+  assert.deepEqual(
+    revoked.children.map((c) => c.replace(/-[^-]+$/, '')),
+    ['npm-alice'],
+  );
   assert.equal(await whoami(alice.token!), 401, 'the minted token died with its parent');
-  assert.equal(await whoami(bob.token!), 200, 'another parent\'s child lives on');
+  assert.equal(await whoami(bob.token!), 200, "another parent's child lives on");
   const log = (await store.meta.listAudit()).filter((r) => r.action === 'token.revoke');
-  assert.deepEqual(log.map((r) => [r.subject.replace(/^npm-alice-.*/, 'npm-alice-…'), (JSON.parse(r.detail) as { parent?: string }).parent]), [['ci', undefined], ['npm-alice-…', 'ci']]);
+  assert.deepEqual(
+    log.map((r) => [r.subject.replace(/^npm-alice-.*/, 'npm-alice-…'), (JSON.parse(r.detail) as { parent?: string }).parent]),
+    [
+      ['ci', undefined],
+      ['npm-alice-…', 'ci'],
+    ],
+  );
 });
 
 test('tokens: a minted token cannot mint more (403)', async (t) => {
@@ -71,7 +81,11 @@ test('tokens: 30 parallel logins with one name each get their own token', async 
   const { store, login } = await app(t);
   const ci = await createToken(store, 'ci', 'publisher');
   const results = await Promise.all(Array.from({ length: 30 }, () => login('alice', ci)));
-  assert.deepEqual(results.map((r) => r.status), Array(30).fill(201), results.find((r) => r.status !== 201)?.body);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    Array(30).fill(201),
+    results.find((r) => r.status !== 201)?.body,
+  );
   assert.equal(new Set(results.map((r) => r.token)).size, 30);
   assert.equal((await store.meta.listTokens()).filter((r) => r.parent === 'ci').length, 30);
 });
@@ -81,7 +95,13 @@ test('tokens: a store from before parents were recorded learns them from the aud
   const store = await Store.open(home);
   await insertToken(store.meta, 'ci', 'publisher', hashToken('secret-ci'));
   await insertToken(store.meta, 'npm-alice-old', 'publisher', hashToken('secret-alice'));
-  await audit(store, { actor: 'token:ci', action: 'token.create', subject: 'npm-alice-old', outcome: 'created', detail: { role: 'publisher' } });
+  await audit(store, {
+    actor: 'token:ci',
+    action: 'token.create',
+    subject: 'npm-alice-old',
+    outcome: 'created',
+    detail: { role: 'publisher' },
+  });
   await store.close();
   // Back to schema 2: the parent column did not exist and nothing recorded who minted what.
   const db = new DatabaseSync(join(home, 'airlock.db'));

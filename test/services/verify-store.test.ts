@@ -11,14 +11,24 @@ import { verifyStore } from '../../src/services/verify-store.js';
 import { twoStores } from '../helpers/stores.js';
 import { putArtifacts } from '../helpers/meta.js';
 
-const file = (key: string, digest: Digest, size: number): ArtifactRecord => ({ ecosystem: 'files', key, name: key, version: '', digest, size, metadata: {}, blobs: [{ digest, size }] });
+const file = (key: string, digest: Digest, size: number): ArtifactRecord => ({
+  ecosystem: 'files',
+  key,
+  name: key,
+  version: '',
+  digest,
+  size,
+  metadata: {},
+  blobs: [{ digest, size }],
+});
 
 test('verify hashes every blob, more than run at once, and names each problem in listing order', async (t) => {
   const { high: store } = await twoStores(t);
   const blobs: BlobInfo[] = [];
   for (let i = 0; i < 40; i++) blobs.push(await store.blobs.put(Readable.from([Buffer.alloc(100 + i * 1000, i)]), `b${i}`));
   const absent: Digest = `sha256:${'0'.repeat(64)}`;
-  await putArtifacts(store.meta, 
+  await putArtifacts(
+    store.meta,
     [...blobs.map((b, i) => file(`b${String(i).padStart(2, '0')}`, b.digest, i === 7 ? b.size + 1 : b.size)), file('gone', absent, 5)],
     null,
   );
@@ -42,7 +52,10 @@ test('verify hashes every blob, more than run at once, and names each problem in
       ['missing-blob', absent],
     ],
   );
-  assert.match(r.problems.find((p) => p.kind === 'wrong-size' && p.digest === blobs[7]!.digest)!.detail, new RegExp(`^files:b07 says blob ${blobs[7]!.digest} has ${blobs[7]!.size + 1} bytes; it has ${blobs[7]!.size}$`));
+  assert.match(
+    r.problems.find((p) => p.kind === 'wrong-size' && p.digest === blobs[7]!.digest)!.detail,
+    new RegExp(`^files:b07 says blob ${blobs[7]!.digest} has ${blobs[7]!.size + 1} bytes; it has ${blobs[7]!.size}$`),
+  );
   assert.equal(r.problems.at(-1)!.detail, `files:gone needs blob ${absent}, which is missing`);
 });
 

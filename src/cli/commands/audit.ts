@@ -20,17 +20,21 @@ async function readText(file: string): Promise<string> {
 const AUDIT_WIDTHS = [5, 24, 24, 16, 32];
 
 function auditLine(cells: string[]): string {
-  return cells.map((c, i) => c.padEnd(AUDIT_WIDTHS[i] ?? 0)).join('  ').trimEnd();
+  return cells
+    .map((c, i) => c.padEnd(AUDIT_WIDTHS[i] ?? 0))
+    .join('  ')
+    .trimEnd();
 }
 
 export function register(program: Command): void {
-  const auditCmd = program.command('audit').description('the store\'s tamper-evident audit log');
+  const auditCmd = program.command('audit').description("the store's tamper-evident audit log");
   auditCmd
     .command('log')
     .description('every security-relevant event: imports, overrides, trust changes, tokens, uploads, pushes, deletes, verify runs')
     .option('--since <time>', 'only entries at or after this time (ISO 8601)')
     .action(async (o: { since?: string }, cmd: Command) => {
-      if (o.since !== undefined && Number.isNaN(Date.parse(o.since))) throw new AirlockError('USAGE', `--since: "${o.since}" is not a time`);
+      if (o.since !== undefined && Number.isNaN(Date.parse(o.since)))
+        throw new AirlockError('USAGE', `--since: "${o.since}" is not a time`);
       const since = o.since === undefined ? undefined : new Date(o.since).toISOString();
       await withStore(cmd, async (store) => {
         const rows = store.meta.iterateAudit(since ? { since } : {});
@@ -46,13 +50,14 @@ export function register(program: Command): void {
         // A line per entry as it is read: columns are padded to a fixed width, never to the
         // widest cell, which would mean holding the whole log first.
         await writeOut(`${auditLine(['#', 'AT', 'ACTOR', 'ACTION', 'SUBJECT', 'OUTCOME'])}\n`);
-        for await (const r of rows) await writeOut(`${auditLine([String(r.id), r.at, r.actor, r.action, r.subject, r.outcome].map(escapeText))}\n`);
+        for await (const r of rows)
+          await writeOut(`${auditLine([String(r.id), r.at, r.actor, r.action, r.subject, r.outcome].map(escapeText))}\n`);
       });
     });
   auditCmd
     .command('verify')
     .description('check the chain: an edited, deleted, reordered or inserted entry is named')
-    .option('--file <export>', 'check a signed export instead of this store\'s log')
+    .option('--file <export>', "check a signed export instead of this store's log")
     .option('--pub <key.pub>', 'with --file: the key the export must be signed with')
     .action(async (o: { file?: string; pub?: string }, cmd: Command) => {
       const exported = o.file ? verifyExport(await readText(o.file), o.file, o.pub ? await readText(o.pub) : undefined) : undefined;

@@ -58,15 +58,23 @@ export function register(program: Command): void {
     .description('write a bundle (fetching anything not yet in the store)')
     .option('-f, --file <airlock.yaml>', 'resolve this manifest first')
     .option('--lock <airlock.lock>', 'bundle exactly this lockfile (default: airlock.lock if present)')
-    .requiredOption('-o, --out <OUT.airlock>', 'output file (missing directories are made); a set of more than one volume is named OUT.vol-NNN-of-MMM.airlock')
+    .requiredOption(
+      '-o, --out <OUT.airlock>',
+      'output file (missing directories are made); a set of more than one volume is named OUT.vol-NNN-of-MMM.airlock',
+    )
     .option('--split <size>', 'largest volume, e.g. 700M, 4.7G, 25GiB (K/M/G/T are decimal, Ki/Mi/Gi/Ti binary)')
     .option('--volume <n>', 'write only volume N of the set again', wholeNumber('--volume'))
-    .option('--sequence <n>', 'bundle sequence number, for the receiver\'s replay protection (default: the next for this creator; the same lock keeps its number)', wholeNumber('--sequence'))
+    .option(
+      '--sequence <n>',
+      "bundle sequence number, for the receiver's replay protection (default: the next for this creator; the same lock keeps its number)",
+      wholeNumber('--sequence'),
+    )
     .option('--creator <who>', 'who made the bundle (default: user@host/<store id>, see airlock init)')
     .option('--ca-file <pem>', 'extra CA certificates for HTTPS upstreams')
     .option('--sign <key>', 'sign the new bundle as origin with this private key')
     .action(async (o: CreateOptions, cmd: Command) => {
-      if (o.volume !== undefined && o.split === undefined) throw new AirlockError('USAGE', '--volume needs --split (it picks one volume of a set)');
+      if (o.volume !== undefined && o.split === undefined)
+        throw new AirlockError('USAGE', '--volume needs --split (it picks one volume of a set)');
       const split = o.split === undefined ? undefined : parseSize(o.split, '--split');
       await withStore(cmd, async (store) => {
         const reporter = reporterFor(cmd);
@@ -83,7 +91,12 @@ export function register(program: Command): void {
         );
         if (o.sign) {
           const first = res.files[0]!;
-          const signed = await signBundle(first, await readBundleHeader(first), { keyFile: o.sign, role: 'origin', data: {}, passphrase: () => passphrase(`passphrase for ${o.sign}: `) });
+          const signed = await signBundle(first, await readBundleHeader(first), {
+            keyFile: o.sign,
+            role: 'origin',
+            data: {},
+            passphrase: () => passphrase(`passphrase for ${o.sign}: `),
+          });
           reporter.info(`${signed.custodyFile}: origin signature by ${signed.keyId.slice(0, 16)}…`);
         }
         if (globals(cmd).json) {
@@ -99,7 +112,7 @@ export function register(program: Command): void {
 
   bundle
     .command('inspect')
-    .description('show a bundle\'s manifest: artifacts, sizes, totals, volumes')
+    .description("show a bundle's manifest: artifacts, sizes, totals, volumes")
     .argument('<bundle>', 'a bundle file or any one of its volumes')
     .action(async (file: string, _o, cmd: Command) => {
       const info = await readBundleHeader(file);
@@ -151,7 +164,8 @@ export function register(program: Command): void {
     .option('--note <text>', 'a note carried in the statement')
     .option('--set <k=v...>', 'role data, e.g. scan=clean media=DVD-0042 seal=77810')
     .action(async (file: string, o: { key: string; role: string; note?: string; set?: string[] }, cmd: Command) => {
-      if (!(ROLES as readonly string[]).includes(o.role)) throw new AirlockError('USAGE', `--role: "${o.role}" (expected ${ROLES.join(', ')})`);
+      if (!(ROLES as readonly string[]).includes(o.role))
+        throw new AirlockError('USAGE', `--role: "${o.role}" (expected ${ROLES.join(', ')})`);
       const data: Record<string, string> = {};
       for (const kv of o.set ?? []) {
         const at = kv.indexOf('=');
@@ -164,7 +178,13 @@ export function register(program: Command): void {
         const [v] = await verifyBundles([file], reporterFor(cmd));
         data['airlock.bundle-verify'] ??= `volume(s) ${v!.verified.join(', ')} of ${v!.volumes}: every sha256 verified`;
       }
-      const res = await signBundle(file, info, { keyFile: o.key, role: o.role as Role, data, ...(o.note ? { note: o.note } : {}), passphrase: () => passphrase(`passphrase for ${o.key}: `) });
+      const res = await signBundle(file, info, {
+        keyFile: o.key,
+        role: o.role as Role,
+        data,
+        ...(o.note ? { note: o.note } : {}),
+        passphrase: () => passphrase(`passphrase for ${o.key}: `),
+      });
       if (globals(cmd).json) printJson({ bundleId: info.bundleId, role: o.role, ...res });
       else process.stdout.write(`${res.custodyFile}: ${o.role} signature by ${res.keyId.slice(0, 16)}… over ${info.bundleId}\n`);
     });
@@ -181,13 +201,25 @@ export function register(program: Command): void {
         const nameOf = new Map(Object.entries(policy?.keys ?? {}).map(([n, k]) => [k.keyId, n]));
         const verdict = policy ? evaluateCustody(policy, sigs, new Date()) : undefined;
         if (globals(cmd).json) {
-          printJson({ bundleId: info.bundleId, custodyFile: custodyPath(file), signatures: sigs.map((s) => ({ ...s, keyName: s.keyId ? nameOf.get(s.keyId) : undefined })), policy: verdict ?? null });
+          printJson({
+            bundleId: info.bundleId,
+            custodyFile: custodyPath(file),
+            signatures: sigs.map((s) => ({ ...s, keyName: s.keyId ? nameOf.get(s.keyId) : undefined })),
+            policy: verdict ?? null,
+          });
           return;
         }
         process.stdout.write(`${info.manifest.name} ${info.bundleId}\ncustody: ${custodyPath(file)}\n\n`);
         printTable(
           ['#', 'ROLE', 'KEY', 'TIME', 'SIGNATURE', 'NOTE'],
-          sigs.map((s) => [String(s.line), s.role ?? '-', s.keyId ? (nameOf.get(s.keyId) ?? `${s.keyId.slice(0, 16)}…`) : '-', s.time ?? '-', s.status, s.note ?? '']),
+          sigs.map((s) => [
+            String(s.line),
+            s.role ?? '-',
+            s.keyId ? (nameOf.get(s.keyId) ?? `${s.keyId.slice(0, 16)}…`) : '-',
+            s.time ?? '-',
+            s.status,
+            s.note ?? '',
+          ]),
         );
         process.stdout.write(
           `\n${!verdict ? 'no trust policy in this store: signatures checked, trust not judged' : verdict.ok ? 'the trust policy holds' : `the trust policy does not hold: ${verdict.reasons.join('; ')}`}\n`,
@@ -200,15 +232,23 @@ export function register(program: Command): void {
     .description('verify bundle volumes and import them into the store (atomically, once all volumes are in)')
     .argument('[bundle...]', 'bundle files or volumes, in any order')
     .option('--override-custody <reason>', 'import even though custody fails the trust policy (local admin only; audited with the reason)')
-    .option('--abandon <bundle>', "drop a bundle's staged volumes (a bundle file, any of its volumes, or its id) instead of importing; audited")
+    .option(
+      '--abandon <bundle>',
+      "drop a bundle's staged volumes (a bundle file, any of its volumes, or its id) instead of importing; audited",
+    )
     .action(async (files: string[], o: { overrideCustody?: string; abandon?: string }, cmd: Command) => {
-      if (o.abandon !== undefined && files.length > 0) throw new AirlockError('USAGE', 'import --abandon takes the bundle to drop and no volumes to import');
-      if (o.abandon === undefined && files.length === 0) throw new AirlockError('USAGE', 'import: name the bundle files or volumes to import');
+      if (o.abandon !== undefined && files.length > 0)
+        throw new AirlockError('USAGE', 'import --abandon takes the bundle to drop and no volumes to import');
+      if (o.abandon === undefined && files.length === 0)
+        throw new AirlockError('USAGE', 'import: name the bundle files or volumes to import');
       await withStore(cmd, async (store) => {
         if (o.abandon !== undefined) {
           const r = await abandonStaging(store, o.abandon);
           if (globals(cmd).json) printJson(r);
-          else process.stdout.write(`bundle ${r.name} ${r.bundleId}: staging set abandoned (volume(s) ${r.volumes.join(', ') || 'none'} dropped)\n`);
+          else
+            process.stdout.write(
+              `bundle ${r.name} ${r.bundleId}: staging set abandoned (volume(s) ${r.volumes.join(', ') || 'none'} dropped)\n`,
+            );
           return;
         }
         const res = await importBundles(store, files, reporterFor(cmd), o.overrideCustody ? { override: o.overrideCustody } : {});

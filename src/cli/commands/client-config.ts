@@ -28,7 +28,7 @@ export function register(program: Command): void {
     .command('client-config')
     .description('print the lines a client needs to use an airlock server')
     .argument('<client>', CLIENTS.join(' | '))
-    .requiredOption('--url <url>', 'the server\'s base URL, e.g. http://mirror:8080')
+    .requiredOption('--url <url>', "the server's base URL, e.g. http://mirror:8080")
     .action((client: string, o: { url: string }, cmd: Command) => {
       const e = ECOSYSTEMS.find((x) => x.clients.includes(client));
       if (!e) throw new AirlockError('USAGE', `unknown client "${client}" (known: ${CLIENTS.join(', ')})`);

@@ -78,18 +78,30 @@ async function runDemo(dir: string): Promise<void> {
 
     step(1, 'Lock: pin every file by digest and size', `airlock --home ${rel(join(dir, 'low'))} lock -f ${rel(yaml)}`);
     const lockPath = join(dir, 'airlock.lock');
-    const lock = await lockManifest(await readManifest(yaml), { store: low, http, reporter, manifestDir: dir }, { manifest: yaml, lock: lockPath });
+    const lock = await lockManifest(
+      await readManifest(yaml),
+      { store: low, http, reporter, manifestDir: dir },
+      { manifest: yaml, lock: lockPath },
+    );
     await writeLockFile(lockPath, lock);
     for (const a of lock.artifacts) say(`${a.key}  ${a.size} bytes  ${a.digest.slice(0, 23)}…`);
 
-    step(2, 'Fetch: download what the store lacks, verifying each digest', `airlock --home ${rel(join(dir, 'low'))} fetch --lock ${rel(lockPath)}`);
+    step(
+      2,
+      'Fetch: download what the store lacks, verifying each digest',
+      `airlock --home ${rel(join(dir, 'low'))} fetch --lock ${rel(lockPath)}`,
+    );
     const fetched = await fetchLock(lock, { store: low, http, reporter });
     say(`${fetched.downloaded} downloaded, ${fetched.present} already in the store`);
 
     // Half the payload plus room for metadata: two volumes, and the largest file travels in chunks.
     const split = Math.ceil(lock.artifacts.reduce((n, a) => n + entryCost(a.size), 0) / 2) + 8192;
     const out = join(dir, 'demo.airlock');
-    step(3, 'Bundle: a deterministic OCI-layout tar, split into volumes (a file larger than a volume travels in chunks)', `airlock --home ${rel(join(dir, 'low'))} bundle create --lock ${rel(lockPath)} -o ${rel(out)} --split ${split}`);
+    step(
+      3,
+      'Bundle: a deterministic OCI-layout tar, split into volumes (a file larger than a volume travels in chunks)',
+      `airlock --home ${rel(join(dir, 'low'))} bundle create --lock ${rel(lockPath)} -o ${rel(out)} --split ${split}`,
+    );
     const bundle = await createBundle(low, lock, { out, split, sequence: 1, creator: 'airlock-demo', reporter });
     for (const f of bundle.files) say(`${rel(f)}  ${(await stat(f)).size} bytes`);
     say(`bundle id ${bundle.bundleId}`);
@@ -98,9 +110,17 @@ async function runDemo(dir: string): Promise<void> {
     const [v] = await verifyBundles(bundle.files, reporter);
     say(`${v!.verified.length}/${v!.volumes} volumes intact`);
 
-    step(5, 'Import on the closed side: visible only once every volume is in', `airlock --home ${rel(join(dir, 'high'))} import ${bundle.files.map(rel).join(' ')}`);
+    step(
+      5,
+      'Import on the closed side: visible only once every volume is in',
+      `airlock --home ${rel(join(dir, 'high'))} import ${bundle.files.map(rel).join(' ')}`,
+    );
     for (const r of await importBundles(high, [...bundle.files].reverse(), reporter)) {
-      say(r.outcome === 'staged' ? `volume ${r.volume}: staged, waiting for ${r.missing.join(', ')}` : `volume ${r.volume}: ${r.outcome}, ${r.added} artifact(s) added`);
+      say(
+        r.outcome === 'staged'
+          ? `volume ${r.volume}: staged, waiting for ${r.missing.join(', ')}`
+          : `volume ${r.volume}: ${r.outcome}, ${r.added} artifact(s) added`,
+      );
     }
 
     app = await buildServer({ store: high, baseUrl: '', auth: 'none' });
@@ -127,7 +147,7 @@ export function register(program: Command): void {
   program
     .command('demo')
     .description('run the whole loop (lock, fetch, bundle, verify, import, serve, download) on files shipped with airlock')
-    .option('--dir <dir>', 'keep the demo\'s stores and bundles here (default: a temp dir, removed afterwards)')
+    .option('--dir <dir>', "keep the demo's stores and bundles here (default: a temp dir, removed afterwards)")
     .action(async (o: { dir?: string }) => {
       const dir = o.dir ? resolve(o.dir) : await mkdtemp(join(tmpdir(), 'airlock-demo-'));
       if (o.dir) await mkdir(dir, { recursive: true });

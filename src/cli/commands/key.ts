@@ -32,11 +32,13 @@ export function register(program: Command): void {
       try {
         await writeFile(priv, k.privatePem, { mode: 0o600, flag: 'wx' });
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new AirlockError('CONFLICT', `${priv} exists; a key is never overwritten`);
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+          throw new AirlockError('CONFLICT', `${priv} exists; a key is never overwritten`);
         throw e;
       }
       await writeFile(join(dir, `${o.name}.pub`), k.publicPem, { mode: 0o644 });
-      if (globals(cmd).json) printJson({ name: o.name, keyId: k.keyId, privateKey: priv, publicKey: join(dir, `${o.name}.pub`), encrypted: Boolean(secret) });
+      if (globals(cmd).json)
+        printJson({ name: o.name, keyId: k.keyId, privateKey: priv, publicKey: join(dir, `${o.name}.pub`), encrypted: Boolean(secret) });
       else process.stdout.write(`${o.name} ${k.keyId}\n  ${priv}${secret ? ' (encrypted)' : ''}\n  ${join(dir, `${o.name}.pub`)}\n`);
     });
   key
@@ -54,6 +56,10 @@ export function register(program: Command): void {
         rows.push({ name, keyId: id, private: priv === undefined ? 'no' : priv.includes('ENCRYPTED') ? 'encrypted' : 'yes' });
       }
       if (globals(cmd).json) printJson(rows);
-      else printTable(['NAME', 'KEY ID', 'PRIVATE'], rows.map((r) => [r.name, r.keyId, r.private]));
+      else
+        printTable(
+          ['NAME', 'KEY ID', 'PRIVATE'],
+          rows.map((r) => [r.name, r.keyId, r.private]),
+        );
     });
 }

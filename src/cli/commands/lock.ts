@@ -22,10 +22,15 @@ export function register(program: Command): void {
         const http = await httpClient(o.caFile);
         try {
           const out = o.out ?? defaultLockPath(o.file);
-          const lock = await lockManifest(manifest, { store, http, reporter, manifestDir: dirname(resolve(o.file)) }, { manifest: o.file, lock: out });
+          const lock = await lockManifest(
+            manifest,
+            { store, http, reporter, manifestDir: dirname(resolve(o.file)) },
+            { manifest: o.file, lock: out },
+          );
           await writeLockFile(out, lock);
-          if (globals(cmd).json) printJson({ lock: out, artifacts: lock.artifacts.length, ...(o.explain ? { explain: explain(lock, o.explain) } : {}) });
-          else {
+          if (globals(cmd).json) {
+            printJson({ lock: out, artifacts: lock.artifacts.length, ...(o.explain ? { explain: explain(lock, o.explain) } : {}) });
+          } else {
             process.stdout.write(`wrote ${out}: ${lock.artifacts.length} artifact(s)\n`);
             if (o.explain) printExplanation(o.explain, explain(lock, o.explain));
           }
@@ -82,7 +87,15 @@ function explain(lock: Lockfile, name: string): Explanation[] {
       passedOver: m.passedOver ?? [],
     };
   });
-  const left = (lock.excluded ?? []).filter(named).map((e) => ({ key: `${e.ecosystem}:${e.key}`, version: e.version, targets: [], requiredBy: e.requiredBy, asked: [], passedOver: [], excluded: e.reason }));
+  const left = (lock.excluded ?? []).filter(named).map((e) => ({
+    key: `${e.ecosystem}:${e.key}`,
+    version: e.version,
+    targets: [],
+    requiredBy: e.requiredBy,
+    asked: [],
+    passedOver: [],
+    excluded: e.reason,
+  }));
   return [...carried, ...left];
 }
 
@@ -93,7 +106,9 @@ function printExplanation(name: string, rows: Explanation[]): void {
   }
   for (const r of rows) {
     if (r.excluded !== undefined) {
-      process.stdout.write(`${r.key}: not carried: ${r.excluded}${r.requiredBy.length ? `; required by ${r.requiredBy.join(', ')}` : ''}\n`);
+      process.stdout.write(
+        `${r.key}: not carried: ${r.excluded}${r.requiredBy.length ? `; required by ${r.requiredBy.join(', ')}` : ''}\n`,
+      );
       continue;
     }
     process.stdout.write(`${r.key} (version ${r.version || '-'})\n`);

@@ -13,16 +13,22 @@ const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debu
 function parseListen(v: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(v);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new AirlockError('USAGE', `--listen: "${v}" is not HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080, 0.0.0.0:8080)`);
+  if (!m || port > 65535)
+    throw new AirlockError('USAGE', `--listen: "${v}" is not HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080, 0.0.0.0:8080)`);
   return { host: (m[1] ?? m[2])!, port };
 }
 
 export function register(program: Command): void {
   program
     .command('serve')
-    .description(`serve the store to clients (${ECOSYSTEMS.map((e) => e.prefix ?? `/${e.id}/`).join(', ')}, /api/artifacts, /healthz); opens no outbound connection`)
+    .description(
+      `serve the store to clients (${ECOSYSTEMS.map((e) => e.prefix ?? `/${e.id}/`).join(', ')}, /api/artifacts, /healthz); opens no outbound connection`,
+    )
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8080')
-    .option('--base-url <url>', 'the URL clients reach this server at (default: http://<listen>, or the request\'s Host when listening on 0.0.0.0 or ::)')
+    .option(
+      '--base-url <url>',
+      "the URL clients reach this server at (default: http://<listen>, or the request's Host when listening on 0.0.0.0 or ::)",
+    )
     .option('--auth <mode>', 'none | required (reads need a reader token; writes always need publisher)', 'none')
     .option('--log-level <level>', `request and error logs, JSON lines on stderr: ${LOG_LEVELS.join(' | ')}`, 'info')
     .action(async (o: { listen: string; baseUrl?: string; auth: string; logLevel: string }, cmd: Command) => {
@@ -35,7 +41,8 @@ export function register(program: Command): void {
       }
       const store = await Store.open(globals(cmd).home);
       const swept = await removeDeadTemps(await store.blobs.tempDir());
-      if (swept.files) process.stderr.write(`airlock: removed ${swept.files} temp file(s), ${formatBytes(swept.bytes)}, left by stopped processes\n`);
+      if (swept.files)
+        process.stderr.write(`airlock: removed ${swept.files} temp file(s), ${formatBytes(swept.bytes)}, left by stopped processes\n`);
       // A wildcard address is no place to send a client to (a registry's token realm, an npm
       // tarball): without --base-url each answer then names the Host its request used.
       const wildcard = host === '0.0.0.0' || host === '::';
@@ -47,7 +54,9 @@ export function register(program: Command): void {
         await store.close();
         throw new AirlockError('IO_ERROR', `cannot listen on ${o.listen}: ${e.code ?? e.message}`);
       });
-      process.stderr.write(`airlock: serving ${store.home} at ${address} for ${baseUrl || 'the Host each request names'} (auth: ${o.auth})\n`);
+      process.stderr.write(
+        `airlock: serving ${store.home} at ${address} for ${baseUrl || 'the Host each request names'} (auth: ${o.auth})\n`,
+      );
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           void app.close().then(() => resolve());

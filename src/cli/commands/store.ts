@@ -60,7 +60,13 @@ export function register(program: Command): void {
           );
         }
         try {
-          await audit(store, { actor: localActor(), action: 'verify', subject: store.home, outcome: r.problems.length ? 'problems' : 'ok', detail: { blobs: r.blobs, problems: r.problems.length } });
+          await audit(store, {
+            actor: localActor(),
+            action: 'verify',
+            subject: store.home,
+            outcome: r.problems.length ? 'problems' : 'ok',
+            detail: { blobs: r.blobs, problems: r.problems.length },
+          });
         } catch (e) {
           throw databaseFailure(join(store.home, 'airlock.db'), 'cannot record the verification in the audit log', e);
         }

@@ -22,7 +22,10 @@ export function register(program: Command): void {
       const policy = parseTrustPolicy(text, file);
       await withStore(cmd, (store) => setTrustPolicy(store, policy, file));
       if (globals(cmd).json) printJson({ file, roles: Object.keys(policy.roles), requireRoles: policy.rules.requireRoles });
-      else process.stdout.write(`trust policy from ${file} installed: roles ${Object.keys(policy.roles).join(', ')}; required ${policy.rules.requireRoles.join(', ')}\n`);
+      else
+        process.stdout.write(
+          `trust policy from ${file} installed: roles ${Object.keys(policy.roles).join(', ')}; required ${policy.rules.requireRoles.join(', ')}\n`,
+        );
     });
   trust
     .command('show')
@@ -41,7 +44,8 @@ export function register(program: Command): void {
           return;
         }
         const lines = [`installed ${row.installedAt} from ${row.source}`, 'keys:'];
-        for (const [name, k] of Object.entries(policy.keys)) lines.push(`  ${name}  ${k.keyId}${policy.revoked.includes(k.keyId) ? '  REVOKED' : ''}`);
+        for (const [name, k] of Object.entries(policy.keys))
+          lines.push(`  ${name}  ${k.keyId}${policy.revoked.includes(k.keyId) ? '  REVOKED' : ''}`);
         lines.push('roles:');
         for (const [role, r] of Object.entries(policy.roles)) lines.push(`  ${role}: ${r.threshold} of ${r.keys.join(', ')}`);
         lines.push(

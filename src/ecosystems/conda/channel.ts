@@ -20,7 +20,8 @@ export const CHANNEL_CREDENTIALS = 'airlock sends no channel credentials yet, so
  */
 export function channelCredentialProblem(entry: string): string | undefined {
   if (!/^https?:\/\//.test(entry)) return undefined;
-  if (URL.canParse(entry) && new URL(entry).pathname.split('/')[1] === 't') return `must not carry a token (/t/<token>/): it is written to airlock.lock and the bundle; ${CHANNEL_CREDENTIALS}`;
+  if (URL.canParse(entry) && new URL(entry).pathname.split('/')[1] === 't')
+    return `must not carry a token (/t/<token>/): it is written to airlock.lock and the bundle; ${CHANNEL_CREDENTIALS}`;
   return urlCredentialProblem(entry, CHANNEL_CREDENTIALS);
 }
 
@@ -33,7 +34,8 @@ export function channelUrl(entry: string, alias: string): string {
     return entry.replace(/\/+$/, '');
   }
   const name = entry.replace(/^\/+|\/+$/g, '');
-  if (!isChannelName(name)) throw new AirlockError('CONFIG_INVALID', `channel ${entry}: expected a URL or a channel name such as conda-forge`);
+  if (!isChannelName(name))
+    throw new AirlockError('CONFIG_INVALID', `channel ${entry}: expected a URL or a channel name such as conda-forge`);
   return `${alias.replace(/\/+$/, '')}/${name}`;
 }
 
@@ -72,7 +74,8 @@ export interface PackageLocation {
 export function parsePackageUrl(raw: string, where: string): PackageLocation {
   if (!URL.canParse(raw)) throw new AirlockError('CONFIG_INVALID', `${where}: not a URL`);
   const u = new URL(raw);
-  if (!/^https?:$/.test(u.protocol)) throw new AirlockError('CONFIG_INVALID', `${where}: a ${quoteShort(u.protocol, 12)} URL is not an http(s) URL`);
+  if (!/^https?:$/.test(u.protocol))
+    throw new AirlockError('CONFIG_INVALID', `${where}: a ${quoteShort(u.protocol, 12)} URL is not an http(s) URL`);
   const bad = channelCredentialProblem(raw);
   if (bad) throw new AirlockError('CONFIG_INVALID', `${where}: the package URL ${bad}`);
   u.hash = '';
@@ -85,7 +88,10 @@ export function parsePackageUrl(raw: string, where: string): PackageLocation {
   }
   const subdir = parts.pop() ?? '';
   if (!isPackageFile(filename) || !KNOWN_SUBDIRS.has(subdir)) {
-    throw new AirlockError('CONFIG_INVALID', `${where}: ${quoteShort(filename)} in ${quoteShort(subdir, 20)} is not a conda package URL (<channel>/<subdir>/<name>-<version>-<build>.conda|.tar.bz2)`);
+    throw new AirlockError(
+      'CONFIG_INVALID',
+      `${where}: ${quoteShort(filename)} in ${quoteShort(subdir, 20)} is not a conda package URL (<channel>/<subdir>/<name>-<version>-<build>.conda|.tar.bz2)`,
+    );
   }
   u.pathname = parts.join('/');
   return { channelUrl: u.toString().replace(/\/+$/, ''), subdir, filename, url: raw.replace(/#.*$/, '') };

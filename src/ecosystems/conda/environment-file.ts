@@ -36,10 +36,15 @@ function at(text: string, file: string, path: (string | number)[]): string {
 export function parseEnvironmentFile(text: string, file: string): EnvironmentFile {
   const doc = parseYamlInput(text, file);
   const d = (doc ?? {}) as { channels?: unknown; dependencies?: unknown };
-  if (typeof doc !== 'object' || Array.isArray(doc) || !Array.isArray(d.dependencies)) throw new AirlockError('CONFIG_INVALID', `${file}: not a conda environment file (no dependencies: list)`);
+  if (typeof doc !== 'object' || Array.isArray(doc) || !Array.isArray(d.dependencies))
+    throw new AirlockError('CONFIG_INVALID', `${file}: not a conda environment file (no dependencies: list)`);
   const channels: string[] = [];
   for (const [i, c] of (Array.isArray(d.channels) ? d.channels : []).entries()) {
-    if (typeof c !== 'string') throw new AirlockError('CONFIG_INVALID', `${at(text, file, ['channels', i])}: channels: item ${i + 1} is ${kindOf(c)}, not a channel name or URL`);
+    if (typeof c !== 'string')
+      throw new AirlockError(
+        'CONFIG_INVALID',
+        `${at(text, file, ['channels', i])}: channels: item ${i + 1} is ${kindOf(c)}, not a channel name or URL`,
+      );
     const bad = channelCredentialProblem(c);
     if (bad) throw new AirlockError('CONFIG_INVALID', `${at(text, file, ['channels', i])}: channels: item ${i + 1} ${bad}`);
     if (c === 'nodefaults') continue;
@@ -49,8 +54,13 @@ export function parseEnvironmentFile(text: string, file: string): EnvironmentFil
   const pip: string[] = [];
   for (const [i, dep] of (d.dependencies as unknown[]).entries()) {
     if (typeof dep === 'string') specs.push(dep);
-    else if (dep && typeof dep === 'object' && Array.isArray((dep as { pip?: unknown }).pip)) pushAll(pip, (dep as { pip: unknown[] }).pip.map(String));
-    else throw new AirlockError('CONFIG_INVALID', `${at(text, file, ['dependencies', i])}: dependencies: item ${i + 1} is ${kindOf(dep)}, neither a match spec nor a pip: list`);
+    else if (dep && typeof dep === 'object' && Array.isArray((dep as { pip?: unknown }).pip))
+      pushAll(pip, (dep as { pip: unknown[] }).pip.map(String));
+    else
+      throw new AirlockError(
+        'CONFIG_INVALID',
+        `${at(text, file, ['dependencies', i])}: dependencies: item ${i + 1} is ${kindOf(dep)}, neither a match spec nor a pip: list`,
+      );
   }
   return { channels, specs, pip };
 }

@@ -9,7 +9,11 @@ import { type CondaSection, condaSectionSchema } from './schema.js';
  */
 export const condaEcosystem: Ecosystem<CondaSection> = {
   id: 'conda',
-  manifest: { key: 'conda', schema: condaSectionSchema, resolve: async (section, ctx) => (await import('./resolve.js')).resolveConda(section, ctx) },
+  manifest: {
+    key: 'conda',
+    schema: condaSectionSchema,
+    resolve: async (section, ctx) => (await import('./resolve.js')).resolveConda(section, ctx),
+  },
   serve: async (app, ctx) => (await import('./serve.js')).serveConda(app, ctx),
   clients: ['conda', 'mamba', 'micromamba', 'pixi', 'rattler'],
   clientConfig: (baseUrl, client) => condaClientConfig(baseUrl, client === 'pixi' || client === 'rattler' ? 'pixi' : 'conda'),

@@ -20,7 +20,8 @@ export function parseYamlInput(text: string, file: string): unknown {
   } catch (e) {
     if (e instanceof YAMLError) throw new AirlockError('CONFIG_INVALID', `${file}:${e.linePos?.[0].line ?? 1}: not YAML (${e.code})`);
     // The yaml library refuses aliases that expand too far, or name no anchor, with a ReferenceError that quotes the alias.
-    if (e instanceof ReferenceError) throw new AirlockError('CONFIG_INVALID', `${file}: not YAML (an alias names no anchor, or aliases expand too far)`);
+    if (e instanceof ReferenceError)
+      throw new AirlockError('CONFIG_INVALID', `${file}: not YAML (an alias names no anchor, or aliases expand too far)`);
     throw e;
   }
 }

@@ -6,7 +6,10 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 /** The sha256 and md5 an entry (pixi) or its `hash:` (conda-lock) gives, where it gives them. */
-const hashesOf = (o: Obj): { sha256?: string; md5?: string } => ({ ...(str(o.sha256) ? { sha256: str(o.sha256)! } : {}), ...(str(o.md5) ? { md5: str(o.md5)! } : {}) });
+const hashesOf = (o: Obj): { sha256?: string; md5?: string } => ({
+  ...(str(o.sha256) ? { sha256: str(o.sha256)! } : {}),
+  ...(str(o.md5) ? { md5: str(o.md5)! } : {}),
+});
 
 /**
  * pixi.lock (versions 4–6) or conda-lock.yml: the conda packages it pins for `subdirs` (noarch
@@ -23,7 +26,8 @@ export function parseCondaLock(text: string, file: string, subdirs: readonly str
 
 function pixiLock(doc: Obj, file: string, subdirs: readonly string[]) {
   const version = Number(doc.version);
-  if (!(version >= 4 && version <= 6)) throw new AirlockError('CONFIG_INVALID', `${file}: pixi.lock version ${String(doc.version)} is not supported (4 to 6 are)`);
+  if (!(version >= 4 && version <= 6))
+    throw new AirlockError('CONFIG_INVALID', `${file}: pixi.lock version ${String(doc.version)} is not supported (4 to 6 are)`);
   // The hashes live in the top-level package list, keyed by URL.
   const hashes = new Map<string, { sha256?: string; md5?: string }>();
   for (const p of Array.isArray(doc.packages) ? doc.packages : []) {

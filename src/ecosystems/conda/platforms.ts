@@ -48,7 +48,17 @@ export interface VirtualPackage {
   build: string;
 }
 
-const ARCHSPEC: Record<string, string> = { '64': 'x86_64', aarch64: 'aarch64', arm64: 'arm64', ppc64le: 'ppc64le', s390x: 's390x', '32': 'x86', armv7l: 'armv7l', armv6l: 'armv6l', riscv64: 'riscv64' };
+const ARCHSPEC: Record<string, string> = {
+  '64': 'x86_64',
+  aarch64: 'aarch64',
+  arm64: 'arm64',
+  ppc64le: 'ppc64le',
+  s390x: 's390x',
+  '32': 'x86',
+  armv7l: 'armv7l',
+  armv6l: 'armv6l',
+  riscv64: 'riscv64',
+};
 
 /**
  * The virtual packages a machine of `subdir` provides, as pixi assumes by default (Linux 4.18,

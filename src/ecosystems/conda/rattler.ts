@@ -16,7 +16,13 @@ function rattler(): Promise<Rattler> {
  * packages the solver may keep (they never come back: `__` names are not downloadable).
  * Returns the URL of every package the solution holds.
  */
-export async function solve(specs: string[], channels: string[], subdir: string, virtual: VirtualPackage[], label: string): Promise<string[]> {
+export async function solve(
+  specs: string[],
+  channels: string[],
+  subdir: string,
+  virtual: VirtualPackage[],
+  label: string,
+): Promise<string[]> {
   const r = await rattler();
   const installed = virtual.map((v) => ({
     url: `https://virtual.invalid/${subdir}/${v.name}-${v.version}-${v.build}.conda`,

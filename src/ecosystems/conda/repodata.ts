@@ -30,7 +30,8 @@ export function checkRecord(filename: string, r: unknown, label: string): CondaR
   if (rec.sha256 !== undefined && (typeof rec.sha256 !== 'string' || !HEX64.test(rec.sha256))) bad('has a malformed sha256');
   if (rec.md5 !== undefined && (typeof rec.md5 !== 'string' || !HEX32.test(rec.md5))) bad('has a malformed md5');
   if (rec.sha256 === undefined && rec.md5 === undefined) bad('has neither sha256 nor md5');
-  if (rec.size !== undefined && (typeof rec.size !== 'number' || !Number.isSafeInteger(rec.size) || rec.size < 0)) bad('has a malformed size');
+  if (rec.size !== undefined && (typeof rec.size !== 'number' || !Number.isSafeInteger(rec.size) || rec.size < 0))
+    bad('has a malformed size');
   return rec;
 }
 
@@ -46,14 +47,17 @@ export function parseRepodata(text: string, label: string): Repodata {
   } catch (e) {
     throw new AirlockError('UPSTREAM_INVALID', `${label}: repodata.json is not JSON (${(e as Error).message})`);
   }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new AirlockError('UPSTREAM_INVALID', `${label}: repodata.json is not an object`);
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+    throw new AirlockError('UPSTREAM_INVALID', `${label}: repodata.json is not an object`);
   const texts = recordTexts(text);
   const out: Repodata = new Map();
   for (const key of ['packages', 'packages.conda'] as const) {
     const section = (doc as Record<string, unknown>)[key];
     if (section === undefined) continue;
-    if (!section || typeof section !== 'object' || Array.isArray(section)) throw new AirlockError('UPSTREAM_INVALID', `${label}: repodata.json's ${key} is not an object`);
-    for (const [filename, record] of Object.entries(section)) out.set(filename, { record: record as CondaRecord, text: texts.get(`${key}\0${filename}`)! });
+    if (!section || typeof section !== 'object' || Array.isArray(section))
+      throw new AirlockError('UPSTREAM_INVALID', `${label}: repodata.json's ${key} is not an object`);
+    for (const [filename, record] of Object.entries(section))
+      out.set(filename, { record: record as CondaRecord, text: texts.get(`${key}\0${filename}`)! });
   }
   return out;
 }
@@ -141,14 +145,19 @@ export function renderRepodata(subdir: string, records: readonly ServedRecord[])
   const section = (rs: ServedRecord[]) => `{${rs.map((r) => `${JSON.stringify(r.filename)}:${r.json}`).join(',')}}`;
   const bz2 = sorted.filter((r) => r.filename.endsWith('.tar.bz2'));
   const conda = sorted.filter((r) => r.filename.endsWith('.conda'));
-  return Buffer.from(`{"info":{"subdir":${JSON.stringify(subdir)}},"packages":${section(bz2)},"packages.conda":${section(conda)},"removed":[],"repodata_version":1}`);
+  return Buffer.from(
+    `{"info":{"subdir":${JSON.stringify(subdir)}},"packages":${section(bz2)},"packages.conda":${section(conda)},"removed":[],"repodata_version":1}`,
+  );
 }
 
 /**
  * The records `current_repodata.json` keeps: every build of each package's newest version.
  * Clients that cannot solve from it fall back to `repodata.json`, as they do upstream.
  */
-export function newestOnly<T extends { name: string; version: string }>(records: readonly T[], compare: (a: string, b: string) => number): T[] {
+export function newestOnly<T extends { name: string; version: string }>(
+  records: readonly T[],
+  compare: (a: string, b: string) => number,
+): T[] {
   const newest = new Map<string, string>();
   for (const r of records) {
     const v = newest.get(r.name);

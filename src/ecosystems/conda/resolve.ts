@@ -37,10 +37,12 @@ export async function resolveConda(section: CondaSection, ctx: ResolveContext): 
   const wanted = new Map<string, PinnedPackage>();
 
   const jobs: SolveJob[] = [];
-  if (section.specs.length) jobs.push({ specs: section.specs, channels: section.channels.map((c) => channelUrl(c, alias)), origin: 'airlock.yaml conda.specs' });
+  if (section.specs.length)
+    jobs.push({ specs: section.specs, channels: section.channels.map((c) => channelUrl(c, alias)), origin: 'airlock.yaml conda.specs' });
   for (const f of section.environmentFiles) {
     const env = parseEnvironmentFile(await readConfigText(resolvePath(ctx.manifestDir, f), f), f);
-    if (env.pip.length) ctx.reporter.warn(`${f}: its pip: dependencies (${env.pip.join(', ')}) are PyPI's; list them under pypi: to carry them`);
+    if (env.pip.length)
+      ctx.reporter.warn(`${f}: its pip: dependencies (${env.pip.join(', ')}) are PyPI's; list them under pypi: to carry them`);
     const channels = (env.channels.length ? env.channels : section.channels).map((c) => channelUrl(c, alias));
     if (!channels.length) throw new AirlockError('CONFIG_INVALID', `${f}: names no channels, and airlock.yaml's conda.channels is empty`);
     if (env.specs.length) jobs.push({ specs: env.specs, channels, origin: f });
@@ -49,7 +51,9 @@ export async function resolveConda(section: CondaSection, ctx: ResolveContext): 
     for (const subdir of subdirs) {
       const virtual = virtualPackages(subdir, ctx.target, section.virtualPackages);
       const solved = await ctx.http.withGlobalFetch(() => solve(job.specs, job.channels, subdir, virtual, `conda: ${job.origin}`));
-      for (const url of solved) if (!wanted.has(url)) wanted.set(url, { ...parsePackageUrl(url, `conda: the solver's answer for ${job.origin}`), origin: job.origin });
+      for (const url of solved)
+        if (!wanted.has(url))
+          wanted.set(url, { ...parsePackageUrl(url, `conda: the solver's answer for ${job.origin}`), origin: job.origin });
     }
   }
   for (const f of section.explicit) {
@@ -57,7 +61,10 @@ export async function resolveConda(section: CondaSection, ctx: ResolveContext): 
   }
   for (const f of section.lockfiles) {
     const { packages, skipped } = parseCondaLock(await readConfigText(resolvePath(ctx.manifestDir, f), f), f, subdirs);
-    if (skipped.length) ctx.reporter.warn(`${f}: ${skipped.length} non-conda package(s) left out (${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''})`);
+    if (skipped.length)
+      ctx.reporter.warn(
+        `${f}: ${skipped.length} non-conda package(s) left out (${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''})`,
+      );
     for (const p of packages) wanted.set(p.url, p);
   }
 
@@ -79,14 +86,27 @@ export async function resolveConda(section: CondaSection, ctx: ResolveContext): 
     const key = packageKey(channel, p.subdir, p.filename);
     const label = `conda:${key}`;
     if (p.sha256 && record.sha256 && p.sha256.toLowerCase() !== record.sha256) {
-      throw new AirlockError('DIGEST_MISMATCH', `${p.origin}: ${p.filename} is pinned to sha256 ${p.sha256}, the channel's repodata says ${record.sha256}`);
+      throw new AirlockError(
+        'DIGEST_MISMATCH',
+        `${p.origin}: ${p.filename} is pinned to sha256 ${p.sha256}, the channel's repodata says ${record.sha256}`,
+      );
     }
     if (p.md5 && record.md5 && p.md5.toLowerCase() !== record.md5) {
-      throw new AirlockError('DIGEST_MISMATCH', `${p.origin}: ${p.filename} is pinned to md5 ${p.md5}, the channel's repodata says ${record.md5}`);
+      throw new AirlockError(
+        'DIGEST_MISMATCH',
+        `${p.origin}: ${p.filename} is pinned to md5 ${p.md5}, the channel's repodata says ${record.md5}`,
+      );
     }
-    const blob = record.sha256 && record.size !== undefined ? { digest: `sha256:${record.sha256}` as Digest, size: record.size } : await downloadChecked(p, record, label, ctx);
+    const blob =
+      record.sha256 && record.size !== undefined
+        ? { digest: `sha256:${record.sha256}` as Digest, size: record.size }
+        : await downloadChecked(p, record, label, ctx);
     const prior = out.get(key);
-    if (prior && prior.digest !== blob.digest) throw new AirlockError('CONFLICT', `${label}: ${redactUrl(prior.source ?? '')} and ${redactUrl(p.url)} are different files under one name`);
+    if (prior && prior.digest !== blob.digest)
+      throw new AirlockError(
+        'CONFLICT',
+        `${label}: ${redactUrl(prior.source ?? '')} and ${redactUrl(p.url)} are different files under one name`,
+      );
     const meta: CondaPackageMetadata = { channel, subdir: p.subdir, filename: p.filename, record: text };
     out.set(key, {
       ecosystem: 'conda',
@@ -120,13 +140,28 @@ async function fetchRepodata(url: string, ctx: ResolveContext): Promise<Repodata
 }
 
 /** A package repodata pins by md5 (or without a size): downloaded now and checked, then pinned by sha256. */
-async function downloadChecked(p: PinnedPackage, record: CondaRecord, label: string, ctx: ResolveContext): Promise<{ digest: Digest; size: number }> {
+async function downloadChecked(
+  p: PinnedPackage,
+  record: CondaRecord,
+  label: string,
+  ctx: ResolveContext,
+): Promise<{ digest: Digest; size: number }> {
   const dest = tempPathFor(join(await ctx.store.blobs.tempDir(), 'conda'));
   try {
-    const blob = await ctx.http.download({ url: p.url, dest, label, ...(record.size !== undefined ? { expectedSize: record.size } : {}), ...(record.sha256 ?? p.sha256 ? { expectedDigest: `sha256:${record.sha256 ?? p.sha256!.toLowerCase()}` as Digest } : {}) });
+    const blob = await ctx.http.download({
+      url: p.url,
+      dest,
+      label,
+      ...(record.size !== undefined ? { expectedSize: record.size } : {}),
+      ...((record.sha256 ?? p.sha256) ? { expectedDigest: `sha256:${record.sha256 ?? p.sha256!.toLowerCase()}` as Digest } : {}),
+    });
     if (record.md5 && !record.sha256) {
       const md5 = (await fileDigest(dest, 'md5')).toString('hex');
-      if (md5 !== record.md5) throw new AirlockError('DIGEST_MISMATCH', `${label}: ${redactUrl(p.url)} has md5 ${md5}, the channel's repodata says ${record.md5}`);
+      if (md5 !== record.md5)
+        throw new AirlockError(
+          'DIGEST_MISMATCH',
+          `${label}: ${redactUrl(p.url)} has md5 ${md5}, the channel's repodata says ${record.md5}`,
+        );
     }
     await ctx.store.blobs.adopt(dest, blob);
     return blob;

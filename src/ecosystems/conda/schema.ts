@@ -35,10 +35,15 @@ export const condaSectionSchema = z
      * What the closed side's machines provide, as the solver's virtual packages
      * (`__glibc=2.28`, `__cuda=12.4`); default from the target (`libc`) and conda's usual floors.
      */
-    virtualPackages: z.array(z.string().regex(/^__[a-z0-9_-]+=[^=\s]+(=[^=\s]+)?$/, 'expected __name=version[=build], e.g. __cuda=12.4')).optional(),
+    virtualPackages: z
+      .array(z.string().regex(/^__[a-z0-9_-]+=[^=\s]+(=[^=\s]+)?$/, 'expected __name=version[=build], e.g. __cuda=12.4'))
+      .optional(),
   })
   .strict()
-  .refine((s) => s.specs.length + s.environmentFiles.length + s.explicit.length + s.lockfiles.length > 0, 'give specs, environmentFiles, explicit or lockfiles')
+  .refine(
+    (s) => s.specs.length + s.environmentFiles.length + s.explicit.length + s.lockfiles.length > 0,
+    'give specs, environmentFiles, explicit or lockfiles',
+  )
   .refine((s) => s.specs.length === 0 || s.channels.length > 0, 'specs need at least one channel');
 
 export type CondaSection = z.infer<typeof condaSectionSchema>;

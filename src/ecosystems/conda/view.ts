@@ -42,7 +42,15 @@ export function channelsView(artifacts: readonly StoredArtifact[]): ChannelsView
     if (!subdirs) view.set(m.channel, (subdirs = new Map()));
     let files = subdirs.get(m.subdir);
     if (!files) subdirs.set(m.subdir, (files = new Map()));
-    files.set(m.filename, { filename: m.filename, json: m.record, name: rec.name, version: rec.version, subdir: m.subdir, digest: a.digest, size: a.size });
+    files.set(m.filename, {
+      filename: m.filename,
+      json: m.record,
+      name: rec.name,
+      version: rec.version,
+      subdir: m.subdir,
+      digest: a.digest,
+      size: a.size,
+    });
   }
   return view;
 }

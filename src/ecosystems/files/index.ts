@@ -6,7 +6,11 @@ import { type FilesSection, filesSectionSchema } from './schema.js';
 /** Plain files: fetched by URL, served at /files/<path> with Range. */
 export const filesEcosystem: Ecosystem<FilesSection> = {
   id: 'files',
-  manifest: { key: 'files', schema: filesSectionSchema, resolve: async (section, ctx) => (await import('./resolve.js')).resolveFiles(section, ctx) },
+  manifest: {
+    key: 'files',
+    schema: filesSectionSchema,
+    resolve: async (section, ctx) => (await import('./resolve.js')).resolveFiles(section, ctx),
+  },
   checkArtifact: (a) => {
     const bad = checkServedPath(a.key);
     return bad && `key ${bad}`;

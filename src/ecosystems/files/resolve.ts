@@ -35,7 +35,8 @@ export async function resolveFiles(section: FilesSection, ctx: ResolveContext): 
 
 async function resolveOne(entry: FileEntry, ctx: ResolveContext): Promise<LockedArtifact> {
   const path = servedPathOf(entry);
-  if (path === undefined) throw new AirlockError('CONFIG_INVALID', `files: ${redactUrl(entry.url)}: no served path; give this entry a path:`);
+  if (path === undefined)
+    throw new AirlockError('CONFIG_INVALID', `files: ${redactUrl(entry.url)}: no served path; give this entry a path:`);
   const label = `files:${path}`;
   const declared = entry.sha256 ? parseDigest(entry.sha256, label) : undefined;
   let blob = declared ? await ctx.store.blobs.stat(declared) : undefined;
@@ -57,7 +58,12 @@ async function resolveOne(entry: FileEntry, ctx: ResolveContext): Promise<Locked
   };
 }
 
-async function download(entry: FileEntry, label: string, declared: Digest | undefined, ctx: ResolveContext): Promise<{ digest: Digest; size: number }> {
+async function download(
+  entry: FileEntry,
+  label: string,
+  declared: Digest | undefined,
+  ctx: ResolveContext,
+): Promise<{ digest: Digest; size: number }> {
   const dest = tempPathFor(join(await ctx.store.blobs.tempDir(), 'x'));
   const progress = ctx.reporter.progress(label, undefined);
   try {

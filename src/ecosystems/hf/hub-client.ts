@@ -23,7 +23,10 @@ export async function hubToken(env: NodeJS.ProcessEnv = process.env): Promise<st
   if (!t) return undefined;
   // huggingface-cli writes the token alone; anything else (two lines, a binary file) would
   // otherwise go out as a bad Authorization header or not at all.
-  if (!/^[\x21-\x7e]+$/.test(t)) throw new AirlockError('CONFIG_INVALID', `${path}: is not one token (one line, printable, no spaces)`, { hint: 'run huggingface-cli login again, or set HF_TOKEN' });
+  if (!/^[\x21-\x7e]+$/.test(t))
+    throw new AirlockError('CONFIG_INVALID', `${path}: is not one token (one line, printable, no spaces)`, {
+      hint: 'run huggingface-cli login again, or set HF_TOKEN',
+    });
   return t;
 }
 
@@ -42,7 +45,10 @@ export class HubClient {
   private async json(url: string, label: string, missing: string): Promise<{ body: unknown; link?: string }> {
     const res = await this.http.fetchSmall(url, { headers: { accept: 'application/json', ...this.headers() }, maxBytes: 64 << 20, label });
     if (res.status === 401 || res.status === 403) {
-      throw new AirlockError('AUTH_REQUIRED', `${label}: the Hub refused access (HTTP ${res.status}${res.headers['x-error-code'] ? `, ${res.headers['x-error-code']}` : ''}); a gated or private repo needs HF_TOKEN`);
+      throw new AirlockError(
+        'AUTH_REQUIRED',
+        `${label}: the Hub refused access (HTTP ${res.status}${res.headers['x-error-code'] ? `, ${res.headers['x-error-code']}` : ''}); a gated or private repo needs HF_TOKEN`,
+      );
     }
     if (res.status === 404) throw new AirlockError('NOT_FOUND', `${label}: ${res.headers['x-error-message'] ?? missing}`);
     if (res.status !== 200) throw new AirlockError('HTTP_ERROR', `${label}: ${redactUrl(url)} returned HTTP ${res.status}`);
@@ -55,9 +61,14 @@ export class HubClient {
 
   /** The 40-hex commit a branch, tag or commit names today. */
   async commitOf(type: HfSnapshot['type'], repo: string, revision: string, label: string): Promise<string> {
-    const { body } = await this.json(`${this.endpoint}/api/${type}s/${repo}/revision/${encodeURIComponent(revision)}`, label, `no revision ${revision}`);
+    const { body } = await this.json(
+      `${this.endpoint}/api/${type}s/${repo}/revision/${encodeURIComponent(revision)}`,
+      label,
+      `no revision ${revision}`,
+    );
     const sha = (body as { sha?: unknown }).sha;
-    if (typeof sha !== 'string' || !/^[0-9a-f]{40}$/.test(sha)) throw new AirlockError('HTTP_ERROR', `${label}: the Hub gave no commit for ${revision}`);
+    if (typeof sha !== 'string' || !/^[0-9a-f]{40}$/.test(sha))
+      throw new AirlockError('HTTP_ERROR', `${label}: the Hub gave no commit for ${revision}`);
     return sha;
   }
 
@@ -71,8 +82,10 @@ export class HubClient {
       if (!Array.isArray(body)) throw new AirlockError('HTTP_ERROR', `${label}: the tree API did not answer a list`);
       for (const e of body as TreeEntry[]) {
         if (e.type !== 'file') continue;
-        if (typeof e.path !== 'string' || typeof e.size !== 'number' || typeof e.oid !== 'string') throw new AirlockError('HTTP_ERROR', `${label}: a tree entry without path, size or oid`);
-        if (e.path.split('/').some((p) => p === '' || p === '.' || p === '..')) throw new AirlockError('BUNDLE_UNSAFE', `${label}: the tree lists a path "${e.path}"`);
+        if (typeof e.path !== 'string' || typeof e.size !== 'number' || typeof e.oid !== 'string')
+          throw new AirlockError('HTTP_ERROR', `${label}: a tree entry without path, size or oid`);
+        if (e.path.split('/').some((p) => p === '' || p === '.' || p === '..'))
+          throw new AirlockError('BUNDLE_UNSAFE', `${label}: the tree lists a path "${e.path}"`);
         out.push(e);
       }
       const next = link && /<([^>]+)>\s*;\s*rel="next"/.exec(link);

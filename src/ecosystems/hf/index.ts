@@ -17,7 +17,11 @@ async function fetchHeaders(url: string, _http: HttpClient): Promise<Record<stri
  */
 export const hfEcosystem: Ecosystem<HfSection> = {
   id: 'hf',
-  manifest: { key: 'huggingface', schema: hfSectionSchema, resolve: async (section, ctx) => (await import('./resolve.js')).resolveHf(section, ctx) },
+  manifest: {
+    key: 'huggingface',
+    schema: hfSectionSchema,
+    resolve: async (section, ctx) => (await import('./resolve.js')).resolveHf(section, ctx),
+  },
   serve: async (app, ctx) => (await import('./serve.js')).serveHf(app, ctx),
   // paths-info is a POST that only asks.
   access: (method, path) => (method === 'POST' && /^\/hf\/api\/(models|datasets)\/.+\/paths-info\//.test(path) ? 'read' : undefined),

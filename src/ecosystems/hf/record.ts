@@ -21,7 +21,9 @@ export interface HfSnapshot {
 }
 
 export function readSnapshot(m: Record<string, unknown>): HfSnapshot | undefined {
-  return typeof m.commit === 'string' && Array.isArray(m.files) && (m.type === 'model' || m.type === 'dataset') ? (m as unknown as HfSnapshot) : undefined;
+  return typeof m.commit === 'string' && Array.isArray(m.files) && (m.type === 'model' || m.type === 'dataset')
+    ? (m as unknown as HfSnapshot)
+    : undefined;
 }
 
 /** `models/org/name` or `datasets/org/name`: the artifact name, and the Hub's API path segment. */

@@ -40,7 +40,13 @@ async function snapshotOf(spec: HfRepoSpec, endpoint: string, hub: HubClient, ct
       // LFS files are named by their sha256: pinned now, downloaded (resumable, verified) by fetch.
       if (!/^[0-9a-f]{64}$/.test(e.lfs.oid)) throw new AirlockError('HTTP_ERROR', `${label}: ${e.path} has a malformed LFS oid`);
       const digest = `sha256:${e.lfs.oid}` as Digest;
-      files.push({ path: e.path, size: e.lfs.size, oid: e.oid, lfs: { sha256: e.lfs.oid, size: e.lfs.size, ...(e.lfs.pointerSize !== undefined ? { pointerSize: e.lfs.pointerSize } : {}) }, digest });
+      files.push({
+        path: e.path,
+        size: e.lfs.size,
+        oid: e.oid,
+        lfs: { sha256: e.lfs.oid, size: e.lfs.size, ...(e.lfs.pointerSize !== undefined ? { pointerSize: e.lfs.pointerSize } : {}) },
+        digest,
+      });
       blobs.push({ digest, size: e.lfs.size, url });
       continue;
     }
@@ -50,7 +56,8 @@ async function snapshotOf(spec: HfRepoSpec, endpoint: string, hub: HubClient, ct
       const blob = await ctx.http.download({ url, dest, label: `${label}/${e.path}`, expectedSize: e.size, headers: hub.headers() });
       // git's blob id, what the tree API calls `oid`.
       const sha1 = (await fileDigest(dest, 'sha1', `blob ${blob.size}\0`)).toString('hex');
-      if (sha1 !== e.oid) throw new AirlockError('DIGEST_MISMATCH', `${label}/${e.path}: its git blob id is ${sha1}, the Hub says ${e.oid}`);
+      if (sha1 !== e.oid)
+        throw new AirlockError('DIGEST_MISMATCH', `${label}/${e.path}: its git blob id is ${sha1}, the Hub says ${e.oid}`);
       await ctx.store.blobs.adopt(dest, blob);
       files.push({ path: e.path, size: blob.size, oid: e.oid, digest: blob.digest });
       blobs.push({ digest: blob.digest, size: blob.size, url });

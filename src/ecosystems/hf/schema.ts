@@ -8,13 +8,15 @@ const REPO = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)?$/;
 /** The `huggingface:` section of airlock.yaml. */
 export const hfSectionSchema = z
   .object({
-    endpoint: httpUrlSchema('a Hub token comes from HF_TOKEN or the file huggingface-cli login writes')
-      .default(DEFAULT_ENDPOINT),
+    endpoint: httpUrlSchema('a Hub token comes from HF_TOKEN or the file huggingface-cli login writes').default(DEFAULT_ENDPOINT),
     repos: z
       .array(
         z
           .object({
-            repo: z.string().regex(REPO, 'expected org/name').refine((r) => !r.split('/').some((p) => p === '.' || p === '..'), 'expected org/name'),
+            repo: z
+              .string()
+              .regex(REPO, 'expected org/name')
+              .refine((r) => !r.split('/').some((p) => p === '.' || p === '..'), 'expected org/name'),
             type: z.enum(['model', 'dataset']).default('model'),
             /** A branch, tag or commit; the lock pins the 40-hex commit it names today. */
             revision: z.string().min(1).default('main'),

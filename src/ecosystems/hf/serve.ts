@@ -24,12 +24,25 @@ type Req = FastifyRequest<{ Params: { '*'?: string }; Querystring: Record<string
 
 /** A miss as the Hub reports it: the Python client reads X-Error-Code to tell these apart. The message quotes the request, so its header copy is made header-safe. */
 function miss(reply: FastifyReply, code: 'RepoNotFound' | 'RevisionNotFound' | 'EntryNotFound', message: string): FastifyReply {
-  return reply.code(404).header('x-error-code', code).header('x-error-message', headerSafe(message)).type('application/json').send({ error: message });
+  return reply
+    .code(404)
+    .header('x-error-code', code)
+    .header('x-error-message', headerSafe(message))
+    .type('application/json')
+    .send({ error: message });
 }
 
 /** A file as the tree and paths-info APIs list it. */
 function entry(f: HfFile) {
-  return { type: 'file', oid: f.oid, size: f.size, path: f.path, ...(f.lfs ? { lfs: { oid: f.lfs.sha256, size: f.lfs.size, ...(f.lfs.pointerSize !== undefined ? { pointerSize: f.lfs.pointerSize } : {}) } } : {}) };
+  return {
+    type: 'file',
+    oid: f.oid,
+    size: f.size,
+    path: f.path,
+    ...(f.lfs
+      ? { lfs: { oid: f.lfs.sha256, size: f.lfs.size, ...(f.lfs.pointerSize !== undefined ? { pointerSize: f.lfs.pointerSize } : {}) } }
+      : {}),
+  };
 }
 
 /** The immediate children of `dir` (a directory's oid is a hash of its listing here, not git's tree id). */
@@ -47,7 +60,15 @@ function children(s: HfSnapshot, dir: string) {
       dirs.set(d, [...(dirs.get(d) ?? []), f]);
     }
   }
-  for (const [d, fs] of dirs) out.push({ type: 'directory', oid: createHash('sha1').update(fs.map((f) => `${f.path} ${f.oid}`).join('\n')).digest('hex'), size: 0, path: d });
+  for (const [d, fs] of dirs)
+    out.push({
+      type: 'directory',
+      oid: createHash('sha1')
+        .update(fs.map((f) => `${f.path} ${f.oid}`).join('\n'))
+        .digest('hex'),
+      size: 0,
+      path: d,
+    });
   return out.sort((a, b) => ((a as { path: string }).path < (b as { path: string }).path ? -1 : 1));
 }
 
@@ -84,14 +105,22 @@ export function serveHf(app: FastifyInstance, ctx: ServeContext): void {
       disabled: false,
       gated: false,
       tags: [],
-      siblings: s.files.map((f) => ({ rfilename: f.path, size: f.size, blobId: f.oid, ...(f.lfs ? { lfs: { sha256: f.lfs.sha256, size: f.lfs.size, pointerSize: f.lfs.pointerSize ?? 0 } } : {}) })),
+      siblings: s.files.map((f) => ({
+        rfilename: f.path,
+        size: f.size,
+        blobId: f.oid,
+        ...(f.lfs ? { lfs: { sha256: f.lfs.sha256, size: f.lfs.size, pointerSize: f.lfs.pointerSize ?? 0 } } : {}),
+      })),
     });
   };
 
   const tree = async (req: Req, reply: FastifyReply, type: HfSnapshot['type'], repo: string, revision: string, dir: string) => {
     const s = await find(reply, type, repo, revision);
     if (!s) return reply;
-    const all = req.query.recursive === 'true' || req.query.recursive === '1' ? s.files.filter((f) => !dir || f.path.startsWith(`${dir}/`)).map(entry) : children(s, dir);
+    const all =
+      req.query.recursive === 'true' || req.query.recursive === '1'
+        ? s.files.filter((f) => !dir || f.path.startsWith(`${dir}/`)).map(entry)
+        : children(s, dir);
     if (dir && all.length === 0) return miss(reply, 'EntryNotFound', `${dir} does not exist at ${s.commit}`);
     const from = Number(Buffer.from(req.query.cursor ?? '', 'base64url').toString() || 0) || 0;
     const limit = Math.min(Math.max(Number(req.query.limit ?? PAGE) || PAGE, 1), PAGE);
@@ -113,7 +142,11 @@ export function serveHf(app: FastifyInstance, ctx: ServeContext): void {
     for (const p of asked) {
       const f = s.files.find((x) => x.path === p);
       if (f) out.push(entry(f));
-      else if (s.files.some((x) => x.path.startsWith(`${p}/`))) pushAll(out, children(s, p.split('/').slice(0, -1).join('/')).filter((e) => (e as { path: string }).path === p));
+      else if (s.files.some((x) => x.path.startsWith(`${p}/`)))
+        pushAll(
+          out,
+          children(s, p.split('/').slice(0, -1).join('/')).filter((e) => (e as { path: string }).path === p),
+        );
     }
     return reply.send(out);
   };
@@ -128,7 +161,17 @@ export function serveHf(app: FastifyInstance, ctx: ServeContext): void {
     const etag = `"${f.lfs ? f.lfs.sha256 : f.oid}"`;
     reply.header('x-repo-commit', s.commit);
     if (f.lfs) reply.header('x-linked-etag', etag).header('x-linked-size', String(f.size));
-    return sendBlob(req, reply, ctx.store, { digest: f.digest, size: f.size }, { contentType: 'application/octet-stream', cacheControl: revision === s.commit ? 'public, max-age=31536000, immutable' : 'no-cache', etag });
+    return sendBlob(
+      req,
+      reply,
+      ctx.store,
+      { digest: f.digest, size: f.size },
+      {
+        contentType: 'application/octet-stream',
+        cacheControl: revision === s.commit ? 'public, max-age=31536000, immutable' : 'no-cache',
+        etag,
+      },
+    );
   };
 
   const handler = async (req: Req, reply: FastifyReply) => {

@@ -45,7 +45,12 @@ const PUMPED = 1 << 20;
  * still an ordinary error answer), then each chunk handed back to the pump once the socket
  * has taken it. A client that goes away ends the pump through a failed write.
  */
-async function pumped(reply: FastifyReply, pump: NonNullable<Store['blobs']['pump']>, digest: Digest, range: ByteRange | undefined): Promise<FastifyReply> {
+async function pumped(
+  reply: FastifyReply,
+  pump: NonNullable<Store['blobs']['pump']>,
+  digest: Digest,
+  range: ByteRange | undefined,
+): Promise<FastifyReply> {
   const res = reply.raw;
   // A write queued on a socket the client has closed may never call back: the close ends the pump.
   const closed = new Promise<never>((_, fail) => res.once('close', () => fail(new Error('the client went away'))));

@@ -78,7 +78,14 @@ export class FailedLogins {
     w.failures++;
     w.last = t;
     sample(w.seen, address);
-    if (w.failures === 1) await this.audit({ actor: `${this.who.actor}:${name}`, action: this.who.action, subject: name, outcome: 'refused', detail: { address } });
+    if (w.failures === 1)
+      await this.audit({
+        actor: `${this.who.actor}:${name}`,
+        action: this.who.action,
+        subject: name,
+        outcome: 'refused',
+        detail: { address },
+      });
     this.schedule();
   }
 
@@ -86,7 +93,10 @@ export class FailedLogins {
   async flush(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    for (const [map, kind] of [[this.byName, 'name'], [this.byAddress, 'address']] as const) {
+    for (const [map, kind] of [
+      [this.byName, 'name'],
+      [this.byAddress, 'address'],
+    ] as const) {
       for (const [key, w] of [...map]) {
         map.delete(key);
         await this.summarise(kind, key, w);
@@ -108,7 +118,10 @@ export class FailedLogins {
    */
   private async sweep(): Promise<void> {
     const t = this.now();
-    for (const [map, kind] of [[this.byName, 'name'], [this.byAddress, 'address']] as const) {
+    for (const [map, kind] of [
+      [this.byName, 'name'],
+      [this.byAddress, 'address'],
+    ] as const) {
       for (const [key, w] of map) {
         if (t < w.start + this.limits.windowMs && map.size < this.limits.maxKeys) break;
         map.delete(key);
@@ -140,7 +153,13 @@ export class FailedLogins {
       });
     }
     if (kind === 'address' && w.throttled > 0) {
-      await this.audit({ actor: 'anonymous', action: this.who.action, subject: key, outcome: 'throttled', detail: { attempts: w.throttled, names: seen, ...window } });
+      await this.audit({
+        actor: 'anonymous',
+        action: this.who.action,
+        subject: key,
+        outcome: 'throttled',
+        detail: { attempts: w.throttled, names: seen, ...window },
+      });
     }
   }
 }

@@ -1,9 +1,6 @@
 /** What to send for a GET given its Range / If-Range / If-None-Match headers (RFC 9110). */
 export type RangeDecision =
-  | { kind: 'full' }
-  | { kind: 'not-modified' }
-  | { kind: 'partial'; start: number; end: number }
-  | { kind: 'unsatisfiable' };
+  { kind: 'full' } | { kind: 'not-modified' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
 
 export interface ConditionalHeaders {
   range?: string | undefined;

@@ -127,7 +127,12 @@ function splitOn(body: Buffer, marker: Buffer): Buffer[] {
  * the ETag, 304 on a matching If-None-Match, the exact Content-Type (a Buffer body gets no
  * charset added), and headers alone for HEAD.
  */
-export function sendPage(req: FastifyRequest, reply: FastifyReply, page: { body: Buffer; etag: string }, contentType: string): FastifyReply {
+export function sendPage(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  page: { body: Buffer; etag: string },
+  contentType: string,
+): FastifyReply {
   reply.header('content-type', contentType).header('etag', page.etag).header('cache-control', 'no-cache');
   if (req.headers['if-none-match'] === page.etag) return reply.code(304).send();
   reply.header('content-length', page.body.length);

@@ -3,7 +3,7 @@ export function npmClientConfig(baseUrl: string): string {
   const registry = `${baseUrl}/npm/`;
   const auth = registry.replace(/^https?:/, '');
   return [
-    '# ~/.npmrc or the project\'s .npmrc: every package from airlock',
+    "# ~/.npmrc or the project's .npmrc: every package from airlock",
     `registry=${registry}`,
     `${auth}:_authToken=\${AIRLOCK_TOKEN}`,
     '# package-locks name the upstream in "resolved": fetch those tarballs from airlock too',

@@ -9,10 +9,15 @@ import { type NpmSection, npmSectionSchema } from './schema.js';
  */
 export const npmEcosystem: Ecosystem<NpmSection> = {
   id: 'npm',
-  manifest: { key: 'npm', schema: npmSectionSchema, resolve: async (section, ctx) => (await import('./resolve.js')).resolveNpm(section, ctx) },
+  manifest: {
+    key: 'npm',
+    schema: npmSectionSchema,
+    resolve: async (section, ctx) => (await import('./resolve.js')).resolveNpm(section, ctx),
+  },
   serve: async (app, ctx) => (await import('./serve.js')).serveNpm(app, ctx),
   // npm audit POSTs a question; login PUTs credentials it checks itself.
-  access: (method, path) => (path.startsWith('/npm/-/npm/v1/security/') ? 'read' : method === 'PUT' && path.startsWith('/npm/-/user/') ? 'open' : undefined),
+  access: (method, path) =>
+    path.startsWith('/npm/-/npm/v1/security/') ? 'read' : method === 'PUT' && path.startsWith('/npm/-/user/') ? 'open' : undefined,
   errorBody: npmError,
   clients: ['npm'],
   clientConfig: npmClientConfig,

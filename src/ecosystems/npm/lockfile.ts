@@ -118,7 +118,8 @@ function resolvedProblem(resolved: unknown): string | undefined {
   if (typeof resolved !== 'string') return `resolved is ${kindOf(resolved)}`;
   const scheme = /^([a-z][a-z0-9+.-]{0,30}):/i.exec(resolved)?.[1];
   if (!scheme) return 'resolved is not a URL (a file dependency?); airlock carries registry tarballs';
-  if (!/^https?$/i.test(scheme) || !/^https?:\/\//i.test(resolved)) return `resolved is a ${scheme}: URL (a git or file dependency?); airlock carries registry tarballs`;
+  if (!/^https?$/i.test(scheme) || !/^https?:\/\//i.test(resolved))
+    return `resolved is a ${scheme}: URL (a git or file dependency?); airlock carries registry tarballs`;
   const bad = urlCredentialProblem(resolved, 'npm credentials come from .npmrc (//host/:_authToken=${TOKEN}), as npm reads them');
   return bad ? `resolved ${bad}` : undefined;
 }
@@ -138,7 +139,8 @@ export function parsePackageLock(raw: unknown, path: string, project?: string): 
     });
   }
   const root = doc.packages?.[''] ?? {};
-  const rootName = typeof root.name === 'string' ? `${root.name}${typeof root.version === 'string' ? `@${root.version}` : ''} (${file})` : file;
+  const rootName =
+    typeof root.name === 'string' ? `${root.name}${typeof root.version === 'string' ? `@${root.version}` : ''} (${file})` : file;
   const dependents = dependentsOf(doc.packages ?? {}, project ?? rootName);
   const out: LockedPackage[] = [];
   for (const [key, p] of Object.entries(doc.packages ?? {})) {

@@ -26,7 +26,12 @@ export function parseNpmrc(text: string, env: NodeJS.ProcessEnv = process.env, f
     const eq = line.indexOf('=');
     if (eq <= 0) throw new AirlockError('CONFIG_INVALID', `${file}: line ${i + 1} is not key=value`);
     const expand = (s: string) => s.replace(/\$\{([^}]+)\}/g, (_, v: string) => env[v] ?? '');
-    out[expand(line.slice(0, eq).trim())] = expand(line.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));
+    out[expand(line.slice(0, eq).trim())] = expand(
+      line
+        .slice(eq + 1)
+        .trim()
+        .replace(/^"(.*)"$/, '$1'),
+    );
   }
   return out;
 }
@@ -50,7 +55,8 @@ export async function loadNpmConfig(projectDir: string, registryOverride?: strin
     const r = spawnSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' });
     registry = r.status === 0 ? r.stdout.trim() : '';
   }
-  if (!URL.canParse(registry)) throw new AirlockError('CONFIG_INVALID', 'npm.registry is not set and npm\'s configuration names no registry');
+  if (!URL.canParse(registry))
+    throw new AirlockError('CONFIG_INVALID', "npm.registry is not set and npm's configuration names no registry");
   const scopes: Record<string, string> = {};
   const credentials: Record<string, string> = {};
   for (const [k, v] of Object.entries(all)) {
@@ -79,7 +85,8 @@ export function authHeaderFor(cfg: NpmConfig, url: string): Record<string, strin
     if (auth) return { authorization: `Basic ${auth}` };
     const user = cfg.credentials[`${nerf}:username`];
     const pass = cfg.credentials[`${nerf}:_password`];
-    if (user && pass) return { authorization: `Basic ${Buffer.from(`${user}:${Buffer.from(pass, 'base64').toString('utf8')}`).toString('base64')}` };
+    if (user && pass)
+      return { authorization: `Basic ${Buffer.from(`${user}:${Buffer.from(pass, 'base64').toString('utf8')}`).toString('base64')}` };
   }
   return {};
 }

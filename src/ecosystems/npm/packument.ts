@@ -48,7 +48,9 @@ export interface PackumentInput {
  */
 export function renderPackument(input: PackumentInput, baseUrl: string, abbreviated: boolean): Record<string, unknown> {
   const versions: Record<string, Record<string, unknown>> = {};
-  const sorted = [...input.versions].filter((v) => valid(String(v.manifest.version))).sort((a, b) => rcompare(String(a.manifest.version), String(b.manifest.version)));
+  const sorted = [...input.versions]
+    .filter((v) => valid(String(v.manifest.version)))
+    .sort((a, b) => rcompare(String(a.manifest.version), String(b.manifest.version)));
   for (const v of sorted) {
     const version = String(v.manifest.version);
     const dist = { ...(v.manifest.dist as Record<string, unknown>), tarball: `${baseUrl}/npm/${escapedName(input.name)}/-/${v.filename}` };
@@ -58,7 +60,9 @@ export function renderPackument(input: PackumentInput, baseUrl: string, abbrevia
     // The abbreviated form drops scripts; npm still needs to know that install scripts exist.
     const scripts = (doc.scripts ?? {}) as Record<string, unknown>;
     if (scripts.preinstall || scripts.install || scripts.postinstall) doc.hasInstallScript = true;
-    versions[version] = abbreviated ? Object.fromEntries(ABBREVIATED_FIELDS.filter((f) => doc[f] !== undefined).map((f) => [f, doc[f]])) : doc;
+    versions[version] = abbreviated
+      ? Object.fromEntries(ABBREVIATED_FIELDS.filter((f) => doc[f] !== undefined).map((f) => [f, doc[f]]))
+      : doc;
   }
   const times = sorted.map((v) => v.time).sort();
   const modified = [...times, ...(input.refsModified ? [input.refsModified] : [])].sort().at(-1) ?? new Date(0).toISOString();
@@ -67,7 +71,10 @@ export function renderPackument(input: PackumentInput, baseUrl: string, abbrevia
   if (abbreviated) return { name: input.name, modified, 'dist-tags': distTags, versions };
   const time: Record<string, string> = { created: times[0] ?? modified, modified };
   for (const v of sorted) time[String(v.manifest.version)] = v.time;
-  const rev = createHash('sha256').update(JSON.stringify([distTags, Object.keys(versions), input.deprecated])).digest('hex').slice(0, 32);
+  const rev = createHash('sha256')
+    .update(JSON.stringify([distTags, Object.keys(versions), input.deprecated]))
+    .digest('hex')
+    .slice(0, 32);
   return { _id: input.name, _rev: `${sorted.length}-${rev}`, name: input.name, 'dist-tags': distTags, versions, time };
 }
 

@@ -8,7 +8,15 @@ export interface NpmPlatform {
 }
 
 const OS: Record<string, string> = { windows: 'win32' };
-const CPU: Record<string, string> = { amd64: 'x64', '386': 'ia32', arm64: 'arm64', arm: 'arm', ppc64le: 'ppc64', s390x: 's390x', riscv64: 'riscv64' };
+const CPU: Record<string, string> = {
+  amd64: 'x64',
+  '386': 'ia32',
+  arm64: 'arm64',
+  arm: 'arm',
+  ppc64le: 'ppc64',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+};
 
 export function npmPlatforms(target: Target): NpmPlatform[] {
   return target.platforms.map((p) => {

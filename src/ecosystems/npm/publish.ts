@@ -45,19 +45,27 @@ function integrityProblem(data: Buffer, dist: Doc | undefined): string | undefin
  * `npm publish`: one new version with its tarball as a base64 attachment. A version that
  * exists is refused (npm's own registry never lets a version change).
  */
-async function publish({ store }: Pick<ServeContext, 'store'>, reply: FastifyReply, name: string, body: Doc, actor: string): Promise<FastifyReply> {
+async function publish(
+  { store }: Pick<ServeContext, 'store'>,
+  reply: FastifyReply,
+  name: string,
+  body: Doc,
+  actor: string,
+): Promise<FastifyReply> {
   const versions = (body.versions ?? {}) as Record<string, Doc>;
   const attachments = (body._attachments ?? {}) as Record<string, { data?: string; length?: number }>;
   const [version, ...more] = Object.keys(versions);
   if (!version || more.length) return npmError(reply, 400, 'a publish carries exactly one version');
   if (!valid(version)) return npmError(reply, 400, `${quoted(version)} is not a semver version`);
   const manifest = versions[version]!;
-  if (manifest.name !== name || manifest.version !== version) return npmError(reply, 400, `the version document says ${quoted(manifest.name)}@${quoted(manifest.version)}`);
+  if (manifest.name !== name || manifest.version !== version)
+    return npmError(reply, 400, `the version document says ${quoted(manifest.name)}@${quoted(manifest.version)}`);
   const file = tarballFile(name, version);
   const attachment = attachments[file] ?? Object.values(attachments)[0];
   if (!attachment?.data || Object.keys(attachments).length !== 1) return npmError(reply, 400, `expected one attachment, ${file}`);
   const data = Buffer.from(attachment.data, 'base64');
-  if (attachment.length !== undefined && attachment.length !== data.length) return npmError(reply, 400, `the attachment is ${data.length} bytes, it says ${quoted(attachment.length)}`);
+  if (attachment.length !== undefined && attachment.length !== data.length)
+    return npmError(reply, 400, `the attachment is ${data.length} bytes, it says ${quoted(attachment.length)}`);
   const problem = integrityProblem(data, manifest.dist as Doc | undefined);
   if (problem) return npmError(reply, 400, `${name}@${version}: ${problem}`);
 
@@ -86,10 +94,20 @@ async function publish({ store }: Pick<ServeContext, 'store'>, reply: FastifyRep
       return npmError(reply, 403, `You cannot publish over the previously published versions: ${version}.`);
     }
     await store.blobs.put(Readable.from([data]), `npm:${record.key}`, { digest, size: data.length });
-    await audited(store.meta, { actor, action: 'npm.publish', subject: record.key, outcome: 'stored', detail: { digest, size: data.length, tags: Object.keys(tags) } }, async (tx, because) => {
-      await tx.putArtifacts([record], null, because);
-      for (const [tag, v] of Object.entries(tags)) if (v === version) await tx.setRef('npm', name, distTagRef(tag), version, because);
-    });
+    await audited(
+      store.meta,
+      {
+        actor,
+        action: 'npm.publish',
+        subject: record.key,
+        outcome: 'stored',
+        detail: { digest, size: data.length, tags: Object.keys(tags) },
+      },
+      async (tx, because) => {
+        await tx.putArtifacts([record], null, because);
+        for (const [tag, v] of Object.entries(tags)) if (v === version) await tx.setRef('npm', name, distTagRef(tag), version, because);
+      },
+    );
     crashPoint('npm:after-commit');
     return reply.code(201).send({ ok: true, id: name });
   });
@@ -101,42 +119,77 @@ async function publish({ store }: Pick<ServeContext, 'store'>, reply: FastifyRep
  * document; a version missing from it is unpublished, if it was published here. All of it,
  * and an entry per change, in one transaction.
  */
-async function update({ store }: Pick<ServeContext, 'store'>, reply: FastifyReply, name: string, body: Doc, actor: string): Promise<FastifyReply> {
-  return store.withWriteLock('npm update', () => store.meta.transaction(async (tx) => {
-    const { artifacts, input } = await packageState(store, name);
-    if (artifacts.length === 0) return npmError(reply, 404, `${name}: not found`);
-    const versions = (body.versions ?? {}) as Record<string, Doc>;
-    const gone = artifacts.filter((a) => !(a.version in versions));
-    const imported = gone.filter((a) => a.bundleId !== null);
-    if (imported.length) return npmError(reply, 403, `${imported.map((a) => a.key).join(', ')} came in a bundle; only versions published here can be unpublished`);
-    for (const a of artifacts) {
-      const msg = versions[a.version]?.deprecated;
-      const want = typeof msg === 'string' && msg ? msg : null;
-      if ((input.deprecated[a.version] ?? null) !== want) {
-        const because = await tx.audit({ actor, action: 'npm.deprecate', subject: `${name}@${a.version}`, outcome: want ? 'deprecated' : 'undeprecated', detail: { message: want } });
-        await tx.setRef('npm', name, deprecatedRef(a.version), want, because);
+async function update(
+  { store }: Pick<ServeContext, 'store'>,
+  reply: FastifyReply,
+  name: string,
+  body: Doc,
+  actor: string,
+): Promise<FastifyReply> {
+  return store.withWriteLock('npm update', () =>
+    store.meta.transaction(async (tx) => {
+      const { artifacts, input } = await packageState(store, name);
+      if (artifacts.length === 0) return npmError(reply, 404, `${name}: not found`);
+      const versions = (body.versions ?? {}) as Record<string, Doc>;
+      const gone = artifacts.filter((a) => !(a.version in versions));
+      const imported = gone.filter((a) => a.bundleId !== null);
+      if (imported.length)
+        return npmError(
+          reply,
+          403,
+          `${imported.map((a) => a.key).join(', ')} came in a bundle; only versions published here can be unpublished`,
+        );
+      for (const a of artifacts) {
+        const msg = versions[a.version]?.deprecated;
+        const want = typeof msg === 'string' && msg ? msg : null;
+        if ((input.deprecated[a.version] ?? null) !== want) {
+          const because = await tx.audit({
+            actor,
+            action: 'npm.deprecate',
+            subject: `${name}@${a.version}`,
+            outcome: want ? 'deprecated' : 'undeprecated',
+            detail: { message: want },
+          });
+          await tx.setRef('npm', name, deprecatedRef(a.version), want, because);
+        }
       }
-    }
-    const tags = (body['dist-tags'] ?? input.distTags) as Record<string, string>;
-    const setTag = async (tag: string, version: string | null) => {
-      const because = await tx.audit({ actor, action: 'npm.dist-tag', subject: `${name}:${tag}`, ...(version === null ? { outcome: 'removed' } : { outcome: 'set', detail: { version } }) });
-      await tx.setRef('npm', name, distTagRef(tag), version, because);
-    };
-    for (const [tag, v] of Object.entries(input.distTags)) if (tags[tag] !== v && typeof tags[tag] !== 'string') await setTag(tag, null);
-    for (const [tag, v] of Object.entries(tags)) if (input.distTags[tag] !== v && typeof v === 'string') await setTag(tag, v);
-    if (gone.length) {
-      const because = await tx.audit({ actor, action: 'npm.unpublish', subject: gone.map((a) => a.key).join(', '), outcome: 'deleted' });
-      await tx.deleteArtifacts('npm', gone.map((a) => a.key), because);
-      for (const a of gone) await tx.setRef('npm', name, deprecatedRef(a.version), null, because);
-    }
-    return reply.code(200).send({ ok: true, id: name });
-  }));
+      const tags = (body['dist-tags'] ?? input.distTags) as Record<string, string>;
+      const setTag = async (tag: string, version: string | null) => {
+        const because = await tx.audit({
+          actor,
+          action: 'npm.dist-tag',
+          subject: `${name}:${tag}`,
+          ...(version === null ? { outcome: 'removed' } : { outcome: 'set', detail: { version } }),
+        });
+        await tx.setRef('npm', name, distTagRef(tag), version, because);
+      };
+      for (const [tag, v] of Object.entries(input.distTags)) if (tags[tag] !== v && typeof tags[tag] !== 'string') await setTag(tag, null);
+      for (const [tag, v] of Object.entries(tags)) if (input.distTags[tag] !== v && typeof v === 'string') await setTag(tag, v);
+      if (gone.length) {
+        const because = await tx.audit({ actor, action: 'npm.unpublish', subject: gone.map((a) => a.key).join(', '), outcome: 'deleted' });
+        await tx.deleteArtifacts(
+          'npm',
+          gone.map((a) => a.key),
+          because,
+        );
+        for (const a of gone) await tx.setRef('npm', name, deprecatedRef(a.version), null, because);
+      }
+      return reply.code(200).send({ ok: true, id: name });
+    }),
+  );
 }
 
-export async function putPackage(ctx: Pick<ServeContext, 'store'>, reply: FastifyReply, name: string, body: unknown, actor: string): Promise<FastifyReply> {
+export async function putPackage(
+  ctx: Pick<ServeContext, 'store'>,
+  reply: FastifyReply,
+  name: string,
+  body: unknown,
+  actor: string,
+): Promise<FastifyReply> {
   if (!body || typeof body !== 'object') return sendError(reply, 400, 'BAD_REQUEST', 'expected a JSON packument');
   const doc = body as Doc;
-  if (doc.name !== undefined && doc.name !== name) return npmError(reply, 400, `the document is for ${quoted(doc.name)}, the URL for ${name}`);
+  if (doc.name !== undefined && doc.name !== name)
+    return npmError(reply, 400, `the document is for ${quoted(doc.name)}, the URL for ${name}`);
   // First, before any copy of a document that may hold a hundred thousand of them.
   const tooMany = doc['dist-tags'] && typeof doc['dist-tags'] === 'object' ? tooManyTags(name, doc['dist-tags'] as Doc) : undefined;
   if (tooMany) return npmError(reply, 400, tooMany);
@@ -144,15 +197,29 @@ export async function putPackage(ctx: Pick<ServeContext, 'store'>, reply: Fastif
 }
 
 /** `npm unpublish pkg --force`: every version published here goes; the package's refs too. */
-export async function deletePackage({ store }: Pick<ServeContext, 'store'>, reply: FastifyReply, name: string, actor: string): Promise<FastifyReply> {
+export async function deletePackage(
+  { store }: Pick<ServeContext, 'store'>,
+  reply: FastifyReply,
+  name: string,
+  actor: string,
+): Promise<FastifyReply> {
   return store.withWriteLock('npm unpublish', async () => {
     const { artifacts } = await packageState(store, name);
     if (artifacts.length === 0) return npmError(reply, 404, `${name}: not found`);
-    if (artifacts.some((a) => a.bundleId !== null)) return npmError(reply, 403, `${name} has versions that came in a bundle; they cannot be unpublished`);
-    await audited(store.meta, { actor, action: 'npm.unpublish', subject: name, outcome: 'deleted', detail: { versions: artifacts.map((a) => a.version) } }, async (tx, because) => {
-      await tx.deleteArtifacts('npm', artifacts.map((a) => a.key), because);
-      for (const r of await tx.listRefs('npm', name)) await tx.setRef('npm', name, r.ref, null, because);
-    });
+    if (artifacts.some((a) => a.bundleId !== null))
+      return npmError(reply, 403, `${name} has versions that came in a bundle; they cannot be unpublished`);
+    await audited(
+      store.meta,
+      { actor, action: 'npm.unpublish', subject: name, outcome: 'deleted', detail: { versions: artifacts.map((a) => a.version) } },
+      async (tx, because) => {
+        await tx.deleteArtifacts(
+          'npm',
+          artifacts.map((a) => a.key),
+          because,
+        );
+        for (const r of await tx.listRefs('npm', name)) await tx.setRef('npm', name, r.ref, null, because);
+      },
+    );
     return reply.code(200).send({ ok: true });
   });
 }

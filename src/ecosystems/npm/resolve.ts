@@ -55,7 +55,14 @@ export async function resolveNpm(section: NpmSection, ctx: ResolveContext): Prom
   const chosen = new Map<string, Wanted>();
   const left = new Map<string, { pkg: LockedPackage; reason: string; dependents: Dependent[] }>();
   const locks = await Promise.all(section.lockfiles.map((f) => readPackageLock(resolvePath(ctx.manifestDir, f))));
-  if (section.packages.length) locks.push(parsePackageLock(await idealLock(section.packages, cfg, await ctx.store.blobs.tempDir()), 'airlock.yaml npm.packages', 'airlock.yaml npm.packages'));
+  if (section.packages.length)
+    locks.push(
+      parsePackageLock(
+        await idealLock(section.packages, cfg, await ctx.store.blobs.tempDir()),
+        'airlock.yaml npm.packages',
+        'airlock.yaml npm.packages',
+      ),
+    );
   const leaveOut = (p: LockedPackage, reason: string) => {
     const key = `${p.name}@${p.version}`;
     const l = left.get(key) ?? { pkg: p, reason, dependents: [] };
@@ -92,11 +99,20 @@ export async function resolveNpm(section: NpmSection, ctx: ResolveContext): Prom
   // support (or a typo the vocabulary let through): its native modules would silently be missing.
   for (const t of nativeBuilds.size ? ctx.target.platforms : []) {
     if (nativeFits.has(t)) continue;
-    ctx.reporter.warn(`npm: no platform-specific package fits ${t} (${nativeBuilds.size} are for other platforms, e.g. ${[...nativeBuilds].sort()[0]}): native builds will be missing there`);
+    ctx.reporter.warn(
+      `npm: no platform-specific package fits ${t} (${nativeBuilds.size} are for other platforms, e.g. ${[...nativeBuilds].sort()[0]}): native builds will be missing there`,
+    );
   }
   for (const [key, l] of left) {
     if (chosen.has(key)) continue;
-    ctx.exclude?.({ ecosystem: 'npm', key, name: l.pkg.name, version: l.pkg.version, reason: l.reason, requiredBy: sorted(l.dependents.map(requirer)) });
+    ctx.exclude?.({
+      ecosystem: 'npm',
+      key,
+      name: l.pkg.name,
+      version: l.pkg.version,
+      reason: l.reason,
+      requiredBy: sorted(l.dependents.map(requirer)),
+    });
   }
 
   const packuments = new Map<string, Promise<Record<string, unknown>>>();
@@ -150,7 +166,8 @@ export async function resolveNpm(section: NpmSection, ctx: ResolveContext): Prom
       const manifest = (doc.versions as Record<string, Record<string, unknown>> | undefined)?.[p.version];
       if (!manifest) throw new AirlockError('NOT_FOUND', `${label}: the registry's packument has no version ${p.version}`);
       const tarball = p.resolved ?? (manifest.dist as { tarball?: unknown } | undefined)?.tarball;
-      if (typeof tarball !== 'string' || !/^https?:\/\//.test(tarball)) throw new AirlockError('NOT_FOUND', `${label}: neither the lock nor the registry names its tarball`);
+      if (typeof tarball !== 'string' || !/^https?:\/\//.test(tarball))
+        throw new AirlockError('NOT_FOUND', `${label}: neither the lock nor the registry names its tarball`);
       url = tarball;
       if (blob) integrity = wanted!;
       else {
@@ -159,8 +176,13 @@ export async function resolveNpm(section: NpmSection, ctx: ResolveContext): Prom
           downloaded().update(bytes);
         });
         try {
-          if (wanted && wanted !== got.integrity) throw new AirlockError('DIGEST_MISMATCH', `${label}: ${redactUrl(url)} does not match the lock's integrity (expected ${wanted}, got ${got.integrity})`);
-          if (!p.integrity) ctx.reporter.warn(`${p.origin}: no integrity in the lockfile; pinned what the registry served (${got.integrity})`);
+          if (wanted && wanted !== got.integrity)
+            throw new AirlockError(
+              'DIGEST_MISMATCH',
+              `${label}: ${redactUrl(url)} does not match the lock's integrity (expected ${wanted}, got ${got.integrity})`,
+            );
+          if (!p.integrity)
+            ctx.reporter.warn(`${p.origin}: no integrity in the lockfile; pinned what the registry served (${got.integrity})`);
           await ctx.store.blobs.adopt(got.file, got.blob);
         } finally {
           await rm(got.file, { force: true });
@@ -199,12 +221,15 @@ export async function resolveNpm(section: NpmSection, ctx: ResolveContext): Prom
   try {
     await inParallel(wanted, CONCURRENCY, async (w, i) => {
       out[i] = await pin(w);
-      if (++counts.pinned % REPORT_EVERY === 0 && counts.pinned < wanted.length) ctx.reporter.info(`npm: ${counts.pinned}/${wanted.length} package(s) pinned`);
+      if (++counts.pinned % REPORT_EVERY === 0 && counts.pinned < wanted.length)
+        ctx.reporter.info(`npm: ${counts.pinned}/${wanted.length} package(s) pinned`);
     });
   } finally {
     transfer?.finish();
   }
-  ctx.reporter.info(`npm: ${out.length}/${wanted.length} package(s) pinned for ${ctx.target.platforms.join(', ')}: ${counts.downloaded} tarball(s) downloaded, ${out.length - counts.downloaded} already in the store`);
+  ctx.reporter.info(
+    `npm: ${out.length}/${wanted.length} package(s) pinned for ${ctx.target.platforms.join(', ')}: ${counts.downloaded} tarball(s) downloaded, ${out.length - counts.downloaded} already in the store`,
+  );
   return out;
 }
 
@@ -254,7 +279,13 @@ async function storedBlob(ctx: ResolveContext, integrity: string, candidates: re
 }
 
 /** A tarball into a temp file under the store, with its sha256 and sha512; the caller adopts or drops it. */
-async function download(ctx: ResolveContext, url: string, label: string, headers: Record<string, string>, moved: (bytes: number) => void): Promise<{ file: string; blob: BlobInfo; integrity: string }> {
+async function download(
+  ctx: ResolveContext,
+  url: string,
+  label: string,
+  headers: Record<string, string>,
+  moved: (bytes: number) => void,
+): Promise<{ file: string; blob: BlobInfo; integrity: string }> {
   const file = tempPathFor(join(await ctx.store.blobs.tempDir(), 'npm'));
   let seen = 0;
   try {

@@ -105,7 +105,8 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
     } catch {
       user = undefined;
     }
-    if (!user || !isUserName(user)) return npmError(reply, 400, `${quoted(user ?? req.params['*'])} is not a user name (lowercase, URL-safe, at most 214 characters)`);
+    if (!user || !isUserName(user))
+      return npmError(reply, 400, `${quoted(user ?? req.params['*'])} is not a user name (lowercase, URL-safe, at most 214 characters)`);
     const body = (req.body ?? {}) as { name?: unknown; password?: unknown };
     const name = body.name === undefined ? user : body.name;
     if (name !== user) return npmError(reply, 400, `the body logs in ${quoted(name)}, the URL ${quoted(user)}`);
@@ -123,7 +124,8 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
       const issued = await ctx.mintToken(presented.name, `npm-${user.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40)}`);
       return reply.code(201).send({ ok: true, id: `org.couchdb.user:${user}`, token: issued.token });
     } catch (e) {
-      if (isAirlockError(e) && (e.code === 'FORBIDDEN' || e.code === 'AUTH_REQUIRED')) return npmError(reply, e.code === 'FORBIDDEN' ? 403 : 401, e.message);
+      if (isAirlockError(e) && (e.code === 'FORBIDDEN' || e.code === 'AUTH_REQUIRED'))
+        return npmError(reply, e.code === 'FORBIDDEN' ? 403 : 401, e.message);
       throw e;
     }
   };
@@ -145,11 +147,15 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
       return reply.send({ ok: true });
     }
     const version = typeof req.body === 'string' ? req.body : undefined;
-    if (!version || !valid(version) || !artifacts.some((a) => a.version === version)) return npmError(reply, 400, `${name} has no version ${quoted(version)}`);
-    if (!(tag in input.distTags) && Object.keys(input.distTags).length >= MAX_DIST_TAGS) return npmError(reply, 400, `${name}: a package has at most ${MAX_DIST_TAGS} dist-tags`);
+    if (!version || !valid(version) || !artifacts.some((a) => a.version === version))
+      return npmError(reply, 400, `${name} has no version ${quoted(version)}`);
+    if (!(tag in input.distTags) && Object.keys(input.distTags).length >= MAX_DIST_TAGS)
+      return npmError(reply, 400, `${name}: a package has at most ${MAX_DIST_TAGS} dist-tags`);
     await ctx.store.withWriteLock('npm dist-tag', async () => {
-      await audited(ctx.store.meta, { actor, action: 'npm.dist-tag', subject: `${name}:${tag}`, outcome: 'set', detail: { version } }, (tx, because) =>
-        tx.setRef('npm', name, distTagRef(tag), version, because),
+      await audited(
+        ctx.store.meta,
+        { actor, action: 'npm.dist-tag', subject: `${name}:${tag}`, outcome: 'set', detail: { version } },
+        (tx, because) => tx.setRef('npm', name, distTagRef(tag), version, because),
       );
     });
     return reply.code(201).send({ ok: true });
@@ -201,17 +207,26 @@ export function serveNpm(app: FastifyInstance, ctx: ServeContext): void {
       try {
         done(null, body === '' ? undefined : parseJsonBounded(body as string));
       } catch (e) {
-        done(Object.assign(new Error(e instanceof JsonLimitError ? `the body is ${e.message}` : 'the body is not JSON'), { statusCode: 400 }), undefined);
+        done(
+          Object.assign(new Error(e instanceof JsonLimitError ? `the body is ${e.message}` : 'the body is not JSON'), { statusCode: 400 }),
+          undefined,
+        );
       }
     });
     scope.setErrorHandler((err: { statusCode?: number; message?: string }, req, reply) => {
-      if (err.statusCode === 413) return npmError(reply, 413, `the body is too large: this endpoint takes at most ${req.routeOptions.bodyLimit} bytes`);
+      if (err.statusCode === 413)
+        return npmError(reply, 413, `the body is too large: this endpoint takes at most ${req.routeOptions.bodyLimit} bytes`);
       if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return npmError(reply, err.statusCode, String(err.message));
       throw err;
     });
     // Routes that read a body before any token is checked take only what they need.
     scope.route({ method: 'PUT', url: '/npm/-/user/*', handler: login, bodyLimit: LOGIN_LIMIT });
-    scope.route({ method: 'POST', url: '/npm/-/npm/v1/security/advisories/bulk', handler: (_req, reply) => reply.send({}), bodyLimit: AUDIT_LIMIT });
+    scope.route({
+      method: 'POST',
+      url: '/npm/-/npm/v1/security/advisories/bulk',
+      handler: (_req, reply) => reply.send({}),
+      bodyLimit: AUDIT_LIMIT,
+    });
     scope.route({ method: ['GET', 'HEAD', 'PUT', 'DELETE', 'POST'], url: '/npm/*', handler, bodyLimit: PUBLISH_LIMIT });
   });
 }

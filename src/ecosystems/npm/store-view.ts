@@ -20,6 +20,9 @@ export async function packageState(store: Store, name: string): Promise<{ artifa
     if (r.ref.startsWith(DEPRECATED)) deprecated[r.ref.slice(DEPRECATED.length)] = r.value;
   }
   const versions = artifacts.flatMap((a) => readNpmMetadata(a.metadata) ?? []);
-  const refsModified = refs.map((r) => r.updatedAt).sort().at(-1);
+  const refsModified = refs
+    .map((r) => r.updatedAt)
+    .sort()
+    .at(-1);
   return { artifacts, input: { name, versions, distTags, deprecated, ...(refsModified ? { refsModified } : {}) } };
 }

@@ -25,13 +25,25 @@ export async function idealLock(packages: readonly string[], cfg: NpmConfig, scr
     await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'airlock-npm-tree', version: '0.0.0', private: true }));
     // npm-registry-fetch reads scoped registries and `//host/:_authToken` from the options, as from an .npmrc.
     const scoped = Object.fromEntries(Object.entries(cfg.scopes).map(([scope, url]) => [`${scope}:registry`, url]));
-    const arb = new Arborist({ path: dir, registry: cfg.registry, ...scoped, ...cfg.credentials, cache: join(scratch, 'npm-cache'), audit: false, fund: false, lockfileVersion: 3 });
+    const arb = new Arborist({
+      path: dir,
+      registry: cfg.registry,
+      ...scoped,
+      ...cfg.credentials,
+      cache: join(scratch, 'npm-cache'),
+      audit: false,
+      fund: false,
+      lockfileVersion: 3,
+    });
     let tree: ArboristTree;
     try {
       tree = await arb.buildIdealTree({ add: [...packages], saveType: 'prod' });
     } catch (e) {
       const err = e as { code?: string; message?: string };
-      throw new AirlockError('CONFLICT', `npm: cannot resolve ${packages.join(', ')}: ${err.code ? `${err.code} ` : ''}${(err.message ?? String(e)).split('\n')[0]}`);
+      throw new AirlockError(
+        'CONFLICT',
+        `npm: cannot resolve ${packages.join(', ')}: ${err.code ? `${err.code} ` : ''}${(err.message ?? String(e)).split('\n')[0]}`,
+      );
     }
     return tree.meta.commit();
   } finally {

@@ -48,7 +48,11 @@ export function credentialFrom(doc: unknown, registry: string): Credential | und
  * into locks, bundles or logs: they only ever go into Authorization headers.
  */
 export async function findCredential(registry: string, env: NodeJS.ProcessEnv = process.env): Promise<Credential | undefined> {
-  if (env.AIRLOCK_REGISTRY_USER && env.AIRLOCK_REGISTRY_PASSWORD && (!env.AIRLOCK_REGISTRY_HOST || env.AIRLOCK_REGISTRY_HOST === registry)) {
+  if (
+    env.AIRLOCK_REGISTRY_USER &&
+    env.AIRLOCK_REGISTRY_PASSWORD &&
+    (!env.AIRLOCK_REGISTRY_HOST || env.AIRLOCK_REGISTRY_HOST === registry)
+  ) {
     return { username: env.AIRLOCK_REGISTRY_USER, password: env.AIRLOCK_REGISTRY_PASSWORD };
   }
   for (const path of authFilePaths(env)) {
@@ -70,10 +74,13 @@ function parseAuthFile(text: string, path: string): unknown {
   try {
     doc = JSON.parse(text);
   } catch {
-    throw new AirlockError('CONFIG_INVALID', `${path}: is not valid JSON`, { hint: 'fix or remove it (podman login and docker login rewrite it)' });
+    throw new AirlockError('CONFIG_INVALID', `${path}: is not valid JSON`, {
+      hint: 'fix or remove it (podman login and docker login rewrite it)',
+    });
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new AirlockError('CONFIG_INVALID', `${path}: is not a JSON object`);
   const auths = (doc as { auths?: unknown }).auths;
-  if (auths !== undefined && (!auths || typeof auths !== 'object' || Array.isArray(auths))) throw new AirlockError('CONFIG_INVALID', `${path}: "auths" is not an object`);
+  if (auths !== undefined && (!auths || typeof auths !== 'object' || Array.isArray(auths)))
+    throw new AirlockError('CONFIG_INVALID', `${path}: "auths" is not an object`);
   return doc;
 }

@@ -24,7 +24,13 @@ export const OCI_ERRORS = {
 export type OciErrorCode = keyof typeof OCI_ERRORS;
 
 /** The spec's error body: `{"errors":[{"code","message","detail"}]}`. */
-export function sendOciError(reply: FastifyReply, code: OciErrorCode, message: string, detail?: unknown, status: number = OCI_ERRORS[code]): FastifyReply {
+export function sendOciError(
+  reply: FastifyReply,
+  code: OciErrorCode,
+  message: string,
+  detail?: unknown,
+  status: number = OCI_ERRORS[code],
+): FastifyReply {
   return reply
     .code(status)
     .type('application/json')

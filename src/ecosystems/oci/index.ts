@@ -22,7 +22,8 @@ async function fetchHeaders(url: string, http: HttpClient): Promise<Record<strin
 export const ociEcosystem: Ecosystem<ImagesSection, RegistriesSection> = {
   id: 'oci',
   prefix: '/v2/',
-  errorBody: (reply, status, message) => sendOciError(reply, status === 401 ? 'UNAUTHORIZED' : status === 403 ? 'DENIED' : 'UNAVAILABLE', message),
+  errorBody: (reply, status, message) =>
+    sendOciError(reply, status === 401 ? 'UNAUTHORIZED' : status === 403 ? 'DENIED' : 'UNAVAILABLE', message),
   challenge: bearerChallenge,
   manifest: {
     key: 'images',

@@ -21,8 +21,23 @@ export interface Descriptor<D extends OciDigest = Digest> {
 }
 
 export type ParsedManifest<D extends OciDigest = Digest> =
-  | { kind: 'index'; mediaType: string; manifests: Descriptor<D>[]; subject?: Descriptor<D>; artifactType?: string; annotations?: Record<string, string> }
-  | { kind: 'image'; mediaType: string; config: Descriptor<D>; layers: Descriptor<D>[]; subject?: Descriptor<D>; artifactType?: string; annotations?: Record<string, string> };
+  | {
+      kind: 'index';
+      mediaType: string;
+      manifests: Descriptor<D>[];
+      subject?: Descriptor<D>;
+      artifactType?: string;
+      annotations?: Record<string, string>;
+    }
+  | {
+      kind: 'image';
+      mediaType: string;
+      config: Descriptor<D>;
+      layers: Descriptor<D>[];
+      subject?: Descriptor<D>;
+      artifactType?: string;
+      annotations?: Record<string, string>;
+    };
 
 export class ManifestError extends Error {}
 
@@ -32,7 +47,8 @@ function descriptor(v: unknown, where: string, sha512: boolean): Descriptor<OciD
   const d = v as Record<string, unknown> | null;
   if (!d || typeof d !== 'object') throw new ManifestError(`${where} is not a descriptor`);
   if (typeof d.mediaType !== 'string') throw new ManifestError(`${where} has no mediaType`);
-  if (!(sha512 ? isOciDigest(d.digest) : isDigest(d.digest))) throw new ManifestError(`${where} has no ${sha512 ? 'sha256 or sha512' : 'sha256'} digest`);
+  if (!(sha512 ? isOciDigest(d.digest) : isDigest(d.digest)))
+    throw new ManifestError(`${where} has no ${sha512 ? 'sha256 or sha512' : 'sha256'} digest`);
   if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) throw new ManifestError(`${where} has a bad size`);
   const out: Descriptor<OciDigest> = { mediaType: d.mediaType, digest: d.digest as OciDigest, size: d.size };
   const p = d.platform as Record<string, unknown> | undefined;
@@ -72,7 +88,13 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined, op
   if (!doc || typeof doc !== 'object' || doc.schemaVersion !== 2) throw new ManifestError('manifest is not schemaVersion 2');
   const declared = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
   const sent = contentType?.split(';')[0]!.trim();
-  const mediaType = declared ?? (sent && isManifestType(sent) ? sent : Array.isArray(doc.manifests) ? 'application/vnd.oci.image.index.v1+json' : 'application/vnd.oci.image.manifest.v1+json');
+  const mediaType =
+    declared ??
+    (sent && isManifestType(sent)
+      ? sent
+      : Array.isArray(doc.manifests)
+        ? 'application/vnd.oci.image.index.v1+json'
+        : 'application/vnd.oci.image.manifest.v1+json');
   if (!isManifestType(mediaType)) throw new ManifestError(`unsupported manifest media type ${mediaType}`);
   const extra = {
     ...(doc.subject ? { subject: descriptor(doc.subject, 'subject', sha512) } : {}),

@@ -21,5 +21,7 @@ export function isManifestType(t: string): boolean {
  * their descriptor's `urls`): OCI's non-distributable layers and Docker's foreign ones.
  */
 export function isForeignLayer(t: string): boolean {
-  return t.startsWith('application/vnd.oci.image.layer.nondistributable.') || t === 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip';
+  return (
+    t.startsWith('application/vnd.oci.image.layer.nondistributable.') || t === 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip'
+  );
 }

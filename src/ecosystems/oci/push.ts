@@ -87,17 +87,33 @@ export class Pusher {
   }
 
   private created(reply: FastifyReply, name: string, digest: OciDigest): FastifyReply {
-    return reply.code(201).header('location', `/v2/${name}/blobs/${digest}`).header('docker-content-digest', digest).header('content-length', 0).send();
+    return reply
+      .code(201)
+      .header('location', `/v2/${name}/blobs/${digest}`)
+      .header('docker-content-digest', digest)
+      .header('content-length', 0)
+      .send();
   }
 
   /**
    * Hashes a finished upload and moves it into the store when it is what the client said. A
    * sha512 upload is stored under its sha256 like any other, with the sha512 as a second name.
    */
-  private async finish(req: Req, reply: FastifyReply, name: string, area: UploadArea, id: string, expected: string | undefined): Promise<FastifyReply> {
+  private async finish(
+    req: Req,
+    reply: FastifyReply,
+    name: string,
+    area: UploadArea,
+    id: string,
+    expected: string | undefined,
+  ): Promise<FastifyReply> {
     if (!expected || !isOciDigest(expected)) {
       await area.discard(id);
-      return sendOciError(reply, 'DIGEST_INVALID', `the upload must end with ?digest=sha256:<hex> or sha512:<hex>, got "${expected ?? ''}"`);
+      return sendOciError(
+        reply,
+        'DIGEST_INVALID',
+        `the upload must end with ?digest=sha256:<hex> or sha512:<hex>, got "${expected ?? ''}"`,
+      );
     }
     if (isSha512Digest(expected)) {
       const { sha512, ...blob } = await hashUpload(area.read(id), true);
@@ -108,8 +124,10 @@ export class Pusher {
       const actor = await this.actor(req.headers.authorization);
       await this.store.withWriteLock('push', async () => {
         await area.commit(id, blob);
-        await audited(this.store.meta, { actor, action: 'oci.blob', subject: `${name}@${expected}`, outcome: 'named', detail: { digest: blob.digest } }, (tx, because) =>
-          nameBySha512(tx, expected, blob.digest, because),
+        await audited(
+          this.store.meta,
+          { actor, action: 'oci.blob', subject: `${name}@${expected}`, outcome: 'named', detail: { digest: blob.digest } },
+          (tx, because) => nameBySha512(tx, expected, blob.digest, because),
         );
       });
       return this.created(reply, name, expected);
@@ -117,7 +135,10 @@ export class Pusher {
     const blob = await hashUpload(area.read(id), false);
     if (blob.digest !== expected) {
       await area.discard(id);
-      return sendOciError(reply, 'DIGEST_INVALID', `the upload hashes to ${blob.digest}, not ${expected}`, { expected, actual: blob.digest });
+      return sendOciError(reply, 'DIGEST_INVALID', `the upload hashes to ${blob.digest}, not ${expected}`, {
+        expected,
+        actual: blob.digest,
+      });
     }
     await this.store.withWriteLock('push', () => area.commit(id, blob));
     return this.created(reply, name, blob.digest);
@@ -163,7 +184,13 @@ export class Pusher {
     if (range === undefined) return false;
     const m = /^(?:bytes )?(\d+)-(\d+)$/.exec(range);
     const length = Number(req.headers['content-length']);
-    if (m && Number(m[1]) === have && Number(m[2]) >= Number(m[1]) && (!Number.isFinite(length) || length === Number(m[2]) - Number(m[1]) + 1)) return false;
+    if (
+      m &&
+      Number(m[1]) === have &&
+      Number(m[2]) >= Number(m[1]) &&
+      (!Number.isFinite(length) || length === Number(m[2]) - Number(m[1]) + 1)
+    )
+      return false;
     req.raw.resume();
     reply.header('location', `/v2/${name}/blobs/uploads/${id}`).header('range', `0-${Math.max(0, have - 1)}`);
     sendOciError(reply, 'BLOB_UPLOAD_INVALID', `upload ${id}: chunk ${range} does not continue the ${have} bytes received`, undefined, 416);
@@ -186,7 +213,12 @@ export class Pusher {
     const session = await this.session(id);
     if (!session) return sendOciError(reply, 'BLOB_UPLOAD_UNKNOWN', `no upload ${id}`);
     const size = session.size;
-    return reply.code(204).header('location', `/v2/${name}/blobs/uploads/${id}`).header('range', `0-${Math.max(0, size - 1)}`).header('docker-upload-uuid', id).send();
+    return reply
+      .code(204)
+      .header('location', `/v2/${name}/blobs/uploads/${id}`)
+      .header('range', `0-${Math.max(0, size - 1)}`)
+      .header('docker-upload-uuid', id)
+      .send();
   }
 
   async cancel(reply: FastifyReply, id: string): Promise<FastifyReply> {
@@ -201,7 +233,9 @@ export class Pusher {
    * but foreign layers, which registries never hold. A child manifest of an index is read for
    * its own blobs, and recorded from its own bytes.
    */
-  private async needs(parsed: ParsedManifest<OciDigest>): Promise<{ blobs: ArtifactRecord['blobs']; children: StoredManifest[] } | { missing: OciDigest }> {
+  private async needs(
+    parsed: ParsedManifest<OciDigest>,
+  ): Promise<{ blobs: ArtifactRecord['blobs']; children: StoredManifest[] } | { missing: OciDigest }> {
     const view = await this.view();
     const blobs: ArtifactRecord['blobs'] = [];
     const children: StoredManifest[] = [];
@@ -266,11 +300,17 @@ export class Pusher {
     const named: OciDigest = sha512 ?? digest;
     if (byDigest && reference !== named) return sendOciError(reply, 'DIGEST_INVALID', `the manifest hashes to ${named}, not ${reference}`);
     const needs = await this.needs(parsed);
-    if ('missing' in needs) return sendOciError(reply, 'MANIFEST_BLOB_UNKNOWN', `blob unknown to registry: ${needs.missing}`, { digest: needs.missing });
+    if ('missing' in needs)
+      return sendOciError(reply, 'MANIFEST_BLOB_UNKNOWN', `blob unknown to registry: ${needs.missing}`, { digest: needs.missing });
 
     const top = storedManifest(digest, bytes.length, parsed);
     const tag = byDigest ? undefined : reference;
-    const metadata: OciImageMetadata = { refName: tag ? `${name}:${tag}` : `${name}@${digest}`, ...(tag ? { tag } : {}), platforms: [], manifests: [top, ...needs.children] };
+    const metadata: OciImageMetadata = {
+      refName: tag ? `${name}:${tag}` : `${name}@${digest}`,
+      ...(tag ? { tag } : {}),
+      platforms: [],
+      manifests: [top, ...needs.children],
+    };
     const record: ArtifactRecord = {
       ecosystem: 'oci',
       key: `${tag ? `${name}:${tag}` : name}@${digest}`,
@@ -285,10 +325,14 @@ export class Pusher {
     const actor = await this.actor(req.headers.authorization);
     await this.store.withWriteLock('push', async () => {
       await this.store.blobs.put(Readable.from([bytes]), `oci:${record.key}`, { digest, size: bytes.length });
-      await audited(this.store.meta, { actor, action: 'oci.push', subject: record.key, outcome: 'stored', detail: { mediaType: parsed.mediaType, size: bytes.length } }, async (tx, because) => {
-        await tx.putArtifacts([record], null, because);
-        if (sha512) await nameBySha512(tx, sha512, digest, because);
-      });
+      await audited(
+        this.store.meta,
+        { actor, action: 'oci.push', subject: record.key, outcome: 'stored', detail: { mediaType: parsed.mediaType, size: bytes.length } },
+        async (tx, because) => {
+          await tx.putArtifacts([record], null, because);
+          if (sha512) await nameBySha512(tx, sha512, digest, because);
+        },
+      );
       crashPoint('oci:after-commit');
     });
     reply.code(201).header('location', `/v2/${name}/manifests/${named}`).header('docker-content-digest', named).header('content-length', 0);
@@ -309,8 +353,21 @@ export class Pusher {
       if (gone.length === 0) return sendOciError(reply, 'MANIFEST_UNKNOWN', `manifest unknown: ${name}@${reference}`);
       if (await this.refuseBundleDelete(req, reply, `${name}@${reference}`, gone)) return reply;
       await this.store.withWriteLock('push', async () => {
-        await audited(this.store.meta, { actor, action: 'oci.delete', subject: `${name}@${reference}`, outcome: 'deleted', detail: { artifacts: gone.map((a) => a.key), bundles: bundlesOf(gone) } }, (tx, because) =>
-          tx.deleteArtifacts('oci', gone.map((a) => a.key), because),
+        await audited(
+          this.store.meta,
+          {
+            actor,
+            action: 'oci.delete',
+            subject: `${name}@${reference}`,
+            outcome: 'deleted',
+            detail: { artifacts: gone.map((a) => a.key), bundles: bundlesOf(gone) },
+          },
+          (tx, because) =>
+            tx.deleteArtifacts(
+              'oci',
+              gone.map((a) => a.key),
+              because,
+            ),
         );
       });
       return reply.code(202).send();
@@ -338,12 +395,30 @@ export class Pusher {
           bundleId: a.bundleId,
         };
       });
-      await audited(this.store.meta, { actor, action: 'oci.delete', subject: `${name}:${reference}`, outcome: 'untagged', detail: { artifacts: tagged.map((a) => a.key), bundles: bundlesOf(tagged) } }, async (tx, because) => {
-        await tx.deleteArtifacts('oci', tagged.map((a) => a.key), because);
-        for (const bundleId of new Set(keep.map((k) => k.bundleId))) {
-          await tx.putArtifacts(keep.filter((k) => k.bundleId === bundleId).map(({ bundleId: _b, ...k }) => k), bundleId, because);
-        }
-      });
+      await audited(
+        this.store.meta,
+        {
+          actor,
+          action: 'oci.delete',
+          subject: `${name}:${reference}`,
+          outcome: 'untagged',
+          detail: { artifacts: tagged.map((a) => a.key), bundles: bundlesOf(tagged) },
+        },
+        async (tx, because) => {
+          await tx.deleteArtifacts(
+            'oci',
+            tagged.map((a) => a.key),
+            because,
+          );
+          for (const bundleId of new Set(keep.map((k) => k.bundleId))) {
+            await tx.putArtifacts(
+              keep.filter((k) => k.bundleId === bundleId).map(({ bundleId: _b, ...k }) => k),
+              bundleId,
+              because,
+            );
+          }
+        },
+      );
     });
     return reply.code(202).send();
   }

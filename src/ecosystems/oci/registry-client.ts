@@ -67,7 +67,11 @@ export class RegistryClient {
     const cred = await this.credentials();
     const basic = cred ? `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString('base64')}` : undefined;
     if (c.scheme === 'basic') {
-      if (!basic) throw new AirlockError('AUTH_REQUIRED', `${this.base}: the registry wants credentials; log in with podman/docker login or set AIRLOCK_REGISTRY_USER and AIRLOCK_REGISTRY_PASSWORD`);
+      if (!basic)
+        throw new AirlockError(
+          'AUTH_REQUIRED',
+          `${this.base}: the registry wants credentials; log in with podman/docker login or set AIRLOCK_REGISTRY_USER and AIRLOCK_REGISTRY_PASSWORD`,
+        );
       return { authorization: basic };
     }
     const scope = `repository:${path}:pull`;
@@ -83,9 +87,16 @@ export class RegistryClient {
   private async fetchToken(c: Challenge, scope: string, basic: string | undefined): Promise<string> {
     const url = tokenUrl(c, scope);
     if (!url) throw new AirlockError('HTTP_ERROR', `${this.base}: a Bearer challenge without a realm`);
-    const res = await this.http.fetchSmall(url, { headers: basic ? { authorization: basic } : {}, maxBytes: 1 << 20, label: `${this.base} token` });
+    const res = await this.http.fetchSmall(url, {
+      headers: basic ? { authorization: basic } : {},
+      maxBytes: 1 << 20,
+      label: `${this.base} token`,
+    });
     if (res.status === 401 || res.status === 403) {
-      throw new AirlockError('AUTH_REQUIRED', `${this.base}: the token service refused ${scope}${basic ? ' with the stored credentials' : ' anonymously; log in with podman/docker login'}`);
+      throw new AirlockError(
+        'AUTH_REQUIRED',
+        `${this.base}: the token service refused ${scope}${basic ? ' with the stored credentials' : ' anonymously; log in with podman/docker login'}`,
+      );
     }
     if (res.status !== 200) throw new AirlockError('HTTP_ERROR', `${this.base}: the token service answered HTTP ${res.status}`);
     let doc: { token?: unknown; access_token?: unknown };
@@ -100,7 +111,8 @@ export class RegistryClient {
   }
 
   private async get(path: string, url: string, headers: Record<string, string>, label: string): Promise<SmallResponse> {
-    const send = async () => this.http.fetchSmall(url, { headers: { ...(await this.authHeaders(path)), ...headers }, maxBytes: MAX_MANIFEST_BYTES, label });
+    const send = async () =>
+      this.http.fetchSmall(url, { headers: { ...(await this.authHeaders(path)), ...headers }, maxBytes: MAX_MANIFEST_BYTES, label });
     let res = await send();
     if (res.status === 401 && this.challenge === null) {
       // The registry is open at /v2/ but guards this repository: learn its challenge and retry once.
@@ -115,7 +127,8 @@ export class RegistryClient {
     const url = this.manifestUrl(path, reference);
     const res = await this.get(path, url, { accept: MANIFEST_ACCEPT }, label);
     if (res.status === 404) return undefined;
-    if (res.status === 401 || res.status === 403) throw new AirlockError('AUTH_REQUIRED', `${label}: ${redactUrl(url)} refused access (HTTP ${res.status})`);
+    if (res.status === 401 || res.status === 403)
+      throw new AirlockError('AUTH_REQUIRED', `${label}: ${redactUrl(url)} refused access (HTTP ${res.status})`);
     if (res.status !== 200) throw new AirlockError('HTTP_ERROR', `${label}: ${redactUrl(url)} returned HTTP ${res.status}`);
     const digest = `sha256:${createHash('sha256').update(res.body).digest('hex')}` as Digest;
     const claimed = res.headers['docker-content-digest'];
@@ -130,7 +143,12 @@ export class RegistryClient {
 
   /** The referrers API's index for a digest, or undefined where the registry lacks the API. */
   async referrers(path: string, digest: Digest, label: string): Promise<Buffer | undefined> {
-    const res = await this.get(path, `${this.base}/v2/${path}/referrers/${digest}`, { accept: 'application/vnd.oci.image.index.v1+json' }, label);
+    const res = await this.get(
+      path,
+      `${this.base}/v2/${path}/referrers/${digest}`,
+      { accept: 'application/vnd.oci.image.index.v1+json' },
+      label,
+    );
     if (res.status !== 200 || !(res.headers['content-type'] ?? '').includes('application/vnd.oci.image.index.v1+json')) return undefined;
     return res.body;
   }

@@ -30,9 +30,17 @@ class ImageParts {
   /** Manifests are small and come during lock, into the store, byte for byte. */
   async addManifest(m: FetchedManifest, parsed: ParsedManifest): Promise<void> {
     if (this.blobs.has(m.digest)) return;
-    await this.ctx.store.blobs.put(Readable.from([m.bytes]), `${this.label} manifest ${m.digest}`, { digest: m.digest, size: m.bytes.length });
+    await this.ctx.store.blobs.put(Readable.from([m.bytes]), `${this.label} manifest ${m.digest}`, {
+      digest: m.digest,
+      size: m.bytes.length,
+    });
     this.manifests.push(storedManifest(m.digest, m.bytes.length, parsed));
-    this.blobs.set(m.digest, { digest: m.digest, size: m.bytes.length, mediaType: parsed.mediaType, url: this.client.manifestUrl(this.path, m.digest) });
+    this.blobs.set(m.digest, {
+      digest: m.digest,
+      size: m.bytes.length,
+      mediaType: parsed.mediaType,
+      url: this.client.manifestUrl(this.path, m.digest),
+    });
     if (parsed.kind === 'image') {
       for (const d of [parsed.config, ...parsed.layers]) this.addBlob(d);
     }
@@ -40,7 +48,8 @@ class ImageParts {
 
   /** Configs and layers: pinned here, downloaded (verified, resumable) by `airlock fetch`. */
   private addBlob(d: Descriptor): void {
-    if (!this.blobs.has(d.digest)) this.blobs.set(d.digest, { digest: d.digest, size: d.size, mediaType: d.mediaType, url: this.client.blobUrl(this.path, d.digest) });
+    if (!this.blobs.has(d.digest))
+      this.blobs.set(d.digest, { digest: d.digest, size: d.size, mediaType: d.mediaType, url: this.client.blobUrl(this.path, d.digest) });
   }
 
   async fetch(reference: string): Promise<{ m: FetchedManifest; parsed: ParsedManifest }> {
@@ -62,15 +71,24 @@ function parsed(m: FetchedManifest, label: string): ParsedManifest {
 /** The index's entries for the wanted platforms, plus the attestations that describe them. */
 function platformEntries(index: Extract<ParsedManifest, { kind: 'index' }>, wanted: Platform[] | undefined, label: string): Descriptor[] {
   if (!wanted) return index.manifests;
-  const keep = index.manifests.filter((d) => d.platform && d.annotations?.[REFERENCE_TYPE] === undefined && wanted.some((w) => platformMatches(d.platform!, w)));
+  const keep = index.manifests.filter(
+    (d) => d.platform && d.annotations?.[REFERENCE_TYPE] === undefined && wanted.some((w) => platformMatches(d.platform!, w)),
+  );
   for (const w of wanted) {
     if (!keep.some((d) => platformMatches(d.platform!, w))) {
-      const has = index.manifests.filter((d) => d.platform && d.annotations?.[REFERENCE_TYPE] === undefined).map((d) => formatPlatform(d.platform!));
-      throw new AirlockError('NOT_FOUND', `${label}: no image for ${formatPlatform(w)} (it has ${has.join(', ') || 'no platforms'}); set platforms: for this image`);
+      const has = index.manifests
+        .filter((d) => d.platform && d.annotations?.[REFERENCE_TYPE] === undefined)
+        .map((d) => formatPlatform(d.platform!));
+      throw new AirlockError(
+        'NOT_FOUND',
+        `${label}: no image for ${formatPlatform(w)} (it has ${has.join(', ') || 'no platforms'}); set platforms: for this image`,
+      );
     }
   }
   const kept = new Set(keep.map((d) => d.digest));
-  const attestations = index.manifests.filter((d) => d.annotations?.[REFERENCE_TYPE] === 'attestation-manifest' && kept.has(d.annotations[REFERENCE_DIGEST] as Digest));
+  const attestations = index.manifests.filter(
+    (d) => d.annotations?.[REFERENCE_TYPE] === 'attestation-manifest' && kept.has(d.annotations[REFERENCE_DIGEST] as Digest),
+  );
   return [...keep, ...attestations];
 }
 
@@ -88,11 +106,7 @@ async function referrersOf(client: RegistryClient, path: string, digest: Digest,
   return index.kind === 'index' ? index.manifests : [];
 }
 
-async function resolveImage(
-  img: ImagesSection[number],
-  ctx: ResolveContext,
-  registries: RegistriesSection,
-): Promise<LockedArtifact> {
+async function resolveImage(img: ImagesSection[number], ctx: ResolveContext, registries: RegistriesSection): Promise<LockedArtifact> {
   const ref: ImageReference = parseReference(img.ref);
   const repo = repositoryName(ref);
   const label = `oci:${formatReference(ref)}`;
@@ -106,7 +120,8 @@ async function resolveImage(
   if (top.parsed.kind === 'index') {
     for (const d of platformEntries(top.parsed, wanted, label)) {
       const child = await parts.fetch(d.digest);
-      if (child.parsed.kind !== 'image') throw new AirlockError('UPSTREAM_INVALID', `${label}: ${d.digest} is an index inside an index, which airlock does not carry`);
+      if (child.parsed.kind !== 'image')
+        throw new AirlockError('UPSTREAM_INVALID', `${label}: ${d.digest} is an index inside an index, which airlock does not carry`);
       await parts.addManifest(child.m, child.parsed);
       if (d.platform && d.annotations?.[REFERENCE_TYPE] === undefined) platforms.push(formatPlatform(d.platform));
     }
@@ -137,7 +152,11 @@ async function resolveImage(
 }
 
 /** Resolves each image to digests for the target platforms; layers shared by images are listed once per image and stored once. */
-export async function resolveImages(images: ImagesSection, ctx: ResolveContext, registries: RegistriesSection = {}): Promise<LockedArtifact[]> {
+export async function resolveImages(
+  images: ImagesSection,
+  ctx: ResolveContext,
+  registries: RegistriesSection = {},
+): Promise<LockedArtifact[]> {
   const out: LockedArtifact[] = [];
   for (const img of images) out.push(await resolveImage(img, ctx, registries));
   return out;

@@ -26,7 +26,9 @@ export interface SaveOptions {
 
 /** This machine's platform in OCI words, the default a single-platform archive is cut for. */
 export function hostPlatform(): string {
-  const arch = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' }[process.arch as string] ?? process.arch;
+  const arch =
+    { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' }[process.arch as string] ??
+    process.arch;
   return `linux/${arch}`;
 }
 
@@ -48,14 +50,24 @@ async function findImage(store: Store, text: string): Promise<{ artifact: Stored
 }
 
 /** The single-platform manifest to save: the image itself, or the index entry for `platform`. */
-async function pickManifest(store: Store, a: StoredArtifact, platform: Platform, label: string): Promise<{ desc: Descriptor; parsed: Extract<ParsedManifest, { kind: 'image' }> }> {
+async function pickManifest(
+  store: Store,
+  a: StoredArtifact,
+  platform: Platform,
+  label: string,
+): Promise<{ desc: Descriptor; parsed: Extract<ParsedManifest, { kind: 'image' }> }> {
   const top = parseManifest(await readBlobBytes(store.blobs, a.digest), a.mediaType);
   if (top.kind === 'image') return { desc: { mediaType: top.mediaType, digest: a.digest, size: a.size }, parsed: top };
   const stored = new Set(readOciMetadata(a.metadata)?.manifests.map((m) => m.digest));
-  const choices = top.manifests.filter((d) => d.platform && stored.has(d.digest) && d.annotations?.['vnd.docker.reference.type'] === undefined);
+  const choices = top.manifests.filter(
+    (d) => d.platform && stored.has(d.digest) && d.annotations?.['vnd.docker.reference.type'] === undefined,
+  );
   const desc = choices.find((d) => platformMatches(d.platform!, platform));
   if (!desc) {
-    throw new AirlockError('NOT_FOUND', `${label}: no ${formatPlatform(platform)} image in the store (it has ${choices.map((d) => formatPlatform(d.platform!)).join(', ') || 'none'}); use --platform`);
+    throw new AirlockError(
+      'NOT_FOUND',
+      `${label}: no ${formatPlatform(platform)} image in the store (it has ${choices.map((d) => formatPlatform(d.platform!)).join(', ') || 'none'}); use --platform`,
+    );
   }
   const child = parseManifest(await readBlobBytes(store.blobs, desc.digest), desc.mediaType);
   if (child.kind !== 'image') throw new AirlockError('BUNDLE_INVALID', `${label}: ${desc.digest} is not an image manifest`);
@@ -64,7 +76,11 @@ async function pickManifest(store: Store, a: StoredArtifact, platform: Platform,
 
 /** `docker.io/library/nginx:1.27` as docker names it: `nginx:1.27`. */
 function familiar(repo: string, tag: string): string {
-  const short = repo.startsWith(`${DOCKER_HUB}/library/`) ? repo.slice(`${DOCKER_HUB}/library/`.length) : repo.startsWith(`${DOCKER_HUB}/`) ? repo.slice(DOCKER_HUB.length + 1) : repo;
+  const short = repo.startsWith(`${DOCKER_HUB}/library/`)
+    ? repo.slice(`${DOCKER_HUB}/library/`.length)
+    : repo.startsWith(`${DOCKER_HUB}/`)
+      ? repo.slice(DOCKER_HUB.length + 1)
+      : repo;
   return `${short}:${tag}`;
 }
 
@@ -74,7 +90,11 @@ function familiar(repo: string, tag: string): string {
  * saves: an OCI layout (`oci-layout`, `index.json`, `blobs/sha256/…`) and, for
  * docker-archive, `manifest.json` naming the same blobs.
  */
-export async function saveImage(store: Store, text: string, opts: SaveOptions): Promise<{ digest: Digest; platform: string; file: string }> {
+export async function saveImage(
+  store: Store,
+  text: string,
+  opts: SaveOptions,
+): Promise<{ digest: Digest; platform: string; file: string }> {
   await prepareOutput(opts.out);
   const { artifact, ref } = await findImage(store, text);
   const label = `oci:${text}`;
@@ -84,10 +104,22 @@ export async function saveImage(store: Store, text: string, opts: SaveOptions): 
   const blobs = [desc, parsed.config, ...parsed.layers];
   for (const b of blobs) {
     const have = await store.blobs.stat(b.digest);
-    if (!have || have.size !== b.size) throw new AirlockError('NOT_FOUND', `${label}: blob ${b.digest} is missing from the store (run airlock verify)`);
+    if (!have || have.size !== b.size)
+      throw new AirlockError('NOT_FOUND', `${label}: blob ${b.digest} is missing from the store (run airlock verify)`);
   }
   const refName = `${artifact.name}:${tag}`;
-  const index = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: desc.mediaType, digest: desc.digest, size: desc.size, annotations: { 'io.containerd.image.name': refName, 'org.opencontainers.image.ref.name': tag } }] };
+  const index = {
+    schemaVersion: 2,
+    mediaType: OCI_INDEX,
+    manifests: [
+      {
+        mediaType: desc.mediaType,
+        digest: desc.digest,
+        size: desc.size,
+        annotations: { 'io.containerd.image.name': refName, 'org.opencontainers.image.ref.name': tag },
+      },
+    ],
+  };
   const tmp = tempPathFor(opts.out);
   const unmark = removeOnInterrupt(tmp);
   try {
@@ -96,7 +128,13 @@ export async function saveImage(store: Store, text: string, opts: SaveOptions): 
     await tar.addBuffer('oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
     await tar.addBuffer('index.json', Buffer.from(JSON.stringify(index)));
     if (opts.format === 'docker-archive') {
-      const manifest = [{ Config: `blobs/sha256/${hexOf(parsed.config.digest)}`, RepoTags: [familiar(artifact.name, tag)], Layers: parsed.layers.map((l) => `blobs/sha256/${hexOf(l.digest)}`) }];
+      const manifest = [
+        {
+          Config: `blobs/sha256/${hexOf(parsed.config.digest)}`,
+          RepoTags: [familiar(artifact.name, tag)],
+          Layers: parsed.layers.map((l) => `blobs/sha256/${hexOf(l.digest)}`),
+        },
+      ];
       await tar.addBuffer('manifest.json', Buffer.from(JSON.stringify(manifest)));
     }
     await tar.addDirectory('blobs/');

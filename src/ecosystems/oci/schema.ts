@@ -3,7 +3,6 @@ import { httpUrlSchema } from '../../manifest/url.js';
 import { ImageReferenceError, parseReference } from './reference.js';
 import { normalizePlatform } from '../../manifest/target.js';
 
-
 /** The `images:` section of airlock.yaml. */
 export const imagesSectionSchema = z
   .array(
@@ -19,7 +18,17 @@ export const imagesSectionSchema = z
         /** Default: target.platforms; `all` keeps every platform of an index. */
         // Aliases map as in target.platforms; other names pass, since an image's platforms are its own and lock fails naming what it has.
         platforms: z
-          .union([z.literal('all'), z.array(z.string().regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, 'expected os/arch[/variant]').transform((p) => normalizePlatform(p) ?? p)).min(1)])
+          .union([
+            z.literal('all'),
+            z
+              .array(
+                z
+                  .string()
+                  .regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, 'expected os/arch[/variant]')
+                  .transform((p) => normalizePlatform(p) ?? p),
+              )
+              .min(1),
+          ])
           .optional(),
         /** Signatures, SBOMs and attestations attached to the image (referrers API or tag fallback). */
         referrers: z.boolean().default(true),
@@ -35,7 +44,9 @@ export const registriesSchema = z.record(
   z.string().min(1),
   z
     .object({
-      mirror: httpUrlSchema('registry credentials come from container auth files (podman/docker login, REGISTRY_AUTH_FILE) or AIRLOCK_REGISTRY_USER/_PASSWORD').optional(),
+      mirror: httpUrlSchema(
+        'registry credentials come from container auth files (podman/docker login, REGISTRY_AUTH_FILE) or AIRLOCK_REGISTRY_USER/_PASSWORD',
+      ).optional(),
       insecure: z.boolean().default(false),
     })
     .strict(),

@@ -71,29 +71,59 @@ export function serveOci(app: FastifyInstance, ctx: ServeContext): void {
   app.addHook('onRequest', apiVersion);
   app.addHook('onSend', apiVersion);
 
-  const manifest = async (req: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply, v: RegistryView, repo: RepoView, reference: string) => {
+  const manifest = async (
+    req: FastifyRequest<{ Querystring: Query }>,
+    reply: FastifyReply,
+    v: RegistryView,
+    repo: RepoView,
+    reference: string,
+  ) => {
     const byDigest = isOciDigest(reference);
     // A name no tag can have is simply not there (the spec's 404); only a malformed digest is the client's error.
-    if (!byDigest && reference.includes(':')) return sendOciError(reply, 'DIGEST_INVALID', `"${reference}" is neither a tag nor a sha256 or sha512 digest`);
+    if (!byDigest && reference.includes(':'))
+      return sendOciError(reply, 'DIGEST_INVALID', `"${reference}" is neither a tag nor a sha256 or sha512 digest`);
     const address = byDigest ? v.address(reference) : undefined;
     const m = byDigest ? address && repo.manifests.get(address) : isTag(reference) ? repo.tags.get(reference) : undefined;
-    if (!m) return sendOciError(reply, 'MANIFEST_UNKNOWN', `manifest unknown: ${repo.name}${byDigest ? '@' : ':'}${reference}`, { name: repo.name, reference });
+    if (!m)
+      return sendOciError(reply, 'MANIFEST_UNKNOWN', `manifest unknown: ${repo.name}${byDigest ? '@' : ':'}${reference}`, {
+        name: repo.name,
+        reference,
+      });
     reply.header('docker-content-digest', byDigest ? reference : m.digest);
     return sendBlob(req, reply, ctx.store, m, { contentType: m.mediaType, cacheControl: byDigest ? IMMUTABLE : 'no-cache' });
   };
 
   // Blobs are content-addressed and readers may read every repository, so a blob the store
   // holds is served under any name: a pushed layer is there before its manifest, as clients expect.
-  const blob = async (req: FastifyRequest, reply: FastifyReply, v: RegistryView, repo: RepoView | undefined, name: string, digest: string) => {
+  const blob = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    v: RegistryView,
+    repo: RepoView | undefined,
+    name: string,
+    digest: string,
+  ) => {
     if (!isOciDigest(digest)) return sendOciError(reply, 'DIGEST_INVALID', `"${digest}" is not a sha256 or sha512 digest`);
     const address = v.address(digest);
     const b = address && (repo?.blobs.get(address) ?? (await ctx.store.blobs.stat(address)));
     if (!address || !b) return sendOciError(reply, 'BLOB_UNKNOWN', `blob unknown to ${name}: ${digest}`, { digest });
     reply.header('docker-content-digest', digest);
-    return sendBlob(req, reply, ctx.store, { digest: address, size: b.size }, { contentType: 'application/octet-stream', cacheControl: IMMUTABLE });
+    return sendBlob(
+      req,
+      reply,
+      ctx.store,
+      { digest: address, size: b.size },
+      { contentType: 'application/octet-stream', cacheControl: IMMUTABLE },
+    );
   };
 
-  const referrers = async (req: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply, v: RegistryView, repo: RepoView | undefined, digest: OciDigest) => {
+  const referrers = async (
+    req: FastifyRequest<{ Querystring: Query }>,
+    reply: FastifyReply,
+    v: RegistryView,
+    repo: RepoView | undefined,
+    digest: OciDigest,
+  ) => {
     const filter = req.query.artifactType;
     // A subject may be named by either algorithm: the same bytes are the same subject.
     const same = (d: OciDigest) => v.address(d) ?? d;
@@ -113,7 +143,10 @@ export function serveOci(app: FastifyInstance, ctx: ServeContext): void {
     }
     manifests.sort((a, b) => (a.digest < b.digest ? -1 : 1));
     if (filter) reply.header('oci-filters-applied', 'artifactType');
-    return reply.code(200).type(OCI_INDEX).send(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests })));
+    return reply
+      .code(200)
+      .type(OCI_INDEX)
+      .send(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests })));
   };
 
   const handler = async (req: FastifyRequest<{ Querystring: Query; Params: { '*'?: string } }>, reply: FastifyReply) => {

@@ -39,7 +39,9 @@ export function fileCheck(t: PythonTarget, sdists: PypiSection['sdists']): FileC
       const reasons: string[] = [];
       let distance = 0;
       if (!tagsFit(f)) {
-        const tags = sdist(f) ? { reason: 'is an sdist and sdists: never (set pypi.sdists: fallback to take it)', distance: SDIST_DISTANCE } : wheelMisfit(f.filename, t, ranks)!;
+        const tags = sdist(f)
+          ? { reason: 'is an sdist and sdists: never (set pypi.sdists: fallback to take it)', distance: SDIST_DISTANCE }
+          : wheelMisfit(f.filename, t, ranks)!;
         reasons.push(tags.reason);
         distance += tags.distance;
       }

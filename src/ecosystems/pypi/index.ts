@@ -8,7 +8,11 @@ import { type PypiSection, pypiSectionSchema } from './schema.js';
  */
 export const pypiEcosystem: Ecosystem<PypiSection> = {
   id: 'pypi',
-  manifest: { key: 'pypi', schema: pypiSectionSchema, resolve: async (section, ctx) => (await import('./resolve.js')).resolvePypi(section, ctx) },
+  manifest: {
+    key: 'pypi',
+    schema: pypiSectionSchema,
+    resolve: async (section, ctx) => (await import('./resolve.js')).resolvePypi(section, ctx),
+  },
   serve: async (app, ctx) => (await import('./serve.js')).servePypi(app, ctx),
   clients: ['pip', 'uv', 'twine'],
   clientConfig: pypiClientConfig,

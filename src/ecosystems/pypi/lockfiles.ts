@@ -57,7 +57,14 @@ function pinned(filename: string, url: string | undefined, sha256: string | unde
 }
 
 /** A pinned version, or none when it has no file to fetch (the project's own entry in uv.lock). */
-function dist(name: string, version: string, files: PinnedFile[], sdist: PinnedFile | undefined, origin: string, marker?: Marker): PinnedDist[] {
+function dist(
+  name: string,
+  version: string,
+  files: PinnedFile[],
+  sdist: PinnedFile | undefined,
+  origin: string,
+  marker?: Marker,
+): PinnedDist[] {
   if (files.length === 0 && !sdist) return [];
   return [{ name: normalizeName(name), version, files, origin, ...(sdist ? { sdist } : {}), ...(marker ? { marker } : {}) }];
 }
@@ -97,7 +104,10 @@ function fromPylock(doc: Table, file: string): PinnedDist[] {
       return pinned(filename, url, str((w?.hashes as Table | undefined)?.sha256)?.toLowerCase(), num(w?.size));
     };
     const files = tables(p.wheels).flatMap((w) => fileOf(w) ?? []);
-    return dist(name, version, files, fileOf(p.sdist as Table | undefined), origin, markerOf(p.marker, origin)).map((d) => ({ ...d, markerSets }));
+    return dist(name, version, files, fileOf(p.sdist as Table | undefined), origin, markerOf(p.marker, origin)).map((d) => ({
+      ...d,
+      markerSets,
+    }));
   });
 }
 
@@ -113,14 +123,22 @@ function fromPoetry(doc: Table, file: string): PinnedDist[] {
       return filename ? [pinned(filename, undefined, sha256Of(f.hash), undefined)] : [];
     });
     const sdist = all.find((f) => /\.(tar\.gz|zip)$/.test(f.filename));
-    return dist(name, version, all.filter((f) => f.filename.endsWith('.whl')), sdist, origin, markerOf(p.markers, origin));
+    return dist(
+      name,
+      version,
+      all.filter((f) => f.filename.endsWith('.whl')),
+      sdist,
+      origin,
+      markerOf(p.markers, origin),
+    );
   });
 }
 
 /** Reads uv.lock, pylock.toml (or pylock.NAME.toml) or poetry.lock as exact pins. */
 export async function readPythonLockfile(path: string): Promise<PinnedDist[]> {
   const name = basename(path);
-  const kind = name === 'uv.lock' ? fromUv : /^pylock(\.[^.]+)?\.toml$/.test(name) ? fromPylock : name === 'poetry.lock' ? fromPoetry : undefined;
+  const kind =
+    name === 'uv.lock' ? fromUv : /^pylock(\.[^.]+)?\.toml$/.test(name) ? fromPylock : name === 'poetry.lock' ? fromPoetry : undefined;
   if (!kind) throw new AirlockError('CONFIG_INVALID', `${path}: not a lockfile airlock reads (uv.lock, pylock.toml, poetry.lock)`);
   let doc: Table;
   try {

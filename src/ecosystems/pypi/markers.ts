@@ -53,9 +53,7 @@ const LEGACY: Record<string, string> = {
 };
 
 type Operand = { kind: 'var'; name: string } | { kind: 'str'; value: string };
-export type Marker =
-  | { kind: 'cmp'; left: Operand; op: string; right: Operand }
-  | { kind: 'and' | 'or'; left: Marker; right: Marker };
+export type Marker = { kind: 'cmp'; left: Operand; op: string; right: Operand } | { kind: 'and' | 'or'; left: Marker; right: Marker };
 
 export class MarkerError extends Error {}
 
@@ -111,16 +109,14 @@ export function parseMarker(text: string): Marker {
     return { kind: 'cmp', left, op, right: operand() };
   };
   // `and` binds tighter than `or`; both associate to the left.
-  const chain =
-    (op: 'and' | 'or', next: () => Marker) =>
-    (): Marker => {
-      let m = next();
-      while (peek() === op) {
-        take();
-        m = { kind: op, left: m, right: next() };
-      }
-      return m;
-    };
+  const chain = (op: 'and' | 'or', next: () => Marker) => (): Marker => {
+    let m = next();
+    while (peek() === op) {
+      take();
+      m = { kind: op, left: m, right: next() };
+    }
+    return m;
+  };
   const and = chain('and', expr);
   const or: () => Marker = chain('or', and);
   const m = or();
@@ -159,11 +155,17 @@ export function evaluateMarker(m: Marker, env: MarkerEnvironment, extras: readon
 
 const isVar = (o: Operand, name: string): boolean => o.kind === 'var' && o.name === name;
 
-function evaluateComparison(m: Extract<Marker, { kind: 'cmp' }>, env: MarkerEnvironment, extras: readonly string[], sets?: LockMarkerSets): boolean {
+function evaluateComparison(
+  m: Extract<Marker, { kind: 'cmp' }>,
+  env: MarkerEnvironment,
+  extras: readonly string[],
+  sets?: LockMarkerSets,
+): boolean {
   for (const name of ['extras', 'dependency_groups'] as const) {
     if (!isVar(m.left, name) && !isVar(m.right, name)) continue;
     if (!sets) throw new MarkerError(`"${name}" is only defined in a lockfile's markers`);
-    if (m.left.kind !== 'str' || (m.op !== 'in' && m.op !== 'not in')) throw new MarkerError(`"${name}" can only be tested with "in" or "not in"`);
+    if (m.left.kind !== 'str' || (m.op !== 'in' && m.op !== 'not in'))
+      throw new MarkerError(`"${name}" can only be tested with "in" or "not in"`);
     const has = sets[name].map(normalizeName).includes(normalizeName(m.left.value));
     return m.op === 'in' ? has : !has;
   }
@@ -177,6 +179,6 @@ function evaluateComparison(m: Extract<Marker, { kind: 'cmp' }>, env: MarkerEnvi
     if (m.op === '!=') return !matches;
     return false;
   }
-  const value = (o: Operand): string => (o.kind === 'str' ? o.value : env[o.name as keyof MarkerEnvironment] ?? '');
+  const value = (o: Operand): string => (o.kind === 'str' ? o.value : (env[o.name as keyof MarkerEnvironment] ?? ''));
   return compareValues(value(m.left), m.op, value(m.right));
 }

@@ -76,7 +76,10 @@ export async function readRequirementsFile(path: string, seen: Set<string> = new
       continue;
     }
     if (l.startsWith('-')) {
-      throw new AirlockError('CONFIG_INVALID', `${origin}: option ${clip(l.split(/[\s=]/)[0]!)} is not supported here (use -r, -c and --hash; the index is set in airlock.yaml)`);
+      throw new AirlockError(
+        'CONFIG_INVALID',
+        `${origin}: option ${clip(l.split(/[\s=]/)[0]!)} is not supported here (use -r, -c and --hash; the index is set in airlock.yaml)`,
+      );
     }
     const sha256: string[] = [];
     const spec = l.replace(/\s--hash[=\s]+(\S+)/g, (_m, h: string) => {

@@ -127,7 +127,10 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
       roots.push({ ...r.requirement, from: r.origin });
       if (r.sha256.length) hashes.set(r.requirement.name, new Set([...(hashes.get(r.requirement.name) ?? []), ...r.sha256]));
     }
-    pushAll(constraints, parsed.constraints.map((c) => ({ ...c.requirement, from: c.origin })));
+    pushAll(
+      constraints,
+      parsed.constraints.map((c) => ({ ...c.requirement, from: c.origin })),
+    );
   }
   const fetched = new Map<string, Promise<Fetched>>();
   const download = async (url: string, label: string, digest?: string): Promise<BlobInfo> => {
@@ -191,7 +194,12 @@ export async function resolvePypi(section: PypiSection, ctx: ResolveContext): Pr
     let pins = new Map<string, Pinned<IndexFile>>();
     if (roots.length > 0) {
       try {
-        pins = await resolveRequirements(roots, markerEnvironment(target), new IndexProvider(index, target, metadataOf, hashes, section.sdists), constraints);
+        pins = await resolveRequirements(
+          roots,
+          markerEnvironment(target),
+          new IndexProvider(index, target, metadataOf, hashes, section.sdists),
+          constraints,
+        );
       } catch (e) {
         // The effective libc too, default or not: a wheel's fit often turns on it.
         if (e instanceof ResolutionError) throw new AirlockError('CONFLICT', `pypi (${describeTarget(target)}): ${e.message}`);
@@ -284,7 +292,9 @@ function chosenEntry(file: IndexFile, name: string, version: string): ChosenFile
 
 /** `sdists: always`: each chosen version travels with its source too, for rebuilding on the far side. */
 async function addSdists(chosen: Chosen, index: IndexClient, ctx: ResolveContext): Promise<void> {
-  const have = new Set([...chosen.values()].filter((e) => parseDistFilename(e.file.filename)?.kind === 'sdist').map((e) => `${e.name} ${e.version}`));
+  const have = new Set(
+    [...chosen.values()].filter((e) => parseDistFilename(e.file.filename)?.kind === 'sdist').map((e) => `${e.name} ${e.version}`),
+  );
   for (const e of [...chosen.values()]) {
     if (have.has(`${e.name} ${e.version}`)) continue;
     const sdist = (await index.files(e.name)).find((f) => {
@@ -349,7 +359,10 @@ async function located(d: PinnedDist, f: PinnedFile, index: IndexClient): Promis
     const listed = (await index.files(d.name)).find((x) => x.filename === f.filename);
     if (!listed) throw new AirlockError('NOT_FOUND', `${d.origin}: the index has no ${f.filename}`);
     if (sha256 && listed.sha256 && listed.sha256 !== sha256) {
-      throw new AirlockError('DIGEST_MISMATCH', `${d.origin}: the lockfile pins ${f.filename} to sha256:${sha256}, the index says sha256:${listed.sha256}`);
+      throw new AirlockError(
+        'DIGEST_MISMATCH',
+        `${d.origin}: the lockfile pins ${f.filename} to sha256:${sha256}, the index says sha256:${listed.sha256}`,
+      );
     }
     url = listed.url;
     sha256 ??= listed.sha256;

@@ -7,8 +7,7 @@ export const DEFAULT_INDEX = 'https://pypi.org/simple/';
 /** The `pypi:` section of airlock.yaml. */
 export const pypiSectionSchema = z
   .object({
-    index: httpUrlSchema('airlock sends no credentials to a package index yet, so use one that needs none')
-      .default(DEFAULT_INDEX),
+    index: httpUrlSchema('airlock sends no credentials to a package index yet, so use one that needs none').default(DEFAULT_INDEX),
     requirements: z
       .array(
         z.string().superRefine((r, ctx) => {
@@ -28,6 +27,9 @@ export const pypiSectionSchema = z
     lockfiles: z.array(z.string().min(1)).default([]),
   })
   .strict()
-  .refine((s) => s.requirements.length + s.requirementFiles.length + s.lockfiles.length > 0, 'give requirements, requirementFiles or lockfiles');
+  .refine(
+    (s) => s.requirements.length + s.requirementFiles.length + s.lockfiles.length > 0,
+    'give requirements, requirementFiles or lockfiles',
+  );
 
 export type PypiSection = z.infer<typeof pypiSectionSchema>;

@@ -25,7 +25,8 @@ export async function readSdistMetadata(source: Readable, label: string): Promis
       } else e.stream.resume();
     }
   } catch (e) {
-    if (isAirlockError(e)) throw new AirlockError('UPSTREAM_INVALID', `${label}: cannot read this sdist (${e.message.replace(`${label}: `, '')})`);
+    if (isAirlockError(e))
+      throw new AirlockError('UPSTREAM_INVALID', `${label}: cannot read this sdist (${e.message.replace(`${label}: `, '')})`);
     throw new AirlockError('UPSTREAM_INVALID', `${label}: not a gzip-compressed tar (${(e as Error).message})`);
   }
   if (!found) throw new AirlockError('UPSTREAM_INVALID', `${label}: no PKG-INFO in the sdist`);

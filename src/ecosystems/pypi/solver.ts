@@ -57,7 +57,8 @@ function isPrerelease(version: string): boolean {
   return Boolean(v?.pre || v?.dev);
 }
 
-const describe = (n: Need): string => `${n.name}${n.extras.length ? `[${n.extras.join(',')}]` : ''}${n.specifier || ' (any version)'} from ${n.from}`;
+const describe = (n: Need): string =>
+  `${n.name}${n.extras.length ? `[${n.extras.join(',')}]` : ''}${n.specifier || ' (any version)'} from ${n.from}`;
 
 /**
  * PEP 440 filtering as pip does it: final releases only, unless nothing but prereleases
@@ -129,13 +130,19 @@ export async function resolveRequirements<F>(
     return `no installable file of ${need.name}${version} for this target (asked by ${need.from})${u ? `: ${u.why}` : ''}`;
   };
   /** The clash, and why the newest version the requirements accept is out: no file for the target, or yanked. */
-  const noVersion = async (need: Need, needs: readonly Need[], all: readonly Candidate<F>[], wanted: (v: string) => boolean): Promise<string> => {
+  const noVersion = async (
+    need: Need,
+    needs: readonly Need[],
+    all: readonly Candidate<F>[],
+    wanted: (v: string) => boolean,
+  ): Promise<string> => {
     const versions = [...new Set(all.map((c) => c.version))].sort(rcompare).slice(0, 8);
     const head = `no version of ${need.name} satisfies ${needs.map(describe).join(' and ')} (available: ${versions.join(', ')})`;
     const u = await provider.unfit(need.name, wanted);
     // admissible() takes every candidate `wanted` accepts unless it is yanked, so one found here was refused for that.
     const yanked = all.find((c) => wanted(c.version));
-    if (u?.version && (!yanked || gt(u.version, yanked.version))) return `${head}; ${need.name} ${u.version} has no installable file for this target: ${u.why}`;
+    if (u?.version && (!yanked || gt(u.version, yanked.version)))
+      return `${head}; ${need.name} ${u.version} has no installable file for this target: ${u.why}`;
     if (yanked) return `${head}; ${need.name} ${yanked.version} is yanked (only an == pin takes it, PEP 592)`;
     return head;
   };
@@ -166,7 +173,8 @@ export async function resolveRequirements<F>(
     }
   };
   // Constraints limit a project's versions only once something requires it (pip's -c).
-  for (const c of constraints.filter((r) => applies(r))) needsOf.set(c.name, [...(needsOf.get(c.name) ?? []), { ...c, from: c.from ?? 'constraint' }]);
+  for (const c of constraints.filter((r) => applies(r)))
+    needsOf.set(c.name, [...(needsOf.get(c.name) ?? []), { ...c, from: c.from ?? 'constraint' }]);
 
   /**
    * Works through the queue depth first. A dead end names the projects whose choices caused it;
@@ -186,7 +194,11 @@ export async function resolveRequirements<F>(
       if (pin) {
         if (need.specifier && !contains(pin.candidate.version, need.specifier, { prereleases: true })) {
           const by = pin.requiredBy.join(', ');
-          return fail(depth, async () => `${need.name} ${pin.candidate.version} was chosen for ${by}, but ${describe(need)} excludes it`, new Set([need.name, ...choosersOf(needs)]));
+          return fail(
+            depth,
+            async () => `${need.name} ${pin.candidate.version} was chosen for ${by}, but ${describe(need)} excludes it`,
+            new Set([need.name, ...choosersOf(needs)]),
+          );
         }
         const added = need.extras.filter((x) => !pin.extras.includes(x));
         log.push({ name: need.name, extras: pin.extras.length });
@@ -231,7 +243,11 @@ export async function resolveRequirements<F>(
   const out = new Map<string, Pinned<F>>();
   for (const [name, pin] of pins) {
     const asked = needsOf.get(name) ?? [];
-    out.set(name, { ...pin, asked: asked.map(describe), passedOver: passedOver(await provider.candidates(name), pin.candidate.version, asked) });
+    out.set(name, {
+      ...pin,
+      asked: asked.map(describe),
+      passedOver: passedOver(await provider.candidates(name), pin.candidate.version, asked),
+    });
   }
   return out;
 }

@@ -16,8 +16,19 @@ export interface PythonTarget {
 /** The libc of a Linux target whose `target.libc` is not set: manylinux2014's glibc. */
 export const DEFAULT_LIBC = 'glibc-2.17';
 
-const LINUX_ARCH: Record<string, string> = { amd64: 'x86_64', arm64: 'aarch64', '386': 'i686', ppc64le: 'ppc64le', s390x: 's390x', arm: 'armv7l' };
-const WINDOWS_ARCH: Record<string, [string, string]> = { amd64: ['win_amd64', 'AMD64'], arm64: ['win_arm64', 'ARM64'], '386': ['win32', 'x86'] };
+const LINUX_ARCH: Record<string, string> = {
+  amd64: 'x86_64',
+  arm64: 'aarch64',
+  '386': 'i686',
+  ppc64le: 'ppc64le',
+  s390x: 's390x',
+  arm: 'armv7l',
+};
+const WINDOWS_ARCH: Record<string, [string, string]> = {
+  amd64: ['win_amd64', 'AMD64'],
+  arm64: ['win_arm64', 'ARM64'],
+  '386': ['win32', 'x86'],
+};
 const DARWIN_ARCH: Record<string, [string[], string]> = {
   arm64: [['arm64', 'universal2'], 'arm64'],
   amd64: [['x86_64', 'intel', 'fat64', 'fat32', 'universal2', 'universal'], 'x86_64'],
@@ -126,9 +137,15 @@ const MANYLINUX_ALIASES: Record<string, number> = { manylinux1: 5, manylinux2010
 
 function wheelPlatform(tag: string): WheelPlatform | undefined {
   let m = /^(manylinux|musllinux)_(\d+)_(\d+)_(.+)$/.exec(tag);
-  if (m) return { os: 'linux', machine: m[4]!, libc: { family: m[1] === 'musllinux' ? 'musl' : 'glibc', major: Number(m[2]), minor: Number(m[3]) } };
+  if (m)
+    return {
+      os: 'linux',
+      machine: m[4]!,
+      libc: { family: m[1] === 'musllinux' ? 'musl' : 'glibc', major: Number(m[2]), minor: Number(m[3]) },
+    };
   m = /^(manylinux\d+)_(.+)$/.exec(tag);
-  if (m && MANYLINUX_ALIASES[m[1]!] !== undefined) return { os: 'linux', machine: m[2]!, libc: { family: 'glibc', major: 2, minor: MANYLINUX_ALIASES[m[1]!]! } };
+  if (m && MANYLINUX_ALIASES[m[1]!] !== undefined)
+    return { os: 'linux', machine: m[2]!, libc: { family: 'glibc', major: 2, minor: MANYLINUX_ALIASES[m[1]!]! } };
   m = /^linux_(.+)$/.exec(tag);
   if (m) return { os: 'linux', machine: m[1]! };
   m = /^macosx_(\d+)_(\d+)_(.+)$/.exec(tag);
@@ -158,23 +175,40 @@ function platformMisfit(tag: string, t: PythonTarget, plats: readonly string[]):
     const needs = `${p.libc.family}-${p.libc.major}.${p.libc.minor}`;
     const fix = `(the target is ${have[1]} ${have[2]}.${have[3]}${t.libc ? '' : ', the default'} — set target.libc: ${needs})`;
     const at = `${p.libc.family} >= ${p.libc.major}.${p.libc.minor}`;
-    if (p.libc.family !== have[1]) return { reason: `is ${p.libc.family === 'musl' ? 'musllinux' : 'manylinux'}, needs ${at} ${fix}`, distance: 2 };
+    if (p.libc.family !== have[1])
+      return { reason: `is ${p.libc.family === 'musl' ? 'musllinux' : 'manylinux'}, needs ${at} ${fix}`, distance: 2 };
     if (newer([p.libc.major, p.libc.minor], [Number(have[2]), Number(have[3])])) return { reason: `needs ${at} ${fix}`, distance: 1 };
     return other;
   }
   if (p.macos) {
     const newest = /^macosx_(\d+)_(\d+)_/.exec(plats[0]!)!;
-    if (newer(p.macos, [Number(newest[1]), Number(newest[2])])) return { reason: `needs macOS >= ${p.macos.join('.')} (airlock's ${t.platform} target is macOS ${newest[1]}.${newest[2]})`, distance: 1 };
+    if (newer(p.macos, [Number(newest[1]), Number(newest[2])]))
+      return {
+        reason: `needs macOS >= ${p.macos.join('.')} (airlock's ${t.platform} target is macOS ${newest[1]}.${newest[2]})`,
+        distance: 1,
+      };
     return other;
   }
   return other;
 }
 
-
-const IMPLEMENTATIONS: Record<string, string> = { cp: 'CPython', py: 'Python', pp: 'PyPy', ip: 'IronPython', jy: 'Jython', gp: 'GraalPy', graalpy: 'GraalPy' };
+const IMPLEMENTATIONS: Record<string, string> = {
+  cp: 'CPython',
+  py: 'Python',
+  pp: 'PyPy',
+  ip: 'IronPython',
+  jy: 'Jython',
+  gp: 'GraalPy',
+  graalpy: 'GraalPy',
+};
 
 /** Why an interpreter and ABI tag pair misses a CPython target: another implementation, another version, another ABI. */
-function interpreterMisfit(py: string, abi: string, t: PythonTarget, pairs: ReadonlySet<string>): { reason: string; distance: number } | undefined {
+function interpreterMisfit(
+  py: string,
+  abi: string,
+  t: PythonTarget,
+  pairs: ReadonlySet<string>,
+): { reason: string; distance: number } | undefined {
   if (pairs.has(`${py}-${abi}`)) return undefined;
   const { major, minor } = split(t);
   const m = /^([a-z]+?)(\d)(\d*)$/.exec(py);
@@ -183,8 +217,12 @@ function interpreterMisfit(py: string, abi: string, t: PythonTarget, pairs: Read
   const version = m[3] ? `${m[2]}.${m[3]}` : m[2]!;
   if (impl !== 'CPython' && impl !== 'Python') return { reason: `is for ${impl} ${version}, not CPython`, distance: 3 };
   const [wantMajor, wantMinor] = [Number(m[2]), m[3] ? Number(m[3]) : undefined];
-  if (impl === 'CPython' && abi === 'abi3' && wantMajor === major && (wantMinor ?? 0) > minor) return { reason: `needs CPython >= ${version} (abi3)`, distance: 2 };
-  if (wantMajor !== major || (wantMinor !== undefined && (impl === 'CPython' && abi !== 'abi3' ? wantMinor !== minor : wantMinor > minor))) {
+  if (impl === 'CPython' && abi === 'abi3' && wantMajor === major && (wantMinor ?? 0) > minor)
+    return { reason: `needs CPython >= ${version} (abi3)`, distance: 2 };
+  if (
+    wantMajor !== major ||
+    (wantMinor !== undefined && (impl === 'CPython' && abi !== 'abi3' ? wantMinor !== minor : wantMinor > minor))
+  ) {
     return { reason: `is for ${impl} ${version}`, distance: 2 };
   }
   return { reason: `has ABI ${abi} (the target takes cp${major}${minor}, abi3 or none)`, distance: 1 };
@@ -194,7 +232,11 @@ function interpreterMisfit(py: string, abi: string, t: PythonTarget, pairs: Read
  * Why no tag of a wheel fits the target, from its nearest tag; undefined when one fits.
  * `distance` orders files by how near they came: same platform first, then the interpreter.
  */
-export function wheelMisfit(filename: string, t: PythonTarget, ranks: ReadonlyMap<string, number>): { reason: string; distance: number } | undefined {
+export function wheelMisfit(
+  filename: string,
+  t: PythonTarget,
+  ranks: ReadonlyMap<string, number>,
+): { reason: string; distance: number } | undefined {
   if (wheelRank(filename, ranks) !== undefined) return undefined;
   const plats = platformTags(t);
   const pairs = new Set([...ranks.keys()].map((tag) => tag.split('-').slice(0, 2).join('-')));
@@ -215,7 +257,8 @@ export function wheelMisfit(filename: string, t: PythonTarget, ranks: ReadonlyMa
 /** The marker environment of a CPython on this target. */
 export function markerEnvironment(t: PythonTarget): MarkerEnvironment {
   const { os, arch, major, minor, full } = split(t);
-  const machine = os === 'linux' ? (LINUX_ARCH[arch] ?? arch) : os === 'windows' ? (WINDOWS_ARCH[arch]?.[1] ?? arch) : (DARWIN_ARCH[arch]?.[1] ?? arch);
+  const machine =
+    os === 'linux' ? (LINUX_ARCH[arch] ?? arch) : os === 'windows' ? (WINDOWS_ARCH[arch]?.[1] ?? arch) : (DARWIN_ARCH[arch]?.[1] ?? arch);
   return {
     python_version: `${major}.${minor}`,
     python_full_version: full,

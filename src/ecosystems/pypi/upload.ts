@@ -92,9 +92,14 @@ async function describe(fields: Map<string, string>, f: Received): Promise<{ rec
   const formName = fields.get('name');
   // The name ends up in index pages and paths; only what PEP 508 allows may get that far.
   for (const n of [formName, dist.name]) {
-    if (n !== undefined && !PROJECT_NAME.test(n)) throw new Rejected(400, `${JSON.stringify(n.slice(0, 80))} is not a valid project name (PEP 508: letters, digits, . _ -, beginning and ending with a letter or digit)`);
+    if (n !== undefined && !PROJECT_NAME.test(n))
+      throw new Rejected(
+        400,
+        `${JSON.stringify(n.slice(0, 80))} is not a valid project name (PEP 508: letters, digits, . _ -, beginning and ending with a letter or digit)`,
+      );
   }
-  if (!formName || normalizeName(formName) !== dist.name) throw new Rejected(400, `${f.filename}: the form names project ${formName ?? '(none)'}`);
+  if (!formName || normalizeName(formName) !== dist.name)
+    throw new Rejected(400, `${f.filename}: the form names project ${formName ?? '(none)'}`);
   const claimed = fields.get('sha256_digest');
   if (claimed && (!isHex64(claimed.toLowerCase()) || `sha256:${claimed.toLowerCase()}` !== f.blob.digest)) {
     throw new Rejected(400, `${f.filename}: sha256_digest ${claimed} does not match the uploaded bytes (${f.blob.digest})`);
@@ -157,10 +162,13 @@ export async function handleUpload(req: FastifyRequest, reply: FastifyReply, ctx
         return sendError(reply, 409, 'CONFLICT', `File already exists: ${record.key}`);
       }
       await ctx.store.blobs.adopt(file.path, file.blob);
-      if (coreMetadata) await ctx.store.blobs.put(Readable.from([coreMetadata]), `${record.key}.metadata`, { digest: record.blobs[1]!.digest as Digest });
+      if (coreMetadata)
+        await ctx.store.blobs.put(Readable.from([coreMetadata]), `${record.key}.metadata`, { digest: record.blobs[1]!.digest as Digest });
       const actor = await ctx.actor(req.headers.authorization);
-      await audited(ctx.store.meta, { actor, action: 'pypi.upload', subject: record.key, outcome: 'stored', detail: { digest: record.digest, size: record.size } }, (tx, because) =>
-        tx.putArtifacts([record], null, because),
+      await audited(
+        ctx.store.meta,
+        { actor, action: 'pypi.upload', subject: record.key, outcome: 'stored', detail: { digest: record.digest, size: record.size } },
+        (tx, because) => tx.putArtifacts([record], null, because),
       );
       crashPoint('pypi:after-commit');
       return reply.code(200).type('text/plain').send('OK\n');

@@ -73,7 +73,7 @@ function entries(cd: Buffer, label: string): Entry[] {
       local: cd.readUInt32LE(p + 42),
     };
     const extra = cd.subarray(p + 46 + nameLen, p + 46 + nameLen + extraLen);
-    for (let x = 0; x + 4 <= extra.length; ) {
+    for (let x = 0; x + 4 <= extra.length;) {
       const id = extra.readUInt16LE(x);
       const len = extra.readUInt16LE(x + 2);
       if (id === 0x0001) {
